@@ -1,0 +1,172 @@
+package io.github.kproc.layout;
+
+import java.util.List;
+import java.util.Arrays;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One member of a struct or union as pahole prints it.
+ *
+ * <p>Offsets are in bytes from the start of the outermost type, as pahole prints them for members of
+ * inline nested structs and unions too. A member that is itself an inline {@code struct {...}},
+ * {@code union {...}} or {@code enum {...}} carries its body in {@link #members()} (or
+ * {@link #enumerators()}); a member whose type is a named struct does not: look that struct up in
+ * the {@link Profile}.
+ */
+public final class Member {
+    private final @Nullable String name;
+    private final String type;
+    private final long offset;
+    private final long size;
+    private final int[] dims;
+    private final int bitOffset;
+    private final int bitSize;
+    private final int alignedAttribute;
+    private final List<Member> members;
+    private final List<String> enumerators;
+    private int closeAligned;
+
+    Member(@Nullable String name, String type, long offset, long size, int[] dims, int bitOffset, int bitSize,
+            int alignedAttribute, List<Member> members, List<String> enumerators) {
+        this.name = name;
+        this.type = type;
+        this.offset = offset;
+        this.size = size;
+        this.dims = dims.clone();
+        this.bitOffset = bitOffset;
+        this.bitSize = bitSize;
+        this.alignedAttribute = alignedAttribute;
+        this.members = List.copyOf(members);
+        this.enumerators = List.copyOf(enumerators);
+    }
+
+    /** The member's name, or null for an anonymous inline struct or union. */
+    public @Nullable String name() {
+        return name;
+    }
+
+    /**
+     * The C type as pahole prints it before the name: {@code "long unsigned int"},
+     * {@code "struct task_struct *"}, {@code "struct"} or {@code "union"} for an inline body; for a
+     * function pointer the whole declarator with {@code %s} where the name stands.
+     */
+    public String type() {
+        return type;
+    }
+
+    /** Byte offset from the start of the outermost type. */
+    public long offset() {
+        return offset;
+    }
+
+    /** Size in bytes (of the storage unit, for a bitfield). */
+    public long size() {
+        return size;
+    }
+
+    /**
+     * Array dimensions, outermost first; empty for a non-array. A zero-length array ({@code [0]}) has
+     * dimension 0, a flexible array member ({@code []}) dimension -1.
+     */
+    public int[] dims() {
+        return dims.clone();
+    }
+
+    /** Number of array elements (product of the dimensions), 1 for a non-array. */
+    public long elementCount() {
+        long n = 1;
+        for (int d : dims) {
+            n *= Math.max(d, 0);
+        }
+        return n;
+    }
+
+    /** Size of one array element, or of the member itself for a non-array. */
+    public long elementSize() {
+        long n = elementCount();
+        return n == 0 ? 0 : size / n;
+    }
+
+    /** True for a bitfield member. */
+    public boolean isBitfield() {
+        return bitSize > 0;
+    }
+
+    /** Bit offset within the storage unit (pahole's {@code offset:bit}); 0 for non-bitfields. */
+    public int bitOffset() {
+        return bitOffset;
+    }
+
+    /** Width in bits of a bitfield; 0 for non-bitfields. */
+    public int bitSize() {
+        return bitSize;
+    }
+
+    /** N of {@code __attribute__((__aligned__(N)))} on this member, or 0. */
+    public int alignedAttribute() {
+        return alignedAttribute;
+    }
+
+    Member closeAligned(int value) {
+        closeAligned = value;
+        return this;
+    }
+
+    /** N of an {@code __aligned__(N)} attribute pahole printed right after the closing brace of an inline body, or 0. */
+    public int closeAlignedAttribute() {
+        return closeAligned;
+    }
+
+    /** The body of an inline struct or union, in declaration order; empty otherwise. */
+    public List<Member> members() {
+        return members;
+    }
+
+    /** The enumerator lines of an inline enum ({@code "NAME = 1"}), empty otherwise. */
+    public List<String> enumerators() {
+        return enumerators;
+    }
+
+    /** True if this member's body is printed inline (struct, union or enum). */
+    public boolean isInline() {
+        return !members.isEmpty() || !enumerators.isEmpty() || type.equals("struct") || type.equals("union")
+                || type.equals("enum");
+    }
+
+    /** True for a pointer (not a function pointer): the type ends with {@code *}. */
+    public boolean isPointer() {
+        return type.endsWith("*");
+    }
+
+    /** True for a function pointer member. */
+    public boolean isFunctionPointer() {
+        return type.contains("(*%s)");
+    }
+
+    /** The named struct or union this member embeds ({@code "list_head"} for {@code struct list_head}), or null. */
+    public @Nullable String embeddedTypeName() {
+        if (isPointer() || isFunctionPointer() || isInline()) {
+            return null;
+        }
+        String t = type;
+        if (t.startsWith("const ")) {
+            t = t.substring(6);
+        }
+        if (t.startsWith("volatile ")) {
+            t = t.substring(9);
+        }
+        if (t.startsWith("struct ")) {
+            return t.substring(7).trim();
+        }
+        if (t.startsWith("union ")) {
+            return t.substring(6).trim();
+        }
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return (name == null ? "<anonymous>" : name) + " : " + type + Arrays.toString(dims) + " @" + offset
+                + "+" + size + (bitSize > 0 ? (" bits " + bitOffset + ":" + bitSize) : "");
+    }
+}

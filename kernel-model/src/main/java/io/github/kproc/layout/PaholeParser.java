@@ -1,0 +1,268 @@
+package io.github.kproc.layout;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/** Reads the text pahole prints for structs and unions into {@link StructLayout}s, checking every number. */
+final class PaholeParser {
+    private static final String IDENT = "[A-Za-z_][A-Za-z0-9_]*";
+    private static final String ALIGNED = "__attribute__\\(\\(__aligned__\\((\\d+)\\)\\)\\)";
+    private static final String OFFSET_SIZE = "/\\*\\s+(\\d+)(?::\\s*(\\d+))?\\s+(\\d+)\\s+\\*/";
+    private static final Pattern TOP_OPEN = Pattern.compile("(struct|union) (" + IDENT + ") \\{");
+    private static final Pattern TOP_CLOSE = Pattern.compile(
+            "\\}(?: __attribute__\\(\\((?:__aligned__\\((\\d+)\\)|(__packed__))\\)\\))?;");
+    private static final Pattern NESTED_OPEN = Pattern.compile("\t+(struct|union|enum) \\{");
+    private static final Pattern NESTED_CLOSE = Pattern.compile("\t+\\}(?: " + ALIGNED + ")?(?: (" + IDENT
+            + ")((?:\\[\\d+\\])*)(?::(\\d+))?)?(?: " + ALIGNED + ")?;\\s+" + OFFSET_SIZE);
+    private static final Pattern MEMBER = Pattern.compile("\t+(.+?);\\s+" + OFFSET_SIZE);
+    private static final Pattern PADDING_BITFIELD = Pattern.compile("\t+[A-Za-z_][^/;]*\\s:\\d+;");
+    private static final Pattern ENUMERATOR = Pattern.compile("\t+(" + IDENT + ")\\s*=\\s*(-?\\d+),");
+    private static final Pattern COMMENT = Pattern.compile("\\s*/\\*.*\\*/");
+    private static final Pattern SIZE_COMMENT = Pattern.compile("\t/\\* size: (\\d+), .*\\*/");
+    private static final Pattern FUNCTION_POINTER = Pattern.compile(
+            "(.*?)\\s*\\(\\*(" + IDENT + ")((?:\\[\\d+\\])*)\\)(\\(.*\\))");
+    private static final Pattern ATTRIBUTE_SUFFIX = Pattern.compile("(.*?)\\s+" + ALIGNED);
+    private static final Pattern BITS_SUFFIX = Pattern.compile("(.*?):(\\d+)");
+    private static final Pattern DIMS_SUFFIX = Pattern.compile("(.*?)((?:\\[\\d*\\])+)");
+    private static final Pattern NAME_SUFFIX = Pattern.compile("(.*?[\\s*])(" + IDENT + ")");
+    private static final Pattern DIM = Pattern.compile("\\[(\\d*)\\]");
+
+    private final String source;
+    private int lineNo;
+
+    private PaholeParser(String source) {
+        this.source = source;
+    }
+
+    /** One open struct, union or enum body while its lines are read. */
+    private static final class Block {
+        final String kind;
+        final @Nullable String topName;
+        final int startLine;
+        final List<Member> members = new ArrayList<>();
+        final List<String> enumerators = new ArrayList<>();
+        long size = -1;
+
+        Block(String kind, @Nullable String topName, int startLine) {
+            this.kind = kind;
+            this.topName = topName;
+            this.startLine = startLine;
+        }
+    }
+
+    static Map<String, StructLayout> parse(String source, String text) throws ProfileFormatException {
+        return new PaholeParser(source).parse(text);
+    }
+
+    private Map<String, StructLayout> parse(String text) throws ProfileFormatException {
+        Map<String, StructLayout> types = new LinkedHashMap<>();
+        Deque<Block> open = new ArrayDeque<>();
+        String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++) {
+            lineNo = i + 1;
+            String line = lines[i];
+            if (line.endsWith("\r")) {
+                line = line.substring(0, line.length() - 1);
+            }
+            if (line.isBlank()) {
+                continue;
+            }
+            Matcher m;
+            if (open.isEmpty()) {
+                m = TOP_OPEN.matcher(line);
+                if (!m.matches()) {
+                    throw error("expected 'struct NAME {' or 'union NAME {'");
+                }
+                open.push(new Block(m.group(1), m.group(2), lineNo));
+                continue;
+            }
+            Block block = open.peek();
+            if (open.size() == 1 && (m = TOP_CLOSE.matcher(line)).matches()) {
+                open.pop();
+                StructLayout layout = close(block, m);
+                StructLayout previous = types.putIfAbsent(layout.name(), layout);
+                if (previous != null && previous.size() != layout.size()) {
+                    throw error("second definition of " + layout.cName() + " with another size");
+                }
+                continue;
+            }
+            if ((m = SIZE_COMMENT.matcher(line)).matches() && open.size() == 1) {
+                block.size = number(m.group(1));
+                continue;
+            }
+            if (COMMENT.matcher(line).matches()) {
+                continue;
+            }
+            if ((m = NESTED_OPEN.matcher(line)).matches()) {
+                if (block.kind.equals("enum")) {
+                    throw error("a body inside an enum");
+                }
+                open.push(new Block(m.group(1), null, lineNo));
+                continue;
+            }
+            if (open.size() > 1 && (m = NESTED_CLOSE.matcher(line)).matches()) {
+                open.pop();
+                Member nested = closeNested(block, m);
+                open.peek().members.add(nested);
+                continue;
+            }
+            if (block.kind.equals("enum")) {
+                if ((m = ENUMERATOR.matcher(line)).matches()) {
+                    block.enumerators.add(m.group(1) + " = " + m.group(2));
+                    continue;
+                }
+                throw error("expected an enumerator 'NAME = value,'");
+            }
+            if ((m = MEMBER.matcher(line)).matches()) {
+                block.members.add(member(m));
+                continue;
+            }
+            if (PADDING_BITFIELD.matcher(line).matches()) {
+                continue;
+            }
+            throw error("not a member, comment or brace line");
+        }
+        if (!open.isEmpty()) {
+            lineNo = open.getLast().startLine;
+            throw error("type is not closed before the end of the input");
+        }
+        if (types.isEmpty()) {
+            throw new ProfileFormatException(source, 1, "no struct or union in the input");
+        }
+        return types;
+    }
+
+    private StructLayout close(Block block, Matcher m) throws ProfileFormatException {
+        if (block.size < 0 && !block.kind.equals("union")) {
+            throw error("struct has no '/* size: N, ... */' line");
+        }
+        int aligned = m.group(1) == null ? 0 : (int) number(m.group(1));
+        boolean packed = m.group(2) != null;
+        if (block.size >= 0) {
+            checkInside(block.members, 0, block.size);
+        }
+        return new StructLayout(block.kind.equals("union"), block.topName == null ? "" : block.topName, block.size,
+                aligned, packed, block.members, block.startLine);
+    }
+
+    private Member closeNested(Block block, Matcher m) throws ProfileFormatException {
+        int closeAligned = m.group(1) != null ? (int) number(m.group(1)) : 0;
+        int aligned = m.group(5) != null ? (int) number(m.group(5)) : 0;
+        String name = m.group(2);
+        int[] dims = dims(m.group(3) == null ? "" : m.group(3));
+        int bitSize = m.group(4) == null ? 0 : (int) number(m.group(4));
+        long offset = number(m.group(6));
+        int bitOffset = m.group(7) == null ? 0 : (int) number(m.group(7));
+        long size = number(m.group(8));
+        if (!block.kind.equals("enum")) {
+            checkInside(block.members, offset, size);
+        }
+        checkMember(size, dims, bitOffset, bitSize);
+        return new Member(name, block.kind, offset, size, dims, bitOffset, bitSize, aligned, block.members,
+                block.enumerators).closeAligned(closeAligned);
+    }
+
+    private Member member(Matcher m) throws ProfileFormatException {
+        String decl = m.group(1).strip();
+        long offset = number(m.group(2));
+        int bitOffset = m.group(3) == null ? 0 : (int) number(m.group(3));
+        long size = number(m.group(4));
+        int aligned = 0;
+        Matcher a = ATTRIBUTE_SUFFIX.matcher(decl);
+        if (a.matches()) {
+            decl = a.group(1);
+            aligned = (int) number(a.group(2));
+        }
+        Matcher f = FUNCTION_POINTER.matcher(decl);
+        if (f.matches()) {
+            int[] dims = dims(f.group(3));
+            checkMember(size, dims, bitOffset, 0);
+            String type = f.group(1).strip() + " (*%s)" + f.group(4);
+            return new Member(f.group(2), type, offset, size, dims, bitOffset, 0, aligned, List.of(), List.of());
+        }
+        int bitSize = 0;
+        Matcher b = BITS_SUFFIX.matcher(decl);
+        if (b.matches()) {
+            decl = b.group(1).strip();
+            bitSize = (int) number(b.group(2));
+            if (bitSize == 0) {
+                throw error("a named bitfield of width 0");
+            }
+        }
+        int[] dims = new int[0];
+        Matcher d = DIMS_SUFFIX.matcher(decl);
+        if (d.matches()) {
+            decl = d.group(1);
+            dims = dims(d.group(2));
+        }
+        Matcher n = NAME_SUFFIX.matcher(decl);
+        if (!n.matches() || n.group(1).isBlank()) {
+            throw error("expected 'TYPE NAME' in a member declaration");
+        }
+        checkMember(size, dims, bitOffset, bitSize);
+        return new Member(n.group(2), n.group(1).strip(), offset, size, dims, bitOffset, bitSize, aligned, List.of(),
+                List.of());
+    }
+
+    private void checkMember(long size, int[] dims, int bitOffset, int bitSize) throws ProfileFormatException {
+        long count = 1;
+        for (int dim : dims) {
+            count *= Math.max(dim, 0);
+        }
+        if (count > 0 && size % count != 0) {
+            throw error("size " + size + " is not a whole number of " + count + " array elements");
+        }
+        if (bitSize > 0 && bitOffset + bitSize > size * 8) {
+            throw error("bitfield bits " + bitOffset + ".." + (bitOffset + bitSize) + " do not fit in " + size
+                    + " bytes");
+        }
+        if (bitSize == 0 && bitOffset != 0) {
+            throw error("a bit offset on a member that is not a bitfield");
+        }
+    }
+
+    private void checkInside(List<Member> members, long start, long size) throws ProfileFormatException {
+        for (Member member : members) {
+            if (member.offset() < start || member.offset() + member.size() > start + size) {
+                throw error("member " + member.name() + " at " + member.offset() + " size " + member.size()
+                        + " lies outside its container (" + start + ".." + (start + size) + ")");
+            }
+        }
+    }
+
+    private int[] dims(String text) throws ProfileFormatException {
+        List<Integer> dims = new ArrayList<>();
+        Matcher m = DIM.matcher(text);
+        while (m.find()) {
+            long dim = m.group(1).isEmpty() ? -1 : number(m.group(1));
+            if (dim > Integer.MAX_VALUE) {
+                throw error("array dimension too large: " + dim);
+            }
+            dims.add((int) dim);
+        }
+        return dims.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private long number(String digits) throws ProfileFormatException {
+        try {
+            long value = Long.parseLong(digits);
+            if (value > (1L << 40)) {
+                throw error("number out of range: " + digits);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw error("number out of range: " + digits);
+        }
+    }
+
+    private ProfileFormatException error(String reason) {
+        return new ProfileFormatException(source, lineNo, reason);
+    }
+}

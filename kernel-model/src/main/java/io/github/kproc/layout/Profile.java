@@ -1,0 +1,261 @@
+package io.github.kproc.layout;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * One kernel build as the model needs it: the layout of every struct and union pahole printed for it,
+ * and its {@code .config}. Immutable; safe to share.
+ *
+ * <p>Member paths reach through embedded structs, inline nested structs and unions (named or
+ * anonymous) and array elements: {@code "se.vruntime"}, {@code "thread.cpu_context.pc"},
+ * {@code "pid_links[1].pprev"}, {@code "signal"}.
+ */
+public final class Profile {
+    private static final Pattern SEGMENT = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)((?:\\[\\d+\\])*)");
+    private static final Pattern INDEX = Pattern.compile("\\[(\\d+)\\]");
+
+    private final String name;
+    private final Map<String, StructLayout> types;
+    private final Kconfig config;
+
+    private Profile(String name, Map<String, StructLayout> types, Kconfig config) {
+        this.name = name;
+        this.types = types;
+        this.config = config;
+        for (StructLayout type : types.values()) {
+            alignmentOf(type, 0);
+            if (type.size() < 0) {
+                long end = 0;
+                for (Member m : type.members()) {
+                    end = Math.max(end, m.offset() + m.size());
+                }
+                type.size((end + type.alignment() - 1) / type.alignment() * type.alignment());
+            }
+        }
+    }
+
+    /** Parses a pahole dump and a {@code .config}; {@code name} labels the profile and the errors. */
+    public static Profile parse(String name, String paholeText, String configText) throws ProfileFormatException {
+        Map<String, StructLayout> types = PaholeParser.parse(name + "/structs.pahole", paholeText);
+        Kconfig config = Kconfig.parse(name + "/config", configText);
+        return new Profile(name, java.util.Collections.unmodifiableMap(types), config);
+    }
+
+    /** Loads a profile from a pahole file and a {@code .config} file. */
+    public static Profile load(Path pahole, Path config) throws IOException, ProfileFormatException {
+        String name = pahole.toAbsolutePath().getParent() == null ? pahole.toString()
+                : pahole.toAbsolutePath().getParent().getFileName().toString();
+        try {
+            Map<String, StructLayout> types = PaholeParser.parse(pahole.toString(), Files.readString(pahole));
+            Kconfig kconfig = Kconfig.parse(config.toString(), Files.readString(config));
+            return new Profile(name, java.util.Collections.unmodifiableMap(types), kconfig);
+        } catch (java.nio.charset.MalformedInputException e) {
+            throw new ProfileFormatException(pahole + " or " + config, 1, "not UTF-8 text");
+        }
+    }
+
+    /** Loads a profile from two resources of {@code owner}'s module (used by backends for bundled profiles). */
+    public static Profile fromResources(String name, Class<?> owner, String paholeResource, String configResource)
+            throws IOException, ProfileFormatException {
+        return parse(name, resource(owner, paholeResource), resource(owner, configResource));
+    }
+
+    private static String resource(Class<?> owner, String path) throws IOException {
+        try (InputStream in = owner.getResourceAsStream(path)) {
+            if (in == null) {
+                throw new IOException("missing resource " + path + " of " + owner.getName());
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The profile's name, such as {@code "linux-4.19-arm32-vexpress"}. */
+    public String name() {
+        return name;
+    }
+
+    /** The kernel configuration of the build. */
+    public Kconfig config() {
+        return config;
+    }
+
+    /** Every struct and union, in the order pahole printed them. */
+    public Collection<StructLayout> types() {
+        return types.values();
+    }
+
+    /** The struct or union with this tag, if the build has it. */
+    public Optional<StructLayout> find(String typeName) {
+        return Optional.ofNullable(types.get(stripTag(typeName)));
+    }
+
+    /**
+     * The struct or union with this tag ({@code "task_struct"} or {@code "struct task_struct"}).
+     *
+     * @throws NoSuchElementException if the build has no such type
+     */
+    public StructLayout struct(String typeName) {
+        StructLayout layout = types.get(stripTag(typeName));
+        if (layout == null) {
+            throw new NoSuchElementException("no struct or union " + typeName + " in profile " + name);
+        }
+        return layout;
+    }
+
+    /** {@code sizeof(struct typeName)}. */
+    public long sizeOf(String typeName) {
+        return struct(typeName).size();
+    }
+
+    /** {@code offsetof(struct typeName, path)}. */
+    public long offsetOf(String typeName, String path) {
+        return field(typeName, path).offset();
+    }
+
+    /** True if {@code path} resolves in {@code typeName}. */
+    public boolean has(String typeName, String path) {
+        try {
+            field(typeName, path);
+            return true;
+        } catch (NoSuchElementException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Resolves a member path inside a struct: where the member is, relative to the struct's start.
+     *
+     * @throws NoSuchElementException if the type or any segment of the path does not exist, or an index is
+     *     out of bounds
+     */
+    public Field field(String typeName, String path) {
+        StructLayout layout = struct(typeName);
+        List<Member> scope = layout.members();
+        long base = 0;      // added to offsets read in scope (non-zero after entering a named struct)
+        Member member = null;
+        long offset = 0;
+        String[] segments = path.split("\\.", -1);
+        for (int s = 0; s < segments.length; s++) {
+            Matcher m = SEGMENT.matcher(segments[s]);
+            if (!m.matches()) {
+                throw new NoSuchElementException("bad member path '" + path + "'");
+            }
+            if (member != null) {
+                if (!member.members().isEmpty()) {
+                    scope = member.members();
+                    base = offset - member.offset();
+                } else {
+                    String embedded = member.embeddedTypeName();
+                    StructLayout inner = embedded == null ? null : types.get(embedded);
+                    if (inner == null) {
+                        throw new NoSuchElementException(path + ": '" + member.name() + "' of type " + member.type()
+                                + " has no members in profile " + name);
+                    }
+                    scope = inner.members();
+                    base = offset;
+                }
+            }
+            member = StructLayout.find(scope, m.group(1));
+            if (member == null) {
+                throw new NoSuchElementException(
+                        "no member '" + m.group(1) + "' on the path " + path + " in " + layout.cName());
+            }
+            offset = base + member.offset();
+            Matcher index = INDEX.matcher(m.group(2));
+            int[] dims = member.dims();
+            int d = 0;
+            long stride = member.size();
+            while (index.find()) {
+                if (d >= dims.length) {
+                    throw new NoSuchElementException(path + ": too many indices for " + member.name());
+                }
+                long i = Long.parseLong(index.group(1));
+                if (i >= dims[d]) {
+                    throw new NoSuchElementException(path + ": index " + i + " out of bounds " + dims[d]);
+                }
+                stride /= dims[d];
+                offset += i * stride;
+                d++;
+            }
+            if (d > 0) {
+                if (d != dims.length) {
+                    throw new NoSuchElementException(path + ": partial indexing of a multi-dimensional array");
+                }
+                // one element: same place in its scope, the element's size
+                member = new Member(member.name(), member.type(), member.offset(), stride, new int[0], 0, 0, 0,
+                        member.members(), member.enumerators());
+            }
+        }
+        return new Field(path, member.type(), offset, member.size(), member.bitOffset(), member.bitSize());
+    }
+
+    private int alignmentOf(StructLayout type, int depth) {
+        if (type.alignment() > 0) {
+            return type.alignment();
+        }
+        int align;
+        if (type.alignedAttribute() > 0) {
+            align = type.alignedAttribute();
+        } else if (type.isPacked()) {
+            align = 1;
+        } else {
+            align = 1;
+            for (Member m : type.members()) {
+                align = Math.max(align, alignmentOf(m, depth));
+            }
+        }
+        type.alignment(align);
+        return align;
+    }
+
+    private int alignmentOf(Member m, int depth) {
+        int align = Math.max(m.alignedAttribute(), m.closeAlignedAttribute());
+        if (!m.members().isEmpty()) {
+            for (Member inner : m.members()) {
+                align = Math.max(align, alignmentOf(inner, depth));
+            }
+            return Math.max(align, 1);
+        }
+        String embedded = m.embeddedTypeName();
+        StructLayout inner = embedded == null ? null : types.get(embedded);
+        if (inner != null && depth < 64) {
+            return Math.max(align, alignmentOf(inner, depth + 1));
+        }
+        return Math.max(align, naturalAlignment(m.elementSize()));
+    }
+
+    private static int naturalAlignment(long size) {
+        if (size <= 0) {
+            return 1;
+        }
+        long a = Long.lowestOneBit(size);
+        return (int) Math.min(a, 8);
+    }
+
+    private static String stripTag(String typeName) {
+        String t = typeName.strip();
+        if (t.startsWith("struct ")) {
+            return t.substring(7).strip();
+        }
+        if (t.startsWith("union ")) {
+            return t.substring(6).strip();
+        }
+        return t;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,4 @@
+@NullMarked
+package io.github.kproc.layout;
+
+import org.jspecify.annotations.NullMarked;
