@@ -1,4 +1,9 @@
 module io.github.kproc {
     requires static transitive org.jspecify;
+    exports io.github.kproc;
     exports io.github.kproc.layout;
+    exports io.github.kproc.mem;
+    exports io.github.kproc.arch;
+
+    uses io.github.kproc.arch.Architecture;
 }

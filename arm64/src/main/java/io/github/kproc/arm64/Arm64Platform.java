@@ -1,0 +1,161 @@
+package io.github.kproc.arm64;
+
+import io.github.kproc.arch.Architecture;
+import io.github.kproc.arch.Platform;
+import io.github.kproc.layout.Kconfig;
+import io.github.kproc.layout.Profile;
+import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.mem.MemoryMap;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Linux 4.19 on arm64: thread_info is the first member of task_struct (THREAD_INFO_IN_TASK),
+ * {@code current} is {@code sp_el0}; callee-saved registers in {@code task_struct.thread.cpu_context};
+ * THREAD_SIZE from THREAD_SHIFT (arch/arm64/include/asm/memory.h); with VMAP_STACK, stacks are
+ * vmalloc'd at THREAD_ALIGN = 2 * THREAD_SIZE.
+ */
+public final class Arm64Platform extends Platform {
+    private static final String[] TIF = new String[64];
+
+    static {
+        TIF[0] = "TIF_SIGPENDING";
+        TIF[1] = "TIF_NEED_RESCHED";
+        TIF[2] = "TIF_NOTIFY_RESUME";
+        TIF[3] = "TIF_FOREIGN_FPSTATE";
+        TIF[4] = "TIF_UPROBE";
+        TIF[5] = "TIF_FSCHECK";
+        TIF[7] = "TIF_NOHZ";
+        TIF[8] = "TIF_SYSCALL_TRACE";
+        TIF[9] = "TIF_SYSCALL_AUDIT";
+        TIF[10] = "TIF_SYSCALL_TRACEPOINT";
+        TIF[11] = "TIF_SECCOMP";
+        TIF[18] = "TIF_MEMDIE";
+        TIF[19] = "TIF_FREEZE";
+        TIF[20] = "TIF_RESTORE_SIGMASK";
+        TIF[21] = "TIF_SINGLESTEP";
+        TIF[22] = "TIF_32BIT";
+        TIF[23] = "TIF_SVE";
+        TIF[24] = "TIF_SVE_VL_INHERIT";
+        TIF[25] = "TIF_SSBD";
+    }
+
+    /** {@code MODULES_VSIZE}: 128 MiB of module space between VA_START and VMALLOC_START. */
+    private static final long MODULES_VSIZE = 128L << 20;
+
+    private final int pageShift;
+    private final int vaBits;
+    private final boolean vmapStack;
+    private final long threadSize;
+    private final long threadAlign;
+    private final long ptRegsSize;
+    private final long cpuContextOffset;
+
+    Arm64Platform(Architecture architecture, Profile profile) {
+        super(architecture, profile);
+        Kconfig config = profile.config();
+        this.pageShift = (int) config.number("CONFIG_ARM64_PAGE_SHIFT", 12);
+        this.vaBits = (int) config.number("CONFIG_ARM64_VA_BITS", 48);
+        boolean kasan = config.enabled("CONFIG_KASAN");
+        this.vmapStack = config.enabled("CONFIG_VMAP_STACK");
+        int minThreadShift = 14 + (kasan ? 1 : 0);
+        int threadShift = vmapStack && minThreadShift < pageShift ? pageShift : minThreadShift;
+        this.threadSize = 1L << threadShift;
+        this.threadAlign = vmapStack ? 2 * threadSize : threadSize;
+        this.ptRegsSize = profile.sizeOf("pt_regs");
+        this.cpuContextOffset = offsets().required("task_struct", "thread.cpu_context");
+        if (!threadInfoInTask()) {
+            throw new IllegalArgumentException("arm64 4.19 selects THREAD_INFO_IN_TASK");
+        }
+    }
+
+    @Override
+    public int pageSize() {
+        return 1 << pageShift;
+    }
+
+    /** {@code THREAD_SIZE} = 1 << THREAD_SHIFT: 16 KiB, 32 KiB with KASAN, 64 KiB with 64K pages and VMAP_STACK. */
+    @Override
+    public long threadSize() {
+        return threadSize;
+    }
+
+    /** {@code THREAD_ALIGN}: 2 * THREAD_SIZE with VMAP_STACK, else THREAD_SIZE. */
+    @Override
+    public long threadAlign() {
+        return threadAlign;
+    }
+
+    @Override
+    public boolean vmapStack() {
+        return vmapStack;
+    }
+
+    @Override
+    public long ptRegsSize() {
+        return ptRegsSize;
+    }
+
+    /** {@code KERNEL_DS} = UL(-1). */
+    @Override
+    public long kernelDs() {
+        return -1L;
+    }
+
+    /** {@code USER_DS} = TASK_SIZE_64 - 1 = 2^VA_BITS - 1. */
+    @Override
+    public long userDs() {
+        return (1L << vaBits) - 1;
+    }
+
+    /** {@code PAGE_OFFSET} = the top half of the kernel VA range: 0xffff800000000000 with 48-bit VA. */
+    public long pageOffset() {
+        return -(1L << (vaBits - 1));
+    }
+
+    /** {@code VMALLOC_START} = MODULES_END = VA_START + KASAN shadow (none) + 128 MiB. */
+    public long vmallocStart() {
+        return -(1L << vaBits) + MODULES_VSIZE;
+    }
+
+    /**
+     * RAM in the linear map at {@link #pageOffset()}; with VMAP_STACK also a vmalloc area at
+     * {@link #vmallocStart()} with a THREAD_ALIGN slot for as many stacks as RAM could hold.
+     */
+    @Override
+    public MemoryMap memoryMap(long ramBytes) {
+        if (ramBytes <= 0 || ramBytes > (1L << (vaBits - 1))) {
+            throw new IllegalArgumentException("RAM size out of range: " + ramBytes);
+        }
+        long vmallocSize = vmapStack ? (ramBytes / threadSize) * threadAlign : 0;
+        return new MemoryMap(8, pageSize(), pageOffset(), ramBytes, vmapStack ? vmallocStart() : 0, vmallocSize,
+                vmapStack ? threadAlign : 0);
+    }
+
+    @Override
+    public @Nullable String tifName(int bit) {
+        return bit >= 0 && bit < 64 ? TIF[bit] : null;
+    }
+
+    @Override
+    public String cpuContextStruct() {
+        return "cpu_context";
+    }
+
+    @Override
+    public List<String> cpuContextRegisters() {
+        return List.of("x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "fp", "sp", "pc");
+    }
+
+    /** {@code &p->thread.cpu_context}. */
+    @Override
+    public long cpuContext(AddressSpace memory, long task) {
+        return task + cpuContextOffset;
+    }
+
+    /** {@code (struct pt_regs *)(THREAD_SIZE + task_stack_page(p)) - 1}: no gap above pt_regs. */
+    @Override
+    public long taskPtRegs(AddressSpace memory, long task) {
+        return taskStackPage(memory, task) + threadSize - ptRegsSize;
+    }
+}

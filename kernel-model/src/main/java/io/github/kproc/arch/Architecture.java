@@ -1,0 +1,35 @@
+package io.github.kproc.arch;
+
+import io.github.kproc.layout.Profile;
+import java.util.List;
+
+/**
+ * A backend for one kernel architecture ({@code ARCH=arm}, {@code ARCH=arm64}), found with
+ * {@link java.util.ServiceLoader}. A backend is a small table of facts and hooks: it recognises
+ * its builds' profiles, bundles some, and binds a profile to a {@link Platform}.
+ */
+public interface Architecture {
+    /** The kernel's name for the architecture: {@code "arm"} or {@code "arm64"}. */
+    String name();
+
+    /** True if the profile is a build of this architecture (by its Kconfig). */
+    boolean supports(Profile profile);
+
+    /** Names of the profiles this backend bundles. */
+    List<String> bundledProfiles();
+
+    /**
+     * Loads a bundled profile.
+     *
+     * @throws java.util.NoSuchElementException if this backend bundles no profile of that name
+     */
+    Profile loadProfile(String name);
+
+    /**
+     * Binds a profile of this architecture: checks that the profile has every struct and member the
+     * model needs and resolves them once.
+     *
+     * @throws IllegalArgumentException if the profile is not of this architecture or lacks a needed member
+     */
+    Platform bind(Profile profile);
+}

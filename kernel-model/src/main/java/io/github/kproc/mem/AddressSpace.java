@@ -1,0 +1,206 @@
+package io.github.kproc.mem;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Kernel virtual addresses over off-heap memory: up to two regions (a linear map and a vmalloc
+ * area), each a slice of one segment. Scalars are little-endian; a pointer is {@link #pointerSize()}
+ * bytes. Any access not wholly inside a region throws {@link MemoryFaultException}.
+ */
+public final class AddressSpace {
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final MemorySegment segment;
+    private final int pointerSize;
+    private final long base0;
+    private final long size0;
+    private final long base1;
+    private final long size1;
+    private final long offset1;
+
+    AddressSpace(MemorySegment segment, int pointerSize, long base0, long size0, long base1, long size1) {
+        if (pointerSize != 4 && pointerSize != 8) {
+            throw new IllegalArgumentException("pointer size must be 4 or 8: " + pointerSize);
+        }
+        if (size0 + size1 > segment.byteSize()) {
+            throw new IllegalArgumentException("regions larger than the segment");
+        }
+        this.segment = segment;
+        this.pointerSize = pointerSize;
+        this.base0 = base0;
+        this.size0 = size0;
+        this.base1 = base1;
+        this.size1 = size1;
+        this.offset1 = size0;
+    }
+
+    /**
+     * A view of a raw little-endian memory image whose first byte is at kernel address {@code base}
+     * (for reading real structures out of a dump with the same types).
+     */
+    public static AddressSpace ofImage(MemorySegment image, long base, int pointerSize) {
+        return new AddressSpace(image, pointerSize, base, image.byteSize(), 0, 0);
+    }
+
+    /** 4 on ARM32, 8 on arm64. */
+    public int pointerSize() {
+        return pointerSize;
+    }
+
+    /** True if all of {@code [address, address + length)} is backed. */
+    public boolean contains(long address, long length) {
+        return translate(address, length) >= 0;
+    }
+
+    private long translate(long address, long length) {
+        long off = address - base0;
+        if (Long.compareUnsigned(off, size0) < 0 && Long.compareUnsigned(length, size0 - off) <= 0) {
+            return off;
+        }
+        off = address - base1;
+        if (Long.compareUnsigned(off, size1) < 0 && Long.compareUnsigned(length, size1 - off) <= 0) {
+            return offset1 + off;
+        }
+        return -1;
+    }
+
+    /** The offset in {@link #segment()} of {@code [address, address + length)}; faults if not backed. */
+    public long offset(long address, long length) {
+        long off = translate(address, length);
+        if (off < 0) {
+            throw new MemoryFaultException(address, length);
+        }
+        return off;
+    }
+
+    /** The backing segment (regions in order: linear map first). */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public byte readByte(long address) {
+        return segment.get(ValueLayout.JAVA_BYTE, offset(address, 1));
+    }
+
+    public short readShort(long address) {
+        return segment.get(SHORT, offset(address, 2));
+    }
+
+    public int readInt(long address) {
+        return segment.get(INT, offset(address, 4));
+    }
+
+    public long readLong(long address) {
+        return segment.get(LONG, offset(address, 8));
+    }
+
+    /** A guest pointer: 4 bytes zero-extended on ARM32, 8 bytes on arm64. */
+    public long readPointer(long address) {
+        return pointerSize == 8 ? readLong(address) : Integer.toUnsignedLong(readInt(address));
+    }
+
+    /** An unsigned scalar of 1, 2, 4 or 8 bytes, zero-extended. */
+    public long readUnsigned(long address, int size) {
+        return switch (size) {
+            case 1 -> Byte.toUnsignedLong(readByte(address));
+            case 2 -> Short.toUnsignedLong(readShort(address));
+            case 4 -> Integer.toUnsignedLong(readInt(address));
+            case 8 -> readLong(address);
+            default -> throw new IllegalArgumentException("scalar size " + size);
+        };
+    }
+
+    /** A signed scalar of 1, 2, 4 or 8 bytes, sign-extended. */
+    public long readSigned(long address, int size) {
+        return switch (size) {
+            case 1 -> readByte(address);
+            case 2 -> readShort(address);
+            case 4 -> readInt(address);
+            case 8 -> readLong(address);
+            default -> throw new IllegalArgumentException("scalar size " + size);
+        };
+    }
+
+    public void writeByte(long address, byte value) {
+        segment.set(ValueLayout.JAVA_BYTE, offset(address, 1), value);
+    }
+
+    public void writeShort(long address, short value) {
+        segment.set(SHORT, offset(address, 2), value);
+    }
+
+    public void writeInt(long address, int value) {
+        segment.set(INT, offset(address, 4), value);
+    }
+
+    public void writeLong(long address, long value) {
+        segment.set(LONG, offset(address, 8), value);
+    }
+
+    /** Stores a guest pointer ({@link #pointerSize()} bytes). */
+    public void writePointer(long address, long value) {
+        if (pointerSize == 8) {
+            writeLong(address, value);
+        } else {
+            writeInt(address, (int) value);
+        }
+    }
+
+    /** Stores the low {@code size} bytes of {@code value}. */
+    public void writeScalar(long address, int size, long value) {
+        switch (size) {
+            case 1 -> writeByte(address, (byte) value);
+            case 2 -> writeShort(address, (short) value);
+            case 4 -> writeInt(address, (int) value);
+            case 8 -> writeLong(address, value);
+            default -> throw new IllegalArgumentException("scalar size " + size);
+        }
+    }
+
+    /** {@code memcpy(dst, src, length)} in one bulk copy. */
+    public void copy(long src, long dst, long length) {
+        MemorySegment.copy(segment, offset(src, length), segment, offset(dst, length), length);
+    }
+
+    /** {@code memset(address, value, length)}. */
+    public void fill(long address, long length, byte value) {
+        segment.asSlice(offset(address, length), length).fill(value);
+    }
+
+    /** Reads {@code length} bytes into a new array. */
+    public byte[] readBytes(long address, int length) {
+        byte[] bytes = new byte[length];
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, offset(address, length), bytes, 0, length);
+        return bytes;
+    }
+
+    /** Writes all of {@code bytes} at {@code address}. */
+    public void writeBytes(long address, byte[] bytes) {
+        MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, offset(address, bytes.length), bytes.length);
+    }
+
+    /** A NUL-terminated string of at most {@code max} bytes (like {@code comm}). */
+    public String readCString(long address, int max) {
+        long off = offset(address, max);
+        int n = 0;
+        while (n < max && segment.get(ValueLayout.JAVA_BYTE, off + n) != 0) {
+            n++;
+        }
+        byte[] bytes = new byte[n];
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, off, bytes, 0, n);
+        return new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /** {@code strscpy}: writes at most {@code max - 1} bytes of {@code text} and a NUL, zero-filling the rest. */
+    public void writeCString(long address, int max, String text) {
+        long off = offset(address, max);
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        int n = Math.min(bytes.length, max - 1);
+        MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, off, n);
+        segment.asSlice(off + n, max - n).fill((byte) 0);
+    }
+}
