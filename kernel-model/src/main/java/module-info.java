@@ -4,6 +4,7 @@ module io.github.kproc {
     exports io.github.kproc.layout;
     exports io.github.kproc.mem;
     exports io.github.kproc.arch;
+    exports io.github.kproc.view;
 
     uses io.github.kproc.arch.Architecture;
 }
