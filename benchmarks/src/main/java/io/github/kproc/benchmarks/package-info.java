@@ -1,0 +1,2 @@
+/** JMH benchmarks of kproc. */
+package io.github.kproc.benchmarks;
