@@ -5,6 +5,7 @@ module io.github.kproc {
     exports io.github.kproc.mem;
     exports io.github.kproc.arch;
     exports io.github.kproc.view;
+    exports io.github.kproc.kernel;
 
     uses io.github.kproc.arch.Architecture;
 }

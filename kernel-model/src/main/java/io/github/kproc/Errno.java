@@ -12,6 +12,7 @@ public enum Errno {
     EFAULT(14),
     EBUSY(16),
     EINVAL(22),
+    ENOSPC(28),
     ERESTARTNOINTR(513);
 
     private final int code;

@@ -40,6 +40,23 @@ public final class Arm32Platform extends Platform {
     private final long threadSize;
     private final long ptRegsSize;
     private final long tiCpuContext;
+    private final long tiTpValue;
+    private final long cpuContextSize;
+    private static final List<String> REGISTERS = List.of("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9",
+            "sl", "fp", "ip", "sp", "lr", "pc", "cpsr", "tpidruro", "tpidrurw");
+    /** Register indices. */
+    static final int SP = 13;
+    static final int LR = 14;
+    static final int PC = 15;
+    static final int CPSR = 16;
+    static final int TPIDRURO = 17;
+    static final int TPIDRURW = 18;
+    /** {@code SVC_MODE} (arch/arm/include/uapi/asm/ptrace.h). */
+    static final int SVC_MODE = 0x13;
+    /** Index of {@code ARM_cpsr} in {@code pt_regs.uregs}. */
+    private static final int UREGS_CPSR = 16;
+    /** {@code CLONE_SETTLS}. */
+    private static final long CLONE_SETTLS = 0x00080000L;
 
     Arm32Platform(Architecture architecture, Profile profile) {
         super(architecture, profile);
@@ -47,6 +64,8 @@ public final class Arm32Platform extends Platform {
         this.threadSize = PAGE_SIZE << 1;
         this.ptRegsSize = profile.sizeOf("pt_regs");
         this.tiCpuContext = offsets().required("thread_info", "cpu_context");
+        this.tiTpValue = offsets().required("thread_info", "tp_value");
+        this.cpuContextSize = profile.sizeOf("cpu_context_save");
         if (threadInfoInTask()) {
             throw new IllegalArgumentException("ARM32 4.19 has no THREAD_INFO_IN_TASK");
         }
@@ -138,5 +157,92 @@ public final class Arm32Platform extends Platform {
     /** {@code THREAD_START_SP}: where a new stack's sp starts, THREAD_SIZE - 8. */
     public long threadStartSp() {
         return threadSize - 8;
+    }
+
+    @Override
+    public List<String> cpuRegisters() {
+        return REGISTERS;
+    }
+
+    /** {@code current_thread_info()->task}, with {@code current_thread_info() = sp & ~(THREAD_SIZE - 1)}. */
+    @Override
+    public long currentTask(AddressSpace memory, long[] registers) {
+        return memory.readPointer(currentThreadInfo(registers[SP]) + offsets().tiTask);
+    }
+
+    @Override
+    public void enterTask(long[] registers, long task, long sp) {
+        registers[SP] = sp;
+    }
+
+    /**
+     * {@code __switch_to(prev, prev_ti, next_ti)} (entry-armv.S): {@code stmia} r4-sl, fp, sp, lr into
+     * prev's cpu_context (lr lands in the pc slot); {@code switch_tls_v6k}: TPIDRURO from next's
+     * tp_value[0], TPIDRURW saved into prev's tp_value[1] and loaded from next's; {@code ldmia} r4-sl,
+     * fp, sp, pc from next's cpu_context; r0 returns prev.
+     */
+    @Override
+    public void switchTo(AddressSpace memory, long[] registers, long prev, long next) {
+        long prevTi = taskThreadInfo(memory, prev);
+        long nextTi = taskThreadInfo(memory, next);
+        long save = prevTi + tiCpuContext;
+        for (int r = 4; r <= 11; r++) {
+            memory.writeInt(save + 4L * (r - 4), (int) registers[r]);
+        }
+        memory.writeInt(save + 32, (int) registers[SP]);
+        memory.writeInt(save + 36, (int) registers[LR]);
+        long tpUser = registers[TPIDRURW];
+        registers[TPIDRURO] = memory.readPointer(nextTi + tiTpValue);
+        registers[TPIDRURW] = memory.readPointer(nextTi + tiTpValue + 4);
+        memory.writeInt(prevTi + tiTpValue + 4, (int) tpUser);
+        long load = nextTi + tiCpuContext;
+        for (int r = 4; r <= 11; r++) {
+            registers[r] = memory.readPointer(load + 4L * (r - 4));
+        }
+        registers[SP] = memory.readPointer(load + 32);
+        registers[PC] = memory.readPointer(load + 36);
+        registers[0] = prev;
+    }
+
+    /**
+     * {@code copy_thread()} (arch/arm/kernel/process.c): zero cpu_context; a user task copies the
+     * parent's pt_regs with r0 = 0 (sp = stack_start if given); a kernel thread gets zeroed pt_regs in
+     * SVC mode with r4 = arg and r5 = fn; pc = ret_from_fork, sp = the child's pt_regs; CLONE_SETTLS
+     * sets tp_value[0] from the r3 the syscall passed; tp_value[1] takes the parent's TPIDRURW.
+     */
+    @Override
+    public void copyThread(AddressSpace memory, long cloneFlags, long stackStart, long stackArg, long parent,
+            long child, boolean kernelThread, long retFromFork) {
+        long thread = taskThreadInfo(memory, child);
+        long childRegs = taskPtRegs(memory, child);
+        long context = thread + tiCpuContext;
+        memory.fill(context, cpuContextSize, (byte) 0);
+        if (!kernelThread) {
+            memory.copy(taskPtRegs(memory, parent), childRegs, ptRegsSize);
+            memory.writeInt(childRegs, 0);
+            if (stackStart != 0) {
+                memory.writeInt(childRegs + 4L * SP, (int) stackStart);
+            }
+        } else {
+            memory.fill(childRegs, ptRegsSize, (byte) 0);
+            memory.writeInt(context, (int) stackArg);
+            memory.writeInt(context + 4, (int) stackStart);
+            memory.writeInt(childRegs + 4L * UREGS_CPSR, SVC_MODE);
+        }
+        memory.writeInt(context + 36, (int) retFromFork);
+        memory.writeInt(context + 32, (int) childRegs);
+        if ((cloneFlags & CLONE_SETTLS) != 0) {
+            memory.writeInt(thread + tiTpValue, memory.readInt(childRegs + 4L * 3));
+        }
+        memory.writeInt(thread + tiTpValue + 4, memory.readInt(taskThreadInfo(memory, parent) + tiTpValue + 4));
+    }
+
+    /** The syscall arguments in r0, r1, ... of the task's pt_regs (CLONE_BACKWARDS: clone passes TLS in r3). */
+    @Override
+    public void setSyscallArguments(AddressSpace memory, long task, long... arguments) {
+        long regs = taskPtRegs(memory, task);
+        for (int i = 0; i < arguments.length; i++) {
+            memory.writeInt(regs + 4L * i, (int) arguments[i]);
+        }
     }
 }

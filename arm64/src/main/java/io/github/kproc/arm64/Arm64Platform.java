@@ -50,6 +50,37 @@ public final class Arm64Platform extends Platform {
     private final long threadAlign;
     private final long ptRegsSize;
     private final long cpuContextOffset;
+    private final long tpValue;
+    private final long sveState;
+    private final long regsSp;
+    private final long regsPstate;
+    private static final List<String> REGISTERS;
+
+    static {
+        String[] names = new String[36];
+        for (int i = 0; i < 31; i++) {
+            names[i] = "x" + i;
+        }
+        names[31] = "sp";
+        names[32] = "pc";
+        names[33] = "sp_el0";
+        names[34] = "tpidr_el0";
+        names[35] = "tpidrro_el0";
+        REGISTERS = List.of(names);
+    }
+
+    /** Register indices. */
+    static final int FP = 29;
+    static final int LR = 30;
+    static final int SP = 31;
+    static final int PC = 32;
+    static final int SP_EL0 = 33;
+    static final int TPIDR_EL0 = 34;
+    static final int TPIDRRO_EL0 = 35;
+    /** {@code PSR_MODE_EL1h}. */
+    static final long PSR_MODE_EL1H = 0x5;
+    /** {@code CLONE_SETTLS}. */
+    private static final long CLONE_SETTLS = 0x00080000L;
 
     Arm64Platform(Architecture architecture, Profile profile) {
         super(architecture, profile);
@@ -64,6 +95,10 @@ public final class Arm64Platform extends Platform {
         this.threadAlign = vmapStack ? 2 * threadSize : threadSize;
         this.ptRegsSize = profile.sizeOf("pt_regs");
         this.cpuContextOffset = offsets().required("task_struct", "thread.cpu_context");
+        this.tpValue = offsets().required("task_struct", "thread.uw.tp_value");
+        this.sveState = offsets().required("task_struct", "thread.sve_state");
+        this.regsSp = offsets().required("pt_regs", "sp");
+        this.regsPstate = offsets().required("pt_regs", "pstate");
         if (!threadInfoInTask()) {
             throw new IllegalArgumentException("arm64 4.19 selects THREAD_INFO_IN_TASK");
         }
@@ -157,5 +192,95 @@ public final class Arm64Platform extends Platform {
     @Override
     public long taskPtRegs(AddressSpace memory, long task) {
         return taskStackPage(memory, task) + threadSize - ptRegsSize;
+    }
+
+    @Override
+    public List<String> cpuRegisters() {
+        return REGISTERS;
+    }
+
+    /** {@code get_current()}: {@code mrs sp_el0}. */
+    @Override
+    public long currentTask(AddressSpace memory, long[] registers) {
+        return registers[SP_EL0];
+    }
+
+    @Override
+    public void enterTask(long[] registers, long task, long sp) {
+        registers[SP] = sp;
+        registers[SP_EL0] = task;
+    }
+
+    /**
+     * {@code __switch_to} then {@code cpu_switch_to} (arch/arm64/kernel/process.c, entry.S):
+     * {@code tls_thread_switch} saves tpidr_el0 into prev's {@code thread.uw.tp_value} and loads next's
+     * (tpidrro_el0 = 0 for a native task); then x19-x28, fp, sp and lr (into the pc slot) are stored to
+     * prev's {@code thread.cpu_context} and loaded from next's, {@code ret} to the loaded lr, sp_el0 =
+     * next, x0 returns prev.
+     */
+    @Override
+    public void switchTo(AddressSpace memory, long[] registers, long prev, long next) {
+        memory.writeLong(prev + tpValue, registers[TPIDR_EL0]);
+        registers[TPIDRRO_EL0] = 0;
+        registers[TPIDR_EL0] = memory.readLong(next + tpValue);
+        long save = prev + cpuContextOffset;
+        for (int r = 19; r <= 28; r++) {
+            memory.writeLong(save + 8L * (r - 19), registers[r]);
+        }
+        memory.writeLong(save + 80, registers[FP]);
+        memory.writeLong(save + 88, registers[SP]);
+        memory.writeLong(save + 96, registers[LR]);
+        long load = next + cpuContextOffset;
+        for (int r = 19; r <= 28; r++) {
+            registers[r] = memory.readLong(load + 8L * (r - 19));
+        }
+        registers[FP] = memory.readLong(load + 80);
+        registers[SP] = memory.readLong(load + 88);
+        registers[LR] = memory.readLong(load + 96);
+        registers[PC] = registers[LR];
+        registers[SP_EL0] = next;
+        registers[0] = prev;
+    }
+
+    /**
+     * {@code copy_thread()} (arch/arm64/kernel/process.c): zero cpu_context and sve_state; a user task
+     * copies the parent's pt_regs with x0 = 0, inherits tpidr_el0 (sp = stack_start if given; CLONE_SETTLS
+     * takes the TLS from x3); a kernel thread gets zeroed pt_regs in EL1h with x19 = fn and x20 = arg;
+     * pc = ret_from_fork, sp = the child's pt_regs.
+     */
+    @Override
+    public void copyThread(AddressSpace memory, long cloneFlags, long stackStart, long stackArg, long parent,
+            long child, boolean kernelThread, long retFromFork) {
+        long childRegs = taskPtRegs(memory, child);
+        long context = child + cpuContextOffset;
+        memory.fill(context, 104, (byte) 0);
+        memory.writeLong(child + sveState, 0);
+        if (!kernelThread) {
+            memory.copy(taskPtRegs(memory, parent), childRegs, ptRegsSize);
+            memory.writeLong(childRegs, 0);
+            memory.writeLong(child + tpValue, memory.readLong(parent + tpValue));
+            if (stackStart != 0) {
+                memory.writeLong(childRegs + regsSp, stackStart);
+            }
+            if ((cloneFlags & CLONE_SETTLS) != 0) {
+                memory.writeLong(child + tpValue, memory.readLong(childRegs + 8L * 3));
+            }
+        } else {
+            memory.fill(childRegs, ptRegsSize, (byte) 0);
+            memory.writeLong(childRegs + regsPstate, PSR_MODE_EL1H);
+            memory.writeLong(context, stackStart);
+            memory.writeLong(context + 8, stackArg);
+        }
+        memory.writeLong(context + 96, retFromFork);
+        memory.writeLong(context + 88, childRegs);
+    }
+
+    /** The syscall arguments in x0, x1, ... of the task's pt_regs (clone passes TLS in x3). */
+    @Override
+    public void setSyscallArguments(AddressSpace memory, long task, long... arguments) {
+        long regs = taskPtRegs(memory, task);
+        for (int i = 0; i < arguments.length; i++) {
+            memory.writeLong(regs + 8L * i, arguments[i]);
+        }
     }
 }

@@ -185,6 +185,47 @@ public abstract class Platform {
                 : memory.readInt(taskThreadInfo(memory, task) + offsets.tiCpu);
     }
 
+    /** The names of the CPU registers the model keeps, in index order (ARM32 r0-r15, cpsr; arm64 x0-x30, sp, pc, sp_el0). */
+    public abstract List<String> cpuRegisters();
+
+    /**
+     * {@code current} as the architecture finds it from a CPU's registers: ARM32
+     * {@code current_thread_info()->task} with {@code current_thread_info() = sp & ~(THREAD_SIZE - 1)};
+     * arm64 {@code sp_el0}.
+     */
+    public abstract long currentTask(AddressSpace memory, long[] registers);
+
+    /**
+     * Puts a CPU in the state it has while {@code task} runs in the kernel on its own stack, with
+     * {@code sp} the kernel stack pointer (ARM32 sp; arm64 sp and sp_el0 = task).
+     */
+    public abstract void enterTask(long[] registers, long task, long sp);
+
+    /**
+     * The architecture's register switch, {@code __switch_to} (ARM32) or {@code cpu_switch_to}
+     * (arm64): saves the callee-saved registers, sp and lr (as pc) of the running CPU into
+     * {@code prev}'s saved context and loads {@code next}'s, including the TLS registers the switch
+     * moves; afterwards {@link #currentTask} of the registers is {@code next}.
+     */
+    public abstract void switchTo(AddressSpace memory, long[] registers, long prev, long next);
+
+    /**
+     * {@code copy_thread()}: sets up a new task's saved context and pt_regs so that its first switch-in
+     * runs {@code retFromFork}. A user task gets a copy of the parent's pt_regs with the return value
+     * 0 (and {@code stackStart} as its user sp if non-zero; the TLS register from the syscall's TLS
+     * argument with CLONE_SETTLS); a kernel thread gets zeroed pt_regs and {@code fn}/{@code arg} in
+     * the registers {@code ret_from_fork} calls through.
+     */
+    public abstract void copyThread(AddressSpace memory, long cloneFlags, long stackStart, long stackArg, long parent,
+            long child, boolean kernelThread, long retFromFork);
+
+    /**
+     * Stores the arguments of a clone system call where the architecture's entry code leaves them in
+     * the caller's pt_regs (both ARM ABIs pass clone's TLS argument in the fourth register, which
+     * {@link #copyThread} reads with CLONE_SETTLS).
+     */
+    public abstract void setSyscallArguments(AddressSpace memory, long task, long... arguments);
+
     @Override
     public String toString() {
         return profile.name() + " (" + architecture.name() + ")";

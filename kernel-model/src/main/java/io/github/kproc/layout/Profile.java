@@ -156,8 +156,7 @@ public final class Profile {
                     scope = member.members();
                     base = offset - member.offset();
                 } else {
-                    String embedded = member.embeddedTypeName();
-                    StructLayout inner = embedded == null ? null : types.get(embedded);
+                    StructLayout inner = typeOf(member).orElse(null);
                     if (inner == null) {
                         throw new NoSuchElementException(path + ": '" + member.name() + "' of type " + member.type()
                                 + " has no members in profile " + name);
@@ -200,6 +199,24 @@ public final class Profile {
         return new Field(path, member.type(), offset, member.size(), member.bitOffset(), member.bitSize());
     }
 
+    /**
+     * The named struct or union a member embeds, if the profile has it: {@code struct list_head}
+     * directly, and a typedef such as {@code wait_queue_head_t} by the kernel's naming convention
+     * ({@code typedef struct wait_queue_head wait_queue_head_t}).
+     */
+    public Optional<StructLayout> typeOf(Member member) {
+        String embedded = member.embeddedTypeName();
+        if (embedded != null) {
+            return Optional.ofNullable(types.get(embedded));
+        }
+        String t = member.type();
+        if (member.isInline() || member.isPointer() || member.isFunctionPointer() || !t.endsWith("_t")
+                || t.contains(" ")) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(types.get(t.substring(0, t.length() - 2)));
+    }
+
     private int alignmentOf(StructLayout type, int depth) {
         if (type.alignment() > 0) {
             return type.alignment();
@@ -227,8 +244,7 @@ public final class Profile {
             }
             return Math.max(align, 1);
         }
-        String embedded = m.embeddedTypeName();
-        StructLayout inner = embedded == null ? null : types.get(embedded);
+        StructLayout inner = typeOf(m).orElse(null);
         if (inner != null && depth < 64) {
             return Math.max(align, alignmentOf(inner, depth + 1));
         }

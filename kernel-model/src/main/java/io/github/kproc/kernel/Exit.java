@@ -1,0 +1,352 @@
+package io.github.kproc.kernel;
+
+import io.github.kproc.Errno;
+import io.github.kproc.KernelException;
+import io.github.kproc.arch.Offsets;
+import io.github.kproc.mem.AddressSpace;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * {@code kernel/exit.c}: {@code do_exit} (resources dropped, children reparented, the parent
+ * notified, the task dead), {@code release_task} and {@code wait4}'s reaping; plus the vfork
+ * completion ({@code mm_release} -> {@code complete_vfork_done}) a parent waits on.
+ */
+final class Exit {
+    private final Kernel k;
+    private final AddressSpace m;
+    private final Offsets o;
+    private final Fields f;
+    private final Lists lists;
+    /** Parents blocked in wait_for_vfork_done: the child and pid they will put when they run again. */
+    private final Map<Long, long[]> vforkWaiters = new HashMap<>();
+
+    Exit(Kernel k) {
+        this.k = k;
+        this.m = k.m;
+        this.o = k.o;
+        this.f = k.f;
+        this.lists = k.lists;
+    }
+
+    private boolean threadGroupLeader(long p) {
+        return m.readPointer(p + o.taskGroupLeader) == p;
+    }
+
+    private boolean threadGroupEmpty(long p) {
+        return lists.empty(p + f.taskThreadGroup);
+    }
+
+    /**
+     * {@code do_exit(code)} of the current task of {@code cpu}: PF_EXITING, {@code exit_mm},
+     * {@code sched_process_exit}, {@code exit_files}, {@code exit_fs}, {@code exit_task_namespaces},
+     * {@code exit_notify}, then {@code do_task_dead}: TASK_DEAD and a final {@code __schedule}.
+     */
+    void doExit(int cpu, int code) {
+        long tsk = k.current(cpu);
+        if (k.sched.isIdle(tsk)) {
+            throw new IllegalStateException("Attempted to kill the idle task!");
+        }
+        long signal = m.readPointer(tsk + f.taskSignal);
+        int live = m.readInt(signal + f.signalLive);
+        boolean groupDead = live - 1 == 0;
+        if (groupDead && m.readInt(tsk + o.taskTgid) == 1 && k.taskActivePidNs(tsk) == k.initPidNs) {
+            throw new IllegalStateException(String.format("Attempted to kill init! exitcode=0x%08x", code));
+        }
+        m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | Fork.PF_EXITING);
+        m.writeInt(signal + f.signalLive, live - 1);
+        m.writeInt(tsk + o.taskExitCode, code);
+        exitMm(tsk);
+        k.traceProcessExit(cpu, tsk, "sched_process_exit");
+        k.exitFiles(tsk);
+        k.exitFs(tsk);
+        k.exitTaskNamespaces(tsk);
+        exitNotify(cpu, tsk, groupDead);
+        m.writePointer(tsk + o.taskState, Kernel.TASK_DEAD);
+        k.sched.schedule(cpu, false, 0);
+    }
+
+    /** {@code exit_mm}: {@code mm_release}, then the task lets go of its mm (active_mm stays until the switch). */
+    private void exitMm(long tsk) {
+        long mm = m.readPointer(tsk + o.taskMm);
+        mmRelease(tsk, mm);
+        if (mm == 0) {
+            return;
+        }
+        k.mmgrab(mm);
+        m.writePointer(tsk + o.taskMm, 0);
+        k.mmput(mm);
+    }
+
+    /**
+     * {@code mm_release(tsk, mm)}: CLONE_CHILD_CLEARTID writes 0 to the tid word if others share the mm,
+     * and a vfork parent's completion is signalled.
+     */
+    void mmRelease(long tsk, long mm) {
+        long clear = m.readPointer(tsk + f.taskClearChildTid);
+        if (clear != 0) {
+            if (mm != 0 && m.readInt(mm + f.mmUsers) > 1) {
+                k.userMemory.putUser(mm, clear, 0);
+            }
+            m.writePointer(tsk + f.taskClearChildTid, 0);
+        }
+        long vfork = m.readPointer(tsk + f.taskVforkDone);
+        if (vfork != 0) {
+            completeVforkDone(tsk, vfork);
+        }
+    }
+
+    /** {@code complete_vfork_done}: clears vfork_done and completes the parent's on-stack completion. */
+    private void completeVforkDone(long tsk, long vfork) {
+        m.writePointer(tsk + f.taskVforkDone, 0);
+        m.writeInt(vfork + f.completionDone, m.readInt(vfork + f.completionDone) + 1);
+        for (Map.Entry<Long, long[]> e : vforkWaiters.entrySet()) {
+            if (e.getValue()[0] == tsk) {
+                long parent = e.getKey();
+                int thisCpu = k.sched.taskCpu(tsk);
+                k.sched.tryToWakeUp(parent, thisCpu);
+                return;
+            }
+        }
+    }
+
+    /**
+     * {@code wait_for_vfork_done(child, &vfork)}: the parent sleeps TASK_KILLABLE until the child
+     * releases its mm. When the parent runs again it drops the child reference _do_fork took and the
+     * pid reference ({@link #resumed}).
+     */
+    void waitForVforkDone(int cpu, long parent, long child, long pid) {
+        vforkWaiters.put(parent, new long[] {child, pid});
+        long vfork = m.readPointer(child + f.taskVforkDone);
+        if (vfork == 0) {
+            resumed(cpu, parent);
+            return;
+        }
+        m.writePointer(parent + o.taskState, Kernel.TASK_KILLABLE);
+        k.sched.schedule(cpu, false, 0);
+    }
+
+    /** A task resumes after {@code __schedule} returned to it: finish a vfork wait if it was in one. */
+    void resumed(int cpu, long task) {
+        long[] waiting = vforkWaiters.remove(task);
+        if (waiting != null) {
+            k.putTaskStruct(waiting[0]);
+            k.pids.putPid(waiting[1]);
+        }
+    }
+
+    /** True if the task is blocked in a vfork wait. */
+    boolean inVforkWait(long task) {
+        return vforkWaiters.containsKey(task);
+    }
+
+    private long findAliveThread(long p) {
+        long signal = m.readPointer(p + f.taskSignal);
+        long head = signal + f.signalThreadHead;
+        for (long node = lists.next(head); node != head; node = lists.next(node)) {
+            long t = node - f.taskThreadNode;
+            if ((m.readInt(t + o.taskFlags) & Fork.PF_EXITING) == 0) {
+                return t;
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * {@code find_child_reaper} + {@code find_new_reaper}: a live thread of the dying task's group,
+     * else its pid namespace's child reaper. When a namespace's init dies, pid allocation in it stops.
+     */
+    private long findNewReaper(long father) {
+        long ns = k.taskActivePidNs(father);
+        long reaper = m.readPointer(ns + f.pidNsChildReaper);
+        if (reaper == father) {
+            long thread = findAliveThread(father);
+            if (thread != 0) {
+                m.writePointer(ns + f.pidNsChildReaper, thread);
+                return thread;
+            }
+            k.pids.disablePidAllocation(ns);
+            long parentNs = m.readPointer(ns + f.pidNsParent);
+            return parentNs == 0 ? k.initTask : m.readPointer(parentNs + f.pidNsChildReaper);
+        }
+        long thread = findAliveThread(father);
+        return thread != 0 ? thread : reaper;
+    }
+
+    /**
+     * {@code exit_notify(tsk, group_dead)}: {@code forget_original_parent} hands the children to the new
+     * reaper (zombies the reaper ignores are released at once); then the task becomes EXIT_ZOMBIE for
+     * its parent to reap, or EXIT_DEAD and is released now (a thread, or a child of a parent that
+     * ignores SIGCHLD).
+     */
+    private void exitNotify(int cpu, long tsk, boolean groupDead) {
+        long children = tsk + o.taskChildren;
+        if (!lists.empty(children)) {
+            long reaper = findNewReaper(tsk);
+            boolean sameGroup = m.readInt(reaper + o.taskTgid) == m.readInt(tsk + o.taskTgid);
+            for (long node = lists.next(children); node != children; node = lists.next(node)) {
+                long p = node - o.taskSibling;
+                reparent(p, tsk, reaper);
+                long head = p + f.taskThreadGroup;
+                for (long t = lists.next(head); t != head; t = lists.next(t)) {
+                    reparent(t - f.taskThreadGroup, tsk, reaper);
+                }
+                if (!sameGroup && m.readInt(p + o.taskExitState) != Kernel.EXIT_DEAD) {
+                    m.writeInt(p + o.taskExitSignal, Signals.SIGCHLD);
+                }
+            }
+            // list_splice_tail_init(&father->children, &reaper->children)
+            long first = lists.next(children);
+            long last = lists.prev(children);
+            long rhead = reaper + o.taskChildren;
+            long rlast = lists.prev(rhead);
+            m.writePointer(first + f.listPrev, rlast);
+            m.writePointer(rlast + f.listNext, first);
+            m.writePointer(last + f.listNext, rhead);
+            m.writePointer(rhead + f.listPrev, last);
+            lists.init(children);
+            if (!sameGroup) {
+                releaseIgnoredZombies(cpu, reaper);
+            }
+        }
+        boolean autoreap;
+        if (threadGroupLeader(tsk)) {
+            autoreap = threadGroupEmpty(tsk) && k.signals.doNotifyParent(tsk, m.readInt(tsk + o.taskExitSignal));
+        } else {
+            autoreap = true;
+        }
+        m.writeInt(tsk + o.taskExitState, (int) (autoreap ? Kernel.EXIT_DEAD : Kernel.EXIT_ZOMBIE));
+        if (autoreap) {
+            releaseTask(cpu, tsk);
+        }
+    }
+
+    private void reparent(long t, long father, long reaper) {
+        m.writePointer(t + o.taskRealParent, reaper);
+        if (m.readPointer(t + o.taskParent) == father) {
+            m.writePointer(t + o.taskParent, reaper);
+        }
+    }
+
+    /**
+     * {@code reparent_leader}'s second half: a reparented zombie whose new parent ignores SIGCHLD is
+     * EXIT_DEAD and released now.
+     */
+    private void releaseIgnoredZombies(int cpu, long reaper) {
+        long head = reaper + o.taskChildren;
+        long node = lists.next(head);
+        while (node != head) {
+            long p = node - o.taskSibling;
+            node = lists.next(node);
+            if (m.readInt(p + o.taskExitState) == Kernel.EXIT_ZOMBIE && threadGroupEmpty(p)
+                    && k.signals.doNotifyParent(p, m.readInt(p + o.taskExitSignal))) {
+                m.writeInt(p + o.taskExitState, (int) Kernel.EXIT_DEAD);
+                releaseTask(cpu, p);
+            }
+        }
+    }
+
+    /**
+     * {@code release_task(p)}: the user's process count, {@code __exit_signal} (unhash the pids and
+     * lists, drop the sighand), the RCU-delayed {@code put_task_struct} with
+     * {@code sched_process_free}; then a zombie leader whose last thread this was is notified and
+     * possibly released too.
+     */
+    void releaseTask(int cpu, long task) {
+        long p = task;
+        while (true) {
+            long cred = m.readPointer(p + f.taskRealCred);
+            long user = m.readPointer(cred + f.credUser);
+            m.writeInt(user + f.userProcesses, m.readInt(user + f.userProcesses) - 1);
+            exitSignal(p);
+            boolean zapLeader = false;
+            long leader = m.readPointer(p + o.taskGroupLeader);
+            if (leader != p && threadGroupEmpty(leader) && m.readInt(leader + o.taskExitState) == Kernel.EXIT_ZOMBIE) {
+                zapLeader = k.signals.doNotifyParent(leader, m.readInt(leader + o.taskExitSignal));
+                if (zapLeader) {
+                    m.writeInt(leader + o.taskExitState, (int) Kernel.EXIT_DEAD);
+                }
+            }
+            k.traceProcessExit(cpu, p, "sched_process_free");
+            k.putTaskStruct(p);
+            if (!zapLeader) {
+                return;
+            }
+            p = leader;
+        }
+    }
+
+    /** {@code __exit_signal(tsk)}: nr_threads down, {@code __unhash_process}, the sighand dropped. */
+    private void exitSignal(long tsk) {
+        long sig = m.readPointer(tsk + f.taskSignal);
+        boolean groupDead = threadGroupLeader(tsk);
+        if (!groupDead && m.readPointer(sig + f.signalCurrTarget) == tsk) {
+            m.writePointer(sig + f.signalCurrTarget, lists.next(tsk + f.taskThreadGroup) - f.taskThreadGroup);
+        }
+        m.writeInt(sig + f.signalNrThreads, m.readInt(sig + f.signalNrThreads) - 1);
+        // __unhash_process
+        k.nrThreads--;
+        k.detachPid(tsk, Pids.PIDTYPE_PID);
+        if (groupDead) {
+            k.detachPid(tsk, Pids.PIDTYPE_TGID);
+            k.detachPid(tsk, Pids.PIDTYPE_PGID);
+            k.detachPid(tsk, Pids.PIDTYPE_SID);
+            lists.del(tsk + o.taskTasks);
+            lists.delInit(tsk + o.taskSibling);
+        }
+        lists.del(tsk + f.taskThreadGroup);
+        lists.del(tsk + f.taskThreadNode);
+        long sighand = m.readPointer(tsk + f.taskSighand);
+        m.writePointer(tsk + f.taskSighand, 0);
+        k.cleanupSighand(sighand);
+    }
+
+    /**
+     * {@code __put_task_struct(tsk)}: the creds, the signal_struct reference ({@code put_signal_struct}),
+     * then {@code free_task}.
+     */
+    void putTaskStructFinal(long tsk) {
+        k.exitCreds(tsk);
+        long sig = m.readPointer(tsk + f.taskSignal);
+        int sigcnt = m.readInt(sig + f.signalSigcnt) - 1;
+        m.writeInt(sig + f.signalSigcnt, sigcnt);
+        if (sigcnt == 0) {
+            k.signalCache.free(sig);
+        }
+        k.freeTask(tsk);
+    }
+
+    /**
+     * {@code wait4(pid, WNOHANG | __WALL)}: reaps the first zombie child (of any thread of the caller's
+     * group) matching {@code pid} (-1: any) that is not a leader with live threads.
+     */
+    int wait(int cpu, int pid) {
+        long current = k.current(cpu);
+        long ns = k.taskActivePidNs(current);
+        boolean any = false;
+        long leader = m.readPointer(current + o.taskGroupLeader);
+        long thread = leader;
+        do {
+            long head = thread + o.taskChildren;
+            for (long node = lists.next(head); node != head; node = lists.next(node)) {
+                long child = node - o.taskSibling;
+                int nr = k.pidNr(child, ns);
+                if (pid != -1 && nr != pid) {
+                    continue;
+                }
+                any = true;
+                if (m.readInt(child + o.taskExitState) == Kernel.EXIT_ZOMBIE
+                        && !(threadGroupLeader(child) && !threadGroupEmpty(child))) {
+                    m.writeInt(child + o.taskExitState, (int) Kernel.EXIT_DEAD);
+                    releaseTask(cpu, child);
+                    return nr;
+                }
+            }
+            thread = lists.next(thread + f.taskThreadGroup) - f.taskThreadGroup;
+        } while (thread != leader);
+        if (!any) {
+            throw new KernelException(Errno.ECHILD, "no child " + (pid == -1 ? "" : "with pid " + pid));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,145 @@
+package io.github.kproc.kernel;
+
+/**
+ * ftrace output in the exact v4.19 text format of the {@code trace} file with default options: the
+ * context prefix {@code "%16s-%-5d [%03d] "}, the four irq-info characters, {@code " %5lu.%06lu: "},
+ * then {@code "event: "} and the event's TP_printk text, or a function-tracer line
+ * {@code "func <-parent"}.
+ *
+ * <p>Events: {@code task_newtask}, {@code sched_process_fork}, {@code sched_wakeup_new},
+ * {@code sched_switch}, {@code sched_process_exit}, {@code sched_process_free}. A kernel without a
+ * tracer pays one null check per event.
+ */
+public final class Tracer {
+    private final TraceSink sink;
+    private final boolean functions;
+    private final StringBuilder line = new StringBuilder(160);
+
+    private Tracer(TraceSink sink, boolean functions) {
+        this.sink = sink;
+        this.functions = functions;
+    }
+
+    /** A tracer with every event enabled, writing to {@code sink}. */
+    public static Tracer events(TraceSink sink) {
+        return new Tracer(sink, false);
+    }
+
+    /** Events plus function-trace lines for the fork pipeline's steps ({@code copy_process <-_do_fork}). */
+    public static Tracer eventsAndFunctions(TraceSink sink) {
+        return new Tracer(sink, true);
+    }
+
+    /** True if function-trace lines are written. */
+    public boolean functions() {
+        return functions;
+    }
+
+    /** The header the {@code trace} file starts with ({@code print_func_help_header_irq}), lines joined by newlines. */
+    public String header() {
+        return "# tracer: " + (functions ? "function" : "nop") + "\n"
+                + "#\n"
+                + "#                              _-----=> irqs-off\n"
+                + "#                             / _----=> need-resched\n"
+                + "#                            | / _---=> hardirq/softirq\n"
+                + "#                            || / _--=> preempt-depth\n"
+                + "#                            ||| /     delay\n"
+                + "#           TASK-PID   CPU#  ||||    TIMESTAMP  FUNCTION\n"
+                + "#              | |       |   ||||       |         |";
+    }
+
+    /** Starts a line: the context prefix. Returns the builder to append the event to; finish with {@link #emit()}. */
+    StringBuilder begin(String comm, int pid, int cpu, int irqFlags, int preemptCount, long nanos) {
+        StringBuilder s = line;
+        s.setLength(0);
+        for (int i = comm.length(); i < 16; i++) {
+            s.append(' ');
+        }
+        s.append(comm).append('-');
+        int start = s.length();
+        s.append(pid);
+        while (s.length() - start < 5) {
+            s.append(' ');
+        }
+        s.append(" [");
+        if (cpu < 100) {
+            s.append('0');
+        }
+        if (cpu < 10) {
+            s.append('0');
+        }
+        s.append(cpu).append("] ");
+        latencyFormat(s, irqFlags, preemptCount);
+        long micros = nanos / 1000;
+        long seconds = micros / 1_000_000;
+        long fraction = micros % 1_000_000;
+        s.append(' ');
+        String sec = Long.toString(seconds);
+        for (int i = sec.length(); i < 5; i++) {
+            s.append(' ');
+        }
+        s.append(sec).append('.');
+        String frac = Long.toString(fraction);
+        for (int i = frac.length(); i < 6; i++) {
+            s.append('0');
+        }
+        s.append(frac).append(": ");
+        return s;
+    }
+
+    void emit() {
+        sink.line(line.toString());
+    }
+
+    /** {@code TRACE_FLAG_IRQS_OFF}. */
+    static final int IRQS_OFF = 0x01;
+    /** {@code TRACE_FLAG_NEED_RESCHED}. */
+    static final int NEED_RESCHED = 0x04;
+    /** {@code TRACE_FLAG_HARDIRQ}. */
+    static final int HARDIRQ = 0x08;
+    /** {@code TRACE_FLAG_SOFTIRQ}. */
+    static final int SOFTIRQ = 0x10;
+    /** {@code TRACE_FLAG_PREEMPT_RESCHED}. */
+    static final int PREEMPT_RESCHED = 0x20;
+    /** {@code TRACE_FLAG_NMI}. */
+    static final int NMI = 0x40;
+
+    /** {@code trace_print_lat_fmt}: irqs-off, need-resched, hardirq/softirq, preempt-depth. */
+    static void latencyFormat(StringBuilder s, int flags, int preemptCount) {
+        s.append((flags & IRQS_OFF) != 0 ? 'd' : '.');
+        boolean nr = (flags & NEED_RESCHED) != 0;
+        boolean pr = (flags & PREEMPT_RESCHED) != 0;
+        s.append(nr && pr ? 'N' : nr ? 'n' : pr ? 'p' : '.');
+        boolean nmi = (flags & NMI) != 0;
+        boolean hard = (flags & HARDIRQ) != 0;
+        boolean soft = (flags & SOFTIRQ) != 0;
+        s.append(nmi && hard ? 'Z' : nmi ? 'z' : hard && soft ? 'H' : hard ? 'h' : soft ? 's' : '.');
+        int depth = preemptCount & 0xff;
+        if (depth == 0) {
+            s.append('.');
+        } else {
+            s.append(Integer.toHexString(depth));
+        }
+    }
+
+    /** The irq-info flags {@code tracing_generic_entry_update} records for a preempt count. */
+    static int flags(boolean irqsOff, boolean needResched, int preemptCount) {
+        int f = 0;
+        if (irqsOff) {
+            f |= IRQS_OFF;
+        }
+        if ((preemptCount & 0x100000) != 0) {
+            f |= NMI;
+        }
+        if ((preemptCount & 0xf0000) != 0) {
+            f |= HARDIRQ;
+        }
+        if ((preemptCount & 0x100) != 0) {
+            f |= SOFTIRQ;
+        }
+        if (needResched) {
+            f |= NEED_RESCHED;
+        }
+        return f;
+    }
+}
