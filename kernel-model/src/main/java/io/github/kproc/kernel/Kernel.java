@@ -65,6 +65,7 @@ public final class Kernel implements AutoCloseable {
     final Exit exit;
     final Signals signals;
     final Exec exec;
+    final Irq irq;
     final UserMemory userMemory = new UserMemory();
     final SplittableRandom random;
     final int cpus;
@@ -155,6 +156,7 @@ public final class Kernel implements AutoCloseable {
             this.signals = new Signals(this);
             this.exit = new Exit(this);
             this.exec = new Exec(this);
+            this.irq = new Irq(this);
 
             rootUser = staticAlloc(f.userSize, 8);
             initCred = staticAlloc(f.credSize, 8);
@@ -426,13 +428,13 @@ public final class Kernel implements AutoCloseable {
      */
     public long doFork(int cpu, long cloneFlags, long stackStart, long stackSize, long parentTidptr, long childTidptr,
             long tls) {
-        checkCpu(cpu);
+        enter(cpu);
         return fork.doFork(cpu, cloneFlags, stackStart, stackSize, parentTidptr, childTidptr, tls, "sys_clone");
     }
 
     /** {@code fork()}: {@code _do_fork(SIGCHLD, 0, 0, NULL, NULL, 0)}. Returns the child's pid. */
     public int fork(int cpu) {
-        checkCpu(cpu);
+        enter(cpu);
         return check(fork.doFork(cpu, CloneFlag.SIGCHLD, 0, 0, 0, 0, 0, "sys_fork"), "fork");
     }
 
@@ -442,7 +444,7 @@ public final class Kernel implements AutoCloseable {
      * the child's pid.
      */
     public int vfork(int cpu) {
-        checkCpu(cpu);
+        enter(cpu);
         return check(fork.doFork(cpu, Fork.CLONE_VFORK | Fork.CLONE_VM | CloneFlag.SIGCHLD, 0, 0, 0, 0, 0,
                 "sys_vfork"), "vfork");
     }
@@ -453,7 +455,7 @@ public final class Kernel implements AutoCloseable {
      */
     public int clone(int cpu, Set<CloneFlag> flags, int exitSignal, long newsp, long parentTidptr, long childTidptr,
             long tls) {
-        checkCpu(cpu);
+        enter(cpu);
         long word = CloneFlag.word(flags, exitSignal);
         long current = current(cpu);
         if ((m.readInt(current + o.taskFlags) & Fork.PF_KTHREAD) == 0) {
@@ -468,7 +470,7 @@ public final class Kernel implements AutoCloseable {
      * {@code "worker_thread"}, ...). Returns the child's pid.
      */
     public int kernelThread(int cpu, String fn, long arg, Set<CloneFlag> flags) {
-        checkCpu(cpu);
+        enter(cpu);
         long word = CloneFlag.word(flags, CloneFlag.SIGCHLD);
         return kernelThreadRaw(cpu, fn, arg, word);
     }
@@ -488,7 +490,7 @@ public final class Kernel implements AutoCloseable {
      * @throws IllegalStateException for the idle task or the global init ("Attempted to kill init!")
      */
     public void exit(int cpu, int code) {
-        checkCpu(cpu);
+        enter(cpu);
         exit.doExit(cpu, code);
     }
 
@@ -500,7 +502,7 @@ public final class Kernel implements AutoCloseable {
      * @throws KernelException ECHILD if the caller has no such child
      */
     public int wait(int cpu, int pid) {
-        checkCpu(cpu);
+        enter(cpu);
         return exit.wait(cpu, pid);
     }
 
@@ -510,7 +512,7 @@ public final class Kernel implements AutoCloseable {
      * addr_limit USER_DS, and a kernel thread becoming a user task.
      */
     public void exec(int cpu, String comm) {
-        checkCpu(cpu);
+        enter(cpu);
         exec.exec(cpu, comm);
     }
 
@@ -523,7 +525,7 @@ public final class Kernel implements AutoCloseable {
      *     on the CPU, EBUSY if it runs on another CPU
      */
     public void run(int cpu, int pid) {
-        checkCpu(cpu);
+        enter(cpu);
         long t = findTask(pid);
         if (t == 0) {
             throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
@@ -533,7 +535,7 @@ public final class Kernel implements AutoCloseable {
 
     /** Runs the idle task of {@code cpu}, preempting the current task (which stays queued). */
     public void runIdle(int cpu) {
-        checkCpu(cpu);
+        enter(cpu);
         sched.runTask(cpu, sched.idle[cpu]);
     }
 
@@ -560,6 +562,270 @@ public final class Kernel implements AutoCloseable {
             throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
         }
         signals.flushSignals(t);
+    }
+
+    // ------------------------------------------------------------------ CPUs, contexts, scheduling
+
+    /** {@code TICK_NSEC}: nanoseconds between timer ticks (1e9 / CONFIG_HZ). */
+    public long tickNanos() {
+        return 1_000_000_000L / hz;
+    }
+
+    /**
+     * Lets a CPU take what is pending for it before it does anything else: a reschedule IPI sent to
+     * it is handled as an interrupt ({@code irq_enter}, {@code scheduler_ipi}, {@code irq_exit},
+     * rescheduling on the way out when allowed).
+     */
+    public void step(int cpu) {
+        checkCpu(cpu);
+        if (sched.ipiPending[cpu]) {
+            irq.deliverReschedIpi(cpu);
+        }
+    }
+
+    /** {@code step} of every CPU. */
+    public void stepAll() {
+        for (int cpu = 0; cpu < cpus; cpu++) {
+            step(cpu);
+        }
+    }
+
+    private void enter(int cpu) {
+        step(cpu);
+    }
+
+    /**
+     * A timer interrupt on {@code cpu}: {@code irq_enter}, {@code scheduler_tick} (vruntime,
+     * slices, SCHED_RR), {@code irq_exit} with the reschedule it may cause. Does not move the clock.
+     */
+    public void tick(int cpu) {
+        enter(cpu);
+        irq.irqEnter(cpu);
+        sched.schedulerTick(cpu);
+        irq.irqExit(cpu);
+    }
+
+    /** Advances the clock by one tick and ticks every CPU, CPU 0 first; pending IPIs are taken. */
+    public void tickAll() {
+        advanceClock(tickNanos());
+        for (int cpu = 0; cpu < cpus; cpu++) {
+            tick(cpu);
+        }
+        stepAll();
+    }
+
+    /** {@code preempt_disable()} on {@code cpu}. */
+    public void preemptDisable(int cpu) {
+        enter(cpu);
+        irq.preemptDisable(cpu);
+    }
+
+    /** {@code preempt_enable()} on {@code cpu}: with CONFIG_PREEMPT a preemption point. */
+    public void preemptEnable(int cpu) {
+        enter(cpu);
+        irq.preemptEnable(cpu);
+    }
+
+    /** {@code local_bh_disable()}. */
+    public void localBhDisable(int cpu) {
+        enter(cpu);
+        irq.localBhDisable(cpu);
+    }
+
+    /** {@code local_bh_enable()}: runs pending softirqs when it leaves interrupt context. */
+    public void localBhEnable(int cpu) {
+        enter(cpu);
+        irq.localBhEnable(cpu);
+    }
+
+    /** {@code local_irq_disable()}. */
+    public void localIrqDisable(int cpu) {
+        checkCpu(cpu);
+        sched.irqsOff[cpu] = true;
+    }
+
+    /** {@code local_irq_enable()}. */
+    public void localIrqEnable(int cpu) {
+        checkCpu(cpu);
+        sched.irqsOff[cpu] = false;
+    }
+
+    /** {@code irqs_disabled()} on {@code cpu}. */
+    public boolean irqsDisabled(int cpu) {
+        checkCpu(cpu);
+        return sched.irqsOff[cpu];
+    }
+
+    /** {@code irq_enter()}: a hardware interrupt starts on {@code cpu}. */
+    public void irqEnter(int cpu) {
+        enter(cpu);
+        irq.irqEnter(cpu);
+    }
+
+    /** {@code irq_exit()} and the return from the interrupt (softirqs, preemption when allowed). */
+    public void irqExit(int cpu) {
+        checkCpu(cpu);
+        irq.irqExit(cpu);
+    }
+
+    /** {@code raise_softirq(vector)} on {@code cpu} (0 HI .. 9 RCU). */
+    public void raiseSoftirq(int cpu, int vector) {
+        checkCpu(cpu);
+        irq.raiseSoftirq(cpu, vector);
+    }
+
+    /** {@code nmi_enter()}. */
+    public void nmiEnter(int cpu) {
+        checkCpu(cpu);
+        irq.nmiEnter(cpu);
+    }
+
+    /** {@code nmi_exit()}. */
+    public void nmiExit(int cpu) {
+        checkCpu(cpu);
+        irq.nmiExit(cpu);
+    }
+
+    /** {@code preempt_count()} of the current task of {@code cpu}. */
+    public int preemptCount(int cpu) {
+        checkCpu(cpu);
+        return irq.count(cpu);
+    }
+
+    /** {@code schedule()} on {@code cpu}: the current task yields to the best queued task, if any. */
+    public void schedule(int cpu) {
+        enter(cpu);
+        sched.schedule(cpu, false, 0);
+    }
+
+    /**
+     * The current task of {@code cpu} sleeps: TASK_INTERRUPTIBLE and {@code schedule()}, until
+     * {@link #wakeUp}.
+     */
+    public void sleep(int cpu) {
+        enter(cpu);
+        long current = current(cpu);
+        if (sched.isIdle(current)) {
+            throw new KernelException(Errno.EINVAL, "the idle task does not sleep");
+        }
+        m.writePointer(current + o.taskState, TASK_INTERRUPTIBLE);
+        sched.schedule(cpu, false, 0);
+    }
+
+    /**
+     * {@code wake_up_process(p)} by the current task of {@code cpu}: {@code try_to_wake_up} with
+     * {@code sched_waking}/{@code sched_wakeup} and the preemption check (a remote CPU gets an IPI).
+     *
+     * @return false if the task was not sleeping
+     */
+    public boolean wakeUp(int cpu, int pid) {
+        enter(cpu);
+        long t = findTask(pid);
+        if (t == 0) {
+            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
+        }
+        long state = m.readPointer(t + o.taskState);
+        if ((state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) == 0 || exit.inVforkWait(t)) {
+            return false;
+        }
+        lockIrqSave(cpu);
+        traceWakeup(cpu, "sched_waking", t, sched.taskCpu(t));
+        sched.tryToWakeUp(t, cpu);
+        traceWakeup(cpu, "sched_wakeup", t, sched.taskCpu(t));
+        unlockIrqRestore(cpu);
+        return true;
+    }
+
+    /**
+     * Moves a queued or sleeping task to {@code cpu} ({@code move_queued_task} -> {@code set_task_cpu},
+     * {@code sched_migrate_task}).
+     *
+     * @throws KernelException EBUSY if it is running, EINVAL if {@code cpu} is not allowed for it
+     */
+    public void migrate(int pid, int cpu) {
+        checkCpu(cpu);
+        long t = findTask(pid);
+        if (t == 0) {
+            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
+        }
+        for (int c = 0; c < cpus; c++) {
+            if (sched.curr[c] == t) {
+                throw new KernelException(Errno.EBUSY, "pid " + pid + " is running on CPU " + c);
+            }
+        }
+        if (!sched.allowed(t, cpu) || !online[cpu] || m.readInt(t + o.taskExitState) != 0) {
+            throw new KernelException(Errno.EINVAL, "pid " + pid + " cannot run on CPU " + cpu);
+        }
+        int from = sched.taskCpu(t);
+        if (from == cpu) {
+            return;
+        }
+        boolean queued = m.readInt(t + o.taskOnRq) == Sched.TASK_ON_RQ_QUEUED;
+        traceMigrate(cpu, t, from, cpu);
+        if (queued) {
+            sched.dequeueQueued(from, t, true);
+        }
+        sched.setTaskCpu(t, cpu);
+        if (queued) {
+            sched.enqueue(cpu, t, true);
+            sched.checkPreemptCurr(cpu, t, from);
+        }
+    }
+
+    /**
+     * {@code sched_setscheduler(p, policy, {priority})}: SCHED_NORMAL 0, SCHED_FIFO 1, SCHED_RR 2,
+     * SCHED_BATCH 3, SCHED_IDLE 5; FIFO and RR take a priority 1..99, the others 0.
+     */
+    public void setScheduler(int pid, int policy, int priority) {
+        long t = findTask(pid);
+        if (t == 0) {
+            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
+        }
+        boolean rt = policy == Sched.SCHED_FIFO || policy == Sched.SCHED_RR;
+        boolean fair = policy == Sched.SCHED_NORMAL || policy == Sched.SCHED_BATCH || policy == Sched.SCHED_IDLE;
+        if (!rt && !fair || (rt && (priority < 1 || priority > 99)) || (fair && priority != 0)) {
+            throw new KernelException(Errno.EINVAL, "policy " + policy + " priority " + priority);
+        }
+        sched.setScheduler(t, policy, priority, rt ? Sched.MAX_RT_PRIO - 1 - priority
+                : m.readInt(t + o.taskStaticPrio));
+    }
+
+    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19. */
+    public void setNice(int pid, int nice) {
+        long t = findTask(pid);
+        if (t == 0) {
+            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
+        }
+        if (nice < -20 || nice > 19) {
+            throw new KernelException(Errno.EINVAL, "nice " + nice);
+        }
+        m.writeInt(t + o.taskStaticPrio, Sched.DEFAULT_PRIO + nice);
+        sched.setScheduler(t, m.readInt(t + o.taskPolicy), m.readInt(t + f.taskRtPriority),
+                m.readInt(t + o.taskPolicy) == Sched.SCHED_FIFO || m.readInt(t + o.taskPolicy) == Sched.SCHED_RR
+                        ? m.readInt(t + o.taskNormalPrio) : Sched.DEFAULT_PRIO + nice);
+    }
+
+    /** {@code rq->nr_switches} of a CPU. */
+    public long nrSwitches(int cpu) {
+        checkCpu(cpu);
+        return sched.nrSwitches[cpu];
+    }
+
+    /** {@code cfs_rq->min_vruntime} of a CPU. */
+    public long minVruntime(int cpu) {
+        checkCpu(cpu);
+        return sched.minVruntime[cpu];
+    }
+
+    /** The tasks queued (runnable, not running) on a CPU, in queue order. */
+    public List<Long> queued(int cpu) {
+        checkCpu(cpu);
+        List<Long> out = new ArrayList<>();
+        long head = sched.queue[cpu];
+        for (long node = lists.next(head); node != head; node = lists.next(node)) {
+            out.add(node - f.taskSeGroupNode);
+        }
+        return out;
     }
 
     @Override
@@ -978,23 +1244,25 @@ public final class Kernel implements AutoCloseable {
     /** {@code raw_spin_lock_irqsave}: irqs off, preemption disabled. */
     void lockIrqSave(int cpu) {
         sched.irqsOff[cpu] = true;
-        preemptDisable(cpu);
+        preemptCountInc(cpu);
     }
 
     /** {@code raw_spin_unlock_irqrestore}. */
     void unlockIrqRestore(int cpu) {
-        preemptEnableNoResched(cpu);
+        preemptCountDec(cpu);
         sched.irqsOff[cpu] = false;
     }
 
-    void preemptDisable(int cpu) {
+    /** The preempt_disable() a spinlock does (counting only with CONFIG_PREEMPT_COUNT). */
+    void preemptCountInc(int cpu) {
         if (platform.preemptCountEnabled()) {
             ThreadInfo ti = threadInfoView(current(cpu));
             ti.preemptCount(ti.preemptCountValue() + 1);
         }
     }
 
-    void preemptEnableNoResched(int cpu) {
+    /** The preempt_enable_no_resched() of an unlock. */
+    void preemptCountDec(int cpu) {
         if (platform.preemptCountEnabled()) {
             ThreadInfo ti = threadInfoView(current(cpu));
             ti.preemptCount(ti.preemptCountValue() - 1);
@@ -1093,6 +1361,94 @@ public final class Kernel implements AutoCloseable {
         traceBegin(cpu).append(event).append(": comm=").append(comm(p)).append(" pid=")
                 .append(m.readInt(p + o.taskPid)).append(" prio=").append(m.readInt(p + o.taskPrio));
         t.emit();
+    }
+
+    private final List<String> bugs = new ArrayList<>();
+
+    /** Records a kernel BUG/WARN message (the kernel prints it and carries on). */
+    void bug(String message) {
+        bugs.add(message);
+    }
+
+    /** The BUG and WARN messages the kernel has printed, oldest first. */
+    public List<String> bugs() {
+        return java.util.Collections.unmodifiableList(bugs);
+    }
+
+    void traceWakeup(int cpu, String event, long p, int targetCpu) {
+        Tracer t = tracer;
+        if (t == null) {
+            return;
+        }
+        StringBuilder s = traceBegin(cpu).append(event).append(": comm=").append(comm(p)).append(" pid=")
+                .append(m.readInt(p + o.taskPid)).append(" prio=").append(m.readInt(p + o.taskPrio))
+                .append(" target_cpu=");
+        appendCpu(s, targetCpu);
+        t.emit();
+    }
+
+    void traceMigrate(int cpu, long p, int from, int to) {
+        Tracer t = tracer;
+        if (t == null) {
+            return;
+        }
+        traceBegin(cpu).append("sched_migrate_task: comm=").append(comm(p)).append(" pid=")
+                .append(m.readInt(p + o.taskPid)).append(" prio=").append(m.readInt(p + o.taskPrio))
+                .append(" orig_cpu=").append(from).append(" dest_cpu=").append(to);
+        t.emit();
+    }
+
+    void traceSoftirq(int cpu, String event, int vector) {
+        Tracer t = tracer;
+        if (t == null) {
+            return;
+        }
+        traceBegin(cpu).append(event).append(": vec=").append(vector).append(" [action=")
+                .append(Irq.SOFTIRQ_NAMES[vector]).append(']');
+        t.emit();
+    }
+
+    /** {@code ipi_raise: target_mask=%s (%s)} (target >= 0) or {@code ipi_entry/ipi_exit: (%s)}. */
+    void traceIpi(int cpu, String event, int target) {
+        Tracer t = tracer;
+        if (t == null) {
+            return;
+        }
+        StringBuilder s = traceBegin(cpu).append(event).append(": ");
+        if (target >= 0) {
+            s.append("target_mask=").append(cpumaskString(target)).append(' ');
+        }
+        s.append("(Rescheduling interrupts)");
+        t.emit();
+    }
+
+    /** A one-CPU mask as {@code %*pb} prints it: hex in 32-bit groups, comma separated, nr_cpu_ids wide. */
+    private String cpumaskString(int cpu) {
+        int bits = platform.nrCpus();
+        StringBuilder s = new StringBuilder();
+        for (int chunk = (bits - 1) / 32; chunk >= 0; chunk--) {
+            int width = chunk == (bits - 1) / 32 ? ((bits - 1) % 32) / 4 + 1 : 8;
+            long value = cpu / 32 == chunk ? 1L << (cpu % 32) : 0;
+            String hex = Long.toHexString(value);
+            for (int i = hex.length(); i < width; i++) {
+                s.append('0');
+            }
+            s.append(hex);
+            if (chunk > 0) {
+                s.append(',');
+            }
+        }
+        return s.toString();
+    }
+
+    private static void appendCpu(StringBuilder s, int cpu) {
+        if (cpu < 100) {
+            s.append('0');
+        }
+        if (cpu < 10) {
+            s.append('0');
+        }
+        s.append(cpu);
     }
 
     String comm(long task) {

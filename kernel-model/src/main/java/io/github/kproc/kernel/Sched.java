@@ -56,6 +56,8 @@ final class Sched {
     final boolean[] irqsOff;
     final long[] nrSwitches;
     final long[] ipis;
+    final boolean[] ipiPending;
+    private final boolean[] rrExpired;
     final long[][] registers;
     private final long fairClass;
     private final long rtClass;
@@ -80,6 +82,8 @@ final class Sched {
         this.irqsOff = new boolean[cpus];
         this.nrSwitches = new long[cpus];
         this.ipis = new long[cpus];
+        this.ipiPending = new boolean[cpus];
+        this.rrExpired = new boolean[cpus];
         this.registers = new long[cpus][platform.cpuRegisters().size()];
         this.fairClass = k.symbols.address("fair_sched_class");
         this.rtClass = k.symbols.address("rt_sched_class");
@@ -330,11 +334,11 @@ final class Sched {
         }
         int cpu = selectTaskRqFork(p, prev);
         setTaskCpuRaw(p, cpu);
-        k.preemptDisable(thisCpu);
+        k.preemptCountInc(thisCpu);
         enqueue(cpu, p, true);
         k.traceWakeupNew(thisCpu, p, cpu);
         checkPreemptCurr(cpu, p, thisCpu);
-        k.preemptEnableNoResched(thisCpu);
+        k.preemptCountDec(thisCpu);
         k.unlockIrqRestore(thisCpu);
     }
 
@@ -385,6 +389,8 @@ final class Sched {
         m.writePointer(ti + o.tiFlags, flags | (1L << Kernel.TIF_NEED_RESCHED));
         if (cpu != thisCpu) {
             ipis[cpu]++;
+            ipiPending[cpu] = true;
+            k.traceIpi(thisCpu, "ipi_raise", cpu);
         }
     }
 
@@ -408,6 +414,173 @@ final class Sched {
             }
         }
         return best == 0 ? idle[cpu] : best;
+    }
+
+    // ---- CFS accounting ----
+
+    /**
+     * {@code update_curr(cfs_rq)}: the running task's runtime since {@code exec_start} is added to
+     * {@code sum_exec_runtime} and, weighted ({@code calc_delta_fair}), to its vruntime; min_vruntime
+     * follows.
+     */
+    void updateCurr(int cpu) {
+        long p = curr[cpu];
+        if (p == 0 || p == idle[cpu]) {
+            return;
+        }
+        long now = k.clock();
+        long delta = now - m.readLong(p + f.taskSeExecStart);
+        if (delta <= 0) {
+            return;
+        }
+        m.writeLong(p + f.taskSeExecStart, now);
+        m.writeLong(p + f.taskSeSumExec, m.readLong(p + f.taskSeSumExec) + delta);
+        if (m.readPointer(p + f.taskSchedClass) == fairClass) {
+            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) + calcDeltaFair(delta, p));
+            updateMinVruntime(cpu);
+        }
+    }
+
+    /** {@code update_min_vruntime}: monotonic, the smaller of the running and the leftmost queued vruntime. */
+    void updateMinVruntime(int cpu) {
+        long p = curr[cpu];
+        boolean haveCurr = p != idle[cpu] && m.readPointer(p + f.taskSchedClass) == fairClass
+                && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        long vruntime = haveCurr ? m.readLong(p + f.taskSeVruntime) : 0;
+        long left = leftmostFair(cpu);
+        if (left != 0) {
+            long lv = m.readLong(left + f.taskSeVruntime);
+            vruntime = haveCurr ? (lv - vruntime < 0 ? lv : vruntime) : lv;
+        } else if (!haveCurr) {
+            return;
+        }
+        if (vruntime - minVruntime[cpu] > 0) {
+            minVruntime[cpu] = vruntime;
+        }
+    }
+
+    /** The queued fair task with the smallest vruntime, or 0 ({@code __pick_first_entity}). */
+    long leftmostFair(int cpu) {
+        long head = queue[cpu];
+        long best = 0;
+        long bestV = 0;
+        for (long node = k.lists.next(head); node != head; node = k.lists.next(node)) {
+            long t = node - f.taskSeGroupNode;
+            if (m.readPointer(t + f.taskSchedClass) != fairClass) {
+                continue;
+            }
+            long v = m.readLong(t + f.taskSeVruntime);
+            if (best == 0 || v - bestV < 0) {
+                best = t;
+                bestV = v;
+            }
+        }
+        return best;
+    }
+
+    /** {@code set_next_entity}: the task starts a slice now. */
+    private void setNextEntity(long next) {
+        m.writeLong(next + f.taskSeExecStart, k.clock());
+        m.writeLong(next + f.taskSePrevSumExec, m.readLong(next + f.taskSeSumExec));
+    }
+
+    /**
+     * {@code schedule_debug(prev)}: {@code __schedule} must be entered with exactly the scheduler's own
+     * preempt disable; anything more is "BUG: scheduling while atomic", after which the kernel resets
+     * the count ({@code preempt_count_set(PREEMPT_DISABLED)}) and goes on.
+     */
+    private void scheduleDebug(int cpu, long prev) {
+        long ti = platform.taskThreadInfo(m, prev);
+        int count = m.readInt(ti + o.tiPreemptCount);
+        if (count != platform.preemptDisableOffset()) {
+            k.bug(String.format("BUG: scheduling while atomic: %s/%d/0x%08x", k.comm(prev),
+                    m.readInt(prev + o.taskPid), count));
+            m.writeInt(ti + o.tiPreemptCount, platform.preemptDisableOffset());
+        }
+    }
+
+    /**
+     * {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, then the class's tick: fair
+     * {@code check_preempt_tick} (resched when the task ran past its ideal slice, or is more than a
+     * slice ahead of the leftmost task), SCHED_RR's time slice, nothing for FIFO and idle.
+     */
+    void schedulerTick(int cpu) {
+        long p = curr[cpu];
+        updateCurr(cpu);
+        if (p == idle[cpu]) {
+            return;
+        }
+        long cls = m.readPointer(p + f.taskSchedClass);
+        if (cls == fairClass) {
+            if (nrRunning[cpu] <= 1) {
+                return;
+            }
+            long ideal = slice(cpu, p) ;
+            long ran = m.readLong(p + f.taskSeSumExec) - m.readLong(p + f.taskSePrevSumExec);
+            if (ran > ideal) {
+                reschedCurr(cpu, cpu);
+                return;
+            }
+            if (ran < minGranularity) {
+                return;
+            }
+            long left = leftmostFair(cpu);
+            if (left != 0 && m.readLong(p + f.taskSeVruntime) - m.readLong(left + f.taskSeVruntime) > ideal) {
+                reschedCurr(cpu, cpu);
+            }
+        } else if (cls == rtClass && m.readInt(p + o.taskPolicy) == SCHED_RR) {
+            int slice = m.readInt(p + f.taskRtTimeSlice) - 1;
+            if (slice > 0) {
+                m.writeInt(p + f.taskRtTimeSlice, slice);
+                return;
+            }
+            m.writeInt(p + f.taskRtTimeSlice, (int) (100 * k.hz() / 1000));
+            if (hasQueuedRtOfPrio(cpu, m.readInt(p + o.taskPrio))) {
+                rrExpired[cpu] = true;
+                reschedCurr(cpu, cpu);
+            }
+        }
+    }
+
+    private boolean hasQueuedRtOfPrio(int cpu, int prio) {
+        long head = queue[cpu];
+        for (long node = k.lists.next(head); node != head; node = k.lists.next(node)) {
+            long t = node - f.taskSeGroupNode;
+            if (m.readPointer(t + f.taskSchedClass) == rtClass && m.readInt(t + o.taskPrio) == prio) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code __sched_setscheduler}: policy, rt_priority, normal_prio and prio, load weight and class;
+     * a queued task is requeued, a running one rescheduled if it got worse, a queued one checked
+     * against the running task if it got better.
+     */
+    void setScheduler(long p, int policy, int rtPriority, int normalPrio) {
+        int cpu = taskCpu(p);
+        boolean running = curr[cpu] == p;
+        boolean queuedNow = !running && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        if (running) {
+            updateCurr(cpu);
+        }
+        if (queuedNow) {
+            dequeueQueued(cpu, p, true);
+        }
+        int oldPrio = m.readInt(p + o.taskPrio);
+        m.writeInt(p + o.taskPolicy, policy);
+        m.writeInt(p + f.taskRtPriority, rtPriority);
+        m.writeInt(p + o.taskNormalPrio, normalPrio);
+        m.writeInt(p + o.taskPrio, normalPrio);
+        setLoadWeight(p);
+        m.writePointer(p + f.taskSchedClass, normalPrio < MAX_RT_PRIO ? rtClass : fairClass);
+        if (queuedNow) {
+            enqueue(cpu, p, true);
+            checkPreemptCurr(cpu, p, cpu);
+        } else if (running && normalPrio > oldPrio) {
+            reschedCurr(cpu, cpu);
+        }
     }
 
     // ---- __schedule and the context switch ----
@@ -438,17 +611,24 @@ final class Sched {
     void schedule(int cpu, boolean preempt, long forcedNext) {
         long prev = curr[cpu];
         if (!isIdle(prev)) {
-            k.preemptDisable(cpu);
+            k.preemptCountInc(cpu);
         }
+        scheduleDebug(cpu, prev);
         irqsOff[cpu] = true;
-        k.preemptDisable(cpu);
+        k.preemptCountInc(cpu);
+        updateCurr(cpu);
         long state = m.readPointer(prev + o.taskState);
         boolean voluntary = !preempt && state != Kernel.TASK_RUNNING;
         if (voluntary) {
             dequeueRunning(cpu, prev);
         } else if (prev != idle[cpu]) {
-            k.lists.addTail(prev + f.taskSeGroupNode, queue[cpu]);
+            if (m.readPointer(prev + f.taskSchedClass) == rtClass && !rrExpired[cpu]) {
+                k.lists.add(prev + f.taskSeGroupNode, queue[cpu]);
+            } else {
+                k.lists.addTail(prev + f.taskSeGroupNode, queue[cpu]);
+            }
         }
+        rrExpired[cpu] = false;
         long next = forcedNext != 0 ? forcedNext : pickNextTask(cpu);
         if (next != idle[cpu]) {
             k.lists.delInit(next + f.taskSeGroupNode);
@@ -456,14 +636,15 @@ final class Sched {
         k.clearTsiFlag(prev, Kernel.TIF_NEED_RESCHED);
         if (prev == next) {
             irqsOff[cpu] = false;
-            k.preemptEnableNoResched(cpu);
+            k.preemptCountDec(cpu);
             if (!isIdle(prev)) {
-                k.preemptEnableNoResched(cpu);
+                k.preemptCountDec(cpu);
             }
             return;
         }
         nrSwitches[cpu]++;
         curr[cpu] = next;
+        setNextEntity(next);
         long counter = prev + (voluntary ? f.taskNvcsw : f.taskNivcsw);
         m.writePointer(counter, m.readPointer(counter) + 1);
         k.traceSwitch(cpu, preempt, prev, next);
@@ -503,7 +684,7 @@ final class Sched {
             scheduleTail(cpu, next);
         } else {
             if (!isIdle(next)) {
-                k.preemptEnableNoResched(cpu);
+                k.preemptCountDec(cpu);
             }
             regs[spIndex()] += Kernel.SCHEDULE_FRAME;
             regs[pcIndex()] = k.symbols.address("schedule") + 0x40;
@@ -521,7 +702,7 @@ final class Sched {
             m.writeInt(prev + o.taskOnCpu, 0);
         }
         irqsOff[cpu] = false;
-        k.preemptEnableNoResched(cpu);
+        k.preemptCountDec(cpu);
         if (prevMm != 0) {
             k.mmdrop(prevMm);
         }
@@ -536,7 +717,7 @@ final class Sched {
      * {@code put_user(task_pid_vnr(current), current->set_child_tid)}.
      */
     private void scheduleTail(int cpu, long next) {
-        k.preemptEnableNoResched(cpu);
+        k.preemptCountDec(cpu);
         long setChildTid = m.readPointer(next + f.taskSetChildTid);
         if (setChildTid != 0) {
             long pid = m.readPointer(next + f.taskThreadPid);

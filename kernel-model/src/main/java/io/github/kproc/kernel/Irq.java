@@ -1,0 +1,233 @@
+package io.github.kproc.kernel;
+
+import io.github.kproc.arch.Offsets;
+import io.github.kproc.arch.Platform;
+import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.PreemptCount;
+
+/**
+ * Contexts a CPU runs in, kept where the kernel keeps them, in the current task's
+ * {@code thread_info.preempt_count} (asm-generic preempt, as ARM and arm64 use in 4.19):
+ * {@code preempt_disable}/{@code enable} (counting only with CONFIG_PREEMPT_COUNT, a preemption
+ * point only with CONFIG_PREEMPT), {@code local_bh_disable}/{@code enable}, {@code irq_enter}/
+ * {@code irq_exit} with the return-from-interrupt preemption, softirq processing, {@code nmi_enter}/
+ * {@code nmi_exit}, and the reschedule IPI delivered as an interrupt.
+ *
+ * <p>A field overflow or an unbalanced exit is a kernel BUG: it is refused with
+ * {@link PreemptCountException} and the count is left as it was.
+ */
+final class Irq {
+    private final Kernel k;
+    private final AddressSpace m;
+    private final Platform platform;
+    private final Offsets o;
+    /** {@code local_softirq_pending()} per CPU: a bitmask of raised softirq vectors. */
+    final int[] softirqPending;
+
+    /** Softirq vector names ({@code softirq_to_name}). */
+    static final String[] SOFTIRQ_NAMES = {"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET",
+        "SCHED", "HRTIMER", "RCU"};
+    static final int TIMER_SOFTIRQ = 1;
+    static final int SCHED_SOFTIRQ = 7;
+    static final int RCU_SOFTIRQ = 9;
+
+    Irq(Kernel k) {
+        this.k = k;
+        this.m = k.m;
+        this.platform = k.platform;
+        this.o = k.o;
+        this.softirqPending = new int[k.cpus];
+    }
+
+    private long ti(int cpu) {
+        return platform.taskThreadInfo(m, k.current(cpu));
+    }
+
+    int count(int cpu) {
+        return m.readInt(ti(cpu) + o.tiPreemptCount);
+    }
+
+    private void set(int cpu, int value) {
+        m.writeInt(ti(cpu) + o.tiPreemptCount, value);
+    }
+
+    private void add(int cpu, int delta, int mask, String what) {
+        int c = count(cpu);
+        int field = c & mask;
+        int shift = Integer.numberOfTrailingZeros(mask);
+        if (((field >>> shift) + (delta >>> shift)) > (mask >>> shift)) {
+            throw new PreemptCountException(String.format("BUG: %s overflows preempt_count 0x%08x", what, c));
+        }
+        set(cpu, c + delta);
+    }
+
+    private void sub(int cpu, int delta, int mask, String what) {
+        int c = count(cpu);
+        if ((c & mask) < delta) {
+            throw new PreemptCountException(String.format("BUG: %s with preempt_count 0x%08x", what, c));
+        }
+        set(cpu, c - delta);
+    }
+
+    /** {@code preempt_disable()}: +1 with CONFIG_PREEMPT_COUNT, a compiler barrier otherwise. */
+    void preemptDisable(int cpu) {
+        if (platform.preemptCountEnabled()) {
+            add(cpu, PreemptCount.PREEMPT_OFFSET, PreemptCount.PREEMPT_MASK, "preempt_disable");
+        }
+    }
+
+    /**
+     * {@code preempt_enable()}: -1 with CONFIG_PREEMPT_COUNT; with CONFIG_PREEMPT, reaching zero with
+     * TIF_NEED_RESCHED set is a preemption point ({@code __preempt_schedule}).
+     */
+    void preemptEnable(int cpu) {
+        if (!platform.preemptCountEnabled()) {
+            return;
+        }
+        sub(cpu, PreemptCount.PREEMPT_OFFSET, PreemptCount.PREEMPT_MASK, "preempt_enable underflow");
+        if (platform.preemptible() && count(cpu) == 0 && irqsEnabled(cpu) && needResched(cpu)) {
+            k.sched.schedule(cpu, true, 0);
+        }
+    }
+
+    /** {@code local_bh_disable()}: +SOFTIRQ_DISABLE_OFFSET. */
+    void localBhDisable(int cpu) {
+        add(cpu, PreemptCount.SOFTIRQ_DISABLE_OFFSET, PreemptCount.SOFTIRQ_MASK, "local_bh_disable");
+    }
+
+    /**
+     * {@code local_bh_enable()}: -SOFTIRQ_DISABLE_OFFSET (refused in hardirq context), running pending
+     * softirqs when that leaves no interrupt context, then a preemption check.
+     */
+    void localBhEnable(int cpu) {
+        int c = count(cpu);
+        if ((c & PreemptCount.HARDIRQ_MASK) != 0) {
+            throw new PreemptCountException(String.format("BUG: local_bh_enable in hardirq context 0x%08x", c));
+        }
+        if ((c & PreemptCount.SOFTIRQ_MASK) < PreemptCount.SOFTIRQ_DISABLE_OFFSET) {
+            throw new PreemptCountException(String.format("BUG: local_bh_enable without local_bh_disable 0x%08x", c));
+        }
+        set(cpu, c - PreemptCount.SOFTIRQ_DISABLE_OFFSET);
+        if ((count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.SOFTIRQ_MASK | PreemptCount.NMI_MASK)) == 0
+                && softirqPending[cpu] != 0) {
+            doSoftirq(cpu);
+        }
+        if (platform.preemptible() && count(cpu) == 0 && irqsEnabled(cpu) && needResched(cpu)) {
+            k.sched.schedule(cpu, true, 0);
+        }
+    }
+
+    /** {@code raise_softirq(nr)}. */
+    void raiseSoftirq(int cpu, int vector) {
+        if (vector < 0 || vector >= SOFTIRQ_NAMES.length) {
+            throw new IllegalArgumentException("no softirq vector " + vector);
+        }
+        softirqPending[cpu] |= 1 << vector;
+        k.traceSoftirq(cpu, "softirq_raise", vector);
+    }
+
+    /**
+     * {@code __do_softirq()}: serving softirqs (+SOFTIRQ_OFFSET) with irqs on, each pending vector's
+     * {@code softirq_entry}/{@code softirq_exit}.
+     */
+    void doSoftirq(int cpu) {
+        add(cpu, PreemptCount.SOFTIRQ_OFFSET, PreemptCount.SOFTIRQ_MASK, "__do_softirq");
+        boolean wasOff = k.sched.irqsOff[cpu];
+        k.sched.irqsOff[cpu] = false;
+        while (softirqPending[cpu] != 0) {
+            int pending = softirqPending[cpu];
+            softirqPending[cpu] = 0;
+            for (int vector = 0; vector < SOFTIRQ_NAMES.length; vector++) {
+                if ((pending & (1 << vector)) != 0) {
+                    k.traceSoftirq(cpu, "softirq_entry", vector);
+                    k.traceSoftirq(cpu, "softirq_exit", vector);
+                }
+            }
+        }
+        k.sched.irqsOff[cpu] = wasOff;
+        set(cpu, count(cpu) - PreemptCount.SOFTIRQ_OFFSET);
+    }
+
+    /** {@code irq_enter()}: hardirq context (+HARDIRQ_OFFSET), irqs off. */
+    void irqEnter(int cpu) {
+        add(cpu, PreemptCount.HARDIRQ_OFFSET, PreemptCount.HARDIRQ_MASK, "irq_enter");
+        k.sched.irqsOff[cpu] = true;
+    }
+
+    /**
+     * {@code irq_exit()}: -HARDIRQ_OFFSET and pending softirqs if that leaves no interrupt context;
+     * then the architecture's return path ({@code __irq_svc}/{@code __irq_usr}, {@code el1_irq}/
+     * {@code el0_irq}) reschedules when TIF_NEED_RESCHED is set and it may: to user space or the idle
+     * loop always, inside a kernel thread only with CONFIG_PREEMPT and a zero preempt count
+     * ({@code preempt_schedule_irq}).
+     */
+    void irqExit(int cpu) {
+        irqExitQuiet(cpu);
+        returnFromInterrupt(cpu);
+    }
+
+    /** {@code nmi_enter()}: BUG in NMI already; +NMI_OFFSET + HARDIRQ_OFFSET. */
+    void nmiEnter(int cpu) {
+        int c = count(cpu);
+        if ((c & PreemptCount.NMI_MASK) != 0) {
+            throw new PreemptCountException(String.format("BUG: nmi_enter in NMI 0x%08x", c));
+        }
+        add(cpu, PreemptCount.HARDIRQ_OFFSET, PreemptCount.HARDIRQ_MASK, "nmi_enter");
+        set(cpu, count(cpu) + PreemptCount.NMI_OFFSET);
+    }
+
+    /** {@code nmi_exit()}: BUG outside NMI; -(NMI_OFFSET + HARDIRQ_OFFSET). */
+    void nmiExit(int cpu) {
+        int c = count(cpu);
+        if ((c & PreemptCount.NMI_MASK) == 0 || (c & PreemptCount.HARDIRQ_MASK) == 0) {
+            throw new PreemptCountException(String.format("BUG: nmi_exit outside NMI 0x%08x", c));
+        }
+        set(cpu, c - PreemptCount.NMI_OFFSET - PreemptCount.HARDIRQ_OFFSET);
+    }
+
+    /**
+     * The reschedule IPI arriving on {@code cpu} ({@code handle_IPI(IPI_RESCHEDULE)}) as an interrupt:
+     * {@code irq_enter}, {@code ipi_entry}, {@code scheduler_ipi}, {@code ipi_exit}, {@code irq_exit}
+     * (which reschedules on the way out when allowed).
+     */
+    void deliverReschedIpi(int cpu) {
+        k.sched.ipiPending[cpu] = false;
+        irqEnter(cpu);
+        k.traceIpi(cpu, "ipi_entry", -1);
+        k.traceIpi(cpu, "ipi_exit", -1);
+        irqExit(cpu);
+    }
+
+    private void irqExitQuiet(int cpu) {
+        sub(cpu, PreemptCount.HARDIRQ_OFFSET, PreemptCount.HARDIRQ_MASK, "irq_exit without irq_enter");
+        int c = count(cpu);
+        if ((c & (PreemptCount.HARDIRQ_MASK | PreemptCount.SOFTIRQ_MASK | PreemptCount.NMI_MASK)) == 0
+                && softirqPending[cpu] != 0) {
+            doSoftirq(cpu);
+        }
+    }
+
+    private void returnFromInterrupt(int cpu) {
+        if ((count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.NMI_MASK)) != 0) {
+            return;
+        }
+        k.sched.irqsOff[cpu] = false;
+        if (!needResched(cpu)) {
+            return;
+        }
+        long current = k.current(cpu);
+        if (k.sched.isIdle(current)) {
+            k.sched.schedule(cpu, false, 0);
+        } else if ((m.readPointer(current + o.taskMm) != 0 || platform.preemptible()) && count(cpu) == 0) {
+            k.sched.schedule(cpu, true, 0);
+        }
+    }
+
+    boolean needResched(int cpu) {
+        return (m.readPointer(ti(cpu) + o.tiFlags) & (1L << Kernel.TIF_NEED_RESCHED)) != 0;
+    }
+
+    boolean irqsEnabled(int cpu) {
+        return !k.sched.irqsOff[cpu];
+    }
+}
