@@ -180,9 +180,10 @@ public final class Profile {
                 if (d >= dims.length) {
                     throw new NoSuchElementException(path + ": too many indices for " + member.name());
                 }
-                long i = Long.parseLong(index.group(1));
+                String digits = index.group(1);
+                long i = digits.length() > 10 ? Long.MAX_VALUE : Long.parseLong(digits);
                 if (i >= dims[d]) {
-                    throw new NoSuchElementException(path + ": index " + i + " out of bounds " + dims[d]);
+                    throw new NoSuchElementException(path + ": index " + digits + " out of bounds " + dims[d]);
                 }
                 stride /= dims[d];
                 offset += i * stride;
