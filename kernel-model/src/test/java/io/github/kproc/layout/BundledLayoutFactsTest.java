@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The layouts of the two bundled v4.19 builds agree with the facts anyone can check against
@@ -17,6 +19,40 @@ import org.junit.jupiter.api.Test;
  * paths reach every kind of member pahole prints.
  */
 class BundledLayoutFactsTest {
+
+    @ParameterizedTest
+    @EnumSource(BundledDump.class)
+    void everyTypeIsAWholeNumberOfItsAlignment(BundledDump dump) {
+        // sizeof is a multiple of _Alignof: a slab cache of these objects keeps every one aligned
+        for (StructLayout type : dump.profile().types()) {
+            assertEquals(0, type.size() % type.alignment(), type + " aligned to " + type.alignment());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(BundledDump.class)
+    void everyEmbeddedStructOrUnionIsAsBigAsItsOwnLayoutSays(BundledDump dump) {
+        // pahole prints no size for a union; where one is embedded, the member's size is the fact to meet
+        Profile profile = dump.profile();
+        int checked = 0;
+        for (StructLayout type : profile.types()) {
+            checked += checkEmbedded(profile, type.cName(), type.members());
+        }
+        assertTrue(checked > 500, "checked " + checked);
+    }
+
+    private static int checkEmbedded(Profile profile, String where, List<Member> members) {
+        int checked = 0;
+        for (Member m : members) {
+            checked += checkEmbedded(profile, where + " > " + m.name(), m.members());
+            String embedded = m.embeddedTypeName();
+            if (embedded != null && m.elementCount() > 0 && profile.find(embedded).isPresent()) {
+                assertEquals(m.elementSize(), profile.sizeOf(embedded), where + " > " + m.name() + ": " + m.type());
+                checked++;
+            }
+        }
+        return checked;
+    }
 
     @Nested
     class Arm32Vexpress {
@@ -91,6 +127,18 @@ class BundledLayoutFactsTest {
                     () -> assertEquals(0, flexible.size()),
                     () -> assertEquals(8, arm32.sizeOf("group_info")),
                     () -> assertEquals(98, arm32.offsetOf("sk_buff", "__cloned_offset")));
+        }
+
+        @Test
+        void aStructOfTypedefdStructsIsAlignedNoMoreThanItsSizeAndOffsetsAllow() {
+            // sigset_t is a typedef of struct { unsigned long sig[2]; }: 8 bytes, 4-aligned on ARM32;
+            // sighand_struct (1300 bytes, from copy_sighand's slab cache) cannot be 8-aligned
+            assertAll(
+                    () -> assertEquals(4, arm32.struct("sigaction").alignment(), "sa_mask at 12"),
+                    () -> assertEquals(4, arm32.struct("k_sigaction").alignment()),
+                    () -> assertEquals(4, arm32.struct("sighand_struct").alignment()),
+                    () -> assertEquals(4, arm32.struct("local_ports").alignment(), "20 bytes"),
+                    () -> assertEquals(4, arm32.struct("cred").alignment(), "__aligned__(4)"));
         }
 
         @Test
@@ -188,6 +236,12 @@ class BundledLayoutFactsTest {
                             "BRNF_PROTO_PPPOE = 2"), origProto.enumerators()),
                     () -> assertEquals(new Field("orig_proto", "enum", 4, 4, 0, 8),
                             arm64.field("nf_bridge_info", "orig_proto")));
+        }
+
+        @Test
+        void sighandStructIsPointerAligned() {
+            assertEquals(8, arm64.struct("sighand_struct").alignment());
+            assertEquals(4, arm64.struct("local_ports").alignment(), "20 bytes");
         }
 
         @Test
