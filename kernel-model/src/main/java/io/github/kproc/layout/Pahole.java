@@ -2,10 +2,19 @@ package io.github.kproc.layout;
 
 import java.util.List;
 
-/** Prints layouts the way pahole does: one member a line with {@code /* offset size *}{@code /}, holes and cachelines marked. */
+/**
+ * Prints layouts the way pahole does: one member a line with {@code /* offset size *}{@code /}, holes and
+ * cachelines marked.
+ *
+ * <p>Columns follow pahole's: a member's type is padded to the type column, 26 characters at the first
+ * level and 8 fewer at each level of nesting (pahole pads to the magnitude of a negative width, as
+ * {@code printf} does); the offset comment starts where the type column plus the name column (23, or 21
+ * in a union printed on its own) ends, or one space after a longer declaration.
+ */
 public final class Pahole {
-    private static final int COMMENT_COLUMN = 57;
-    private static final int TYPE_WIDTH = 26;
+    private static final int TYPE_SPACING = 26;
+    private static final int NAME_SPACING = 23;
+    private static final int UNION_NAME_SPACING = 21;
     private static final int CACHELINE = 64;
 
     private Pahole() {
@@ -16,7 +25,8 @@ public final class Pahole {
         StringBuilder out = new StringBuilder(256 + 80 * layout.members().size());
         out.append(layout.cName()).append(" {\n");
         long[] cacheline = {0};
-        body(out, layout.members(), 1, layout.isUnion(), cacheline);
+        body(out, layout.members(), 1, layout.isUnion(), layout.isUnion() ? UNION_NAME_SPACING : NAME_SPACING,
+                cacheline);
 
         long size = layout.size();
         if (layout.isUnion()) {
@@ -47,7 +57,8 @@ public final class Pahole {
         return out.toString();
     }
 
-    private static void body(StringBuilder out, List<Member> members, int depth, boolean union, long[] cacheline) {
+    private static void body(StringBuilder out, List<Member> members, int depth, boolean union, int nameSpacing,
+            long[] cacheline) {
         long end = -1;
         for (Member m : members) {
             if (!union && end >= 0 && m.offset() > end && !m.isBitfield()) {
@@ -65,58 +76,83 @@ public final class Pahole {
                     out.append(" --- */\n");
                 }
             }
-            member(out, m, depth, union);
+            member(out, m, depth, nameSpacing);
             end = Math.max(end, m.offset() + m.size());
         }
     }
 
-    private static void member(StringBuilder out, Member m, int depth, boolean inUnion) {
+    private static void member(StringBuilder out, Member m, int depth, int nameSpacing) {
+        int typeSpacing = TYPE_SPACING - 8 * (depth - 1);
         int start = out.length();
-        String declarator;
+        int spaces;
         if (m.isInline()) {
             indent(out, depth).append(m.type()).append(" {\n");
             if (!m.enumerators().isEmpty()) {
-                for (String e : m.enumerators()) {
-                    indent(out, depth + 1).append(e).append(",\n");
-                }
+                enumerators(out, m.enumerators(), depth + 1);
             } else {
-                body(out, m.members(), depth + 1, m.type().equals("union"), new long[] {Long.MAX_VALUE / 2});
+                body(out, m.members(), depth + 1, m.type().equals("union"), nameSpacing,
+                        new long[] {Long.MAX_VALUE / 2});
             }
-            start = out.length();
+            int bodyEnd = out.length();
             indent(out, depth).append('}');
             if (m.closeAlignedAttribute() > 0) {
-                out.append(" __attribute__((__aligned__(").append(m.closeAlignedAttribute()).append(")))");
+                out.append(aligned(m.closeAlignedAttribute()));
             }
-            declarator = m.name() == null ? "" : " " + name(m);
-            if (m.alignedAttribute() > 0) {
-                declarator += " __attribute__((__aligned__(" + m.alignedAttribute() + ")))";
+            String aligned = m.alignedAttribute() > 0 ? aligned(m.alignedAttribute()) : "";
+            if (m.name() != null) {
+                out.append(' ').append(name(m));
             }
-            out.append(declarator).append(';');
+            out.append(aligned).append(';');
+            if (m.dims().length > 0) {
+                // pahole counts the whole body as printed for an array of bodies
+                spaces = typeSpacing + nameSpacing - (out.length() - start - depth);
+            } else {
+                // pahole counts only the name and its attribute, not what follows '}' before them
+                int named = m.name() == null ? -1 : m.name().length();
+                spaces = typeSpacing + nameSpacing - (named + aligned.length()) - 3;
+            }
+            start = bodyEnd;
         } else {
             indent(out, depth);
             String type = m.type();
+            String declarator;
             if (m.isFunctionPointer()) {
                 int at = type.indexOf(" (*%s)");
-                String ret = type.substring(0, at);
-                pad(out, ret, TYPE_WIDTH - 8 * (depth - 1));
+                pad(out, type.substring(0, at), typeSpacing);
                 declarator = type.substring(at + 1).replace("%s", name(m));
             } else {
-                pad(out, type, TYPE_WIDTH - 8 * (depth - 1));
+                pad(out, type, typeSpacing);
                 declarator = name(m);
             }
             if (m.alignedAttribute() > 0) {
-                declarator += " __attribute__((__aligned__(" + m.alignedAttribute() + ")))";
+                declarator += aligned(m.alignedAttribute());
             }
             out.append(declarator).append(';');
+            spaces = typeSpacing + nameSpacing - (out.length() - start - depth);
         }
-        int column = 8 * depth + (out.length() - start - depth);
-        int commentColumn = inUnion && depth == 1 ? COMMENT_COLUMN - 2 : COMMENT_COLUMN;
-        out.append(" ".repeat(Math.max(1, commentColumn - column)));
+        out.append(" ".repeat(Math.max(1, spaces)));
         if (m.isBitfield()) {
             out.append(String.format("/* %5d:%2d %2d */\n", m.offset(), m.bitOffset(), m.size()));
         } else {
             out.append(String.format("/* %5d %5d */\n", m.offset(), m.size()));
         }
+    }
+
+    /** {@code NAME = value,} with the names padded to the longest, one level deeper than {@code enum {}. */
+    private static void enumerators(StringBuilder out, List<String> enumerators, int depth) {
+        int width = 0;
+        for (String e : enumerators) {
+            width = Math.max(width, e.indexOf(" = "));
+        }
+        for (String e : enumerators) {
+            int at = e.indexOf(" = ");
+            indent(out, depth).append(e, 0, at).append(" ".repeat(width - at)).append(e, at, e.length())
+                    .append(",\n");
+        }
+    }
+
+    private static String aligned(int alignment) {
+        return " __attribute__((__aligned__(" + alignment + ")))";
     }
 
     private static String name(Member m) {
@@ -130,9 +166,10 @@ public final class Pahole {
         return s.toString();
     }
 
+    /** pahole's {@code "%-*s "}: a negative width pads to its magnitude, as printf does. */
     private static void pad(StringBuilder out, String text, int width) {
         out.append(text);
-        out.append(" ".repeat(Math.max(1, width - text.length() + 1)));
+        out.append(" ".repeat(Math.max(1, Math.abs(width) - text.length() + 1)));
     }
 
     private static StringBuilder indent(StringBuilder out, int depth) {

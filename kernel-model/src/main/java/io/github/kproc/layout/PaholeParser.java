@@ -189,6 +189,12 @@ final class PaholeParser {
         int closeAligned = m.group(1) != null ? alignment(m.group(1)) : 0;
         int aligned = m.group(5) != null ? alignment(m.group(5)) : 0;
         String name = m.group(2);
+        if (name == null && aligned == 0) {
+            // '} __attribute__((__aligned__(N)));' of an anonymous body is the member's attribute: pahole
+            // prints the type's before the member's, and spaces the comment after it as a member's
+            aligned = closeAligned;
+            closeAligned = 0;
+        }
         int[] dims = dims(m.group(3) == null ? "" : m.group(3));
         int bitSize = m.group(4) == null ? 0 : bits(m.group(4));
         long offset = number(m.group(6));
