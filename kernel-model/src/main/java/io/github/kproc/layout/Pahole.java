@@ -448,7 +448,7 @@ public final class Pahole {
             }
         }
 
-        /** {@code NAME = value,} with the names padded to the longest, one level deeper than {@code enum {}. */
+        /** {@code NAME = value,} lines with the names padded to the longest, one level deeper than the enum. */
         private void enumerators(List<String> enumerators, int depth) {
             int width = 0;
             for (String e : enumerators) {

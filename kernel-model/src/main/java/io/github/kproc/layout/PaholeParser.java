@@ -11,7 +11,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
-/** Reads the text pahole prints for structs and unions into {@link StructLayout}s, checking every number. */
+/**
+ * Reads the text pahole prints for structs and unions into {@link StructLayout}s, checking every number.
+ *
+ * <p>Text that pahole could not have printed is refused, naming the line: numbers out of range, members
+ * outside their body, bitfields outside their unit, arrays whose size is not a whole number of elements,
+ * alignments that are not powers of two, two members a scope sees under one name, lines not indented by
+ * their depth, and bodies nested deeper than the 16 levels pahole indents.
+ */
 final class PaholeParser {
     private static final String IDENT = "[A-Za-z_][A-Za-z0-9_]*";
     private static final String ALIGNED = "__attribute__\\(\\(__aligned__\\((\\d+)\\)\\)\\)";

@@ -18,7 +18,6 @@ final class PaholeFacts {
             "(.*);\\s*/\\*\\s*(\\d+)(:\\s*\\d+)?\\s+(\\d+) \\*/");
     private static final Pattern FUNCTION_POINTER_NAME = Pattern.compile(".*?\\(\\*(\\w+)");
     private static final Pattern ATTRIBUTE = Pattern.compile(" __attribute__\\(\\(\\w+(?:\\(\\d+\\))?\\)\\)");
-    private static final Pattern ENUMERATOR = Pattern.compile("\t+\\w+ += -?\\d+,");
     private static final Pattern TRAILING_NAME = Pattern.compile(".*?(\\w+)(?:\\[\\d*\\])*(?::\\d+)?");
 
     private PaholeFacts() {
@@ -54,18 +53,7 @@ final class PaholeFacts {
         return name.matches() ? name.group(1) : "<unreadable: " + decl + ">";
     }
 
-    /** Each type's opening line and every line that declares a member or an enumerator, in order. */
-    static List<String> memberLines(String text) {
-        List<String> lines = new ArrayList<>();
-        for (String line : text.split("\n")) {
-            if (opensType(line) || OFFSET_COMMENT.matcher(line).matches() || ENUMERATOR.matcher(line).matches()) {
-                lines.add(line);
-            }
-        }
-        return lines;
-    }
-
-    /** True for {@code struct NAME {} or {@code union NAME {} at the start of a line. */
+    /** True for the line that opens a {@code struct NAME} or {@code union NAME}. */
     static boolean opensType(String line) {
         return TYPE_OPEN.matcher(line).matches();
     }
