@@ -188,6 +188,9 @@ final class PaholeParser {
             checkInside(block, 0, block.size);
         }
         checkNamesUnique(block);
+        if (!block.kind.equals("union")) {
+            checkInOrder(block);
+        }
         return new StructLayout(block.kind.equals("union"), block.topName == null ? "" : block.topName, block.size,
                 aligned, packed, block.members, block.startLine);
     }
@@ -210,6 +213,9 @@ final class PaholeParser {
         if (!block.kind.equals("enum")) {
             checkInside(block, offset, size);
             checkNamesUnique(block);
+        }
+        if (block.kind.equals("struct")) {
+            checkInOrder(block);
         }
         checkMember(size, dims, bitOffset, bitSize);
         return new Member(name, block.kind, offset, size, dims, bitOffset, bitSize, aligned, block.members,
@@ -286,11 +292,34 @@ final class PaholeParser {
         for (int i = 0; i < block.members.size(); i++) {
             Member member = block.members.get(i);
             if (member.offset() < start || member.offset() + member.size() > start + size) {
-                throw new ProfileFormatException(source, block.memberLines.get(i), "member " + member.name() + " at "
+                throw new ProfileFormatException(source, block.memberLines.get(i), "member " + shown(member) + " at "
                         + member.offset() + " size " + member.size() + " lies outside its container (" + start + ".."
                         + (start + size) + ")");
             }
         }
+    }
+
+    /** A struct's members follow one another; a bitfield may share the unit of the member before it, not its bits. */
+    private void checkInOrder(Block block) throws ProfileFormatException {
+        long end = 0;
+        for (int i = 0; i < block.members.size(); i++) {
+            Member member = block.members.get(i);
+            long start = member.offset() * 8 + member.bitOffset();
+            if (start < end) {
+                throw new ProfileFormatException(source, block.memberLines.get(i), "member " + shown(member)
+                        + " starts at " + position(start) + ", inside what the members before it take (up to "
+                        + position(end) + ")");
+            }
+            end = start + (member.isBitfield() ? member.bitSize() : member.size() * 8);
+        }
+    }
+
+    private static String position(long bits) {
+        return bits % 8 == 0 ? "byte " + bits / 8 : "bit " + bits;
+    }
+
+    private static String shown(Member member) {
+        return member.name() == null ? "<anonymous " + member.type() + ">" : member.name();
     }
 
     /** C gives every member of a struct or union, including those of its anonymous bodies, its own name. */

@@ -83,6 +83,32 @@ class PaholeParserRejectsTest {
                         \t/* size: 16, cachelines: 1, members: 1 */
                         };
                         """),
+                new Malformed("members overlapping in a struct", 3, "starts at byte 2, inside", """
+                        struct a {
+                        \tint                        x;                    /*     0     4 */
+                        \tshort int                  y;                    /*     2     2 */
+
+                        \t/* size: 4, cachelines: 1, members: 2 */
+                        };
+                        """),
+                new Malformed("a bitfield on the bits of the one before", 3, "starts at bit 2, inside", """
+                        struct a {
+                        \tunsigned int               x:3;                  /*     0: 0  4 */
+                        \tunsigned int               y:1;                  /*     0: 2  4 */
+
+                        \t/* size: 4, cachelines: 1, members: 2 */
+                        };
+                        """),
+                new Malformed("members overlapping in a nested struct", 4, "starts at byte 4, inside", """
+                        struct a {
+                        \tstruct {
+                        \t\tlong long int      x;                    /*     0     8 */
+                        \t\tint                y;                    /*     4     4 */
+                        \t} s;                                            /*     0     8 */
+
+                        \t/* size: 8, cachelines: 1, members: 1 */
+                        };
+                        """),
                 new Malformed("bitfield overflowing its unit", 2, "do not fit in 4 bytes", """
                         struct a {
                         \tunsigned int               flag:3;               /*     0:30  4 */
@@ -252,6 +278,24 @@ class PaholeParserRejectsTest {
             body = body.members().getFirst();
         }
         assertEquals("x", body.members().getFirst().name());
+    }
+
+    @Test
+    void aBitfieldMayShareTheUnitOfTheMemberBeforeIt() throws ProfileFormatException {
+        // pahole: 'Bitfield combined with previous fields'; the bits, not the unit, must not overlap
+        StructLayout a = PaholeParser.parse("ok.pahole", """
+                struct a {
+                	u8                         tag;                  /*     0     1 */
+
+                	/* Bitfield combined with previous fields */
+
+                	unsigned int               flag:1;               /*     0: 8  4 */
+
+                	/* size: 4, cachelines: 1, members: 2 */
+                };
+                """).get("a");
+
+        assertEquals(8, a.member("flag").bitOffset());
     }
 
     @Test
