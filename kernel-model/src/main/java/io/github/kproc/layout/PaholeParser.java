@@ -40,6 +40,10 @@ final class PaholeParser {
     private static final Pattern BITS_SUFFIX = Pattern.compile("(.*?):(\\d+)");
     private static final Pattern DIMS_SUFFIX = Pattern.compile("(.*?)((?:\\[\\d*\\])+)");
     private static final Pattern NAME_SUFFIX = Pattern.compile("(.*?[\\s*])(" + IDENT + ")");
+    /** A C type as pahole names it: words and stars ({@code "const struct sched_class  *"}). */
+    private static final Pattern TYPE = Pattern.compile(IDENT + "(?:[ \\t]+(?:" + IDENT + "|\\*))*");
+    /** A function pointer's parameter list: types, commas, nested declarators, {@code ...}. */
+    private static final Pattern PARAMETERS = Pattern.compile("\\([\\w *,.()\\[\\]]*\\)");
     private static final Pattern DIM = Pattern.compile("\\[(\\d*)\\]");
     /** pahole indents with at most 16 tabs, so it cannot show bodies nested deeper than this. */
     private static final int MAX_DEPTH = 16;
@@ -230,6 +234,9 @@ final class PaholeParser {
         if (decl.indexOf('{') >= 0 || decl.indexOf('}') >= 0) {
             throw error("a brace inside a member declaration");
         }
+        if (decl.indexOf(';') >= 0) {
+            throw error("two declarations on one line");
+        }
         int aligned = 0;
         Matcher a = ATTRIBUTE_SUFFIX.matcher(decl);
         if (a.matches()) {
@@ -238,6 +245,10 @@ final class PaholeParser {
         }
         Matcher f = FUNCTION_POINTER.matcher(decl);
         if (f.matches()) {
+            checkType(f.group(1).strip());
+            if (!PARAMETERS.matcher(f.group(4)).matches()) {
+                throw error("not a parameter list: " + f.group(4));
+            }
             int[] dims = dims(f.group(3));
             checkMember(size, dims, bitOffset, 0);
             String type = f.group(1).strip() + " (*%s)" + f.group(4);
@@ -262,9 +273,16 @@ final class PaholeParser {
         if (!n.matches() || n.group(1).isBlank()) {
             throw error("expected 'TYPE NAME' in a member declaration");
         }
+        checkType(n.group(1).strip());
         checkMember(size, dims, bitOffset, bitSize);
         return new Member(n.group(2), n.group(1).strip(), offset, size, dims, bitOffset, bitSize, aligned, List.of(),
                 List.of());
+    }
+
+    private void checkType(String type) throws ProfileFormatException {
+        if (!TYPE.matcher(type).matches()) {
+            throw error("not a C type: '" + type + "'");
+        }
     }
 
     private void checkMember(long size, int[] dims, int bitOffset, int bitSize) throws ProfileFormatException {

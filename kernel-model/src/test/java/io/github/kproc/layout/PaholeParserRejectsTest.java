@@ -65,6 +65,22 @@ class PaholeParserRejectsTest {
                         struct a {
                         \tint;                                             /*     0     4 */
                         """),
+                new Malformed("two declarations on one line", 2, "two declarations", """
+                        struct a {
+                        \tstruct dentry *            dentry;          owner;  /*     8     8 */
+                        """),
+                new Malformed("a number inside a type", 2, "not a C type: 'smp_call_func_t    5'", """
+                        struct a {
+                        \tsmp_call_func_t    5       func;                 /*     8     8 */
+                        """),
+                new Malformed("punctuation inside a type", 2, "not a C type", """
+                        struct a {
+                        \tstruct nf_proto_net       : pn;                   /*     0    24 */
+                        """),
+                new Malformed("a function pointer with a mangled parameter list", 2, "not a parameter list", """
+                        struct a {
+                        \tint                        (*test)(struct module */); /*    40     8 */
+                        """),
                 new Malformed("member outside its struct", 3, "outside its container (0..4)", """
                         struct a {
                         \tint                        x;                    /*     0     4 */
