@@ -4,11 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
 
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.quicktheories.core.Gen;
 
 /**
  * Text that is not a well-formed pahole dump never becomes a layout: parsing throws
@@ -16,6 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the model trusts for byte offsets must not be half-read.
  */
 class PaholeParserRejectsTest {
+    private static final long SEED = Long.getLong("QT_SEED", 0x6b70726f63L);
 
     /** One malformed dump: the line the error must name and a phrase its reason must contain. */
     record Malformed(String rule, int line, String reason, String text) {
@@ -333,6 +338,48 @@ class PaholeParserRejectsTest {
                 """).get("arch_hw_breakpoint_ctrl");
 
         assertEquals(List.of("__reserved", "mismatch", "len"), ctrl.members().stream().map(Member::name).toList());
+    }
+
+    @Test
+    void aMangledDumpIsEitherRefusedOrReadIntoLayoutsThatPrintAndReadBack() {
+        // characters deleted, inserted, replaced or repeated in a few real types: never another exception,
+        // and whatever is accepted is a profile like any other
+        String[] lines = BundledDump.ARM64.paholeText().split("\n");
+        String alphabet = "\t {};:*[]()/0123456789abxyz_-\n,=";
+        Gen<String> mangled = in -> {
+            int start = integers().between(0, lines.length - 100).generate(in);
+            while (!PaholeFacts.opensType(lines[start])) {
+                start--;
+            }
+            StringBuilder text = new StringBuilder(String.join("\n",
+                    Arrays.copyOfRange(lines, start, start + integers().between(5, 100).generate(in))));
+            for (int i = 0, n = integers().between(1, 4).generate(in); i < n; i++) {
+                int at = integers().between(0, text.length() - 1).generate(in);
+                char c = alphabet.charAt(integers().between(0, alphabet.length() - 1).generate(in));
+                switch (integers().between(0, 3).generate(in)) {
+                    case 0 -> text.deleteCharAt(at);
+                    case 1 -> text.insert(at, c);
+                    case 2 -> text.setCharAt(at, c);
+                    default -> text.insert(integers().between(0, text.length()).generate(in),
+                            text.substring(at, Math.min(text.length(), at + 20)));
+                }
+            }
+            return text.append('\n').toString();
+        };
+
+        qt().withFixedSeed(SEED).withExamples(1000).forAll(mangled).checkAssert(text -> {
+            Profile profile;
+            try {
+                profile = Profile.parse("mangled", text, "");
+            } catch (ProfileFormatException e) {
+                return;
+            }
+            try {
+                LayoutAssertions.assertSameProfile(profile, Profile.parse("reprinted", Pahole.print(profile), ""));
+            } catch (ProfileFormatException e) {
+                throw new AssertionError("accepted, but its printed text is not: " + e.getMessage(), e);
+            }
+        });
     }
 
     /** A struct with {@code levels} anonymous structs nested inside it, each indented as pahole does. */
