@@ -73,13 +73,13 @@ public final class Kconfig {
         if (v == null) {
             return fallback;
         }
-        if (v.startsWith("0x") || v.startsWith("0X")) {
-            return Long.parseUnsignedLong(v.substring(2), 16);
-        }
         try {
+            if (v.startsWith("0x") || v.startsWith("0X")) {
+                return Long.parseUnsignedLong(v.substring(2), 16);
+            }
             return Long.parseLong(v);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " is not a number: " + v, e);
+            throw new IllegalArgumentException(name + " is not a 64-bit number: " + v, e);
         }
     }
 

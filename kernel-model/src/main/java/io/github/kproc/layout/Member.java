@@ -112,7 +112,12 @@ public final class Member {
         return this;
     }
 
-    /** N of an {@code __aligned__(N)} attribute pahole printed right after the closing brace of an inline body, or 0. */
+    /**
+     * N of the {@code __aligned__(N)} attribute of an inline body's own type, which pahole prints right
+     * after its closing brace, or 0. pahole prints a member's attribute after the member's name; for an
+     * anonymous body with a single attribute ({@code "} __attribute__((__aligned__(8)));"}) that one is the
+     * member's, {@link #alignedAttribute()}.
+     */
     public int closeAlignedAttribute() {
         return closeAligned;
     }

@@ -179,9 +179,10 @@ public final class Profile {
                 if (d >= dims.length) {
                     throw new NoSuchElementException(path + ": too many indices for " + member.name());
                 }
-                long i = Long.parseLong(index.group(1));
+                String digits = index.group(1);
+                long i = digits.length() > 10 ? Long.MAX_VALUE : Long.parseLong(digits);
                 if (i >= dims[d]) {
-                    throw new NoSuchElementException(path + ": index " + i + " out of bounds " + dims[d]);
+                    throw new NoSuchElementException(path + ": index " + digits + " out of bounds " + dims[d]);
                 }
                 stride /= dims[d];
                 offset += i * stride;
@@ -231,24 +232,37 @@ public final class Profile {
             for (Member m : type.members()) {
                 align = Math.max(align, alignmentOf(m, depth));
             }
+            align = dividing(align, type.size());
         }
         type.alignment(align);
         return align;
     }
 
+    /**
+     * A member's alignment: its own {@code __aligned__} attribute or its type's alignment, whichever is
+     * larger. A type pahole names only by a typedef ({@code sigset_t}, {@code seqlock_t}) has no layout
+     * here, so its alignment is guessed from its size; since C makes a type's size a multiple of its
+     * alignment and puts every member of a struct that is not packed at a multiple of its alignment,
+     * the guess (and any alignment found) is cut down to what the member's size and offset allow.
+     */
     private int alignmentOf(Member m, int depth) {
-        int align = Math.max(m.alignedAttribute(), m.closeAlignedAttribute());
+        int align;
         if (!m.members().isEmpty()) {
+            align = 1;
             for (Member inner : m.members()) {
                 align = Math.max(align, alignmentOf(inner, depth));
             }
-            return Math.max(align, 1);
+        } else {
+            StructLayout inner = typeOf(m).orElse(null);
+            align = inner != null && depth < 64 ? alignmentOf(inner, depth + 1) : naturalAlignment(m.elementSize());
         }
-        StructLayout inner = typeOf(m).orElse(null);
-        if (inner != null && depth < 64) {
-            return Math.max(align, alignmentOf(inner, depth + 1));
-        }
-        return Math.max(align, naturalAlignment(m.elementSize()));
+        align = dividing(dividing(align, m.elementSize()), m.offset());
+        return Math.max(align, Math.max(m.alignedAttribute(), m.closeAlignedAttribute()));
+    }
+
+    /** The largest power of two no larger than {@code align} that divides {@code value}; any, for 0. */
+    private static int dividing(int align, long value) {
+        return value <= 0 ? align : (int) Math.min(align, Long.lowestOneBit(value));
     }
 
     private static int naturalAlignment(long size) {

@@ -52,9 +52,10 @@ public final class StructLayout {
     }
 
     /**
-     * {@code _Alignof}, in bytes: the type's own {@code __aligned__} attribute if it has one, else
-     * the largest alignment of its members (named structs by their own alignment, scalars and
-     * pointers by their size, capped at 8).
+     * {@code _Alignof}, in bytes: the type's own {@code __aligned__} attribute if it has one (pahole
+     * prints the actual alignment there), else the largest alignment of its members (named structs by
+     * their own alignment, other types by their size, capped at 8), cut down to what the members'
+     * offsets and sizes and the struct's size allow.
      */
     public int alignment() {
         return alignment;
