@@ -37,7 +37,7 @@ final class Boot {
         initTask();
         // sched_init -> init_idle(current, 0); start_kernel's preempt_disable()
         initIdle(k.initTask, 0);
-        k.threadInfoView(k.initTask).preemptCount(platform.preemptDisableOffset());
+        k.setPreemptCount(k.initTask, platform.preemptDisableOffset());
         // fork_init: RLIMIT_NPROC and RLIMIT_SIGPENDING of init_task are max_threads / 2
         long rlim = k.staticSignals + f.signalRlim;
         for (int r : new int[] {Fork.RLIMIT_NPROC, Fork.RLIMIT_SIGPENDING}) {
@@ -66,7 +66,7 @@ final class Boot {
             k.online[cpu] = true;
             platform.enterTask(k.sched.registers[cpu], idle, platform.taskPtRegs(m, idle));
             // secondary_start_kernel: preempt_disable() before cpu_startup_entry
-            k.threadInfoView(idle).preemptCount(platform.preemptDisableOffset());
+            k.setPreemptCount(idle, platform.preemptDisableOffset());
         }
         long initTaskAddress = k.findTask(init);
         setCpusAllowedAll(initTaskAddress);
@@ -115,7 +115,7 @@ final class Boot {
         if (o.taskOnCpu >= 0) {
             m.writeInt(idle + o.taskOnCpu, 1);
         }
-        k.threadInfoView(idle).preemptCount(0);
+        k.setPreemptCount(idle, 0);
         m.writePointer(idle + f.taskSchedClass, k.sched.idleClass());
         m.writeCString(idle + o.taskComm, o.commLength, platform.smp() ? "swapper/" + cpu : "swapper");
     }

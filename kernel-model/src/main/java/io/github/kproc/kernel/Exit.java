@@ -128,6 +128,9 @@ final class Exit {
 
     /** A task resumes after {@code __schedule} returned to it: finish a vfork wait if it was in one. */
     void resumed(int cpu, long task) {
+        if (vforkWaiters.isEmpty()) {
+            return;
+        }
         long[] waiting = vforkWaiters.remove(task);
         if (waiting != null) {
             k.putTaskStruct(waiting[0]);
@@ -137,7 +140,7 @@ final class Exit {
 
     /** True if the task is blocked in a vfork wait. */
     boolean inVforkWait(long task) {
-        return vforkWaiters.containsKey(task);
+        return !vforkWaiters.isEmpty() && vforkWaiters.containsKey(task);
     }
 
     private long findAliveThread(long p) {

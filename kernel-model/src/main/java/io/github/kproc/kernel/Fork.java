@@ -53,6 +53,7 @@ final class Fork {
     private final Fields f;
     private final Lists lists;
     private final int ptr;
+    private final long retFromFork;
 
     Fork(Kernel k) {
         this.k = k;
@@ -62,6 +63,7 @@ final class Fork {
         this.f = k.f;
         this.lists = k.lists;
         this.ptr = platform.pointerSize();
+        this.retFromFork = k.symbols.address("ret_from_fork");
     }
 
     /**
@@ -243,7 +245,7 @@ final class Fork {
         if (retval == 0) {
             k.traceFunction(cpu, "copy_thread", "copy_process");
             boolean kthread = (m.readInt(p + o.taskFlags) & PF_KTHREAD) != 0;
-            platform.copyThread(m, flags, stackStart, stackSize, current, p, kthread, k.symbols.address("ret_from_fork"));
+            platform.copyThread(m, flags, stackStart, stackSize, current, p, kthread, retFromFork);
         }
         if (retval < 0) {
             return badForkCleanupIo(p, flags, delayedNode, retval);

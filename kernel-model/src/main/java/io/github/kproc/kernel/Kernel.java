@@ -386,9 +386,17 @@ public final class Kernel implements AutoCloseable {
         if (pid <= 0) {
             return 0;
         }
-        for (long t : tasks()) {
-            if (m.readInt(t + o.taskPid) == pid) {
-                return t;
+        long head = initTask + o.taskTasks;
+        for (long node = lists.next(head); node != head; node = lists.next(node)) {
+            long leader = node - o.taskTasks;
+            if (m.readInt(leader + o.taskPid) == pid) {
+                return leader;
+            }
+            long group = leader + f.taskThreadGroup;
+            for (long t = lists.next(group); t != group; t = lists.next(t)) {
+                if (m.readInt(t - f.taskThreadGroup + o.taskPid) == pid) {
+                    return t - f.taskThreadGroup;
+                }
             }
         }
         return 0;
@@ -1256,17 +1264,22 @@ public final class Kernel implements AutoCloseable {
     /** The preempt_disable() a spinlock does (counting only with CONFIG_PREEMPT_COUNT). */
     void preemptCountInc(int cpu) {
         if (platform.preemptCountEnabled()) {
-            ThreadInfo ti = threadInfoView(current(cpu));
-            ti.preemptCount(ti.preemptCountValue() + 1);
+            long ti = platform.taskThreadInfo(m, current(cpu)) + o.tiPreemptCount;
+            m.writeInt(ti, m.readInt(ti) + 1);
         }
     }
 
     /** The preempt_enable_no_resched() of an unlock. */
     void preemptCountDec(int cpu) {
         if (platform.preemptCountEnabled()) {
-            ThreadInfo ti = threadInfoView(current(cpu));
-            ti.preemptCount(ti.preemptCountValue() - 1);
+            long ti = platform.taskThreadInfo(m, current(cpu)) + o.tiPreemptCount;
+            m.writeInt(ti, m.readInt(ti) - 1);
         }
+    }
+
+    /** Sets a task's {@code thread_info.preempt_count}. */
+    void setPreemptCount(long task, int value) {
+        m.writeInt(platform.taskThreadInfo(m, task) + o.tiPreemptCount, value);
     }
 
     // ---- tracing ----

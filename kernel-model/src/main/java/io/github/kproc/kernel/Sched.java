@@ -59,6 +59,12 @@ final class Sched {
     final boolean[] ipiPending;
     private final boolean[] rrExpired;
     final long[][] registers;
+    private final int spIndex;
+    private final int lrIndex;
+    private final int pcIndex;
+    private final long retFromFork;
+    private final long switchReturn;
+    private final long scheduleResume;
     private final long fairClass;
     private final long rtClass;
     private final long idleClass;
@@ -85,6 +91,13 @@ final class Sched {
         this.ipiPending = new boolean[cpus];
         this.rrExpired = new boolean[cpus];
         this.registers = new long[cpus][platform.cpuRegisters().size()];
+        java.util.List<String> names = platform.cpuRegisters();
+        this.spIndex = names.indexOf("sp");
+        this.lrIndex = names.indexOf("lr") >= 0 ? names.indexOf("lr") : names.indexOf("x30");
+        this.pcIndex = names.indexOf("pc");
+        this.retFromFork = k.symbols.address("ret_from_fork");
+        this.switchReturn = k.symbols.address("__schedule") + Kernel.SWITCH_RETURN;
+        this.scheduleResume = k.symbols.address("schedule") + 0x40;
         this.fairClass = k.symbols.address("fair_sched_class");
         this.rtClass = k.symbols.address("rt_sched_class");
         this.idleClass = k.symbols.address("idle_sched_class");
@@ -197,7 +210,7 @@ final class Sched {
         if (o.taskOnCpu >= 0) {
             m.writeInt(p + o.taskOnCpu, 0);
         }
-        k.threadInfoView(p).preemptCount(platform.forkPreemptCount());
+        k.setPreemptCount(p, platform.forkPreemptCount());
         return 0;
     }
 
@@ -586,16 +599,15 @@ final class Sched {
     // ---- __schedule and the context switch ----
 
     private int spIndex() {
-        return platform.cpuRegisters().indexOf("sp");
+        return spIndex;
     }
 
     private int lrIndex() {
-        int lr = platform.cpuRegisters().indexOf("lr");
-        return lr >= 0 ? lr : platform.cpuRegisters().indexOf("x30");
+        return lrIndex;
     }
 
     private int pcIndex() {
-        return platform.cpuRegisters().indexOf("pc");
+        return pcIndex;
     }
 
     boolean isIdle(long p) {
@@ -676,18 +688,18 @@ final class Sched {
             prevMm = oldmm;
         }
         long[] regs = registers[cpu];
-        regs[lrIndex()] = k.symbols.address("__schedule") + Kernel.SWITCH_RETURN;
+        regs[lrIndex()] = switchReturn;
         regs[spIndex()] -= Kernel.SCHEDULE_FRAME;
         platform.switchTo(m, regs, prev, next);
         finishTaskSwitch(cpu, prev, prevMm);
-        if (regs[pcIndex()] == k.symbols.address("ret_from_fork")) {
+        if (regs[pcIndex()] == retFromFork) {
             scheduleTail(cpu, next);
         } else {
             if (!isIdle(next)) {
                 k.preemptCountDec(cpu);
             }
             regs[spIndex()] += Kernel.SCHEDULE_FRAME;
-            regs[pcIndex()] = k.symbols.address("schedule") + 0x40;
+            regs[pcIndex()] = scheduleResume;
             k.exit.resumed(cpu, next);
         }
     }
@@ -724,7 +736,7 @@ final class Sched {
             k.putUser(next, setChildTid, k.pids.nrNs(pid, k.taskActivePidNs(next)));
         }
         long[] regs = registers[cpu];
-        regs[pcIndex()] = k.symbols.address("ret_from_fork") + 0x10;
+        regs[pcIndex()] = retFromFork + 0x10;
     }
 
     /**
