@@ -25,6 +25,9 @@ final class UserMemory {
 
     /** {@code dup_mmap}: the child's address space reads as the parent's did. */
     void duplicate(long from, long to) {
+        if (words.isEmpty()) {
+            return;
+        }
         Map<Long, Integer> space = words.get(from);
         if (space != null && !space.isEmpty()) {
             words.put(to, new HashMap<>(space));
@@ -33,6 +36,8 @@ final class UserMemory {
 
     /** The address space is gone ({@code __mmput}). */
     void drop(long mm) {
-        words.remove(mm);
+        if (!words.isEmpty()) {
+            words.remove(mm);
+        }
     }
 }

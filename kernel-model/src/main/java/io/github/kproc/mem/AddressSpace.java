@@ -168,7 +168,39 @@ public final class AddressSpace {
 
     /** {@code memset(address, value, length)}. */
     public void fill(long address, long length, byte value) {
-        segment.asSlice(offset(address, length), length).fill(value);
+        long off = offset(address, length);
+        MemorySegment pattern = Patterns.of(value);
+        if (pattern == null) {
+            segment.asSlice(off, length).fill(value);
+            return;
+        }
+        long chunk = pattern.byteSize();
+        for (long done = 0; done < length; done += chunk) {
+            MemorySegment.copy(pattern, 0, segment, off + done, Math.min(chunk, length - done));
+        }
+    }
+
+    /** Constant source segments for the fills the model does all the time (zeroing, poisoning). */
+    private static final class Patterns {
+        private static final long SIZE = 64 * 1024;
+        private static final MemorySegment ZERO = make((byte) 0);
+        private static final MemorySegment POISON_FREE = make((byte) 0x6b);
+        private static final MemorySegment PAGE_POISON = make((byte) 0xaa);
+
+        private static MemorySegment make(byte value) {
+            MemorySegment s = java.lang.foreign.Arena.global().allocate(SIZE, 64);
+            s.fill(value);
+            return s;
+        }
+
+        static @org.jspecify.annotations.Nullable MemorySegment of(byte value) {
+            return switch (value) {
+                case 0 -> ZERO;
+                case 0x6b -> POISON_FREE;
+                case (byte) 0xaa -> PAGE_POISON;
+                default -> null;
+            };
+        }
     }
 
     /** Reads {@code length} bytes into a new array. */
