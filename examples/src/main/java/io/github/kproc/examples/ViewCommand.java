@@ -1,5 +1,6 @@
 package io.github.kproc.examples;
 
+import io.github.kproc.arch.Platform;
 import io.github.kproc.layout.StructLayout;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.mem.MemoryFaultException;
@@ -71,7 +72,8 @@ final class ViewCommand implements Command {
             checkInside(layout, address, image, base, size);
             MemorySegment bytes = file.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             AddressSpace memory = AddressSpace.ofImage(bytes, base, build.pointerSize());
-            out.print(build.platform() != null ? Trace32.view(build.platform(), memory, type, address)
+            Platform platform = build.platform();
+            out.print(platform != null ? Trace32.view(platform, memory, type, address)
                     : Trace32.view(build.profile(), memory, type, address));
         } catch (IOException e) {
             throw UsageException.cannotRead(e);

@@ -113,7 +113,7 @@ public final class Trace32 {
 
     private StructLayout render(String type, long address) {
         StructLayout layout = profile.struct(type);
-        memory.offset(address, layout.size());
+        memory.offset(address, layout.size()); // faults unless every byte the view may read is backed
         String name = layout.cName();
         out.append("  (").append(name).append(" *) (").append(name).append("*)");
         hex(address).append(" = ");
@@ -305,14 +305,14 @@ public final class Trace32 {
         out.append(')');
     }
 
-    /** A char array's contents up to its first NUL, quoted with C escapes. */
+    /** A char array's contents up to its first NUL, quoted with C escapes; {@code "..."...} if cut. */
     private StringBuilder string(long at, int count) {
         int max = Math.min(count, MAX_ARRAY_ELEMENTS);
         out.append('"');
         for (int i = 0; i < max; i++) {
             int c = Byte.toUnsignedInt(memory.readByte(at + i));
             if (c == 0) {
-                break;
+                return out.append('"');
             }
             switch (c) {
                 case '"' -> out.append("\\\"");
@@ -328,7 +328,7 @@ public final class Trace32 {
                 }
             }
         }
-        return out.append('"');
+        return out.append(count > max ? "\"..." : "\"");
     }
 
     private byte[] reversed(long at, int size) {
@@ -361,7 +361,7 @@ public final class Trace32 {
         hex(Integer.toUnsignedLong(count.value())).append(": ").append(count.describe()).append('\n');
     }
 
-    /** The body an element of {@code m} shows in parentheses, or none for a value shown on one line. */
+    /** True if an element of {@code m} shows as a body of members, false if as a value on one line. */
     private boolean isBody(Member m) {
         return !m.isBitfield() && !m.isPointer() && !m.isFunctionPointer()
                 && (isInlineBody(m) || namedBody(m) != null);

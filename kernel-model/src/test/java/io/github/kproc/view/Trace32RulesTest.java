@@ -11,6 +11,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /** How each kind of member shows, on small layouts written for the purpose, and the view's limits. */
@@ -145,6 +146,26 @@ class Trace32RulesTest {
         String view = Trace32.view(profile, memory, "log", BASE);
 
         assertTrue(view.endsWith(", [254] = 0 = 0x0, [255] = 0 = 0x0, ... 744 more))\n"), view);
+    }
+
+    @Test
+    void aLongStringIsCutWhereItsElementsAre() {
+        Profile profile = profile("""
+                struct text {
+                \tchar                       line[300];            /*     0   300 */
+
+                \t/* size: 300, cachelines: 5, members: 1 */
+                };
+                """);
+        byte[] xs = new byte[300];
+        Arrays.fill(xs, (byte) 'x');
+        AddressSpace memory = AddressSpace.ofImage(MemorySegment.ofArray(xs), BASE, 4);
+
+        String view = Trace32.view(profile, memory, "text", BASE);
+
+        assertTrue(view.contains("(char [300]) line = \"" + "x".repeat(Trace32.MAX_ARRAY_ELEMENTS)
+                + "\"... ([0] = 120 = 0x78, "), view);
+        assertTrue(view.endsWith(", [255] = 120 = 0x78, ... 44 more))\n"), view);
     }
 
     @Test
