@@ -15,9 +15,10 @@ interface Command {
     String usage();
 
     /**
-     * Runs the command with the arguments after its name ({@code --help} is handled before).
+     * Runs the command with the arguments after its name ({@code --help} is handled before); results go
+     * to {@code out}, reports (such as a summary) to {@code err}.
      *
      * @throws UsageException for anything the user must change: its message is printed as one line
      */
-    void run(List<String> args, PrintStream out) throws UsageException;
+    void run(List<String> args, PrintStream out, PrintStream err) throws UsageException;
 }

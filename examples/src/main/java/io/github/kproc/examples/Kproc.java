@@ -22,7 +22,8 @@ public final class Kproc {
     private static final Map<String, Command> COMMANDS = commands(
             new ProfilesCommand(),
             new LayoutCommand(),
-            new ViewCommand());
+            new ViewCommand(),
+            new SimulateCommand());
 
     private Kproc() {
     }
@@ -52,7 +53,8 @@ public final class Kproc {
                 out.print(command.usage());
                 return 0;
             }
-            command.run(rest, out);
+            command.run(rest, out, err);
+            err.flush();
             out.flush();
             return 0;
         } catch (UsageException | KernelException | UncheckedIOException | IllegalArgumentException e) {

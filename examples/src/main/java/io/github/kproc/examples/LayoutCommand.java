@@ -28,7 +28,7 @@ final class LayoutCommand implements Command {
     }
 
     @Override
-    public void run(List<String> args, PrintStream out) throws UsageException {
+    public void run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
         Options options = Options.parse(name(), args, Build.OPTIONS);
         String type = options.positionals("STRUCT").get(0);
         Build build = Build.from(name(), options);

@@ -28,7 +28,7 @@ final class ProfilesCommand implements Command {
     }
 
     @Override
-    public void run(List<String> args, PrintStream out) throws UsageException {
+    public void run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
         Options.parse(name(), args, Set.of()).positionals();
         for (String name : Platforms.bundledProfiles()) {
             Platform p = Platforms.bundled(name);

@@ -50,7 +50,7 @@ final class ViewCommand implements Command {
     }
 
     @Override
-    public void run(List<String> args, PrintStream out) throws UsageException {
+    public void run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
         Options options = Options.parse(name(), args, OPTIONS);
         List<String> positionals = options.positionals("STRUCT", "ADDR");
         String type = positionals.get(0);

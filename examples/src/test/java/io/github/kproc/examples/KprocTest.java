@@ -196,7 +196,7 @@ class KprocTest {
     @Test
     void aMissingOrUnknownCommandIsAnError() {
         assertEquals("kproc: no command given; try 'kproc --help'", kproc().error());
-        assertEquals("kproc: unknown command 'simulate'; try 'kproc --help'", kproc("simulate").error());
+        assertEquals("kproc: unknown command 'frobnicate'; try 'kproc --help'", kproc("frobnicate").error());
     }
 
     @Test

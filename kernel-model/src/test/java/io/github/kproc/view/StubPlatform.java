@@ -113,4 +113,35 @@ final class StubPlatform extends Platform {
     public long taskPtRegs(AddressSpace memory, long task) {
         throw new UnsupportedOperationException();
     }
+
+    @Override
+    public List<String> cpuRegisters() {
+        throw new UnsupportedOperationException("the view tests run no CPU");
+    }
+
+    @Override
+    public long currentTask(AddressSpace memory, long[] registers) {
+        throw new UnsupportedOperationException("the view tests run no CPU");
+    }
+
+    @Override
+    public void enterTask(long[] registers, long task, long sp) {
+        throw new UnsupportedOperationException("the view tests run no CPU");
+    }
+
+    @Override
+    public void switchTo(AddressSpace memory, long[] registers, long prev, long next) {
+        throw new UnsupportedOperationException("the view tests switch no task");
+    }
+
+    @Override
+    public void copyThread(AddressSpace memory, long cloneFlags, long stackStart, long stackArg, long parent,
+            long child, boolean kernelThread, long retFromFork) {
+        throw new UnsupportedOperationException("the view tests fork no task");
+    }
+
+    @Override
+    public void setSyscallArguments(AddressSpace memory, long task, long... arguments) {
+        throw new UnsupportedOperationException("the view tests make no system call");
+    }
 }

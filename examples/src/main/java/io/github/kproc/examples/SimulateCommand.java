@@ -1,0 +1,156 @@
+package io.github.kproc.examples;
+
+import io.github.kproc.Errno;
+import io.github.kproc.arch.Platform;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Tracer;
+import io.github.kproc.view.TaskStruct;
+import io.github.kproc.view.Trace32;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code kproc simulate}: boots a kernel, runs a seeded mix of forks, exits, reaps, wakeups and ticks,
+ * and prints the ftrace log on stdout and a summary on stderr.
+ */
+final class SimulateCommand implements Command {
+    private static final Set<String> OPTIONS = Set.of("profile", "cpus", "forks", "seed", "show-task", "memory");
+
+    @Override
+    public String name() {
+        return "simulate";
+    }
+
+    @Override
+    public String summary() {
+        return "boot a kernel, run a seeded fork/exit/schedule workload, print the ftrace log";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: kproc simulate --profile NAME [--cpus N] [--forks N] [--seed S] [--memory MiB] [--show-task PID]
+                Boots the build on N CPUs (default 4) and runs a seeded mix of fork, vfork, clone (threads
+                and processes), kernel_thread, exit and wait, with sleeps, wakeups, timer ticks, context
+                switches and reschedule IPIs, until N forks (default 50) have been tried. The ftrace log
+                (with its header) goes to stdout, a summary to stderr. The same seed gives the same bytes.
+
+                  --profile NAME    a bundled profile (see 'kproc profiles')
+                  --cpus N          CPUs to boot, 1 .. CONFIG_NR_CPUS
+                  --forks N         forks to try
+                  --seed S          the workload's seed (default 1)
+                  --memory MiB      RAM of the machine (default 256)
+                  --show-task PID   at the end, print the TRACE32 view of that task's thread_info
+                                    (and, on arm64, its thread.cpu_context)
+                """;
+    }
+
+    @Override
+    public void run(List<String> args, PrintStream out, PrintStream err) throws UsageException {
+        Options options = Options.parse(name(), args, OPTIONS);
+        options.positionals();
+        Build build = Build.from(name(), options);
+        Platform platform = build.platform();
+        if (platform == null) {
+            throw new UsageException("simulate: no architecture backend binds this profile");
+        }
+        int cpus = (int) count(options, "cpus", 4, 1, platform.nrCpus());
+        int forks = (int) count(options, "forks", 50, 0, 1_000_000);
+        long memory = count(options, "memory", 256, 16, 1 << 20) << 20;
+        String seedText = options.get("seed");
+        long seed = seedText == null ? 1 : Options.number("--seed", seedText);
+        String show = options.get("show-task");
+        int showPid = show == null ? -1 : (int) count(options, "show-task", 0, 0, Integer.MAX_VALUE);
+        Tracer tracer = Tracer.events(out::println);
+        out.println(tracer.header());
+        try (Kernel kernel = Kernel.builder(platform).cpus(cpus).memory(memory).seed(seed).tracer(tracer).boot()) {
+            Simulation simulation = new Simulation(kernel, seed);
+            simulation.run(forks);
+            kernel.tracer(null);
+            if (showPid >= 0) {
+                showTask(kernel, platform, showPid, out);
+            }
+            summary(kernel, simulation, err);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("simulate: " + e.getMessage());
+        }
+    }
+
+    private static long count(Options options, String name, long fallback, long min, long max) throws UsageException {
+        String text = options.get(name);
+        if (text == null) {
+            return fallback;
+        }
+        long value = Options.number("--" + name, text);
+        if (value < min || value > max) {
+            throw new UsageException("simulate: --" + name + " must be " + min + ".." + max + ": " + text);
+        }
+        return value;
+    }
+
+    private static void showTask(Kernel kernel, Platform platform, int pid, PrintStream out) throws UsageException {
+        long task = pid == 0 ? kernel.initTask() : kernel.findTask(pid);
+        if (task == 0) {
+            throw new UsageException("simulate: no live task with pid " + pid + " at the end of the run");
+        }
+        TaskStruct view = kernel.task(task);
+        out.println();
+        out.print(Trace32.view(platform, kernel.addressSpace(), "struct thread_info", view.threadInfo().address()));
+        if (platform.threadInfoInTask()) {
+            out.println();
+            out.print(Trace32.view(platform, kernel.addressSpace(), "struct " + platform.cpuContextStruct(),
+                    view.cpuContext().address()));
+        }
+    }
+
+    private static void summary(Kernel kernel, Simulation simulation, PrintStream err) {
+        int processes = 0;
+        int threads = 0;
+        int kthreads = 0;
+        int zombies = 0;
+        for (long t : kernel.tasks()) {
+            TaskStruct task = kernel.task(t);
+            if (task.pid() == 0) {
+                continue;
+            }
+            if (task.exitState() != 0) {
+                zombies++;
+            } else if ((task.flags() & 0x00200000) != 0) {
+                kthreads++;
+            } else if (task.groupLeader() == t) {
+                processes++;
+            } else {
+                threads++;
+            }
+        }
+        long switches = 0;
+        long ipis = 0;
+        for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+            switches += kernel.nrSwitches(cpu);
+            ipis += kernel.reschedIpis(cpu);
+        }
+        err.printf("live tasks: %d (%d processes, %d threads, %d kernel threads), zombies: %d%n",
+                processes + threads + kthreads, processes, threads, kthreads, zombies);
+        err.printf("forks: %d tried, %d succeeded; total_forks %d%n", simulation.attempts(),
+                simulation.attempts() - failed(simulation.failures()), kernel.totalForks());
+        StringBuilder s = new StringBuilder("failures by errno:");
+        if (simulation.failures().isEmpty()) {
+            s.append(" none");
+        }
+        for (Map.Entry<Errno, Integer> e : simulation.failures().entrySet()) {
+            s.append(' ').append(e.getKey()).append('=').append(e.getValue());
+        }
+        err.println(s);
+        err.printf("context switches: %d, reschedule IPIs: %d, ticks: %d%n", switches, ipis, simulation.ticks());
+    }
+
+    private static int failed(Map<Errno, Integer> failures) {
+        int n = 0;
+        for (int v : failures.values()) {
+            n += v;
+        }
+        return n;
+    }
+}
