@@ -3,9 +3,6 @@ package io.github.kproc.arm32;
 import io.github.kproc.arch.Architecture;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.layout.Profile;
-import io.github.kproc.layout.ProfileFormatException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.NoSuchElementException;
 
@@ -34,13 +31,7 @@ public final class Arm32Architecture implements Architecture {
         if (!VEXPRESS.equals(name)) {
             throw new NoSuchElementException("the arm backend bundles no profile " + name);
         }
-        try {
-            return Profile.fromResources(name, Arm32Architecture.class, name + "/structs.pahole", name + "/config");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (ProfileFormatException e) {
-            throw new IllegalStateException("bundled profile is corrupt: " + e.getMessage(), e);
-        }
+        return Architecture.loadBundledProfile(Arm32Architecture.class, name);
     }
 
     @Override

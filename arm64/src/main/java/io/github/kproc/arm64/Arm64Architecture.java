@@ -3,9 +3,6 @@ package io.github.kproc.arm64;
 import io.github.kproc.arch.Architecture;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.layout.Profile;
-import io.github.kproc.layout.ProfileFormatException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.NoSuchElementException;
 
@@ -34,13 +31,7 @@ public final class Arm64Architecture implements Architecture {
         if (!DEFCONFIG.equals(name)) {
             throw new NoSuchElementException("the arm64 backend bundles no profile " + name);
         }
-        try {
-            return Profile.fromResources(name, Arm64Architecture.class, name + "/structs.pahole", name + "/config");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (ProfileFormatException e) {
-            throw new IllegalStateException("bundled profile is corrupt: " + e.getMessage(), e);
-        }
+        return Architecture.loadBundledProfile(Arm64Architecture.class, name);
     }
 
     @Override

@@ -32,4 +32,21 @@ public interface Architecture {
      * @throws IllegalArgumentException if the profile is not of this architecture or lacks a needed member
      */
     Platform bind(Profile profile);
+
+    /**
+     * Loads a profile a backend bundles as the resources {@code NAME/structs.pahole} and
+     * {@code NAME/config} beside {@code owner}.
+     *
+     * @throws java.io.UncheckedIOException if the resources cannot be read
+     * @throws IllegalStateException if they are malformed
+     */
+    static Profile loadBundledProfile(Class<?> owner, String name) {
+        try {
+            return Profile.fromResources(name, owner, name + "/structs.pahole", name + "/config");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (io.github.kproc.layout.ProfileFormatException e) {
+            throw new IllegalStateException("bundled profile is corrupt: " + e.getMessage(), e);
+        }
+    }
 }

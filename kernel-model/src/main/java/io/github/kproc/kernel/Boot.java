@@ -151,16 +151,8 @@ final class Boot {
         m.writePointer(k.initMm + f.mmPgd, k.staticAlloc((long) platform.pageSize() << (ptr == 4 ? 2 : 0),
                 (long) platform.pageSize() << (ptr == 4 ? 2 : 0)));
         // init_files
-        long files = k.staticFiles = k.staticAlloc(f.filesSize, 64);
-        m.writeInt(files + f.filesCount, 1);
-        lists.init(files + f.filesResizeWaitHead);
-        long fdt = files + f.filesFdtab;
-        m.writePointer(files + f.filesFdt, fdt);
-        m.writeInt(fdt + f.fdtMaxFds, (int) f.filesFdArrayLength);
-        m.writePointer(fdt + f.fdtFd, files + f.filesFdArray);
-        m.writePointer(fdt + f.fdtCloseOnExec, files + f.filesCloseOnExecInit);
-        m.writePointer(fdt + f.fdtOpenFds, files + f.filesOpenFdsInit);
-        m.writePointer(fdt + f.fdtFullFdsBits, files + f.filesFullFdsBitsInit);
+        k.staticFiles = k.staticAlloc(f.filesSize, 64);
+        k.initFiles(k.staticFiles);
         // init_fs: one user, umask 0022
         long fs = k.staticFs = k.staticAlloc(f.fsSize, 8);
         m.writeInt(fs + f.fsUsers, 1);

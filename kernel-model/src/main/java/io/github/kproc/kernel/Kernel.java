@@ -1059,17 +1059,26 @@ public final class Kernel implements AutoCloseable {
             return 0;
         }
         m.copy(oldf, newf, f.filesSize);
-        m.writeInt(newf + f.filesCount, 1);
-        lists.init(newf + f.filesResizeWaitHead);
         m.writeInt(newf + f.filesNextFd, 0);
-        long fdt = newf + f.filesFdtab;
-        m.writePointer(newf + f.filesFdt, fdt);
-        m.writeInt(fdt + f.fdtMaxFds, (int) f.filesFdArrayLength);
-        m.writePointer(fdt + f.fdtCloseOnExec, newf + f.filesCloseOnExecInit);
-        m.writePointer(fdt + f.fdtOpenFds, newf + f.filesOpenFdsInit);
-        m.writePointer(fdt + f.fdtFullFdsBits, newf + f.filesFullFdsBitsInit);
-        m.writePointer(fdt + f.fdtFd, newf + f.filesFdArray);
+        initFiles(newf);
         return newf;
+    }
+
+    /**
+     * A files_struct with one reference whose fdtable is its own embedded {@code fdtab}, pointing at its
+     * embedded bitmaps and {@code fd_array} (NR_OPEN_DEFAULT slots), as {@code init_files} and
+     * {@code dup_fd} set it up.
+     */
+    void initFiles(long files) {
+        m.writeInt(files + f.filesCount, 1);
+        lists.init(files + f.filesResizeWaitHead);
+        long fdt = files + f.filesFdtab;
+        m.writePointer(files + f.filesFdt, fdt);
+        m.writeInt(fdt + f.fdtMaxFds, (int) f.filesFdArrayLength);
+        m.writePointer(fdt + f.fdtCloseOnExec, files + f.filesCloseOnExecInit);
+        m.writePointer(fdt + f.fdtOpenFds, files + f.filesOpenFdsInit);
+        m.writePointer(fdt + f.fdtFullFdsBits, files + f.filesFullFdsBitsInit);
+        m.writePointer(fdt + f.fdtFd, files + f.filesFdArray);
     }
 
     /** {@code exit_files(p)}: detach and {@code put_files_struct}. */
