@@ -126,7 +126,7 @@ public final class PageAllocator {
      */
     public void freePages(long address, int order) {
         int pfn = pfnOf(address);
-        if (state[pfn] != (byte) (ALLOCATED | order) || slabCache[pfn] != 0) {
+        if (!isAllocatedBlock(pfn, order) || slabCache[pfn] != 0) {
             throw new IllegalStateException(String.format("Bad page state: free of 0x%x order %d", address, order));
         }
         space.fill(address, (long) pageSize() << order, PAGE_POISON);
@@ -150,7 +150,12 @@ public final class PageAllocator {
         if (off < 0 || (off & (pageSize() - 1)) != 0 || (off >>> pageShift) >= pageCount) {
             return false;
         }
-        return state[(int) (off >>> pageShift)] == (byte) (ALLOCATED | order);
+        return isAllocatedBlock((int) (off >>> pageShift), order);
+    }
+
+    /** The order is range-checked first: the state byte keeps only its low bits, so order 64 would match order 0. */
+    private boolean isAllocatedBlock(int pfn, int order) {
+        return order >= 0 && order < MAX_ORDER && state[pfn] == (byte) (ALLOCATED | order);
     }
 
     int pfnOf(long address) {
