@@ -4,7 +4,8 @@ import java.util.Arrays;
 
 /**
  * A buddy allocator over the pages of the linear map: blocks of 2^order pages, naturally aligned (a
- * block of order n starts at a multiple of 2^n pages), split on allocation and merged with their
+ * block of order n starts at a multiple of 2^n pages, in kernel addresses: RAM must start at a
+ * boundary of the largest block), split on allocation and merged with their
  * buddy on free, as {@code mm/page_alloc.c} does.
  *
  * <p>Per-page metadata lives in Java arrays indexed by page frame number, the model's
@@ -39,6 +40,12 @@ public final class PageAllocator {
     PageAllocator(AddressSpace space, long base, long size, int pageSize) {
         if (Integer.bitCount(pageSize) != 1) {
             throw new IllegalArgumentException("page size must be a power of two: " + pageSize);
+        }
+        long largestBlock = (long) pageSize << (MAX_ORDER - 1);
+        if ((base & (largestBlock - 1)) != 0) {
+            // block alignment counts from the first page, so that page must start a largest block
+            throw new IllegalArgumentException(String.format(
+                    "RAM at 0x%x is not aligned to an order-%d block of %d KiB", base, MAX_ORDER - 1, largestBlock >> 10));
         }
         this.space = space;
         this.base = base;

@@ -337,6 +337,14 @@ class PageAllocatorTest {
     }
 
     @Test
+    void ramWhosePageOffsetIsNotAlignedToTheLargestBlockIsRejected() {
+        // blocks are aligned to their size counting from the first page of RAM, so that page must
+        // itself be aligned to a MAX_ORDER block for THREAD_SIZE stacks to be THREAD_SIZE aligned
+        MemoryMap unaligned = new MemoryMap(4, PAGE_SIZE, ARM32_PAGE_OFFSET + PAGE_SIZE, MAX_BLOCK_BYTES, 0, 0, 0);
+        assertThrows(IllegalArgumentException.class, () -> KernelMemory.create(unaligned));
+    }
+
+    @Test
     void orderOutsideZeroToMaxOrderIsRejected() {
         try (KernelMemory m = KernelMemory.create(Machines.arm32(MAX_BLOCK_BYTES))) {
             assertThrows(IllegalArgumentException.class, () -> m.pages().allocPages(-1));
