@@ -198,8 +198,9 @@ public final class AddressSpace {
 
     /** Reads {@code length} bytes into a new array. */
     public byte[] readBytes(long address, int length) {
+        long off = offset(address, length); // before allocating: the length may come from an untrusted image
         byte[] bytes = new byte[length];
-        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, offset(address, length), bytes, 0, length);
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, off, bytes, 0, length);
         return bytes;
     }
 
@@ -220,8 +221,15 @@ public final class AddressSpace {
         return new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
-    /** {@code strscpy}: writes at most {@code max - 1} bytes of {@code text} and a NUL, zero-filling the rest. */
+    /**
+     * {@code strscpy}: writes at most {@code max - 1} bytes of {@code text} and a NUL, zero-filling the rest.
+     *
+     * @throws IllegalArgumentException if {@code max} leaves no room for the NUL
+     */
     public void writeCString(long address, int max, String text) {
+        if (max < 1) {
+            throw new IllegalArgumentException("no room for a NUL in " + max + " bytes");
+        }
         long off = offset(address, max);
         byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         int n = Math.min(bytes.length, max - 1);
