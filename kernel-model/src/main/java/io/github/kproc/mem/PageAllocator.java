@@ -5,8 +5,8 @@ import java.util.Arrays;
 /**
  * A buddy allocator over the pages of the linear map: blocks of 2^order pages, naturally aligned (a
  * block of order n starts at a multiple of 2^n pages, in kernel addresses: RAM must start at a
- * boundary of the largest block), split on allocation and merged with their
- * buddy on free, as {@code mm/page_alloc.c} does.
+ * boundary of the largest block), split on allocation and merged with their buddy on free, as
+ * {@code mm/page_alloc.c} does.
  *
  * <p>Per-page metadata lives in Java arrays indexed by page frame number, the model's
  * {@code struct page}: free-list links, the order and state of a block's head page, and the slab

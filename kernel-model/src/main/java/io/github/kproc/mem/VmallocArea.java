@@ -16,7 +16,6 @@ public final class VmallocArea {
     private final long slotSize;
     private final int[] freeSlots;
     private final long[] backing;
-    private final int[] backingOrder;
     /** Bytes mapped at the start of each slot (0 when free), shared with the address space. */
     private final long[] mapped;
     private int freeTop;
@@ -35,7 +34,6 @@ public final class VmallocArea {
         this.slotSize = slotSize;
         this.freeSlots = new int[(int) slots];
         this.backing = new long[(int) slots];
-        this.backingOrder = new int[(int) slots];
         this.mapped = new long[(int) slots];
         space.mapSlots(Long.numberOfTrailingZeros(slotSize), mapped);
         for (int i = 0; i < slots; i++) {
@@ -78,7 +76,6 @@ public final class VmallocArea {
         }
         int slot = freeSlots[--freeTop];
         backing[slot] = physical;
-        backingOrder[slot] = order;
         mapped[slot] = size;
         return base + slot * slotSize;
     }
@@ -91,8 +88,8 @@ public final class VmallocArea {
             throw new IllegalStateException(String.format("vfree of 0x%x: not a vmalloc area", address));
         }
         int s = (int) slot;
-        space.fill(address, (long) pages.pageSize() << backingOrder[s], PageAllocator.PAGE_POISON);
-        pages.freePages(backing[s], backingOrder[s]);
+        space.fill(address, mapped[s], PageAllocator.PAGE_POISON);
+        pages.freePages(backing[s], Long.numberOfTrailingZeros(mapped[s]) - pages.pageShift());
         mapped[s] = 0;
         backing[s] = 0;
         freeSlots[freeTop++] = s;
