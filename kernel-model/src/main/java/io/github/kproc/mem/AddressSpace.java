@@ -3,11 +3,13 @@ package io.github.kproc.mem;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Kernel virtual addresses over off-heap memory: up to two regions (a linear map and a vmalloc
  * area), each a slice of one segment. Scalars are little-endian; a pointer is {@link #pointerSize()}
- * bytes. Any access not wholly inside a region throws {@link MemoryFaultException}.
+ * bytes. Any access not wholly inside a region throws {@link MemoryFaultException}; in the vmalloc
+ * area only the mapped head of each live allocation slot counts as inside.
  */
 public final class AddressSpace {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -21,6 +23,9 @@ public final class AddressSpace {
     private final long base1;
     private final long size1;
     private final long offset1;
+    /** Bytes mapped from the start of each slot of region 1, or null when all of region 1 is mapped. */
+    private long @Nullable [] slotMapped;
+    private int slotShift;
 
     AddressSpace(MemorySegment segment, int pointerSize, long base0, long size0, long base1, long size1) {
         if (pointerSize != 4 && pointerSize != 8) {
@@ -62,10 +67,30 @@ public final class AddressSpace {
             return off;
         }
         off = address - base1;
-        if (Long.compareUnsigned(off, size1) < 0 && Long.compareUnsigned(length, size1 - off) <= 0) {
+        if (Long.compareUnsigned(off, size1) < 0 && Long.compareUnsigned(length, size1 - off) <= 0
+                && mappedInSlot(off, length)) {
             return offset1 + off;
         }
         return -1;
+    }
+
+    private boolean mappedInSlot(long off, long length) {
+        long[] mapped = slotMapped;
+        if (mapped == null) {
+            return true;
+        }
+        long slot = off >>> slotShift;
+        return slot < mapped.length && (off & ((1L << slotShift) - 1)) + length <= mapped[(int) slot];
+    }
+
+    /**
+     * Divides region 1 into slots of {@code 1 << shift} bytes of which only the first
+     * {@code mapped[slot]} bytes may be accessed (the vmalloc area's live areas; the rest of a slot
+     * is guard space). The array stays shared with the caller, who updates it.
+     */
+    void mapSlots(int shift, long[] mapped) {
+        this.slotShift = shift;
+        this.slotMapped = mapped;
     }
 
     /** The offset in {@link #segment()} of {@code [address, address + length)}; faults if not backed. */
@@ -205,8 +230,9 @@ public final class AddressSpace {
 
     /** Reads {@code length} bytes into a new array. */
     public byte[] readBytes(long address, int length) {
+        long off = offset(address, length); // before allocating: the length may come from an untrusted image
         byte[] bytes = new byte[length];
-        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, offset(address, length), bytes, 0, length);
+        MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, off, bytes, 0, length);
         return bytes;
     }
 
@@ -227,8 +253,15 @@ public final class AddressSpace {
         return new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
-    /** {@code strscpy}: writes at most {@code max - 1} bytes of {@code text} and a NUL, zero-filling the rest. */
+    /**
+     * {@code strscpy}: writes at most {@code max - 1} bytes of {@code text} and a NUL, zero-filling the rest.
+     *
+     * @throws IllegalArgumentException if {@code max} leaves no room for the NUL
+     */
     public void writeCString(long address, int max, String text) {
+        if (max < 1) {
+            throw new IllegalArgumentException("no room for a NUL in " + max + " bytes");
+        }
         long off = offset(address, max);
         byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         int n = Math.min(bytes.length, max - 1);

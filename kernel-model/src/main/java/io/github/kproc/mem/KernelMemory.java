@@ -54,15 +54,18 @@ public final class KernelMemory implements AutoCloseable {
     }
 
     /**
-     * A private mapping of a sparse temporary file: the host allocates a page on first write and never
-     * writes anything back, so untouched memory costs neither RAM nor disk.
+     * A shared mapping of a sparse, already unlinked temporary file: the host allocates a page on first
+     * touch, so untouched memory costs neither RAM nor disk. Shared, not private: Linux charges a
+     * private writable mapping in full against overcommit (a single one may not exceed RAM + swap,
+     * and far less under strict accounting), which refused machines the host could easily hold
+     * sparsely. Touched pages are page cache the host may write back to the unlinked file.
      */
     private static MemorySegment lazyZeroPages(Arena arena, long bytes) {
         try {
             Path file = Files.createTempFile("kproc-", ".ram");
             try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
                 raf.setLength(bytes);
-                return raf.getChannel().map(FileChannel.MapMode.PRIVATE, 0, bytes, arena);
+                return raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
             } finally {
                 Files.deleteIfExists(file);
             }
@@ -127,9 +130,11 @@ public final class KernelMemory implements AutoCloseable {
         return new MemoryUsage(pages.freePages(), vmalloc == null ? 0 : vmalloc.freeSlots(), inUse);
     }
 
-    /** Releases the arena; every address becomes invalid. */
+    /** Releases the arena; every address becomes invalid. Closing again does nothing. */
     @Override
     public void close() {
-        arena.close();
+        if (arena.scope().isAlive()) {
+            arena.close();
+        }
     }
 }

@@ -4,8 +4,9 @@ import java.util.Arrays;
 
 /**
  * A buddy allocator over the pages of the linear map: blocks of 2^order pages, naturally aligned (a
- * block of order n starts at a multiple of 2^n pages), split on allocation and merged with their
- * buddy on free, as {@code mm/page_alloc.c} does.
+ * block of order n starts at a multiple of 2^n pages, in kernel addresses: RAM must start at a
+ * boundary of the largest block), split on allocation and merged with their buddy on free, as
+ * {@code mm/page_alloc.c} does.
  *
  * <p>Per-page metadata lives in Java arrays indexed by page frame number, the model's
  * {@code struct page}: free-list links, the order and state of a block's head page, and the slab
@@ -39,6 +40,12 @@ public final class PageAllocator {
     PageAllocator(AddressSpace space, long base, long size, int pageSize) {
         if (Integer.bitCount(pageSize) != 1) {
             throw new IllegalArgumentException("page size must be a power of two: " + pageSize);
+        }
+        long largestBlock = (long) pageSize << (MAX_ORDER - 1);
+        if ((base & (largestBlock - 1)) != 0) {
+            // block alignment counts from the first page, so that page must start a largest block
+            throw new IllegalArgumentException(String.format(
+                    "RAM at 0x%x is not aligned to an order-%d block of %d KiB", base, MAX_ORDER - 1, largestBlock >> 10));
         }
         this.space = space;
         this.base = base;
@@ -126,7 +133,7 @@ public final class PageAllocator {
      */
     public void freePages(long address, int order) {
         int pfn = pfnOf(address);
-        if (state[pfn] != (byte) (ALLOCATED | order) || slabCache[pfn] != 0) {
+        if (!isAllocatedBlock(pfn, order) || slabCache[pfn] != 0) {
             throw new IllegalStateException(String.format("Bad page state: free of 0x%x order %d", address, order));
         }
         space.fill(address, (long) pageSize() << order, PAGE_POISON);
@@ -150,7 +157,12 @@ public final class PageAllocator {
         if (off < 0 || (off & (pageSize() - 1)) != 0 || (off >>> pageShift) >= pageCount) {
             return false;
         }
-        return state[(int) (off >>> pageShift)] == (byte) (ALLOCATED | order);
+        return isAllocatedBlock((int) (off >>> pageShift), order);
+    }
+
+    /** The order is range-checked first: the state byte keeps only its low bits, so order 64 would match order 0. */
+    private boolean isAllocatedBlock(int pfn, int order) {
+        return order >= 0 && order < MAX_ORDER && state[pfn] == (byte) (ALLOCATED | order);
     }
 
     int pfnOf(long address) {

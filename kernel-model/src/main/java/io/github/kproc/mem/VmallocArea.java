@@ -5,7 +5,9 @@ package io.github.kproc.mem;
  * takes one slot of {@link #slotSize()} bytes (THREAD_ALIGN on arm64, so every stack is aligned
  * to it and followed by unmapped guard space) and is charged to the page allocator for the pages
  * it maps, so memory accounting and {@code -ENOMEM} behave as with physically contiguous stacks.
- * The stack's bytes are reached through its vmalloc address only.
+ * The stack's bytes are reached through its vmalloc address only; guard space, free slots and
+ * freed areas fault ({@link MemoryFaultException}), as an overflow or a use after {@code vfree}
+ * does in the kernel.
  */
 public final class VmallocArea {
     private final AddressSpace space;
@@ -14,7 +16,8 @@ public final class VmallocArea {
     private final long slotSize;
     private final int[] freeSlots;
     private final long[] backing;
-    private final int[] backingOrder;
+    /** Bytes mapped at the start of each slot (0 when free), shared with the address space. */
+    private final long[] mapped;
     private int freeTop;
 
     VmallocArea(AddressSpace space, PageAllocator pages, long base, long size, long slotSize) {
@@ -31,7 +34,8 @@ public final class VmallocArea {
         this.slotSize = slotSize;
         this.freeSlots = new int[(int) slots];
         this.backing = new long[(int) slots];
-        this.backingOrder = new int[(int) slots];
+        this.mapped = new long[(int) slots];
+        space.mapSlots(Long.numberOfTrailingZeros(slotSize), mapped);
         for (int i = 0; i < slots; i++) {
             freeSlots[i] = (int) slots - 1 - i;
         }
@@ -72,7 +76,7 @@ public final class VmallocArea {
         }
         int slot = freeSlots[--freeTop];
         backing[slot] = physical;
-        backingOrder[slot] = order;
+        mapped[slot] = size;
         return base + slot * slotSize;
     }
 
@@ -84,8 +88,9 @@ public final class VmallocArea {
             throw new IllegalStateException(String.format("vfree of 0x%x: not a vmalloc area", address));
         }
         int s = (int) slot;
-        space.fill(address, (long) pages.pageSize() << backingOrder[s], PageAllocator.PAGE_POISON);
-        pages.freePages(backing[s], backingOrder[s]);
+        space.fill(address, mapped[s], PageAllocator.PAGE_POISON);
+        pages.freePages(backing[s], Long.numberOfTrailingZeros(mapped[s]) - pages.pageShift());
+        mapped[s] = 0;
         backing[s] = 0;
         freeSlots[freeTop++] = s;
     }
