@@ -54,18 +54,22 @@ public final class KernelMemory implements AutoCloseable {
     }
 
     /**
-     * A shared mapping of a sparse, already unlinked temporary file: the host allocates a page on first
-     * touch, so untouched memory costs neither RAM nor disk. Shared, not private: Linux charges a
-     * private writable mapping in full against overcommit (a single one may not exceed RAM + swap,
-     * and far less under strict accounting), which refused machines the host could easily hold
-     * sparsely. Touched pages are page cache the host may write back to the unlinked file.
+     * A mapping of a sparse, already unlinked temporary file: the host allocates a page on first
+     * touch, so untouched memory costs neither RAM nor disk. Private (copy-on-write) first, so written
+     * pages are anonymous memory that is never written back; Linux charges a private writable mapping
+     * in full against overcommit, so a machine larger than the host could commit falls back to a
+     * shared mapping, whose touched pages are page cache the host may write back to the unlinked file.
      */
     private static MemorySegment lazyZeroPages(Arena arena, long bytes) {
         try {
             Path file = Files.createTempFile("kproc-", ".ram");
             try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
                 raf.setLength(bytes);
-                return raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+                try {
+                    return raf.getChannel().map(FileChannel.MapMode.PRIVATE, 0, bytes, arena);
+                } catch (IOException refused) {
+                    return raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, bytes, arena);
+                }
             } finally {
                 Files.deleteIfExists(file);
             }
