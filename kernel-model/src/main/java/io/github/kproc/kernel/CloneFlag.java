@@ -34,6 +34,8 @@ public enum CloneFlag {
     /** {@code SIGCHLD} on ARM and arm64. */
     public static final int SIGCHLD = 17;
 
+    private static final CloneFlag[] VALUES = values();
+
     private final long value;
 
     CloneFlag(long value) {
@@ -51,8 +53,10 @@ public enum CloneFlag {
             throw new IllegalArgumentException("exit signal must fit CSIGNAL: " + exitSignal);
         }
         long word = exitSignal;
-        for (CloneFlag f : flags) {
-            word |= f.value;
+        for (CloneFlag f : VALUES) {
+            if (flags.contains(f)) {
+                word |= f.value;
+            }
         }
         return word;
     }
@@ -60,7 +64,7 @@ public enum CloneFlag {
     /** The named flags set in a flags word (the CSIGNAL byte and unknown bits are not flags). */
     public static Set<CloneFlag> decode(long word) {
         EnumSet<CloneFlag> set = EnumSet.noneOf(CloneFlag.class);
-        for (CloneFlag f : values()) {
+        for (CloneFlag f : VALUES) {
             if ((word & f.value) != 0) {
                 set.add(f);
             }
