@@ -96,8 +96,10 @@ final class Irq {
     }
 
     /**
-     * {@code local_bh_enable()}: -SOFTIRQ_DISABLE_OFFSET (refused in hardirq context), running pending
-     * softirqs when that leaves no interrupt context, then a preemption check.
+     * {@code local_bh_enable()} = {@code __local_bh_enable_ip(ip, SOFTIRQ_DISABLE_OFFSET)} (refused in
+     * hardirq context): {@code preempt_count_sub(cnt - 1)} keeps preemption disabled while pending
+     * softirqs run (when that leaves no interrupt context), then {@code preempt_count_dec()} and a
+     * preemption check. Both are raw count operations, so the +1 shows on every build.
      */
     void localBhEnable(int cpu) {
         int c = count(cpu);
@@ -107,11 +109,12 @@ final class Irq {
         if ((c & PreemptCount.SOFTIRQ_MASK) < PreemptCount.SOFTIRQ_DISABLE_OFFSET) {
             throw new PreemptCountException(String.format("BUG: local_bh_enable without local_bh_disable 0x%08x", c));
         }
-        set(cpu, c - PreemptCount.SOFTIRQ_DISABLE_OFFSET);
+        set(cpu, c - (PreemptCount.SOFTIRQ_DISABLE_OFFSET - 1));
         if ((count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.SOFTIRQ_MASK | PreemptCount.NMI_MASK)) == 0
                 && softirqPending[cpu] != 0) {
             doSoftirq(cpu);
         }
+        set(cpu, count(cpu) - 1);
         if (platform.preemptible() && count(cpu) == 0 && irqsEnabled(cpu) && needResched(cpu)) {
             k.sched.schedule(cpu, true, 0);
         }
