@@ -120,13 +120,20 @@ final class Irq {
         }
     }
 
-    /** {@code raise_softirq(nr)}. */
+    /**
+     * {@code raise_softirq(nr)}: {@code local_irq_save()}, {@code raise_softirq_irqoff()} (whose
+     * {@code __raise_softirq_irqoff()} writes {@code softirq_raise}, so irqs are always off there),
+     * {@code local_irq_restore()}.
+     */
     void raiseSoftirq(int cpu, int vector) {
         if (vector < 0 || vector >= SOFTIRQ_NAMES.length) {
             throw new IllegalArgumentException("no softirq vector " + vector);
         }
-        softirqPending[cpu] |= 1 << vector;
+        boolean wasOff = k.sched.irqsOff[cpu];
+        k.sched.irqsOff[cpu] = true;
         k.traceSoftirq(cpu, "softirq_raise", vector);
+        softirqPending[cpu] |= 1 << vector;
+        k.sched.irqsOff[cpu] = wasOff;
     }
 
     /**
