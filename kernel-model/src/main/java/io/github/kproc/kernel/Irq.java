@@ -196,16 +196,23 @@ final class Irq {
     }
 
     /**
-     * The reschedule IPI arriving on {@code cpu} ({@code handle_IPI(IPI_RESCHEDULE)}) as an interrupt:
-     * {@code irq_enter}, {@code ipi_entry}, {@code scheduler_ipi}, {@code ipi_exit}, {@code irq_exit}
-     * (which reschedules on the way out when allowed).
+     * The reschedule IPI arriving on {@code cpu}: the exception entry masks irqs, {@code handle_IPI()}
+     * (arch/arm/kernel/smp.c, arch/arm64/kernel/smp.c) writes {@code ipi_entry}, runs
+     * {@code scheduler_ipi()} and writes {@code ipi_exit}; the reschedule happens on the way out of the
+     * exception. IPI_RESCHEDULE takes no {@code irq_enter()}: scheduler_ipi() enters hardirq context
+     * only to run a wake_list or a nohz idle kick, which the model does not queue, so the lines show no
+     * 'h'. A CPU with irqs masked, or in a hardirq or NMI handler, does not take the interrupt: it stays
+     * pending.
      */
     void deliverReschedIpi(int cpu) {
+        if (k.sched.irqsOff[cpu] || (count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.NMI_MASK)) != 0) {
+            return;
+        }
         k.sched.ipiPending[cpu] = false;
-        irqEnter(cpu);
+        k.sched.irqsOff[cpu] = true;
         k.traceIpi(cpu, "ipi_entry", -1);
         k.traceIpi(cpu, "ipi_exit", -1);
-        irqExit(cpu);
+        returnFromInterrupt(cpu);
     }
 
     private void irqExitQuiet(int cpu) {
