@@ -166,10 +166,11 @@ final class Irq {
 
     /**
      * {@code irq_exit()}: -HARDIRQ_OFFSET and pending softirqs if that leaves no interrupt context;
-     * then the architecture's return path ({@code __irq_svc}/{@code __irq_usr}, {@code el1_irq}/
-     * {@code el0_irq}) reschedules when TIF_NEED_RESCHED is set and it may: to user space or the idle
-     * loop always, inside a kernel thread only with CONFIG_PREEMPT and a zero preempt count
-     * ({@code preempt_schedule_irq}).
+     * then the architecture's return path reschedules when TIF_NEED_RESCHED is set and it may: the idle
+     * loop with {@code schedule_idle()}; a user task (preempt count 0: interrupted in user space) on
+     * its way back there, {@code __irq_usr}/{@code el0_irq} -> {@code schedule()} (prev_state R); a
+     * kernel thread only with CONFIG_PREEMPT and a zero preempt count, {@code __irq_svc}/{@code el1_irq}
+     * -> {@code preempt_schedule_irq()} (prev_state R+).
      */
     void irqExit(int cpu) {
         irqExitQuiet(cpu);
@@ -235,7 +236,11 @@ final class Irq {
         long current = k.current(cpu);
         if (k.sched.isIdle(current)) {
             k.sched.schedule(cpu, false, 0);
-        } else if ((m.readPointer(current + o.taskMm) != 0 || platform.preemptible()) && count(cpu) == 0) {
+        } else if (m.readPointer(current + o.taskMm) != 0 && count(cpu) == 0) {
+            // back to user space: ret_to_user -> do_work_pending() / do_notify_resume() -> schedule()
+            k.sched.schedule(cpu, false, 0);
+        } else if (platform.preemptible() && count(cpu) == 0) {
+            // __irq_svc / el1_irq with CONFIG_PREEMPT -> preempt_schedule_irq() -> __schedule(true)
             k.sched.schedule(cpu, true, 0);
         }
     }
