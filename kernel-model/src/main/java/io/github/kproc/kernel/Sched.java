@@ -146,10 +146,48 @@ final class Sched {
         return m.readPointer(p + f.taskSeLoadWeight) >>> loadShift;
     }
 
-    /** {@code calc_delta_fair(delta, se)}: delta scaled by NICE_0_LOAD / weight. */
+    /** {@code WMULT_CONST}: the 32-bit fixed-point one the inverse weights are fractions of. */
+    private static final long WMULT_CONST = 0xffffffffL;
+
+    /**
+     * {@code __calc_delta(delta_exec, weight, lw)} (kernel/sched/fair.c): delta * weight / lw->weight
+     * computed as the kernel does, with lw's inverse weight in 32.32 fixed point, the factor shifted
+     * down until it fits 32 bits, and {@code mul_u64_u32_shr}. {@code weight} is unscaled
+     * ({@code scale_load_down}); {@code invWeight} is lw->inv_weight.
+     */
+    static long calcDelta(long delta, long weight, long invWeight) {
+        long fact = weight;
+        int shift = 32;
+        while ((fact >>> 32) != 0) {
+            fact >>>= 1;
+            shift--;
+        }
+        fact *= invWeight;
+        while ((fact >>> 32) != 0) {
+            fact >>>= 1;
+            shift--;
+        }
+        long low = delta * fact;
+        if (shift == 0) {
+            return low;
+        }
+        return (Math.unsignedMultiplyHigh(delta, fact) << (64 - shift)) | (low >>> shift);
+    }
+
+    /** {@code __update_inv_weight}: the inverse of an unscaled load weight, WMULT_CONST / w. */
+    static long invWeight(long weight) {
+        return weight == 0 ? WMULT_CONST : WMULT_CONST / weight;
+    }
+
+    /**
+     * {@code calc_delta_fair(delta, se)}: delta unchanged at NICE_0_LOAD, else
+     * {@code __calc_delta(delta, NICE_0_LOAD, &se->load)} with the task's own inv_weight.
+     */
     long calcDeltaFair(long delta, long p) {
-        long w = weight(p);
-        return w == 1024 ? delta : delta * 1024 / Math.max(w, 1);
+        if (weight(p) == 1024) {
+            return delta;
+        }
+        return calcDelta(delta, 1024, Integer.toUnsignedLong(m.readInt(p + f.taskSeLoadInvWeight)));
     }
 
     // ---- fork ----
