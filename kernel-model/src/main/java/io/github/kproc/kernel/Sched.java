@@ -269,19 +269,35 @@ final class Sched {
         m.writeLong(p + f.taskSeVruntime, vruntime - minVruntime[cpu]);
     }
 
-    /** {@code sched_slice()}: the task's share of {@code __sched_period(nr_running + 1)}. */
+    /**
+     * {@code sched_slice(cfs_rq, se)}: the entity's share, by weight, of
+     * {@code __sched_period(cfs_rq->nr_running + !se->on_rq)}: the CPU's CFS entities, queued and running,
+     * plus the entity itself if it is not on the runqueue yet (a fork); {@code __calc_delta(slice,
+     * se->load.weight, load)} against their total load.
+     */
     long slice(int cpu, long p) {
-        int nr = nrRunning[cpu] + 1;
-        long period = nr > 8 ? nr * minGranularity : latency;
-        long total = weight(p);
+        int nr = 0;
+        long load = 0;
         long head = queue[cpu];
         for (long node = k.lists.next(head); node != head; node = k.lists.next(node)) {
-            total += weight(node - f.taskSeGroupNode);
+            long t = node - f.taskSeGroupNode;
+            if (m.readPointer(t + f.taskSchedClass) == fairClass) {
+                nr++;
+                load += weight(t);
+            }
         }
-        if (curr[cpu] != idle[cpu] && curr[cpu] != 0) {
-            total += weight(curr[cpu]);
+        long running = curr[cpu];
+        if (running != 0 && running != idle[cpu] && m.readPointer(running + f.taskSchedClass) == fairClass
+                && m.readInt(running + f.taskSeOnRq) != 0) {
+            nr++;
+            load += weight(running);
         }
-        return period * weight(p) / Math.max(total, 1);
+        if (m.readInt(p + f.taskSeOnRq) == 0) {
+            nr++;
+            load += weight(p);
+        }
+        long period = nr > 8 ? nr * minGranularity : latency;
+        return calcDelta(period, weight(p), invWeight(load));
     }
 
     /** {@code __set_task_cpu(p, cpu)}: with SMP, the cpu where Kconfig puts it, and wake_cpu. */
