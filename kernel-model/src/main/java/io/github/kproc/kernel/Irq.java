@@ -167,7 +167,7 @@ final class Irq {
     /**
      * {@code irq_exit()}: -HARDIRQ_OFFSET and pending softirqs if that leaves no interrupt context;
      * then the architecture's return path reschedules when TIF_NEED_RESCHED is set and it may: the idle
-     * loop with {@code schedule_idle()}; a user task (preempt count 0: interrupted in user space) on
+     * loop with {@code schedule_idle()} (when the interrupt returns into the loop itself); a user task (preempt count 0: interrupted in user space) on
      * its way back there, {@code __irq_usr}/{@code el0_irq} -> {@code schedule()} (prev_state R); a
      * kernel thread only with CONFIG_PREEMPT and a zero preempt count, {@code __irq_svc}/{@code el1_irq}
      * -> {@code preempt_schedule_irq()} (prev_state R+).
@@ -235,7 +235,11 @@ final class Irq {
         }
         long current = k.current(cpu);
         if (k.sched.isIdle(current)) {
-            k.sched.schedule(cpu, false, 0);
+            // do_idle() notices need_resched() only when the interrupt returns into the idle loop itself,
+            // not into a softirq or bh-disabled section the idle task is running
+            if (count(cpu) == platform.preemptDisableOffset()) {
+                k.sched.schedule(cpu, false, 0);
+            }
         } else if (m.readPointer(current + o.taskMm) != 0 && count(cpu) == 0) {
             // back to user space: ret_to_user -> do_work_pending() / do_notify_resume() -> schedule()
             k.sched.schedule(cpu, false, 0);
