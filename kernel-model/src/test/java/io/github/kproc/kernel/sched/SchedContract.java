@@ -249,6 +249,24 @@ public abstract class SchedContract extends SchedContractBase {
     }
 
     @Test
+    @DisplayName("an interrupt returning into a bh-disabled section of the idle task goes back there; do_idle switches when it runs again")
+    void anInterruptReturningIntoIdlesBhSectionDoesNotSwitch() {
+        Kernel k = boot(2);
+        int pid = sleeper(k, 1);
+        assertEquals(k.idleTask(1), k.current(1));
+        k.setScheduler(pid, SCHED_FIFO, 10);
+        k.localBhDisable(1);
+        k.wakeUp(0, pid);
+
+        k.localBhEnable(1);
+
+        assertEquals(List.of(), k.bugs(), "no scheduling while atomic");
+        assertEquals(facts().preemptDisableOffset(), k.preemptCount(1), "the bh section closed normally");
+        k.tick(1);
+        assertEquals(task(k, pid), k.current(1), "the idle loop sees need_resched and calls schedule_idle()");
+    }
+
+    @Test
     @DisplayName("a kernel thread keeps TIF_NEED_RESCHED until a preemption point: preempt_enable/local_bh_enable with CONFIG_PREEMPT, else schedule()")
     void aKernelThreadIsPreemptedAtTheNextPreemptionPoint() {
         Kernel k = boot(2);
