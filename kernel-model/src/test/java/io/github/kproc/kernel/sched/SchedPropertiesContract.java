@@ -24,8 +24,8 @@ import org.quicktheories.impl.Constraint;
 
 /**
  * Random workloads on 2 to 4 CPUs (forks, exits, waits, runs, schedule, ticks, sleeps and wakeups,
- * interrupts with softirqs, bh-disabled and preempt-disabled sections, NMIs, migrations, policy
- * changes), and after every operation the scheduler's invariants:
+ * interrupts with softirqs, bh-disabled and preempt-disabled sections, also left open across steps, NMIs,
+ * migrations, policy changes), and after every operation the scheduler's invariants:
  *
  * <ul>
  *   <li>a task is on at most one runqueue, and never both queued and running ({@code on_rq},
@@ -37,7 +37,8 @@ import org.quicktheories.impl.Constraint;
  *   <li>{@code rq->nr_running} counts the queued tasks and the running one (not idle);
  *   <li>preempt_count is back at its base after the balanced sections: 0 for a running task, the idle
  *       task's PREEMPT_DISABLE_OFFSET, and FORK_PREEMPT_COUNT for every task switched out in
- *       {@code __schedule};
+ *       {@code __schedule}; inside sections left open it is that plus their offsets, and the task is
+ *       never switched out of them (interrupts return into the section);
  *   <li>no task is lost: each one created is running, queued, sleeping, a zombie, or was reaped;
  *   <li>every stack's end magic is intact and no BUG was printed.
  * </ul>
@@ -53,7 +54,19 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
     /** What one step of a workload does. */
     enum Kind {
         FORK, EXIT, WAIT, RUN, RUN_IDLE, SCHEDULE, TICK, TICK_ALL, SLEEP, WAKE_UP, IRQ, BH, SOFTIRQ, NMI, PREEMPT,
-        MIGRATE, STEP, SET_SCHEDULER
+        MIGRATE, STEP, SET_SCHEDULER,
+        /** local_bh_disable() (or with CONFIG_PREEMPT_COUNT preempt_disable()) left open across steps. */
+        OPEN_SECTION,
+        /** Closes the innermost open section of the CPU. */
+        CLOSE_SECTION;
+
+        /** Steps that switch the CPU away from its task: never taken inside an open section. */
+        boolean schedules() {
+            return switch (this) {
+                case FORK, EXIT, WAIT, RUN, RUN_IDLE, SCHEDULE, SLEEP -> true;
+                default -> false;
+            };
+        }
     }
 
     /** A step: a kind, a CPU (taken modulo the CPU count) and two choices. */
@@ -92,14 +105,18 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
     private void run(int cpus, List<Op> ops) {
         try (Kernel k = bootUnmanaged(cpus)) {
             Workload w = new Workload(k);
-            for (int i = 0; i < ops.size(); i++) {
-                Op op = ops.get(i);
+            for (int i = 0; i <= ops.size(); i++) {
+                Op op = i < ops.size() ? ops.get(i) : null;
                 try {
-                    w.apply(op);
+                    if (op == null) {
+                        w.closeAll();
+                    } else {
+                        w.apply(op);
+                    }
                     w.check();
                 } catch (AssertionError e) {
-                    throw new AssertionError("on " + cpus + " CPUs after step " + i + " " + op + " of " + ops + ": "
-                            + e.getMessage() + "\ntrace:\n" + w.log, e);
+                    throw new AssertionError("on " + cpus + " CPUs after step " + i + " " + (op == null ? "closing"
+                            + " every section" : op) + " of " + ops + ": " + e.getMessage() + "\ntrace:\n" + w.log, e);
                 }
             }
         }
@@ -121,6 +138,9 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
         /** Per CPU, the comm-pid the last sched_switch there named as next. */
         final Map<Integer, String> switchedTo = new HashMap<>();
         final List<String> violations = new ArrayList<>();
+        /** Per CPU, the preempt_count offsets of the sections left open, innermost last, and their task. */
+        final List<List<Integer>> open = new ArrayList<>();
+        final long[] owner;
 
         Workload(Kernel k) {
             this.k = k;
@@ -128,6 +148,45 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
             this.cpus = k.cpus();
             this.log = TraceLog.attach(k);
             log.watch(this::onLine);
+            this.owner = new long[cpus];
+            for (int cpu = 0; cpu < cpus; cpu++) {
+                open.add(new ArrayList<>());
+            }
+        }
+
+        private void openSection(int cpu, boolean preempt) {
+            if (open.get(cpu).size() >= 8) {
+                return;
+            }
+            if (preempt && facts().preemptCount()) {
+                k.preemptDisable(cpu);
+                open.get(cpu).add(facts().preemptDisableOffset());
+            } else {
+                k.localBhDisable(cpu);
+                open.get(cpu).add(0x200);
+            }
+            owner[cpu] = k.current(cpu);
+        }
+
+        private void closeSection(int cpu) {
+            List<Integer> sections = open.get(cpu);
+            if (sections.isEmpty()) {
+                return;
+            }
+            int offset = sections.removeLast();
+            if (offset == 0x200) {
+                k.localBhEnable(cpu);
+            } else {
+                k.preemptEnable(cpu);
+            }
+        }
+
+        void closeAll() {
+            for (int cpu = 0; cpu < cpus; cpu++) {
+                while (!open.get(cpu).isEmpty()) {
+                    closeSection(cpu);
+                }
+            }
         }
 
         /** Checked while the line is written, with the kernel still inside the code that wrote it. */
@@ -153,6 +212,9 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
 
         void apply(Op op) {
             int cpu = op.cpu() % cpus;
+            if (!open.get(cpu).isEmpty() && op.kind().schedules()) {
+                return;
+            }
             try {
                 // take a pending IPI first, as every entry point does: it may change who is current
                 k.step(cpu);
@@ -236,6 +298,8 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                         }
                     }
                     case STEP -> k.step(cpu);
+                    case OPEN_SECTION -> openSection(cpu, op.a() % 2 == 1);
+                    case CLOSE_SECTION -> closeSection(cpu);
                     case SET_SCHEDULER -> {
                         List<Long> live = k.tasks().stream().filter(p -> !t.isIdle(p) && k.task(p).exitState() == 0)
                                 .toList();
@@ -325,8 +389,13 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                     assertEquals(switched, name(k, current), where + ": the last sched_switch's next");
                 }
                 boolean idle = current == k.idleTask(cpu);
-                assertEquals(idle ? facts().preemptDisableOffset() : 0, k.preemptCount(cpu),
-                        where + ": preempt_count at its base");
+                int sections = open.get(cpu).stream().mapToInt(Integer::intValue).sum();
+                if (!open.get(cpu).isEmpty()) {
+                    assertEquals(name(k, owner[cpu]), name(k, current),
+                            where + ": a task is never switched out of a preempt- or bh-disabled section");
+                }
+                assertEquals((idle ? facts().preemptDisableOffset() : 0) + sections, k.preemptCount(cpu),
+                        where + ": preempt_count at its base plus the open sections " + open.get(cpu));
                 List<Long> queued = k.queued(cpu);
                 for (long p : queued) {
                     String q = name(k, p) + " queued on CPU " + cpu;
