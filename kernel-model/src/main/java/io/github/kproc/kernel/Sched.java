@@ -421,8 +421,9 @@ final class Sched {
 
     /**
      * {@code check_preempt_curr(rq, p, flags)}: a higher class always preempts; within the fair class
-     * {@code check_preempt_wakeup} preempts when the woken task's vruntime is more than the wakeup
-     * granularity behind the running one's.
+     * {@code check_preempt_wakeup}: a running SCHED_IDLE task is preempted by any other policy, a woken
+     * SCHED_BATCH or SCHED_IDLE task never preempts (the tick does), otherwise after {@code update_curr}
+     * when the woken task's vruntime is more than the wakeup granularity behind the running one's.
      */
     void checkPreemptCurr(int cpu, long p, int thisCpu) {
         long current = curr[cpu];
@@ -430,6 +431,15 @@ final class Sched {
         long cc = m.readPointer(current + f.taskSchedClass);
         if (pc == cc) {
             if (pc == fairClass) {
+                int policy = m.readInt(p + o.taskPolicy);
+                if (m.readInt(current + o.taskPolicy) == SCHED_IDLE && policy != SCHED_IDLE) {
+                    reschedCurr(cpu, thisCpu);
+                    return;
+                }
+                if (policy != SCHED_NORMAL) {
+                    return;
+                }
+                updateCurr(cpu);
                 long vdiff = m.readLong(current + f.taskSeVruntime) - m.readLong(p + f.taskSeVruntime);
                 if (vdiff > calcDeltaFair(wakeupGranularity, p)) {
                     reschedCurr(cpu, thisCpu);
