@@ -589,6 +589,40 @@ public abstract class SchedContract extends SchedContractBase {
         assertEquals(p, k.current(1));
     }
 
+    @Test
+    @DisplayName("check_preempt_wakeup: SCHED_BATCH and SCHED_IDLE wakeups never preempt, whatever their vruntime")
+    void batchAndIdleWakeupsDoNotPreempt() {
+        for (int policy : new int[] {SCHED_BATCH, SCHED_IDLE}) {
+            try (Kernel k = bootUnmanaged(1)) {
+                int pid = sleeper(k, 0);
+                k.setScheduler(pid, policy, 0);
+                long init = k.current(0);
+                tasks(k).vruntime(init, k.minVruntime(0) + 1_000_000_000L);
+
+                k.wakeUp(0, pid);
+
+                assertFalse(tasks(k).needResched(init), "policy " + policy + ": preemption is driven by the tick");
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("check_preempt_wakeup: a running SCHED_IDLE task is preempted by any non-idle wakeup, whatever the vruntimes")
+    void aSchedIdleTaskIsPreemptedByAnyWakeup() {
+        Kernel k = boot(1);
+        int pid = sleeper(k, 0);
+        int idlePolicy = queuedChild(k, 0);
+        k.setScheduler(idlePolicy, SCHED_IDLE, 0);
+        k.run(0, idlePolicy);
+        long running = k.current(0);
+        tasks(k).vruntime(running, k.minVruntime(0) - 1_000_000_000L);
+        tasks(k).vruntime(task(k, pid), k.minVruntime(0) + 1_000_000_000L);
+
+        k.wakeUp(0, pid);
+
+        assertTrue(tasks(k).needResched(running));
+    }
+
     // ---- sleep and wake up ----
 
     @Test

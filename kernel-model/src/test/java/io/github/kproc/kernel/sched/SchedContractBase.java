@@ -23,10 +23,11 @@ public abstract class SchedContractBase {
     static final long TASK_INTERRUPTIBLE = 0x1;
     /** {@code TASK_UNINTERRUPTIBLE}. */
     static final long TASK_UNINTERRUPTIBLE = 0x2;
-    /** {@code SCHED_NORMAL}, {@code SCHED_FIFO}, {@code SCHED_RR}, {@code SCHED_IDLE}. */
+    /** {@code SCHED_NORMAL}, {@code SCHED_FIFO}, {@code SCHED_RR}, {@code SCHED_BATCH}, {@code SCHED_IDLE}. */
     static final int SCHED_NORMAL = 0;
     static final int SCHED_FIFO = 1;
     static final int SCHED_RR = 2;
+    static final int SCHED_BATCH = 3;
     static final int SCHED_IDLE = 5;
 
     private final List<Kernel> booted = new ArrayList<>();
