@@ -130,6 +130,33 @@ public abstract class FtraceContract extends SchedContractBase {
                 "run by __local_bh_enable_ip(), which keeps 1 in preempt_count while serving");
     }
 
+    @Test
+    @DisplayName("a hardirq taken while a softirq is served: 'H'; its softirq waits for __do_softirq's restart")
+    void hardirqWhileServingASoftirqShowsH() {
+        Kernel k = boot(1);
+        k.run(0, 1);
+        TraceLog log = TraceLog.attach(k);
+        boolean[] interrupted = {false};
+        log.watch(e -> {
+            if (e.line().event().equals("softirq_entry") && !interrupted[0]) {
+                // __do_softirq runs the handlers with irqs on: an interrupt can come in here
+                interrupted[0] = true;
+                k.irqEnter(0);
+                k.raiseSoftirq(0, 9);
+                k.irqExit(0);
+            }
+        });
+        k.irqEnter(0);
+        k.raiseSoftirq(0, TIMER_SOFTIRQ);
+        k.irqExit(0);
+
+        assertEquals(List.of("softirq_raise d.h. vec=1 [action=TIMER]", "softirq_entry ..s. vec=1 [action=TIMER]",
+                "softirq_raise d.H. vec=9 [action=RCU]", "softirq_exit ..s. vec=1 [action=TIMER]",
+                "softirq_entry ..s. vec=9 [action=RCU]", "softirq_exit ..s. vec=9 [action=RCU]"),
+                log.lines().stream().map(l -> l.event() + " " + l.irqInfo() + " " + l.body()).toList());
+        assertEquals(0, k.preemptCount(0));
+    }
+
     // ---- sched_switch ----
 
     /** {@code sched_switch}'s TP_printk. */

@@ -125,6 +125,18 @@ public abstract class SchedContract extends SchedContractBase {
         return pid;
     }
 
+    @Test
+    @DisplayName("the build's .config is the one the facts were written down for: HZ, PREEMPT, PREEMPT_COUNT, NR_CPUS")
+    void theFactsDescribeThisBuild() {
+        var config = platform().profile().config();
+        assertEquals(facts().hz(), config.number("CONFIG_HZ", -1));
+        assertEquals(facts().preempt(), config.enabled("CONFIG_PREEMPT"));
+        assertEquals(facts().preemptCount(), config.enabled("CONFIG_PREEMPT_COUNT"));
+        assertEquals(facts().nrCpus(), config.number("CONFIG_NR_CPUS", -1));
+        assertEquals(facts().threadSize(), platform().threadSize());
+        assertEquals(facts().tickNanos(), boot(1).tickNanos(), "TICK_NSEC");
+    }
+
     // ---- resched_curr ----
 
     @Test
