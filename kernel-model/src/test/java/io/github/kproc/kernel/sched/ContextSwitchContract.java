@@ -29,6 +29,8 @@ import org.quicktheories.core.Gen;
  * {@code __set_task_cpu()} (kernel/sched/core.c, kernel/sched/sched.h).
  */
 public abstract class ContextSwitchContract extends SchedContractBase {
+    /** Written over a running task's saved words, which the next switch-out must replace. */
+    private static final long STALE = 0x6b6b6b6b6b6b6b6bL;
 
     /** Values for every switched register and TLS word, full width (32 bits on ARM32). */
     private Gen<List<Long>> registerValues() {
@@ -49,7 +51,7 @@ public abstract class ContextSwitchContract extends SchedContractBase {
 
     /**
      * init runs; kthreadd (switched out during boot) gets {@code values} in its saved context and TLS
-     * words; kthreadd runs, then init again.
+     * words; kthreadd runs, then init, then kthreadd again.
      */
     private void roundTrip(Kernel k, List<Long> values) {
         SchedFacts facts = facts();
@@ -95,6 +97,15 @@ public abstract class ContextSwitchContract extends SchedContractBase {
         for (String cleared : facts.clearedOnSwitch()) {
             assertEquals(0, during[reg(cleared)], cleared + " is zeroed for a native task");
         }
+        // while a task runs its saved context is stale: the switch-out must store the live registers
+        for (SchedFacts.Switched s : facts.switched()) {
+            t.context(kthreadd).set(s.member(), STALE & facts.wordMask());
+        }
+        for (SchedFacts.Tls tls : facts.tls()) {
+            if (tls.saved()) {
+                m.writePointer(tls.word().address(platform(), m, kthreadd), STALE & facts.wordMask());
+            }
+        }
 
         k.run(0, 1);
 
@@ -120,6 +131,20 @@ public abstract class ContextSwitchContract extends SchedContractBase {
                         m.readPointer(tls.word().address(platform(), m, kthreadd)),
                         tls.register() + " saved back into " + tls.name());
             }
+        }
+
+        k.run(0, 2);
+
+        long[] again = k.registers(0);
+        for (int i = 0; i < facts.switched().size(); i++) {
+            SchedFacts.Switched s = facts.switched().get(i);
+            assertEquals(values.get(i), again[reg(s.register())], s.register() + " comes back on the next switch-in");
+        }
+        assertEquals(during[reg(facts.sp())], again[reg(facts.sp())], "sp comes back on the next switch-in");
+        for (int i = 0; i < facts.tls().size(); i++) {
+            SchedFacts.Tls tls = facts.tls().get(i);
+            assertEquals(values.get(facts.switched().size() + i), again[reg(tls.register())],
+                    tls.register() + " comes back on the next switch-in");
         }
     }
 

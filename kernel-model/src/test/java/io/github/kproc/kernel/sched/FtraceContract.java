@@ -13,6 +13,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.DynamicTest;
@@ -206,12 +207,10 @@ public abstract class FtraceContract extends SchedContractBase {
                 .map(l -> DynamicTest.dynamicTest(l.how() + " -> " + l.state(), () -> {
                     try (Kernel k = bootUnmanaged(1)) {
                         k.run(0, 1);
-                        int pid = switch (l.how().charAt(0)) {
-                            case 'e' -> l.state().equals("X")
-                                    ? k.clone(0, EnumSet.of(VM, FS, FILES, SIGHAND, THREAD), 0, 0, 0, 0, 0)
-                                    : k.fork(0);
-                            default -> k.fork(0);
-                        };
+                        // a thread (CLONE_THREAD) is autoreaped by exit_notify(); a process waits for wait()
+                        int pid = l.state().equals("X")
+                                ? k.clone(0, EnumSet.of(VM, FS, FILES, SIGHAND, THREAD), 0, 0, 0, 0, 0)
+                                : k.fork(0);
                         long p = task(k, pid);
                         k.run(0, pid);
                         if (l.how().startsWith("SCHED_FIFO")) {
@@ -348,7 +347,7 @@ public abstract class FtraceContract extends SchedContractBase {
             assertEquals(k.task(e.current()).comm(), e.line().comm(), e.line().text());
             assertEquals(k.task(e.current()).pid(), e.line().pid(), e.line().text());
         }
-        Set<String> events = log.lines().stream().map(FtraceLine::event).collect(java.util.stream.Collectors.toSet());
+        Set<String> events = log.lines().stream().map(FtraceLine::event).collect(Collectors.toSet());
         assertTrue(events.containsAll(Set.of("sched_switch", "task_newtask", "sched_process_fork", "sched_wakeup_new",
                 "sched_process_exit")), events.toString());
     }

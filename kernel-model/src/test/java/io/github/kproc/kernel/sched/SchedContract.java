@@ -11,6 +11,7 @@ import static org.quicktheories.generators.SourceDSL.lists;
 import io.github.kproc.kernel.Kernel;
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -538,7 +539,7 @@ public abstract class SchedContract extends SchedContractBase {
                 new Case(-5, new int[] {0, 5}), new Case(5, new int[] {0}), new Case(-15, new int[] {-15}),
                 new Case(-20, new int[] {19, 19, 19}), new Case(0, new int[] {0, 0, 0, 0, 0, 0, 0, 0, 0}))
                 .map(c -> DynamicTest.dynamicTest("nice " + c.nice() + " against "
-                        + java.util.Arrays.toString(c.others()), () -> {
+                        + Arrays.toString(c.others()), () -> {
                     int cpus = 2;
                     try (Kernel k = bootUnmanaged(cpus)) {
                         Tasks t = tasks(k);
