@@ -96,8 +96,10 @@ final class Irq {
     }
 
     /**
-     * {@code local_bh_enable()}: -SOFTIRQ_DISABLE_OFFSET (refused in hardirq context), running pending
-     * softirqs when that leaves no interrupt context, then a preemption check.
+     * {@code local_bh_enable()} = {@code __local_bh_enable_ip(ip, SOFTIRQ_DISABLE_OFFSET)} (refused in
+     * hardirq context): {@code preempt_count_sub(cnt - 1)} keeps preemption disabled while pending
+     * softirqs run (when that leaves no interrupt context), then {@code preempt_count_dec()} and a
+     * preemption check. Both are raw count operations, so the +1 shows on every build.
      */
     void localBhEnable(int cpu) {
         int c = count(cpu);
@@ -107,23 +109,31 @@ final class Irq {
         if ((c & PreemptCount.SOFTIRQ_MASK) < PreemptCount.SOFTIRQ_DISABLE_OFFSET) {
             throw new PreemptCountException(String.format("BUG: local_bh_enable without local_bh_disable 0x%08x", c));
         }
-        set(cpu, c - PreemptCount.SOFTIRQ_DISABLE_OFFSET);
+        set(cpu, c - (PreemptCount.SOFTIRQ_DISABLE_OFFSET - 1));
         if ((count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.SOFTIRQ_MASK | PreemptCount.NMI_MASK)) == 0
                 && softirqPending[cpu] != 0) {
             doSoftirq(cpu);
         }
+        set(cpu, count(cpu) - 1);
         if (platform.preemptible() && count(cpu) == 0 && irqsEnabled(cpu) && needResched(cpu)) {
             k.sched.schedule(cpu, true, 0);
         }
     }
 
-    /** {@code raise_softirq(nr)}. */
+    /**
+     * {@code raise_softirq(nr)}: {@code local_irq_save()}, {@code raise_softirq_irqoff()} (whose
+     * {@code __raise_softirq_irqoff()} writes {@code softirq_raise}, so irqs are always off there),
+     * {@code local_irq_restore()}.
+     */
     void raiseSoftirq(int cpu, int vector) {
         if (vector < 0 || vector >= SOFTIRQ_NAMES.length) {
             throw new IllegalArgumentException("no softirq vector " + vector);
         }
-        softirqPending[cpu] |= 1 << vector;
+        boolean wasOff = k.sched.irqsOff[cpu];
+        k.sched.irqsOff[cpu] = true;
         k.traceSoftirq(cpu, "softirq_raise", vector);
+        softirqPending[cpu] |= 1 << vector;
+        k.sched.irqsOff[cpu] = wasOff;
     }
 
     /**
@@ -156,10 +166,11 @@ final class Irq {
 
     /**
      * {@code irq_exit()}: -HARDIRQ_OFFSET and pending softirqs if that leaves no interrupt context;
-     * then the architecture's return path ({@code __irq_svc}/{@code __irq_usr}, {@code el1_irq}/
-     * {@code el0_irq}) reschedules when TIF_NEED_RESCHED is set and it may: to user space or the idle
-     * loop always, inside a kernel thread only with CONFIG_PREEMPT and a zero preempt count
-     * ({@code preempt_schedule_irq}).
+     * then the architecture's return path reschedules when TIF_NEED_RESCHED is set and it may: the idle
+     * loop with {@code schedule_idle()} (when the interrupt returns into the loop itself); a user task (preempt count 0: interrupted in user space) on
+     * its way back there, {@code __irq_usr}/{@code el0_irq} -> {@code schedule()} (prev_state R); a
+     * kernel thread only with CONFIG_PREEMPT and a zero preempt count, {@code __irq_svc}/{@code el1_irq}
+     * -> {@code preempt_schedule_irq()} (prev_state R+).
      */
     void irqExit(int cpu) {
         irqExitQuiet(cpu);
@@ -186,16 +197,23 @@ final class Irq {
     }
 
     /**
-     * The reschedule IPI arriving on {@code cpu} ({@code handle_IPI(IPI_RESCHEDULE)}) as an interrupt:
-     * {@code irq_enter}, {@code ipi_entry}, {@code scheduler_ipi}, {@code ipi_exit}, {@code irq_exit}
-     * (which reschedules on the way out when allowed).
+     * The reschedule IPI arriving on {@code cpu}: the exception entry masks irqs, {@code handle_IPI()}
+     * (arch/arm/kernel/smp.c, arch/arm64/kernel/smp.c) writes {@code ipi_entry}, runs
+     * {@code scheduler_ipi()} and writes {@code ipi_exit}; the reschedule happens on the way out of the
+     * exception. IPI_RESCHEDULE takes no {@code irq_enter()}: scheduler_ipi() enters hardirq context
+     * only to run a wake_list or a nohz idle kick, which the model does not queue, so the lines show no
+     * 'h'. A CPU with irqs masked, or in a hardirq or NMI handler, does not take the interrupt: it stays
+     * pending.
      */
     void deliverReschedIpi(int cpu) {
+        if (k.sched.irqsOff[cpu] || (count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.NMI_MASK)) != 0) {
+            return;
+        }
         k.sched.ipiPending[cpu] = false;
-        irqEnter(cpu);
+        k.sched.irqsOff[cpu] = true;
         k.traceIpi(cpu, "ipi_entry", -1);
         k.traceIpi(cpu, "ipi_exit", -1);
-        irqExit(cpu);
+        returnFromInterrupt(cpu);
     }
 
     private void irqExitQuiet(int cpu) {
@@ -217,8 +235,16 @@ final class Irq {
         }
         long current = k.current(cpu);
         if (k.sched.isIdle(current)) {
+            // do_idle() notices need_resched() only when the interrupt returns into the idle loop itself,
+            // not into a softirq or bh-disabled section the idle task is running
+            if (count(cpu) == platform.preemptDisableOffset()) {
+                k.sched.schedule(cpu, false, 0);
+            }
+        } else if (m.readPointer(current + o.taskMm) != 0 && count(cpu) == 0) {
+            // back to user space: ret_to_user -> do_work_pending() / do_notify_resume() -> schedule()
             k.sched.schedule(cpu, false, 0);
-        } else if ((m.readPointer(current + o.taskMm) != 0 || platform.preemptible()) && count(cpu) == 0) {
+        } else if (platform.preemptible() && count(cpu) == 0) {
+            // __irq_svc / el1_irq with CONFIG_PREEMPT -> preempt_schedule_irq() -> __schedule(true)
             k.sched.schedule(cpu, true, 0);
         }
     }

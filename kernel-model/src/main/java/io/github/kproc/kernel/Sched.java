@@ -146,10 +146,48 @@ final class Sched {
         return m.readPointer(p + f.taskSeLoadWeight) >>> loadShift;
     }
 
-    /** {@code calc_delta_fair(delta, se)}: delta scaled by NICE_0_LOAD / weight. */
+    /** {@code WMULT_CONST}: the 32-bit fixed-point one the inverse weights are fractions of. */
+    private static final long WMULT_CONST = 0xffffffffL;
+
+    /**
+     * {@code __calc_delta(delta_exec, weight, lw)} (kernel/sched/fair.c): delta * weight / lw->weight
+     * computed as the kernel does, with lw's inverse weight in 32.32 fixed point, the factor shifted
+     * down until it fits 32 bits, and {@code mul_u64_u32_shr}. {@code weight} is unscaled
+     * ({@code scale_load_down}); {@code invWeight} is lw->inv_weight.
+     */
+    static long calcDelta(long delta, long weight, long invWeight) {
+        long fact = weight;
+        int shift = 32;
+        while ((fact >>> 32) != 0) {
+            fact >>>= 1;
+            shift--;
+        }
+        fact *= invWeight;
+        while ((fact >>> 32) != 0) {
+            fact >>>= 1;
+            shift--;
+        }
+        long low = delta * fact;
+        if (shift == 0) {
+            return low;
+        }
+        return (Math.unsignedMultiplyHigh(delta, fact) << (64 - shift)) | (low >>> shift);
+    }
+
+    /** {@code __update_inv_weight}: the inverse of an unscaled load weight, WMULT_CONST / w. */
+    static long invWeight(long weight) {
+        return weight == 0 ? WMULT_CONST : WMULT_CONST / weight;
+    }
+
+    /**
+     * {@code calc_delta_fair(delta, se)}: delta unchanged at NICE_0_LOAD, else
+     * {@code __calc_delta(delta, NICE_0_LOAD, &se->load)} with the task's own inv_weight.
+     */
     long calcDeltaFair(long delta, long p) {
-        long w = weight(p);
-        return w == 1024 ? delta : delta * 1024 / Math.max(w, 1);
+        if (weight(p) == 1024) {
+            return delta;
+        }
+        return calcDelta(delta, 1024, Integer.toUnsignedLong(m.readInt(p + f.taskSeLoadInvWeight)));
     }
 
     // ---- fork ----
@@ -231,19 +269,35 @@ final class Sched {
         m.writeLong(p + f.taskSeVruntime, vruntime - minVruntime[cpu]);
     }
 
-    /** {@code sched_slice()}: the task's share of {@code __sched_period(nr_running + 1)}. */
+    /**
+     * {@code sched_slice(cfs_rq, se)}: the entity's share, by weight, of
+     * {@code __sched_period(cfs_rq->nr_running + !se->on_rq)}: the CPU's CFS entities, queued and running,
+     * plus the entity itself if it is not on the runqueue yet (a fork); {@code __calc_delta(slice,
+     * se->load.weight, load)} against their total load.
+     */
     long slice(int cpu, long p) {
-        int nr = nrRunning[cpu] + 1;
-        long period = nr > 8 ? nr * minGranularity : latency;
-        long total = weight(p);
+        int nr = 0;
+        long load = 0;
         long head = queue[cpu];
         for (long node = k.lists.next(head); node != head; node = k.lists.next(node)) {
-            total += weight(node - f.taskSeGroupNode);
+            long t = node - f.taskSeGroupNode;
+            if (m.readPointer(t + f.taskSchedClass) == fairClass) {
+                nr++;
+                load += weight(t);
+            }
         }
-        if (curr[cpu] != idle[cpu] && curr[cpu] != 0) {
-            total += weight(curr[cpu]);
+        long running = curr[cpu];
+        if (running != 0 && running != idle[cpu] && m.readPointer(running + f.taskSchedClass) == fairClass
+                && m.readInt(running + f.taskSeOnRq) != 0) {
+            nr++;
+            load += weight(running);
         }
-        return period * weight(p) / Math.max(total, 1);
+        if (m.readInt(p + f.taskSeOnRq) == 0) {
+            nr++;
+            load += weight(p);
+        }
+        long period = nr > 8 ? nr * minGranularity : latency;
+        return calcDelta(period, weight(p), invWeight(load));
     }
 
     /** {@code __set_task_cpu(p, cpu)}: with SMP, the cpu where Kconfig puts it, and wake_cpu. */
@@ -367,8 +421,9 @@ final class Sched {
 
     /**
      * {@code check_preempt_curr(rq, p, flags)}: a higher class always preempts; within the fair class
-     * {@code check_preempt_wakeup} preempts when the woken task's vruntime is more than the wakeup
-     * granularity behind the running one's.
+     * {@code check_preempt_wakeup}: a running SCHED_IDLE task is preempted by any other policy, a woken
+     * SCHED_BATCH or SCHED_IDLE task never preempts (the tick does), otherwise after {@code update_curr}
+     * when the woken task's vruntime is more than the wakeup granularity behind the running one's.
      */
     void checkPreemptCurr(int cpu, long p, int thisCpu) {
         long current = curr[cpu];
@@ -376,6 +431,15 @@ final class Sched {
         long cc = m.readPointer(current + f.taskSchedClass);
         if (pc == cc) {
             if (pc == fairClass) {
+                int policy = m.readInt(p + o.taskPolicy);
+                if (m.readInt(current + o.taskPolicy) == SCHED_IDLE && policy != SCHED_IDLE) {
+                    reschedCurr(cpu, thisCpu);
+                    return;
+                }
+                if (policy != SCHED_NORMAL) {
+                    return;
+                }
+                updateCurr(cpu);
                 long vdiff = m.readLong(current + f.taskSeVruntime) - m.readLong(p + f.taskSeVruntime);
                 if (vdiff > calcDeltaFair(wakeupGranularity, p)) {
                     reschedCurr(cpu, thisCpu);

@@ -1,0 +1,13 @@
+package io.github.kproc.arm32;
+
+import io.github.kproc.arch.Platform;
+import io.github.kproc.arch.Platforms;
+import io.github.kproc.kernel.sched.ContextSwitchContract;
+
+/** {@link ContextSwitchContract} on the bundled linux-4.19-arm32-vexpress build. */
+class Arm32SchedContextSwitchTest extends ContextSwitchContract {
+    @Override
+    protected Platform platform() {
+        return Platforms.bundled("linux-4.19-arm32-vexpress");
+    }
+}

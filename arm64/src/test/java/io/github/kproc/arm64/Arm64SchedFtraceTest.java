@@ -1,0 +1,13 @@
+package io.github.kproc.arm64;
+
+import io.github.kproc.arch.Platform;
+import io.github.kproc.arch.Platforms;
+import io.github.kproc.kernel.sched.FtraceContract;
+
+/** {@link FtraceContract} on the bundled linux-4.19-arm64-defconfig build. */
+class Arm64SchedFtraceTest extends FtraceContract {
+    @Override
+    protected Platform platform() {
+        return Platforms.bundled("linux-4.19-arm64-defconfig");
+    }
+}
