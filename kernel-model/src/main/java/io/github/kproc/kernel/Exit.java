@@ -102,9 +102,7 @@ final class Exit {
         m.writeInt(vfork + f.completionDone, m.readInt(vfork + f.completionDone) + 1);
         for (Map.Entry<Long, long[]> e : vforkWaiters.entrySet()) {
             if (e.getValue()[0] == tsk) {
-                long parent = e.getKey();
-                int thisCpu = k.sched.taskCpu(tsk);
-                k.sched.tryToWakeUp(parent, thisCpu);
+                k.tryToWakeUp(k.sched.taskCpu(tsk), e.getKey());
                 return;
             }
         }

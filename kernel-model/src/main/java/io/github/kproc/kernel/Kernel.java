@@ -581,8 +581,10 @@ public final class Kernel implements AutoCloseable {
 
     /**
      * Lets a CPU take what is pending for it before it does anything else: a reschedule IPI sent to
-     * it is handled as an interrupt ({@code irq_enter}, {@code scheduler_ipi}, {@code irq_exit},
-     * rescheduling on the way out when allowed).
+     * it is taken as an interrupt ({@code handle_IPI}: {@code ipi_entry}, {@code scheduler_ipi},
+     * {@code ipi_exit}; 4.19's scheduler_ipi enters no irq context for a bare reschedule), and the
+     * return from the interrupt reschedules when allowed. An IPI stays pending while the CPU has irqs
+     * masked or is in hardirq or NMI context.
      */
     public void step(int cpu) {
         checkCpu(cpu);
@@ -736,12 +738,23 @@ public final class Kernel implements AutoCloseable {
         if ((state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)) == 0 || exit.inVforkWait(t)) {
             return false;
         }
+        tryToWakeUp(cpu, t);
+        return true;
+    }
+
+    /**
+     * {@code try_to_wake_up(p)} run on {@code cpu}: under {@code p->pi_lock} (irqs off)
+     * {@code sched_waking}, then under the runqueue lock the activation, {@code check_preempt_curr}
+     * and {@code sched_wakeup}.
+     */
+    void tryToWakeUp(int cpu, long t) {
         lockIrqSave(cpu);
         traceWakeup(cpu, "sched_waking", t, sched.taskCpu(t));
+        preemptCountInc(cpu);
         sched.tryToWakeUp(t, cpu);
         traceWakeup(cpu, "sched_wakeup", t, sched.taskCpu(t));
+        preemptCountDec(cpu);
         unlockIrqRestore(cpu);
-        return true;
     }
 
     /**
@@ -782,7 +795,9 @@ public final class Kernel implements AutoCloseable {
 
     /**
      * {@code sched_setscheduler(p, policy, {priority})}: SCHED_NORMAL 0, SCHED_FIFO 1, SCHED_RR 2,
-     * SCHED_BATCH 3, SCHED_IDLE 5; FIFO and RR take a priority 1..99, the others 0.
+     * SCHED_BATCH 3, SCHED_IDLE 5; FIFO and RR take a priority 1..99, the others 0. The call is taken
+     * as made on the task's own CPU: a reschedule it causes sets TIF_NEED_RESCHED there, which that
+     * CPU acts on at its next tick, interrupt or schedule.
      */
     public void setScheduler(int pid, int policy, int priority) {
         long t = findTask(pid);
