@@ -1,0 +1,142 @@
+package io.github.kproc.kernel.contract;
+
+import static io.github.kproc.kernel.CloneFlag.FILES;
+import static io.github.kproc.kernel.CloneFlag.FS;
+import static io.github.kproc.kernel.CloneFlag.SIGHAND;
+import static io.github.kproc.kernel.CloneFlag.THREAD;
+import static io.github.kproc.kernel.CloneFlag.VM;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.kproc.Errno;
+import io.github.kproc.kernel.CloneFlag;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Tracer;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code do_exit()}, {@code exit_notify()}, {@code release_task()} and {@code wait4()}
+ * (kernel/exit.c): a process stays a zombie until its parent waits, unless it is a thread or its
+ * parent ignores SIGCHLD; orphans go to the child reaper.
+ */
+public abstract class ExitContract extends KernelContract {
+    private static final Set<CloneFlag> THREAD_FLAGS = EnumSet.of(VM, FS, FILES, SIGHAND, THREAD);
+
+    @Test
+    @DisplayName("exit_notify: an exited child is EXIT_ZOMBIE until wait4 reaps it (release_task)")
+    void exitedChildIsAZombieUntilReaped() {
+        List<String> lines = new ArrayList<>();
+        Kernel k = boot(b -> b.cpus(2).memory(64L << 20).tracer(Tracer.events(lines::add)));
+        k.run(0, 1);
+        int pid = k.fork(0);
+        long child = k.findTask(pid);
+        k.run(1, pid);
+        int threads = k.nrThreads();
+        k.exit(1, 3);
+        assertEquals(EXIT_ZOMBIE, k.task(child).exitState());
+        assertEquals(0x80, k.task(child).state(), "TASK_DEAD");
+        assertTrue(k.tasks().contains(child));
+        assertEquals(threads, k.nrThreads(), "a zombie still counts");
+        assertEquals(0, structs(k).taskPtr(child, "mm"), "exit_mm");
+        assertEquals(0, structs(k).taskPtr(child, "files"), "exit_files");
+        assertEquals(0, structs(k).taskPtr(child, "fs"), "exit_fs");
+        assertEquals(3, structs(k).task(child, "exit_code"));
+        assertTrue(lines.stream().anyMatch(l -> l.endsWith("sched_process_exit: comm=init pid=" + pid + " prio=120")),
+                () -> String.join("\n", lines));
+        assertFalse(lines.stream().anyMatch(l -> l.contains("sched_process_free")));
+        assertEquals(pid, k.wait(0, -1));
+        assertEquals(0, k.findTask(pid));
+        assertEquals(threads - 1, k.nrThreads());
+        assertTrue(lines.getLast().endsWith("sched_process_free: comm=init pid=" + pid + " prio=120"), lines.getLast());
+        assertErrno(Errno.ECHILD, () -> k.wait(0, -1));
+    }
+
+    @Test
+    @DisplayName("wait4(WNOHANG): 0 while the child still runs; -ECHILD without such a child")
+    void waitReturnsZeroWhileTheChildRuns() {
+        Kernel k = boot(2);
+        k.run(0, 1);
+        assertErrno(Errno.ECHILD, () -> k.wait(0, -1));
+        int pid = k.fork(0);
+        assertEquals(0, k.wait(0, -1));
+        assertEquals(0, k.wait(0, pid));
+        assertErrno(Errno.ECHILD, () -> k.wait(0, 2));
+    }
+
+    @Test
+    @DisplayName("exit_notify: a thread is EXIT_DEAD and released at once (sched_process_free), never a zombie")
+    void exitedThreadIsReleasedAtOnce() {
+        List<String> lines = new ArrayList<>();
+        Kernel k = boot(b -> b.cpus(2).memory(64L << 20).tracer(Tracer.events(lines::add)));
+        k.run(0, 1);
+        int threads = k.nrThreads();
+        int tid = k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
+        k.run(1, tid);
+        lines.clear();
+        k.exit(1, 0);
+        assertEquals(0, k.findTask(tid));
+        assertEquals(threads, k.nrThreads());
+        assertTrue(lines.stream().anyMatch(l -> l.contains("sched_process_free: comm=init pid=" + tid)),
+                () -> String.join("\n", lines));
+        assertErrno(Errno.ECHILD, () -> k.wait(0, -1));
+    }
+
+    @Test
+    @DisplayName("do_notify_parent: kthreadd ignores SIGCHLD, so its children are reaped at exit (EXIT_DEAD)")
+    void kthreaddsChildrenAreReapedAtExit() {
+        Kernel k = boot(2);
+        k.run(0, 2);
+        int threads = k.nrThreads();
+        int pid = k.kernelThread(0, "kthread", 0, EnumSet.noneOf(CloneFlag.class));
+        k.run(1, pid);
+        k.exit(1, 0);
+        assertEquals(0, k.findTask(pid));
+        assertEquals(threads, k.nrThreads());
+    }
+
+    @Test
+    @DisplayName("forget_original_parent: orphans go to the child reaper (init), which reaps them")
+    void orphansAreReparentedToInit() {
+        Kernel k = boot(2);
+        long init = runAs(k, 0, 1);
+        int parent = k.fork(0);
+        runAs(k, 1, parent);
+        int orphan = k.clone(1, EnumSet.noneOf(CloneFlag.class), SIGUSR1, 0, 0, 0, 0);
+        long child = k.findTask(orphan);
+        k.exit(1, 0);
+        assertEquals(init, k.task(child).realParent());
+        assertEquals(init, k.task(child).parent());
+        assertEquals(SIGCHLD, k.task(child).exitSignal(), "reparent_leader: exit_signal = SIGCHLD");
+        Structs s = structs(k);
+        assertTrue(SharingContract.walk(s, init + s.offset("task_struct", "children"))
+                .contains(child + s.offset("task_struct", "sibling")));
+        assertEquals(parent, k.wait(0, parent));
+        k.run(1, orphan);
+        k.exit(1, 0);
+        assertEquals(orphan, k.wait(0, -1));
+        assertErrno(Errno.ECHILD, () -> k.wait(0, -1));
+    }
+
+    @Test
+    @DisplayName("wait4: a zombie leader is not reaped while its threads live (delay_group_leader)")
+    void zombieLeaderWaitsForItsThreads() {
+        Kernel k = boot(3);
+        k.run(0, 1);
+        int leader = k.fork(0);
+        k.run(1, leader);
+        int thread = k.clone(1, THREAD_FLAGS, 0, 0, 0, 0, 0);
+        k.exit(1, 0);
+        assertEquals(EXIT_ZOMBIE, k.task(k.findTask(leader)).exitState());
+        assertEquals(0, k.wait(0, leader));
+        k.run(2, thread);
+        k.exit(2, 0);
+        assertEquals(leader, k.wait(0, -1));
+        assertEquals(0, k.findTask(thread));
+    }
+}
