@@ -153,24 +153,40 @@ final class Exit {
     }
 
     /**
-     * {@code find_child_reaper} + {@code find_new_reaper}: a live thread of the dying task's group,
-     * else its pid namespace's child reaper. When a namespace's init dies, pid allocation in it stops.
+     * {@code find_child_reaper(father)}: the pid namespace's child reaper; if that is the dying task,
+     * the job passes to a live thread of its group, and if none is left the namespace stops
+     * allocating pids ({@code zap_pid_ns_processes}). Runs for every exit, children or not.
      */
-    private long findNewReaper(long father) {
+    private long findChildReaper(long father) {
         long ns = k.taskActivePidNs(father);
         long reaper = m.readPointer(ns + f.pidNsChildReaper);
-        if (reaper == father) {
-            long thread = findAliveThread(father);
-            if (thread != 0) {
-                m.writePointer(ns + f.pidNsChildReaper, thread);
-                return thread;
-            }
-            k.pids.disablePidAllocation(ns);
-            long parentNs = m.readPointer(ns + f.pidNsParent);
-            return parentNs == 0 ? k.initTask : m.readPointer(parentNs + f.pidNsChildReaper);
+        if (reaper != father) {
+            return reaper;
         }
         long thread = findAliveThread(father);
-        return thread != 0 ? thread : reaper;
+        if (thread != 0) {
+            m.writePointer(ns + f.pidNsChildReaper, thread);
+            return thread;
+        }
+        k.pids.disablePidAllocation(ns);
+        return father;
+    }
+
+    /**
+     * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group, else the
+     * child reaper. When a namespace's init dies with children, the kernel kills them first
+     * ({@code zap_pid_ns_processes}); the model hands them to the parent namespace's reaper instead.
+     */
+    private long findNewReaper(long father, long childReaper) {
+        long thread = findAliveThread(father);
+        if (thread != 0) {
+            return thread;
+        }
+        if (childReaper == father) {
+            long parentNs = m.readPointer(k.taskActivePidNs(father) + f.pidNsParent);
+            return parentNs == 0 ? k.initTask : m.readPointer(parentNs + f.pidNsChildReaper);
+        }
+        return childReaper;
     }
 
     /**
@@ -180,9 +196,11 @@ final class Exit {
      * ignores SIGCHLD).
      */
     private void exitNotify(int cpu, long tsk, boolean groupDead) {
+        // forget_original_parent
+        long childReaper = findChildReaper(tsk);
         long children = tsk + o.taskChildren;
         if (!lists.empty(children)) {
-            long reaper = findNewReaper(tsk);
+            long reaper = findNewReaper(tsk, childReaper);
             boolean sameGroup = m.readInt(reaper + o.taskTgid) == m.readInt(tsk + o.taskTgid);
             for (long node = lists.next(children); node != children; node = lists.next(node)) {
                 long p = node - o.taskSibling;

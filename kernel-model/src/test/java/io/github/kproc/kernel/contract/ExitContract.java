@@ -139,4 +139,26 @@ public abstract class ExitContract extends KernelContract {
         assertEquals(leader, k.wait(0, -1));
         assertEquals(0, k.findTask(thread));
     }
+
+    @Test
+    @DisplayName("find_child_reaper: when init's leader exits, a live thread of init becomes the child reaper")
+    void aThreadOfInitBecomesTheChildReaper() {
+        Kernel k = boot(3);
+        Structs s = structs(k);
+        k.run(0, 1);
+        int thread = k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
+        k.exit(0, 0);
+        long reaper = k.findTask(thread);
+        assertEquals(reaper, s.ptr(k.initPidNamespace(), "pid_namespace", "child_reaper"));
+        // an orphan made later goes to that thread, and the thread can reap it
+        int cpu = cpuRunning(k, 2, 1);
+        int worker = k.kernelThread(cpu, "kthread", 0, EnumSet.noneOf(CloneFlag.class));
+        cpu = cpuRunning(k, worker, 2);
+        int orphan = k.fork(cpu);
+        k.exit(cpu, 0);
+        assertEquals(reaper, k.task(k.findTask(orphan)).realParent());
+        cpu = cpuRunning(k, orphan, 2);
+        k.exit(cpu, 0);
+        assertEquals(orphan, k.wait(cpuRunning(k, thread, 0), orphan));
+    }
 }
