@@ -505,9 +505,10 @@ public final class Kernel implements AutoCloseable {
     }
 
     /**
-     * The effects of {@code execve} the fork and exit paths depend on: a new user address space
-     * ({@code exec_mmap}), {@code mm_release} completing a vfork parent's wait, {@code __set_task_comm},
-     * addr_limit USER_DS, and a kernel thread becoming a user task.
+     * The effects of {@code execve} the fork and exit paths depend on: a file table and signal handlers
+     * of its own ({@code unshare_files}, {@code de_thread}), a new user address space ({@code exec_mmap}),
+     * {@code mm_release} completing a vfork parent's wait, {@code __set_task_comm}, addr_limit USER_DS,
+     * and a kernel thread becoming a user task.
      */
     public void exec(int cpu, String comm) {
         checkCpu(cpu);

@@ -17,6 +17,8 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.function.ToIntFunction;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -85,6 +87,33 @@ public abstract class FaultInjectionContract extends KernelContract {
         assertEquals(injected + 1, k.faults().injected(), "the step ran and failed");
         before.assertUnchanged(k, KernelState.of(k, caller));
         assertTrue(variant.fork.applyAsInt(k) > 0, "the same fork once the fault is gone");
+    }
+
+    @Test
+    @DisplayName("execve: each allocation (unshared files, mm, pgd, sighand) can fail, leaving the task as it was")
+    void everyAllocationOfExecUnwinds() {
+        int n = 1;
+        for (;; n++) {
+            Kernel k = boot(2);
+            k.run(0, 1);
+            int pid = k.clone(0, EnumSet.of(VM, FILES, SIGHAND), SIGCHLD, 0, 0, 0, 0);
+            k.run(1, pid);
+            long task = k.current(1);
+            KernelState before = KernelState.of(k, task);
+            k.faults().failNthAllocation(n);
+            try {
+                k.exec(1, "sh");
+            } catch (KernelException e) {
+                assertEquals(Errno.ENOMEM, e.errno());
+                before.assertUnchanged(k, KernelState.of(k, task));
+                k.faults().clear();
+                k.exec(1, "sh");
+                continue;
+            }
+            k.faults().clear();
+            break;
+        }
+        assertEquals(4, n - 1, "allocations of an exec that unshares files and sighand");
     }
 
     @ParameterizedTest(name = "{0}")

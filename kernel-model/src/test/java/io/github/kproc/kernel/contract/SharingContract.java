@@ -231,6 +231,43 @@ public abstract class SharingContract extends KernelContract {
         assertNotEquals(s.taskPtr(parent, "signal"), s.taskPtr(child, "signal"));
     }
 
+    @Test
+    @DisplayName("do_execveat_common: unshare_files gives an exec'ing CLONE_FILES child a file table of its own")
+    void execUnsharesTheFileTable() {
+        bootAsInit();
+        long files = s.taskPtr(parent, "files");
+        int count = s.i32(files, "files_struct", "count");
+        long child = cloneChild(EnumSet.of(FILES), SIGCHLD);
+        k.run(1, pidOf(k, child));
+        k.exec(1, "sh");
+        long own = s.taskPtr(child, "files");
+        assertNotEquals(files, own);
+        assertEquals(1, s.i32(own, "files_struct", "count"));
+        assertEquals(count, s.i32(files, "files_struct", "count"));
+    }
+
+    @Test
+    @DisplayName("de_thread: exec replaces a CLONE_SIGHAND-shared sighand_struct; the other process keeps its handlers")
+    void execUnsharesTheSignalHandlers() {
+        bootAsInit();
+        long sighand = s.taskPtr(parent, "sighand");
+        int count = s.i32(sighand, "sighand_struct", "count");
+        // sigaction(SIGUSR1, handler) in init
+        long usr1 = sighand + s.offset("sighand_struct", "action") + (SIGUSR1 - 1) * s.size("k_sigaction")
+                + s.offset("k_sigaction", "sa.sa_handler");
+        s.memory().writePointer(usr1, 0x10400);
+        long child = cloneChild(EnumSet.of(VM, SIGHAND), SIGCHLD);
+        assertEquals(count + 1, s.i32(sighand, "sighand_struct", "count"));
+        k.run(1, pidOf(k, child));
+        k.exec(1, "sh");
+        long own = s.taskPtr(child, "sighand");
+        assertNotEquals(sighand, own);
+        assertEquals(1, s.i32(own, "sighand_struct", "count"));
+        assertEquals(0, s.memory().readPointer(own + (usr1 - sighand)), "flush_signal_handlers: SIG_DFL in the new program");
+        assertEquals(0x10400, s.memory().readPointer(usr1), "init's handler is untouched");
+        assertEquals(count, s.i32(sighand, "sighand_struct", "count"));
+    }
+
     /** The entries of a list_head ring, bounded. */
     static java.util.List<Long> walk(Structs s, long head) {
         java.util.List<Long> out = new java.util.ArrayList<>();
