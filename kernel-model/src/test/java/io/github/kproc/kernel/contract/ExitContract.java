@@ -161,4 +161,50 @@ public abstract class ExitContract extends KernelContract {
         k.exit(cpu, 0);
         assertEquals(orphan, k.wait(cpuRunning(k, thread, 0), orphan));
     }
+
+    /** {@code sigaction(SIGCHLD, SIG_IGN)} by a task: the handler word in its sighand_struct. */
+    private static void ignoreSigchld(Kernel k, long task) {
+        Structs s = new Structs(k);
+        long sighand = s.taskPtr(task, "sighand");
+        s.memory().writePointer(sighand + s.offset("sighand_struct", "action") + (SIGCHLD - 1) * s.size("k_sigaction")
+                + s.offset("k_sigaction", "sa.sa_handler"), 1);
+    }
+
+    @Test
+    @DisplayName("do_notify_parent: a parent ignoring SIGCHLD gets its SIGCHLD children reaped at exit, not others")
+    void ignoredSigchldReapsOnlySigchldChildren() {
+        Kernel k = boot(2);
+        k.run(0, 1);
+        int parent = k.fork(0);
+        long p = runAs(k, 1, parent);
+        ignoreSigchld(k, p);
+        int sigchld = k.clone(1, EnumSet.noneOf(CloneFlag.class), SIGCHLD, 0, 0, 0, 0);
+        int quiet = k.clone(1, EnumSet.noneOf(CloneFlag.class), 0, 0, 0, 0, 0);
+        for (int child : new int[] {sigchld, quiet}) {
+            k.run(0, child);
+            k.exit(0, 0);
+        }
+        assertEquals(0, k.findTask(sigchld), "SIGCHLD child: EXIT_DEAD and released");
+        assertEquals(EXIT_ZOMBIE, k.task(k.findTask(quiet)).exitState(), "exit signal 0: a zombie to wait for");
+        assertEquals(quiet, k.wait(1, quiet));
+    }
+
+    @Test
+    @DisplayName("do_notify_parent: once the parent has exec'd (parent_exec_id != self_exec_id) any exit signal becomes SIGCHLD")
+    void exitSignalIsSigchldAfterTheParentExecs() {
+        Kernel k = boot(2);
+        k.run(0, 1);
+        int parent = k.fork(0);
+        long p = runAs(k, 1, parent);
+        ignoreSigchld(k, p);
+        int quiet = k.clone(1, EnumSet.noneOf(CloneFlag.class), 0, 0, 0, 0, 0);
+        Structs s = structs(k);
+        assertEquals(s.task(p, "self_exec_id"), s.task(k.findTask(quiet), "parent_exec_id"));
+        k.exec(1, "sh");
+        assertEquals(s.task(p, "self_exec_id"), s.task(k.findTask(quiet), "parent_exec_id") + 1);
+        k.run(0, quiet);
+        k.exit(0, 0);
+        assertEquals(0, k.findTask(quiet), "notified as SIGCHLD, which the parent ignores: released at once");
+        assertErrno(Errno.ECHILD, () -> k.wait(1, -1));
+    }
 }
