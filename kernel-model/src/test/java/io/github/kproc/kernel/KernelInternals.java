@@ -36,6 +36,11 @@ public final class KernelInternals {
         return k.exit.inVforkWait(task);
     }
 
+    /** {@code &init_mm}: static, with users and count no task accounts for. */
+    public static long initMm(Kernel k) {
+        return k.initMm;
+    }
+
     /** The address of the kernel text symbol the model uses for {@code name}. */
     public static long symbol(Kernel k, String name) {
         return k.symbols.address(name);
