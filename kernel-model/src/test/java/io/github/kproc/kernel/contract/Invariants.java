@@ -228,6 +228,8 @@ final class Invariants {
         }
         Set<Long> mms = new HashSet<>(users.keySet());
         mms.addAll(borrowed.keySet());
+        check(s.i32(initMm, "mm_struct", "mm_count") == 1 + borrowed.getOrDefault(initMm, 0),
+                "init_mm.mm_count: its static reference and one per lazy borrower");
         for (long mm : mms) {
             if (mm == initMm) {
                 continue;
