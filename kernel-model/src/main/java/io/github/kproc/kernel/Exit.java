@@ -156,12 +156,17 @@ final class Exit {
      * {@code find_child_reaper(father)}: the pid namespace's child reaper; if that is the dying task,
      * the job passes to a live thread of its group, and if none is left the namespace stops
      * allocating pids ({@code zap_pid_ns_processes}). Runs for every exit, children or not.
+     *
+     * <p>The kernel's zap_pid_ns_processes then kills every task of the namespace before its init is
+     * gone; the model cannot run them, so they outlive it, and for them (and the dying init's own
+     * children, see {@link #findNewReaper}) the reaper is that of the nearest ancestor namespace
+     * whose init still lives.
      */
     private long findChildReaper(long father) {
         long ns = k.taskActivePidNs(father);
         long reaper = m.readPointer(ns + f.pidNsChildReaper);
         if (reaper != father) {
-            return reaper;
+            return accepting(ns) ? reaper : liveAncestorReaper(ns);
         }
         long thread = findAliveThread(father);
         if (thread != 0) {
@@ -174,19 +179,29 @@ final class Exit {
 
     /**
      * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group, else the
-     * child reaper. When a namespace's init dies with children, the kernel kills them first
-     * ({@code zap_pid_ns_processes}); the model hands them to the parent namespace's reaper instead.
+     * child reaper (for a dying namespace init, the model's stand-in described at
+     * {@link #findChildReaper}).
      */
     private long findNewReaper(long father, long childReaper) {
         long thread = findAliveThread(father);
         if (thread != 0) {
             return thread;
         }
-        if (childReaper == father) {
-            long parentNs = m.readPointer(k.taskActivePidNs(father) + f.pidNsParent);
-            return parentNs == 0 ? k.initTask : m.readPointer(parentNs + f.pidNsChildReaper);
+        return childReaper == father ? liveAncestorReaper(k.taskActivePidNs(father)) : childReaper;
+    }
+
+    /** True while a namespace's init lives: it still has PIDNS_ADDING (cleared when its init dies). */
+    private boolean accepting(long ns) {
+        return (m.readInt(ns + f.pidNsPidAllocated) & Pids.PIDNS_ADDING) != 0;
+    }
+
+    /** The child reaper of the nearest ancestor of {@code ns} whose init still lives (init_pid_ns's at the latest). */
+    private long liveAncestorReaper(long ns) {
+        long up = m.readPointer(ns + f.pidNsParent);
+        while (up != k.initPidNs && !accepting(up)) {
+            up = m.readPointer(up + f.pidNsParent);
         }
-        return childReaper;
+        return m.readPointer(up + f.pidNsChildReaper);
     }
 
     /**

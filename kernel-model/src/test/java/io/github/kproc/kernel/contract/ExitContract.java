@@ -207,4 +207,52 @@ public abstract class ExitContract extends KernelContract {
         assertEquals(0, k.findTask(quiet), "notified as SIGCHLD, which the parent ignores: released at once");
         assertErrno(Errno.ECHILD, () -> k.wait(1, -1));
     }
+
+    @Test
+    @DisplayName("find_new_reaper: orphans of a dying pid-namespace init never go to a reaper that is itself gone")
+    void orphansOfNestedNamespaceInitsGoToALiveReaper() {
+        Kernel k = boot(3);
+        long init = runAs(k, 0, 1);
+        int outer = k.clone(0, EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0);
+        runAs(k, 1, outer);
+        k.clone(1, EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0);
+        long inner = k.tasks().getLast();
+        int innerPid = pidOf(k, inner);
+        runAs(k, 2, innerPid);
+        k.fork(2);
+        long leaf = k.tasks().getLast();
+        // the outer namespace's init exits first and is reaped; then the inner one exits
+        k.exit(1, 0);
+        assertEquals(init, k.task(inner).realParent());
+        assertEquals(outer, k.wait(0, outer));
+        k.exit(2, 0);
+        assertEquals(init, k.task(leaf).realParent(), "the nearest namespace whose init lives: init_pid_ns");
+        assertEquals(innerPid, k.wait(0, innerPid));
+        int leafPid = pidOf(k, leaf);
+        runAs(k, 2, leafPid);
+        k.exit(2, 0);
+        assertEquals(leafPid, k.wait(0, leafPid));
+        assertErrno(Errno.ECHILD, () -> k.wait(0, -1));
+    }
+
+    @Test
+    @DisplayName("find_child_reaper: in a namespace whose init is gone, orphans go to a live reaper, not the dead init")
+    void orphansInADeadNamespaceGoToALiveReaper() {
+        Kernel k = boot(3);
+        long init = runAs(k, 0, 1);
+        int nsInit = k.clone(0, EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0);
+        runAs(k, 1, nsInit);
+        k.fork(1);
+        long child = k.tasks().getLast();
+        int childPid = pidOf(k, child);
+        runAs(k, 2, childPid);
+        k.fork(2);
+        long grandchild = k.tasks().getLast();
+        k.exit(1, 0);
+        assertEquals(init, k.task(child).realParent());
+        assertEquals(nsInit, k.wait(0, nsInit), "the namespace's init is reaped and freed");
+        k.exit(2, 0);
+        assertEquals(init, k.task(grandchild).realParent());
+        assertEquals(childPid, k.wait(0, childPid));
+    }
 }
