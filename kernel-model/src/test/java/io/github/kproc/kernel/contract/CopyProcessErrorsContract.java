@@ -80,6 +80,17 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         long signal = structs(k).taskPtr(k.current(0), "signal");
         assertTrue((structs(k).i32(signal, "signal_struct", "flags") & 0x40) != 0, "init's SIGNAL_UNKILLABLE");
         assertCloneFails(k, EnumSet.of(PARENT), Errno.EINVAL);
+        // a pid namespace's init is unkillable too (is_child_reaper in copy_process)
+        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        long container = runAs(k, 1, nsInit);
+        KernelState before = KernelState.of(k, container);
+        assertErrno(Errno.EINVAL, () -> k.clone(1, EnumSet.of(PARENT), SIGCHLD, 0, 0, 0, 0));
+        before.assertUnchanged(k, KernelState.of(k, container));
+        // an ordinary process may make a sibling
+        int pid = k.fork(0);
+        k.runIdle(1);
+        k.run(1, pid);
+        assertTrue(k.clone(1, EnumSet.of(PARENT), SIGCHLD, 0, 0, 0, 0) > 0);
     }
 
     @Test

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.quicktheories.core.Gen;
 
 /**
- * Random bounded sequences of fork, clone, kernel_thread, vfork, exec, exit, wait and scheduling,
+ * Random bounded sequences of fork, clone (CLONE_NEWPID too), kernel_thread, vfork, exec, exit, wait and scheduling,
  * some with an injected fault, on a 4-CPU machine. After every operation the {@link Invariants}
  * hold, and a failed operation changed nothing; at the end everything but init and kthreadd exits
  * and is reaped, and the memory accounting is the boot's again.
@@ -45,7 +45,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
     }
 
     enum Kind {
-        RUN, IDLE, FORK, THREAD, CLONE, KTHREAD, VFORK_EXEC, VFORK, EXEC, EXIT, WAIT
+        RUN, IDLE, FORK, THREAD, CLONE, KTHREAD, VFORK_EXEC, VFORK, EXEC, EXIT, WAIT, NEWPID
     }
 
     /** Clone flags a random CLONE draws from, invalid combinations included on purpose. */
@@ -55,7 +55,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
 
     private static Gen<Op> ops() {
         Gen<Kind> kind = integers().between(0, 99).map(i -> {
-            int[] weights = {14, 6, 12, 10, 12, 8, 6, 4, 4, 14, 10};
+            int[] weights = {14, 6, 11, 10, 11, 8, 6, 4, 4, 14, 9, 3};
             int acc = 0;
             for (int w = 0; w < weights.length; w++) {
                 acc += weights[w];
@@ -249,6 +249,16 @@ public abstract class ForkPropertiesContract extends KernelContract {
             case FORK -> forkLike(run, cpu, () -> k.fork(cpu));
             case THREAD -> forkLike(run, cpu, () -> k.clone(cpu, EnumSet.of(CloneFlag.VM, CloneFlag.FS,
                     CloneFlag.FILES, CloneFlag.SIGHAND, CloneFlag.THREAD), 0, 0, 0, 0, 0));
+            case NEWPID -> {
+                Set<CloneFlag> flags = EnumSet.of(CloneFlag.NEWPID);
+                if ((op.flags() & 1) != 0) {
+                    flags.add(CloneFlag.FILES);
+                }
+                if ((op.flags() & 2) != 0) {
+                    flags.add(CloneFlag.FS);
+                }
+                forkLike(run, cpu, () -> k.clone(cpu, flags, SIGCHLD, 0, 0, 0, 0));
+            }
             case CLONE -> {
                 Set<CloneFlag> flags = EnumSet.noneOf(CloneFlag.class);
                 for (int b = 0; b < CLONE_BITS.length; b++) {
@@ -276,14 +286,15 @@ public abstract class ForkPropertiesContract extends KernelContract {
             case VFORK, VFORK_EXEC -> {
                 int pid = forkLike(run, cpu, () -> k.vfork(cpu));
                 if (pid > 0) {
-                    long child = k.findTask(pid);
+                    // vfork returns the number in the caller's pid namespace
+                    long child = PidsContract.findByNs(k, k.taskActivePidNs(current), pid);
                     run.vforked.put(current, child);
                     if (op.kind() == Kind.VFORK_EXEC) {
                         k.faults().clear();
                         int where = run.cpuOf(child);
                         if (where < 0) {
                             where = k.task(child).cpu();
-                            k.run(where, pid);
+                            k.run(where, k.task(child).pid());
                         }
                         k.exec(where, "sh");
                     }
@@ -304,9 +315,13 @@ public abstract class ForkPropertiesContract extends KernelContract {
             case WAIT -> {
                 int target = (op.pick() & 3) == 0 ? -1 : childPid(k, current, op.pick());
                 try {
+                    long ns = k.taskActivePidNs(current);
                     int reaped = k.wait(cpu, target);
-                    if (reaped > 0 && k.findTask(reaped) != 0) {
-                        throw new AssertionError("wait returned " + reaped + ", which is still listed");
+                    for (long t : k.tasks()) {
+                        if (reaped > 0 && k.pidNr(t, ns) == reaped && k.task(t).groupLeader() == t
+                                && k.task(k.task(t).realParent()).groupLeader() == k.task(current).groupLeader()) {
+                            throw new AssertionError("wait returned " + reaped + ", a child still listed");
+                        }
                     }
                 } catch (KernelException e) {
                     if (e.errno() != Errno.ECHILD) {
@@ -344,7 +359,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
         for (long t : k.tasks()) {
             long parent = k.task(t).realParent();
             if (parent != 0 && k.task(parent).groupLeader() == leader && k.task(t).groupLeader() == t) {
-                children.add(k.task(t).pid());
+                children.add(k.pidNr(t, k.taskActivePidNs(current)));
             }
         }
         return children.isEmpty() ? -1 : children.get(pick % children.size());
@@ -372,6 +387,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
                     zombie = t;
                 }
             }
+            run.invariants.check(run.held());
             if (exiting != 0) {
                 int cpu = run.cpuOf(exiting);
                 if (cpu < 0) {
@@ -390,7 +406,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
                         k.run(cpu, k.task(parent).pid());
                     }
                 }
-                int pid = k.task(zombie).pid();
+                int pid = k.pidNr(zombie, k.taskActivePidNs(parent));
                 if (k.wait(cpu, pid) != pid) {
                     throw new AssertionError(k.task(zombie) + " is a zombie its parent cannot reap");
                 }

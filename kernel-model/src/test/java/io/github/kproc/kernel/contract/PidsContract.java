@@ -98,7 +98,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("_do_fork: the return value is pid_vnr, the child's number in the caller's pid namespace")
     void forkInsideANamespaceReturnsItsNumber() {
-        Kernel k = boot(2);
+        Kernel k = boot(3);
         k.run(0, 1);
         int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
         long init = runAs(k, 1, nsInit);
@@ -114,6 +114,30 @@ public abstract class PidsContract extends KernelContract {
         assertEquals(init, k.task(child).realParent());
         // the numbers of a namespace are its own: the global cursor went on meanwhile
         assertEquals(global + 1, k.fork(0));
+        // wait4 takes and returns the number as the caller sees it
+        k.run(2, global);
+        k.exit(2, 0);
+        assertEquals(2, k.wait(1, 2));
+    }
+
+    @Test
+    @DisplayName("alloc_pid: once a namespace's init has exited (no PIDNS_ADDING) a fork into it is -ENOMEM")
+    void deadNamespaceRefusesNewPids() {
+        Kernel k = boot(3);
+        k.run(0, 1);
+        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        long init = runAs(k, 1, nsInit);
+        long ns = k.taskActivePidNs(init);
+        int child = k.task(findByNs(k, ns, k.fork(1))).pid();
+        Structs s = structs(k);
+        int adding = 1 << 31;
+        assertEquals(adding, s.i32(ns, "pid_namespace", "pid_allocated") & adding);
+        k.exit(1, 0);
+        assertEquals(0, s.i32(ns, "pid_namespace", "pid_allocated") & adding, "disable_pid_allocation");
+        long task = runAs(k, 2, child);
+        KernelState before = KernelState.of(k, task);
+        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.fork(2));
+        before.assertUnchanged(k, KernelState.of(k, task));
     }
 
     @Test
