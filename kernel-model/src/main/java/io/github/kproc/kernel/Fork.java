@@ -266,6 +266,8 @@ final class Fork {
         if ((flags & (CLONE_VM | CLONE_VFORK)) == CLONE_VM) {
             k.sasSsReset(p);
         }
+        // user_disable_single_step(p): TIF_SINGLESTEP on arm64, nothing on ARM32 (no arch_has_single_step)
+        k.clearTsiFlag(p, k.tifSinglestep);
         k.clearTsiFlag(p, k.tifSyscallTrace);
         int nr = k.pids.nr(pid);
         m.writeInt(p + o.taskPid, nr);

@@ -70,6 +70,8 @@ public final class Kernel implements AutoCloseable {
     final int cpus;
     final boolean[] online;
     final int tifSyscallTrace;
+    /** TIF_SINGLESTEP where the architecture single-steps in hardware (arm64), else -1 (ARM32). */
+    final int tifSinglestep;
     private final int tifForeignFpstate;
     @Nullable Tracer tracer;
     private long clock;
@@ -124,6 +126,7 @@ public final class Kernel implements AutoCloseable {
             this.symbols = new KernelSymbols(textBase());
             this.online = new boolean[cpus];
             this.tifSyscallTrace = platform.tifBit("TIF_SYSCALL_TRACE");
+            this.tifSinglestep = platform.tifBit("TIF_SINGLESTEP");
             this.tifForeignFpstate = platform.tifBit("TIF_FOREIGN_FPSTATE");
             int l1 = 64;
             taskCache = mem.createCache("task_struct", o.taskSize, Math.max(l1, platform.profile().struct("task_struct").alignment()));

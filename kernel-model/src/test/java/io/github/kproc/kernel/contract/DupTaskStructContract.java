@@ -126,6 +126,27 @@ public abstract class DupTaskStructContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("copy_process: user_disable_single_step and clear_tsk_thread_flag(p, TIF_SYSCALL_TRACE) in the child")
+    void tracingFlagsAreClearedInTheChild() {
+        Kernel k = boot(2);
+        k.run(0, 1);
+        ThreadInfo parent = k.task(k.current(0)).threadInfo();
+        int syscallTrace = platform().tifBit("TIF_SYSCALL_TRACE");
+        // arm64 single-steps with TIF_SINGLESTEP; ARM32 has no hardware single step (a no-op)
+        int singleStep = platform().tifBit("TIF_SINGLESTEP");
+        parent.flag(syscallTrace, true);
+        if (singleStep >= 0) {
+            parent.flag(singleStep, true);
+        }
+        ThreadInfo child = k.task(k.findTask(k.fork(0))).threadInfo();
+        assertFalse(child.testFlag(syscallTrace));
+        if (singleStep >= 0) {
+            assertFalse(child.testFlag(singleStep));
+        }
+        assertTrue(parent.testFlag(syscallTrace));
+    }
+
+    @Test
     @DisplayName("dup_task_struct: a new stack canary (get_random_canary) for every task")
     void stackCanaryIsNew() {
         Kernel k = boot(2);
