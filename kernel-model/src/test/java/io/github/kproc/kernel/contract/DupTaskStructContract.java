@@ -178,76 +178,30 @@ public abstract class DupTaskStructContract extends KernelContract {
         }
     }
 
-    /** The offsets of every struct list_head in task_struct outside unions, by path. */
-    private java.util.Map<String, Long> listHeads() {
-        java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
-        collectListHeads(platform().profile().struct("task_struct").members(), 0, "task_struct", out);
-        return out;
-    }
-
-    private void collectListHeads(List<io.github.kproc.layout.Member> members, long base, String path,
-            java.util.Map<String, Long> out) {
-        for (io.github.kproc.layout.Member member : members) {
-            String name = path + "." + (member.name() == null ? "<anonymous>" : member.name());
-            if (member.isInline()) {
-                if (!member.type().startsWith("union")) {
-                    collectListHeads(member.members(), base, name, out);
-                }
-                continue;
-            }
-            String type = member.embeddedTypeName();
-            if (type == null) {
-                continue;
-            }
-            long n = Math.max(1, member.elementCount());
-            if (type.equals("list_head")) {
-                for (int i = 0; i < n; i++) {
-                    out.put(n > 1 ? name + "[" + i + "]" : name, base + member.offset() + i * member.elementSize());
-                }
-            } else if (n == 1) {
-                platform().profile().find(type).filter(t -> !t.isUnion())
-                        .ifPresent(t -> collectListHeads(t.members(), base + member.offset(), name, out));
-            }
-        }
-    }
-
     @Test
     @DisplayName("copy_process: every list_head of a new task is a ring (INIT_LIST_HEAD'd or linked), none left as the parent's")
     void everyListHeadOfANewTaskIsARing() {
         Kernel k = boot(2);
-        AddressSpace m = k.addressSpace();
-        int ptr = m.pointerSize();
-        // fork_idle's task has no pid, so copy_process skips ptrace_init_task and the task list for it;
-        // a thread is not on the task list: those keep the parent's bytes, in the kernel too
-        java.util.Map<Long, Set<String>> exempt = new java.util.HashMap<>();
-        exempt.put(k.idleTask(1), Set.of("task_struct.tasks", "task_struct.ptraced", "task_struct.ptrace_entry"));
-        List<Long> tasks = new ArrayList<>(k.tasks().subList(1, k.tasks().size()));
-        tasks.add(k.idleTask(1));
+        ListHeads heads = new ListHeads(platform(), k.addressSpace());
+        List<String> broken = new ArrayList<>();
+        for (long t : k.tasks().subList(1, k.tasks().size())) {
+            broken.addAll(heads.broken(t, Set.of()));
+        }
+        broken.addAll(heads.broken(k.idleTask(1), ListHeads.IDLE_EXEMPT));
         k.run(0, 1);
-        tasks.add(k.findTask(k.fork(0)));
+        long child = k.findTask(k.fork(0));
+        broken.addAll(heads.broken(child, Set.of()));
         long thread = k.findTask(k.clone(0, EnumSet.of(CloneFlag.VM, CloneFlag.SIGHAND, CloneFlag.THREAD), 0, 0, 0,
                 0, 0));
-        tasks.add(thread);
-        exempt.put(thread, Set.of("task_struct.tasks"));
+        broken.addAll(heads.broken(thread, ListHeads.THREAD_EXEMPT));
         k.run(1, 2);
-        tasks.add(k.findTask(k.kernelThread(1, "kthread", 0, EnumSet.noneOf(CloneFlag.class))));
-        List<String> broken = new ArrayList<>();
-        for (long t : tasks) {
-            for (var e : listHeads().entrySet()) {
-                long head = t + e.getValue();
-                long next = m.readPointer(head);
-                boolean ring = next != 0 && m.contains(next, 2L * ptr) && m.readPointer(next + ptr) == head
-                        && m.readPointer(m.readPointer(head + ptr)) == head;
-                if (!ring && !exempt.getOrDefault(t, Set.of()).contains(e.getKey())) {
-                    broken.add(k.task(t) + " " + e.getKey());
-                }
-            }
-        }
+        long worker = k.findTask(k.kernelThread(1, "kthread", 0, EnumSet.noneOf(CloneFlag.class)));
+        broken.addAll(heads.broken(worker, Set.of()));
         assertEquals(List.of(), broken);
         // sched_fork: plist_node_init(&p->pushable_tasks, MAX_PRIO); rcu_copy_process (TASKS_RCU): idle CPU -1
-        assertEquals(140, structs(k).i32(tasks.getLast(), "task_struct", "pushable_tasks.prio"));
+        assertEquals(140, structs(k).i32(worker, "task_struct", "pushable_tasks.prio"));
         if (platform().profile().has("task_struct", "rcu_tasks_idle_cpu")) {
-            assertEquals(-1, structs(k).i32(tasks.getLast(), "task_struct", "rcu_tasks_idle_cpu"));
+            assertEquals(-1, structs(k).i32(worker, "task_struct", "rcu_tasks_idle_cpu"));
         }
     }
 

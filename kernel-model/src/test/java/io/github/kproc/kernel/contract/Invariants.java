@@ -34,6 +34,7 @@ final class Invariants {
     private final long childrenOff;
     private final long siblingOff;
     private final long threadGroupOff;
+    private final ListHeads listHeads;
 
     Invariants(Kernel k) {
         this.k = k;
@@ -46,6 +47,7 @@ final class Invariants {
         this.childrenOff = s.offset("task_struct", "children");
         this.siblingOff = s.offset("task_struct", "sibling");
         this.threadGroupOff = s.offset("task_struct", "thread_group");
+        this.listHeads = new ListHeads(p, m);
     }
 
     private static void check(boolean ok, String what) {
@@ -141,6 +143,12 @@ final class Invariants {
                     + k.task(t).onRq());
         } else {
             check(k.task(t).onRq() == 0, name(t) + ": a zombie on a runqueue");
+        }
+        if (t != k.initTask()) {
+            java.util.Set<String> exempt = idle ? ListHeads.IDLE_EXEMPT
+                    : k.task(t).groupLeader() == t ? java.util.Set.of() : ListHeads.THREAD_EXEMPT;
+            List<String> broken = listHeads.broken(t, exempt);
+            check(broken.isEmpty(), name(t) + ": list heads that are not rings: " + broken);
         }
         if (idle) {
             check(k.task(t).pid() == 0, name(t) + ": idle pid");
