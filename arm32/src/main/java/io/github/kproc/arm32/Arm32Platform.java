@@ -42,7 +42,7 @@ public final class Arm32Platform extends Platform {
     private final long tiCpuContext;
     private final long tiTpValue;
     private final long cpuContextSize;
-    /** {@code thread_info.vfpstate.hard.cpu}, or -1 without CONFIG_VFP and CONFIG_SMP. */
+    /** {@code thread_info.vfpstate.hard.cpu}, or -1 without CONFIG_VFP or without CONFIG_SMP. */
     private final long tiVfpCpu;
     private static final List<String> REGISTERS = List.of("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9",
             "sl", "fp", "ip", "sp", "lr", "pc", "cpsr", "tpidruro", "tpidrurw");

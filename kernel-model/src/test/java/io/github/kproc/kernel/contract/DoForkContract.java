@@ -138,9 +138,9 @@ public abstract class DoForkContract extends KernelContract {
         assertEquals(init, k.task(child).realParent(), "current->real_parent");
         assertEquals(SIGCHLD, k.task(child).exitSignal(), "current->group_leader->exit_signal, not the CSIGNAL 0");
         Structs s = structs(k);
-        assertTrue(SharingContract.walk(s, init + s.offset("task_struct", "children"))
+        assertTrue(s.entries(init + s.offset("task_struct", "children"))
                 .contains(child + s.offset("task_struct", "sibling")));
-        assertTrue(SharingContract.walk(s, caller + s.offset("task_struct", "children")).isEmpty());
+        assertTrue(s.entries(caller + s.offset("task_struct", "children")).isEmpty());
         assertEquals(s.task(caller, "parent_exec_id"), s.task(child, "parent_exec_id"));
     }
 }

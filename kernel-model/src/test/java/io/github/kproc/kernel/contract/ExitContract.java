@@ -114,7 +114,7 @@ public abstract class ExitContract extends KernelContract {
         assertEquals(init, k.task(child).parent());
         assertEquals(SIGCHLD, k.task(child).exitSignal(), "reparent_leader: exit_signal = SIGCHLD");
         Structs s = structs(k);
-        assertTrue(SharingContract.walk(s, init + s.offset("task_struct", "children"))
+        assertTrue(s.entries(init + s.offset("task_struct", "children"))
                 .contains(child + s.offset("task_struct", "sibling")));
         assertEquals(parent, k.wait(0, parent));
         k.run(1, orphan);

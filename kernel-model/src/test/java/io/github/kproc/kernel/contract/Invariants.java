@@ -28,8 +28,6 @@ final class Invariants {
     private final Platform p;
     private final AddressSpace m;
     private final Structs s;
-    private final long next;
-    private final long prev;
     private final long tasksOff;
     private final long childrenOff;
     private final long siblingOff;
@@ -41,8 +39,6 @@ final class Invariants {
         this.p = k.platform();
         this.m = k.addressSpace();
         this.s = new Structs(k);
-        this.next = s.offset("list_head", "next");
-        this.prev = s.offset("list_head", "prev");
         this.tasksOff = s.offset("task_struct", "tasks");
         this.childrenOff = s.offset("task_struct", "children");
         this.siblingOff = s.offset("task_struct", "sibling");
@@ -60,22 +56,6 @@ final class Invariants {
         return k.task(t).toString();
     }
 
-    /** The entries of a list_head ring, checking each link's back pointer. */
-    private List<Long> ring(long head, String what) {
-        List<Long> out = new ArrayList<>();
-        long n = head;
-        do {
-            long nx = m.readPointer(n + next);
-            check(m.readPointer(nx + prev) == n, what + ": next->prev != entry at 0x" + Long.toHexString(n));
-            n = nx;
-            if (n != head) {
-                out.add(n);
-            }
-            check(out.size() < 1_000_000, what + " does not close");
-        } while (n != head);
-        return out;
-    }
-
     /**
      * Checks everything. {@code held} are task_structs kept by a reference after release_task (a vfork
      * parent's, until it runs again).
@@ -85,11 +65,11 @@ final class Invariants {
         // the global task list: leaders, each followed by its threads
         List<Long> listed = new ArrayList<>();
         listed.add(initTask);
-        for (long node : ring(initTask + tasksOff, "init_task.tasks")) {
+        for (long node : s.entries(initTask + tasksOff)) {
             long leader = node - tasksOff;
             check(k.task(leader).groupLeader() == leader, name(leader) + " on the task list is not a group leader");
             listed.add(leader);
-            for (long tg : ring(leader + threadGroupOff, name(leader) + ".thread_group")) {
+            for (long tg : s.entries(leader + threadGroupOff)) {
                 long t = tg - threadGroupOff;
                 check(k.task(t).groupLeader() == leader, name(t) + ": group_leader");
                 check(k.task(t).tgid() == k.task(leader).pid(), name(t) + ": tgid");
@@ -171,7 +151,7 @@ final class Invariants {
     private void checkFamilies(List<Long> listed, Set<Long> live) {
         Map<Long, Integer> seen = new HashMap<>();
         for (long parent : live) {
-            for (long node : ring(parent + childrenOff, name(parent) + ".children")) {
+            for (long node : s.entries(parent + childrenOff)) {
                 long child = node - siblingOff;
                 check(live.contains(child), "a child of " + name(parent) + " is not a live task");
                 check(k.task(child).groupLeader() == child, name(child) + ": a thread on a children list");

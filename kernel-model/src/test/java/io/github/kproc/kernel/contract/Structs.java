@@ -61,6 +61,31 @@ public final class Structs {
         return ptr(task, "task_struct", path);
     }
 
+    /**
+     * The entries of the list_head ring at {@code head}, in order, checking that every entry's next
+     * points back at it; a ring that does not close within a million entries is an error.
+     */
+    public java.util.List<Long> entries(long head) {
+        long next = offset("list_head", "next");
+        long prev = offset("list_head", "prev");
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        long n = head;
+        do {
+            long nx = m.readPointer(n + next);
+            if (m.readPointer(nx + prev) != n) {
+                throw new AssertionError(String.format("list at 0x%x: next->prev of 0x%x is not it", head, n));
+            }
+            n = nx;
+            if (n != head) {
+                out.add(n);
+            }
+            if (out.size() > 1_000_000) {
+                throw new AssertionError(String.format("list at 0x%x does not close", head));
+            }
+        } while (n != head);
+        return out;
+    }
+
     /** The bytes of {@code struct type} at an address. */
     public byte[] bytes(long address, String type) {
         return m.readBytes(address, (int) size(type));
