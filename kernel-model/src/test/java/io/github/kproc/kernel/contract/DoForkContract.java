@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
 import java.util.EnumSet;
@@ -70,6 +71,23 @@ public abstract class DoForkContract extends KernelContract {
         assertEquals(pid, k.userWord(init, CTID), "CLONE_CHILD_SETTID, in the shared mm");
         k.exit(1, 0);
         assertEquals(0, k.userWord(init, CTID), "cleared for the futex waiter (pthread_join)");
+    }
+
+    @Test
+    @DisplayName("mm_release at exec: a vfork child's CLONE_CHILD_CLEARTID word is cleared in the mm it shared")
+    void vforkChildClearsItsTidAtExec() {
+        Kernel k = boot(2);
+        long init = runAs(k, 0, 1);
+        int pid = k.clone(0, EnumSet.of(CloneFlag.VFORK, VM, CHILD_SETTID, CHILD_CLEARTID), SIGCHLD, 0, 0, CTID, 0);
+        long child = k.findTask(pid);
+        int cpu = k.task(child).cpu();
+        if (k.current(cpu) != child) {
+            k.run(cpu, pid);
+        }
+        assertEquals(pid, k.userWord(init, CTID), "schedule_tail wrote it into the borrowed mm");
+        k.exec(cpu, "sh");
+        assertEquals(0, k.userWord(init, CTID), "mm_users was 2: put_user(0, clear_child_tid)");
+        assertEquals(0, structs(k).taskPtr(child, "clear_child_tid"));
     }
 
     @Test

@@ -255,4 +255,22 @@ public abstract class ExitContract extends KernelContract {
         assertEquals(init, k.task(grandchild).realParent());
         assertEquals(childPid, k.wait(0, childPid));
     }
+
+    @Test
+    @DisplayName("release_task: the last thread of a zombie leader whose parent ignores SIGCHLD releases the leader too")
+    void lastThreadReleasesAnIgnoredZombieLeader() {
+        Kernel k = boot(3);
+        k.run(0, 2);
+        int threads = k.nrThreads();
+        int leader = k.kernelThread(0, "kthread", 0, EnumSet.noneOf(CloneFlag.class));
+        k.run(1, leader);
+        int thread = k.clone(1, THREAD_FLAGS, 0, 0, 0, 0, 0);
+        k.exit(1, 0);
+        assertEquals(EXIT_ZOMBIE, k.task(k.findTask(leader)).exitState(), "not notified while a thread lives");
+        k.run(2, thread);
+        k.exit(2, 0);
+        assertEquals(0, k.findTask(thread));
+        assertEquals(0, k.findTask(leader), "zap_leader: kthreadd ignores SIGCHLD");
+        assertEquals(threads, k.nrThreads());
+    }
 }
