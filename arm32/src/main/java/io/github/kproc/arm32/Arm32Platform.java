@@ -42,6 +42,8 @@ public final class Arm32Platform extends Platform {
     private final long tiCpuContext;
     private final long tiTpValue;
     private final long cpuContextSize;
+    /** {@code thread_info.vfpstate.hard.cpu}, or -1 without CONFIG_VFP or without CONFIG_SMP. */
+    private final long tiVfpCpu;
     private static final List<String> REGISTERS = List.of("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9",
             "sl", "fp", "ip", "sp", "lr", "pc", "cpsr", "tpidruro", "tpidrurw");
     /** Register indices. */
@@ -66,6 +68,8 @@ public final class Arm32Platform extends Platform {
         this.tiCpuContext = offsets().required("thread_info", "cpu_context");
         this.tiTpValue = offsets().required("thread_info", "tp_value");
         this.cpuContextSize = profile.sizeOf("cpu_context_save");
+        this.tiVfpCpu = profile.config().enabled("CONFIG_VFP")
+                ? offsets().optional("thread_info", "vfpstate.hard.cpu") : -1;
         if (threadInfoInTask()) {
             throw new IllegalArgumentException("ARM32 4.19 has no THREAD_INFO_IN_TASK");
         }
@@ -208,7 +212,9 @@ public final class Arm32Platform extends Platform {
      * {@code copy_thread()} (arch/arm/kernel/process.c): zero cpu_context; a user task copies the
      * parent's pt_regs with r0 = 0 (sp = stack_start if given); a kernel thread gets zeroed pt_regs in
      * SVC mode with r4 = arg and r5 = fn; pc = ret_from_fork, sp = the child's pt_regs; CLONE_SETTLS
-     * sets tp_value[0] from the r3 the syscall passed; tp_value[1] takes the parent's TPIDRURW.
+     * sets tp_value[0] from the r3 the syscall passed; tp_value[1] takes the parent's TPIDRURW;
+     * {@code thread_notify(THREAD_NOTIFY_COPY)} reaches {@code vfp_thread_copy}, which leaves the
+     * copied VFP state in no CPU's registers ({@code hard.cpu = NR_CPUS}).
      */
     @Override
     public void copyThread(AddressSpace memory, long cloneFlags, long stackStart, long stackArg, long parent,
@@ -235,6 +241,9 @@ public final class Arm32Platform extends Platform {
             memory.writeInt(thread + tiTpValue, memory.readInt(childRegs + 4L * 3));
         }
         memory.writeInt(thread + tiTpValue + 4, memory.readInt(taskThreadInfo(memory, parent) + tiTpValue + 4));
+        if (tiVfpCpu >= 0) {
+            memory.writeInt(thread + tiVfpCpu, nrCpus());
+        }
     }
 
     /** The syscall arguments in r0, r1, ... of the task's pt_regs (CLONE_BACKWARDS: clone passes TLS in r3). */

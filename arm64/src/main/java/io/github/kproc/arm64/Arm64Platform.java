@@ -77,6 +77,8 @@ public final class Arm64Platform extends Platform {
     static final int SP_EL0 = 33;
     static final int TPIDR_EL0 = 34;
     static final int TPIDRRO_EL0 = 35;
+    /** {@code TIF_SVE}. */
+    private static final int TIF_SVE = 23;
     /** {@code PSR_MODE_EL1h}. */
     static final long PSR_MODE_EL1H = 0x5;
     /** {@code CLONE_SETTLS}. */
@@ -243,10 +245,10 @@ public final class Arm64Platform extends Platform {
     }
 
     /**
-     * {@code copy_thread()} (arch/arm64/kernel/process.c): zero cpu_context and sve_state; a user task
-     * copies the parent's pt_regs with x0 = 0, inherits tpidr_el0 (sp = stack_start if given; CLONE_SETTLS
-     * takes the TLS from x3); a kernel thread gets zeroed pt_regs in EL1h with x19 = fn and x20 = arg;
-     * pc = ret_from_fork, sp = the child's pt_regs.
+     * {@code copy_thread()} (arch/arm64/kernel/process.c): zero cpu_context, clear TIF_SVE and
+     * sve_state; a user task copies the parent's pt_regs with x0 = 0, inherits tpidr_el0 (sp =
+     * stack_start if given; CLONE_SETTLS takes the TLS from x3); a kernel thread gets zeroed pt_regs in
+     * EL1h with x19 = fn and x20 = arg; pc = ret_from_fork, sp = the child's pt_regs.
      */
     @Override
     public void copyThread(AddressSpace memory, long cloneFlags, long stackStart, long stackArg, long parent,
@@ -254,6 +256,8 @@ public final class Arm64Platform extends Platform {
         long childRegs = taskPtRegs(memory, child);
         long context = child + cpuContextOffset;
         memory.fill(context, 104, (byte) 0);
+        long flags = child + offsets().tiFlags;
+        memory.writeLong(flags, memory.readLong(flags) & ~(1L << TIF_SVE));
         memory.writeLong(child + sveState, 0);
         if (!kernelThread) {
             memory.copy(taskPtRegs(memory, parent), childRegs, ptRegsSize);

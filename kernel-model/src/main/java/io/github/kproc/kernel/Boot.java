@@ -35,8 +35,10 @@ final class Boot {
     void start() {
         staticStructures();
         initTask();
-        // sched_init -> init_idle(current, 0); start_kernel's preempt_disable()
+        // sched_init: init_idle(current, 0), and the boot idle thread borrows init_mm (mmgrab) like
+        // every lazy-TLB kernel thread; start_kernel's preempt_disable()
         initIdle(k.initTask, 0);
+        k.mmgrab(k.initMm);
         k.setPreemptCount(k.initTask, platform.preemptDisableOffset());
         // fork_init: RLIMIT_NPROC and RLIMIT_SIGPENDING of init_task are max_threads / 2
         long rlim = k.staticSignals + f.signalRlim;
@@ -63,6 +65,9 @@ final class Boot {
                 }
             }
             initIdle(idle, cpu);
+            // secondary_start_kernel: "All kernel threads share the same mm context; grab a reference"
+            m.writePointer(idle + o.taskActiveMm, k.initMm);
+            k.mmgrab(k.initMm);
             k.online[cpu] = true;
             platform.enterTask(k.sched.registers[cpu], idle, platform.taskPtRegs(m, idle));
             // secondary_start_kernel: preempt_disable() before cpu_startup_entry

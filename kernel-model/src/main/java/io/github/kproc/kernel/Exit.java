@@ -154,24 +154,55 @@ final class Exit {
     }
 
     /**
-     * {@code find_child_reaper} + {@code find_new_reaper}: a live thread of the dying task's group,
-     * else its pid namespace's child reaper. When a namespace's init dies, pid allocation in it stops.
+     * {@code find_child_reaper(father)}: the pid namespace's child reaper; if that is the dying task,
+     * the job passes to a live thread of its group, and if none is left the namespace stops
+     * allocating pids ({@code zap_pid_ns_processes}). Runs for every exit, children or not.
+     *
+     * <p>The kernel's zap_pid_ns_processes then kills every task of the namespace before its init is
+     * gone; the model cannot run them, so they outlive it, and for them (and the dying init's own
+     * children, see {@link #findNewReaper}) the reaper is that of the nearest ancestor namespace
+     * whose init still lives.
      */
-    private long findNewReaper(long father) {
+    private long findChildReaper(long father) {
         long ns = k.taskActivePidNs(father);
         long reaper = m.readPointer(ns + f.pidNsChildReaper);
-        if (reaper == father) {
-            long thread = findAliveThread(father);
-            if (thread != 0) {
-                m.writePointer(ns + f.pidNsChildReaper, thread);
-                return thread;
-            }
-            k.pids.disablePidAllocation(ns);
-            long parentNs = m.readPointer(ns + f.pidNsParent);
-            return parentNs == 0 ? k.initTask : m.readPointer(parentNs + f.pidNsChildReaper);
+        if (reaper != father) {
+            return accepting(ns) ? reaper : liveAncestorReaper(ns);
         }
         long thread = findAliveThread(father);
-        return thread != 0 ? thread : reaper;
+        if (thread != 0) {
+            m.writePointer(ns + f.pidNsChildReaper, thread);
+            return thread;
+        }
+        k.pids.disablePidAllocation(ns);
+        return father;
+    }
+
+    /**
+     * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group, else the
+     * child reaper (for a dying namespace init, the model's stand-in described at
+     * {@link #findChildReaper}).
+     */
+    private long findNewReaper(long father, long childReaper) {
+        long thread = findAliveThread(father);
+        if (thread != 0) {
+            return thread;
+        }
+        return childReaper == father ? liveAncestorReaper(k.taskActivePidNs(father)) : childReaper;
+    }
+
+    /** True while a namespace's init lives: it still has PIDNS_ADDING (cleared when its init dies). */
+    private boolean accepting(long ns) {
+        return (m.readInt(ns + f.pidNsPidAllocated) & Pids.PIDNS_ADDING) != 0;
+    }
+
+    /** The child reaper of the nearest ancestor of {@code ns} whose init still lives (init_pid_ns's at the latest). */
+    private long liveAncestorReaper(long ns) {
+        long up = m.readPointer(ns + f.pidNsParent);
+        while (up != k.initPidNs && !accepting(up)) {
+            up = m.readPointer(up + f.pidNsParent);
+        }
+        return m.readPointer(up + f.pidNsChildReaper);
     }
 
     /**
@@ -181,9 +212,11 @@ final class Exit {
      * ignores SIGCHLD).
      */
     private void exitNotify(int cpu, long tsk, boolean groupDead) {
+        // forget_original_parent
+        long childReaper = findChildReaper(tsk);
         long children = tsk + o.taskChildren;
         if (!lists.empty(children)) {
-            long reaper = findNewReaper(tsk);
+            long reaper = findNewReaper(tsk, childReaper);
             boolean sameGroup = m.readInt(reaper + o.taskTgid) == m.readInt(tsk + o.taskTgid);
             for (long node = lists.next(children); node != children; node = lists.next(node)) {
                 long p = node - o.taskSibling;

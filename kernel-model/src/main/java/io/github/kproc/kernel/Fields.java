@@ -69,6 +69,32 @@ final class Fields {
     final long taskGtime;
     final long taskChildren;
     final long taskSibling;
+    // what copy_process re-initialises after the struct copy (-1 where the build lacks it)
+    final long taskRcuReadLockNesting;
+    final long taskRcuReadUnlockSpecial;
+    final long taskRcuNodeEntry;
+    final long taskRcuBlockedNode;
+    final long taskRcuTasksHoldout;
+    final long taskRcuTasksIdleCpu;
+    final long taskRcuTasksHoldoutList;
+    final long taskCputimeExpires;
+    final long taskCputimeExpiresSize;
+    final long taskCpuTimers;
+    final long taskCgList;
+    final long taskPushablePrio;
+    final long taskPushablePrioList;
+    final long taskPushableNodeList;
+    final long taskPerfEventCtxp;
+    final long taskPerfEventCtxpSize;
+    final long taskPerfEventMutex;
+    final long taskPerfEventMutexSize;
+    final long taskPerfEventMutexWaitList;
+    final long taskPerfEventList;
+    final long taskShmClist;
+    final long taskRobustList;
+    final long taskCompatRobustList;
+    final long taskPiStateList;
+    final long taskPiStateCache;
 
     // files_struct / fdtable
     final long filesSize;
@@ -232,6 +258,31 @@ final class Fields {
         taskGtime = o.required("task_struct", "gtime");
         taskChildren = o.taskChildren;
         taskSibling = o.taskSibling;
+        taskRcuReadLockNesting = o.optional("task_struct", "rcu_read_lock_nesting");
+        taskRcuReadUnlockSpecial = o.optional("task_struct", "rcu_read_unlock_special");
+        taskRcuNodeEntry = o.optional("task_struct", "rcu_node_entry");
+        taskRcuBlockedNode = o.optional("task_struct", "rcu_blocked_node");
+        taskRcuTasksHoldout = o.optional("task_struct", "rcu_tasks_holdout");
+        taskRcuTasksIdleCpu = o.optional("task_struct", "rcu_tasks_idle_cpu");
+        taskRcuTasksHoldoutList = o.optional("task_struct", "rcu_tasks_holdout_list");
+        taskCputimeExpires = o.optional("task_struct", "cputime_expires");
+        taskCputimeExpiresSize = taskCputimeExpires < 0 ? 0 : p.field("task_struct", "cputime_expires").size();
+        taskCpuTimers = o.optional("task_struct", "cpu_timers");
+        taskCgList = o.optional("task_struct", "cg_list");
+        taskPushablePrio = o.optional("task_struct", "pushable_tasks.prio");
+        taskPushablePrioList = o.optional("task_struct", "pushable_tasks.prio_list");
+        taskPushableNodeList = o.optional("task_struct", "pushable_tasks.node_list");
+        taskPerfEventCtxp = o.optional("task_struct", "perf_event_ctxp");
+        taskPerfEventCtxpSize = taskPerfEventCtxp < 0 ? 0 : p.field("task_struct", "perf_event_ctxp").size();
+        taskPerfEventMutex = o.optional("task_struct", "perf_event_mutex");
+        taskPerfEventMutexSize = taskPerfEventMutex < 0 ? 0 : p.field("task_struct", "perf_event_mutex").size();
+        taskPerfEventMutexWaitList = o.optional("task_struct", "perf_event_mutex.wait_list");
+        taskPerfEventList = o.optional("task_struct", "perf_event_list");
+        taskShmClist = o.optional("task_struct", "sysvshm.shm_clist");
+        taskRobustList = o.optional("task_struct", "robust_list");
+        taskCompatRobustList = o.optional("task_struct", "compat_robust_list");
+        taskPiStateList = o.optional("task_struct", "pi_state_list");
+        taskPiStateCache = o.optional("task_struct", "pi_state_cache");
 
         filesSize = p.sizeOf("files_struct");
         filesCount = o.required("files_struct", "count");

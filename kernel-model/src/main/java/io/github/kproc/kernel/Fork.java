@@ -179,13 +179,17 @@ final class Fork {
         m.writeInt(p + o.taskFlags, (pflags & ~(PF_SUPERPRIV | PF_WQ_WORKER | PF_IDLE)) | PF_FORKNOEXEC);
         lists.init(p + f.taskChildren);
         lists.init(p + f.taskSibling);
+        rcuCopyProcess(p);
         m.writePointer(p + f.taskVforkDone, 0);
         k.initSigpending(p);
         m.writeLong(p + f.taskUtime, 0);
         m.writeLong(p + f.taskStime, 0);
         m.writeLong(p + f.taskGtime, 0);
+        posixCpuTimersInit(p);
         m.writeLong(p + f.taskStartTime, k.clock());
         m.writeLong(p + f.taskRealStartTime, k.clock());
+        // cgroup_fork(p)
+        initListHead(p, f.taskCgList);
 
         retval = fault(ForkStep.SCHED_FORK);
         if (retval == 0) {
@@ -195,6 +199,9 @@ final class Fork {
         if (retval < 0) {
             return badForkCleanupPolicy(p, flags, delayedNode, retval);
         }
+        perfEventInitTask(p);
+        // shm_init_task(p)
+        initListHead(p, f.taskShmClist);
         retval = fault(ForkStep.COPY_FILES);
         if (retval == 0) {
             retval = copyFiles(flags, p, current);
@@ -265,9 +272,16 @@ final class Fork {
                 return badForkCleanupThread(p, flags, delayedNode, retval);
             }
         }
+        // CONFIG_FUTEX
+        writePointer(p, f.taskRobustList, 0);
+        writePointer(p, f.taskCompatRobustList, 0);
+        initListHead(p, f.taskPiStateList);
+        writePointer(p, f.taskPiStateCache, 0);
         if ((flags & (CLONE_VM | CLONE_VFORK)) == CLONE_VM) {
             k.sasSsReset(p);
         }
+        // user_disable_single_step(p): TIF_SINGLESTEP on arm64, nothing on ARM32 (no arch_has_single_step)
+        k.clearTsiFlag(p, k.tifSinglestep);
         k.clearTsiFlag(p, k.tifSyscallTrace);
         int nr = k.pids.nr(pid);
         m.writeInt(p + o.taskPid, nr);
@@ -356,6 +370,57 @@ final class Fork {
         lists.hlistDelInit(delayedNode);
         k.traceNewTask(cpu, p, flags);
         return p;
+    }
+
+    /** {@code INIT_LIST_HEAD(&p->member)} for a member the build may lack ({@code offset} -1). */
+    private void initListHead(long p, long offset) {
+        if (offset >= 0) {
+            lists.init(p + offset);
+        }
+    }
+
+    private void writePointer(long p, long offset, long value) {
+        if (offset >= 0) {
+            m.writePointer(p + offset, value);
+        }
+    }
+
+    /**
+     * {@code rcu_copy_process(p)}: with PREEMPT_RCU no read-side nesting and an empty rcu_node_entry;
+     * with TASKS_RCU not held out, on no holdout list, idle CPU -1.
+     */
+    private void rcuCopyProcess(long p) {
+        if (f.taskRcuNodeEntry >= 0) {
+            m.writeInt(p + f.taskRcuReadLockNesting, 0);
+            m.writeInt(p + f.taskRcuReadUnlockSpecial, 0);
+            lists.init(p + f.taskRcuNodeEntry);
+            m.writePointer(p + f.taskRcuBlockedNode, 0);
+        }
+        if (f.taskRcuTasksHoldoutList >= 0) {
+            m.writeByte(p + f.taskRcuTasksHoldout, (byte) 0);
+            lists.init(p + f.taskRcuTasksHoldoutList);
+            m.writeInt(p + f.taskRcuTasksIdleCpu, -1);
+        }
+    }
+
+    /** {@code posix_cpu_timers_init(p)}: no expiry set, three empty timer lists. */
+    private void posixCpuTimersInit(long p) {
+        if (f.taskCpuTimers >= 0) {
+            m.fill(p + f.taskCputimeExpires, f.taskCputimeExpiresSize, (byte) 0);
+            for (int i = 0; i < 3; i++) {
+                lists.init(p + f.taskCpuTimers + i * 2L * ptr);
+            }
+        }
+    }
+
+    /** {@code perf_event_init_task(p)}: no contexts, {@code mutex_init(&p->perf_event_mutex)}, an empty event list. */
+    private void perfEventInitTask(long p) {
+        if (f.taskPerfEventList >= 0) {
+            m.fill(p + f.taskPerfEventCtxp, f.taskPerfEventCtxpSize, (byte) 0);
+            m.fill(p + f.taskPerfEventMutex, f.taskPerfEventMutexSize, (byte) 0);
+            lists.init(p + f.taskPerfEventMutexWaitList);
+            lists.init(p + f.taskPerfEventList);
+        }
     }
 
     private long fault(ForkStep step) {

@@ -71,6 +71,8 @@ public final class Kernel implements AutoCloseable {
     final int cpus;
     final boolean[] online;
     final int tifSyscallTrace;
+    /** TIF_SINGLESTEP where the architecture single-steps in hardware (arm64), else -1 (ARM32). */
+    final int tifSinglestep;
     private final int tifForeignFpstate;
     @Nullable Tracer tracer;
     private long clock;
@@ -125,6 +127,7 @@ public final class Kernel implements AutoCloseable {
             this.symbols = new KernelSymbols(textBase());
             this.online = new boolean[cpus];
             this.tifSyscallTrace = platform.tifBit("TIF_SYSCALL_TRACE");
+            this.tifSinglestep = platform.tifBit("TIF_SINGLESTEP");
             this.tifForeignFpstate = platform.tifBit("TIF_FOREIGN_FPSTATE");
             int l1 = 64;
             taskCache = mem.createCache("task_struct", o.taskSize, Math.max(l1, platform.profile().struct("task_struct").alignment()));
@@ -515,9 +518,10 @@ public final class Kernel implements AutoCloseable {
     }
 
     /**
-     * The effects of {@code execve} the fork and exit paths depend on: a new user address space
-     * ({@code exec_mmap}), {@code mm_release} completing a vfork parent's wait, {@code __set_task_comm},
-     * addr_limit USER_DS, and a kernel thread becoming a user task.
+     * The effects of {@code execve} the fork and exit paths depend on: a file table and signal handlers
+     * of its own ({@code unshare_files}, {@code de_thread}), a new user address space ({@code exec_mmap}),
+     * {@code mm_release} completing a vfork parent's wait, {@code __set_task_comm}, addr_limit USER_DS,
+     * and a kernel thread becoming a user task.
      */
     public void exec(int cpu, String comm) {
         enter(cpu);

@@ -249,6 +249,12 @@ final class Sched {
             m.writeInt(p + o.taskOnCpu, 0);
         }
         k.setPreemptCount(p, platform.forkPreemptCount());
+        if (f.taskPushablePrio >= 0) {
+            // plist_node_init(&p->pushable_tasks, MAX_PRIO)
+            m.writeInt(p + f.taskPushablePrio, MAX_PRIO);
+            k.lists.init(p + f.taskPushablePrioList);
+            k.lists.init(p + f.taskPushableNodeList);
+        }
         return 0;
     }
 

@@ -86,13 +86,19 @@ final class Signals {
 
     /**
      * {@code do_notify_parent(tsk, sig)}: whether the dead child is reaped at once because its parent
-     * ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT). SIGCHLD with the default disposition is discarded
-     * ({@code sig_ignored}), so nothing is queued.
+     * ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT). A parent that has exec'd since the fork
+     * ({@code parent_exec_id != parent->self_exec_id}) is notified with SIGCHLD whatever the child's
+     * exit signal. SIGCHLD with the default disposition is discarded ({@code sig_ignored}), so nothing
+     * is queued.
      */
     boolean doNotifyParent(long tsk, int sig) {
         long parent = m.readPointer(tsk + k.o.taskParent);
+        int notify = sig;
+        if (notify != SIGCHLD && m.readInt(tsk + k.f.taskParentExecId) != m.readInt(parent + k.f.taskSelfExecId)) {
+            notify = SIGCHLD;
+        }
         long psig = m.readPointer(parent + k.f.taskSighand);
-        return sig == SIGCHLD && (handler(psig, SIGCHLD) == Kernel.SIG_IGN
+        return notify == SIGCHLD && (handler(psig, SIGCHLD) == Kernel.SIG_IGN
                 || (saFlags(psig, SIGCHLD) & SA_NOCLDWAIT) != 0);
     }
 }
