@@ -31,6 +31,11 @@ import org.jspecify.annotations.Nullable;
  * {@link #exec}. Which task is current is chosen with {@link #run}. The raw {@link #doFork} returns
  * kernel-style values (a pid or {@code -errno}); the others throw {@link KernelException}. A failed
  * operation leaves the model exactly as it was. Not thread-safe.
+ *
+ * <p>A reschedule IPI sent to a CPU (a task woken or forked onto it that should preempt) is taken by
+ * that CPU before the next operation that runs on it ({@link #step}), as an interrupt arrives before
+ * the next instruction: that operation then runs as the task current after the interrupt. Call
+ * {@link #stepAll} first to see that task with {@link #current}.
  */
 public final class Kernel implements AutoCloseable {
     static final long TASK_RUNNING = 0;
