@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * The two pahole dumps and {@code .config} files the backends bundle, read straight from the backend
  * modules' resources (surefire runs in the kernel-model directory), parsed once per test run.
  */
-enum BundledDump {
+public enum BundledDump {
     ARM32("linux-4.19-arm32-vexpress", Path.of("..", "arm32", "src", "main", "resources", "io", "github", "kproc",
             "arm32", "linux-4.19-arm32-vexpress")),
     ARM64("linux-4.19-arm64-defconfig", Path.of("..", "arm64", "src", "main", "resources", "io", "github", "kproc",
@@ -43,7 +43,7 @@ enum BundledDump {
     }
 
     /** The profile parsed from both files. */
-    synchronized Profile profile() {
+    public synchronized Profile profile() {
         if (profile == null) {
             try {
                 profile = Profile.parse(profileName, paholeText(), configText());

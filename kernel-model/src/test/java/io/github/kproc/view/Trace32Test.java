@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
  */
 class Trace32Test {
     private static final long STACK = 0x80C00000L;
-    private static final Profile ARM32 = BundledProfiles.ARM32.profile();
-    private static final Profile ARM64 = BundledProfiles.ARM64.profile();
+    private static final Profile ARM32 = io.github.kproc.layout.BundledDump.ARM32.profile();
+    private static final Profile ARM64 = io.github.kproc.layout.BundledDump.ARM64.profile();
 
     /** What the debugger shows for the thread_info {@link #writeThreadInfo} writes. */
     private static final String THREAD_INFO_VIEW = """
