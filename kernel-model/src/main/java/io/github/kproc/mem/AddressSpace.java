@@ -23,6 +23,7 @@ public final class AddressSpace {
     private final long base1;
     private final long size1;
     private final long offset1;
+    private final boolean readOnly;
     /** Bytes mapped from the start of each slot of region 1, or null when all of region 1 is mapped. */
     private long @Nullable [] slotMapped;
     private int slotShift;
@@ -41,6 +42,7 @@ public final class AddressSpace {
         this.base1 = base1;
         this.size1 = size1;
         this.offset1 = size0;
+        this.readOnly = segment.isReadOnly();
     }
 
     /**
@@ -102,6 +104,14 @@ public final class AddressSpace {
         return off;
     }
 
+    /** {@link #offset}, for a write: a read-only image (a dump mapped read-only) faults like unmapped memory. */
+    private long writable(long address, long length) {
+        if (readOnly) {
+            throw new MemoryFaultException(address, length);
+        }
+        return offset(address, length);
+    }
+
     /** The backing segment (regions in order: linear map first). */
     public MemorySegment segment() {
         return segment;
@@ -151,19 +161,19 @@ public final class AddressSpace {
     }
 
     public void writeByte(long address, byte value) {
-        segment.set(ValueLayout.JAVA_BYTE, offset(address, 1), value);
+        segment.set(ValueLayout.JAVA_BYTE, writable(address, 1), value);
     }
 
     public void writeShort(long address, short value) {
-        segment.set(SHORT, offset(address, 2), value);
+        segment.set(SHORT, writable(address, 2), value);
     }
 
     public void writeInt(long address, int value) {
-        segment.set(INT, offset(address, 4), value);
+        segment.set(INT, writable(address, 4), value);
     }
 
     public void writeLong(long address, long value) {
-        segment.set(LONG, offset(address, 8), value);
+        segment.set(LONG, writable(address, 8), value);
     }
 
     /** Stores a guest pointer ({@link #pointerSize()} bytes). */
@@ -188,12 +198,12 @@ public final class AddressSpace {
 
     /** {@code memcpy(dst, src, length)} in one bulk copy. */
     public void copy(long src, long dst, long length) {
-        MemorySegment.copy(segment, offset(src, length), segment, offset(dst, length), length);
+        MemorySegment.copy(segment, offset(src, length), segment, writable(dst, length), length);
     }
 
     /** {@code memset(address, value, length)}. */
     public void fill(long address, long length, byte value) {
-        long off = offset(address, length);
+        long off = writable(address, length);
         MemorySegment pattern = Patterns.of(value);
         if (pattern == null) {
             segment.asSlice(off, length).fill(value);
@@ -238,7 +248,7 @@ public final class AddressSpace {
 
     /** Writes all of {@code bytes} at {@code address}. */
     public void writeBytes(long address, byte[] bytes) {
-        MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, offset(address, bytes.length), bytes.length);
+        MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, writable(address, bytes.length), bytes.length);
     }
 
     /** A NUL-terminated string of at most {@code max} bytes (like {@code comm}). */
@@ -262,7 +272,7 @@ public final class AddressSpace {
         if (max < 1) {
             throw new IllegalArgumentException("no room for a NUL in " + max + " bytes");
         }
-        long off = offset(address, max);
+        long off = writable(address, max);
         byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         int n = Math.min(bytes.length, max - 1);
         MemorySegment.copy(bytes, 0, segment, ValueLayout.JAVA_BYTE, off, n);

@@ -324,7 +324,10 @@ class AddressSpaceTest {
             assertEquals(-1L, image.readPointer(base + 8));
             assertEquals(2, image.readInt(base + 16));
             assertThrows(MemoryFaultException.class, () -> image.readLong(base + 4092));
-            assertThrows(IllegalArgumentException.class, () -> image.writeInt(base + 16, 0), "FFM refuses a read-only segment");
+            assertEquals(Errno.EFAULT, assertThrows(MemoryFaultException.class, () -> image.writeInt(base + 16, 0),
+                    "a read-only image faults on writes").errno());
+            assertThrows(MemoryFaultException.class, () -> image.fill(base, 8, (byte) 0));
+            assertThrows(MemoryFaultException.class, () -> image.copy(base, base + 64, 8));
             assertEquals(2, image.readInt(base + 16));
         }
     }
