@@ -85,8 +85,13 @@ final class Irq {
             return;
         }
         sub(cpu, PreemptCount.PREEMPT_OFFSET, PreemptCount.PREEMPT_MASK, "preempt_enable underflow");
-        if (platform.preemptible() && count(cpu) == 0 && irqsEnabled(cpu) && needResched(cpu)) {
-            k.sched.schedule(cpu, true, 0);
+        preemptCheckResched(cpu);
+    }
+
+    /** {@code preempt_enable_no_resched()}: -1 with CONFIG_PREEMPT_COUNT, no preemption point (the unlock of a lock). */
+    void preemptEnableNoResched(int cpu) {
+        if (platform.preemptCountEnabled()) {
+            sub(cpu, PreemptCount.PREEMPT_OFFSET, PreemptCount.PREEMPT_MASK, "preempt_enable_no_resched underflow");
         }
     }
 
@@ -110,14 +115,9 @@ final class Irq {
             throw new PreemptCountException(String.format("BUG: local_bh_enable without local_bh_disable 0x%08x", c));
         }
         set(cpu, c - (PreemptCount.SOFTIRQ_DISABLE_OFFSET - 1));
-        if ((count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.SOFTIRQ_MASK | PreemptCount.NMI_MASK)) == 0
-                && softirqPending[cpu] != 0) {
-            doSoftirq(cpu);
-        }
+        doSoftirqIfPending(cpu);
         set(cpu, count(cpu) - 1);
-        if (platform.preemptible() && count(cpu) == 0 && irqsEnabled(cpu) && needResched(cpu)) {
-            k.sched.schedule(cpu, true, 0);
-        }
+        preemptCheckResched(cpu);
     }
 
     /**
@@ -173,7 +173,8 @@ final class Irq {
      * -> {@code preempt_schedule_irq()} (prev_state R+).
      */
     void irqExit(int cpu) {
-        irqExitQuiet(cpu);
+        sub(cpu, PreemptCount.HARDIRQ_OFFSET, PreemptCount.HARDIRQ_MASK, "irq_exit without irq_enter");
+        doSoftirqIfPending(cpu);
         returnFromInterrupt(cpu);
     }
 
@@ -216,12 +217,18 @@ final class Irq {
         returnFromInterrupt(cpu);
     }
 
-    private void irqExitQuiet(int cpu) {
-        sub(cpu, PreemptCount.HARDIRQ_OFFSET, PreemptCount.HARDIRQ_MASK, "irq_exit without irq_enter");
-        int c = count(cpu);
-        if ((c & (PreemptCount.HARDIRQ_MASK | PreemptCount.SOFTIRQ_MASK | PreemptCount.NMI_MASK)) == 0
+    /** {@code if (!in_interrupt() && local_softirq_pending()) do_softirq();} */
+    private void doSoftirqIfPending(int cpu) {
+        if ((count(cpu) & (PreemptCount.HARDIRQ_MASK | PreemptCount.SOFTIRQ_MASK | PreemptCount.NMI_MASK)) == 0
                 && softirqPending[cpu] != 0) {
             doSoftirq(cpu);
+        }
+    }
+
+    /** {@code preempt_check_resched()}: with CONFIG_PREEMPT, a zero count and TIF_NEED_RESCHED preempt now. */
+    private void preemptCheckResched(int cpu) {
+        if (platform.preemptible() && count(cpu) == 0 && irqsEnabled(cpu) && needResched(cpu)) {
+            k.sched.schedule(cpu, true, 0);
         }
     }
 

@@ -1296,18 +1296,12 @@ public final class Kernel implements AutoCloseable {
 
     /** The preempt_disable() a spinlock does (counting only with CONFIG_PREEMPT_COUNT). */
     void preemptCountInc(int cpu) {
-        if (platform.preemptCountEnabled()) {
-            long ti = platform.taskThreadInfo(m, current(cpu)) + o.tiPreemptCount;
-            m.writeInt(ti, m.readInt(ti) + 1);
-        }
+        irq.preemptDisable(cpu);
     }
 
     /** The preempt_enable_no_resched() of an unlock. */
     void preemptCountDec(int cpu) {
-        if (platform.preemptCountEnabled()) {
-            long ti = platform.taskThreadInfo(m, current(cpu)) + o.tiPreemptCount;
-            m.writeInt(ti, m.readInt(ti) - 1);
-        }
+        irq.preemptEnableNoResched(cpu);
     }
 
     /** Sets a task's {@code thread_info.preempt_count}. */

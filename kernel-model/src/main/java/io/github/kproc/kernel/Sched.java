@@ -668,17 +668,6 @@ final class Sched {
 
     // ---- __schedule and the context switch ----
 
-    private int spIndex() {
-        return spIndex;
-    }
-
-    private int lrIndex() {
-        return lrIndex;
-    }
-
-    private int pcIndex() {
-        return pcIndex;
-    }
 
     boolean isIdle(long p) {
         return (m.readInt(p + o.taskFlags) & Fork.PF_IDLE) != 0;
@@ -758,18 +747,18 @@ final class Sched {
             prevMm = oldmm;
         }
         long[] regs = registers[cpu];
-        regs[lrIndex()] = switchReturn;
-        regs[spIndex()] -= Kernel.SCHEDULE_FRAME;
+        regs[lrIndex] = switchReturn;
+        regs[spIndex] -= Kernel.SCHEDULE_FRAME;
         platform.switchTo(m, regs, prev, next);
         finishTaskSwitch(cpu, prev, prevMm);
-        if (regs[pcIndex()] == retFromFork) {
+        if (regs[pcIndex] == retFromFork) {
             scheduleTail(cpu, next);
         } else {
             if (!isIdle(next)) {
                 k.preemptCountDec(cpu);
             }
-            regs[spIndex()] += Kernel.SCHEDULE_FRAME;
-            regs[pcIndex()] = scheduleResume;
+            regs[spIndex] += Kernel.SCHEDULE_FRAME;
+            regs[pcIndex] = scheduleResume;
             k.exit.resumed(cpu, next);
         }
     }
@@ -806,7 +795,7 @@ final class Sched {
             k.putUser(next, setChildTid, k.pids.nrNs(pid, k.taskActivePidNs(next)));
         }
         long[] regs = registers[cpu];
-        regs[pcIndex()] = retFromFork + 0x10;
+        regs[pcIndex] = retFromFork + 0x10;
     }
 
     /**
