@@ -107,6 +107,18 @@ public final class Arm32Platform extends Platform {
         return 0;
     }
 
+    /** {@code _text} = PAGE_OFFSET + TEXT_OFFSET (0x8000). */
+    @Override
+    public long textBase() {
+        return pageOffset + 0x8000;
+    }
+
+    /** {@code PGD_SIZE} without LPAE: 4096 entries of 4 bytes, 16 KiB (order 2). */
+    @Override
+    public int pgdOrder() {
+        return 2;
+    }
+
     /** {@code USER_DS} = TASK_SIZE = PAGE_OFFSET - 16 MiB. */
     @Override
     public long userDs() {

@@ -145,6 +145,18 @@ public final class Arm64Platform extends Platform {
         return (1L << vaBits) - 1;
     }
 
+    /** {@code _text} = KIMAGE_VADDR (MODULES_END) + TEXT_OFFSET (0x80000). */
+    @Override
+    public long textBase() {
+        return -(1L << vaBits) + MODULES_VSIZE + 0x80000;
+    }
+
+    /** {@code PGD_SIZE} with 4 KiB pages and 4 levels: one page (order 0). */
+    @Override
+    public int pgdOrder() {
+        return 0;
+    }
+
     /** {@code PAGE_OFFSET} = the top half of the kernel VA range: 0xffff800000000000 with 48-bit VA. */
     public long pageOffset() {
         return -(1L << (vaBits - 1));

@@ -124,6 +124,20 @@ public abstract class Platform {
     /** {@code USER_DS}, the addr_limit of user tasks. */
     public abstract long userDs();
 
+    /** {@code _text}: where the kernel image starts ({@code PAGE_OFFSET + TEXT_OFFSET} on ARM32, {@code KIMAGE_VADDR + TEXT_OFFSET} on arm64). */
+    public abstract long textBase();
+
+    /** {@code PGD_SIZE} as a page order: what {@code pgd_alloc} takes for a new address space. */
+    public abstract int pgdOrder();
+
+    /**
+     * {@code PID_MAX_LIMIT} (include/linux/threads.h): 4 * 1024 * 1024 where {@code long} is wider than
+     * 32 bits, else {@code PID_MAX_DEFAULT} 32768 ({@code CONFIG_BASE_SMALL} builds are not modelled).
+     */
+    public final int pidMaxLimit() {
+        return pointerSize() > 4 ? 4 * 1024 * 1024 : 32768;
+    }
+
     /** Where RAM (and the vmalloc area) sit for a machine with {@code ramBytes} of memory. */
     public abstract MemoryMap memoryMap(long ramBytes);
 

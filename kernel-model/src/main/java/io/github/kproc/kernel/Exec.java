@@ -13,41 +13,54 @@ import io.github.kproc.mem.AddressSpace;
  * Program loading itself is outside the model.
  */
 final class Exec {
-    private static final int PF_RANDOMIZE = 0x00400000;
-    private static final int PF_NO_SETAFFINITY = 0x04000000;
-
-    private final Kernel k;
+    private final Machine mc;
     private final AddressSpace m;
     private final Offsets o;
     private final Fields f;
+    private final Core core;
+    private final Mm mm;
+    private final Files files;
+    private final Signals signals;
+    private final Vfork vfork;
 
-    Exec(Kernel k) {
-        this.k = k;
-        this.m = k.m;
-        this.o = k.o;
-        this.f = k.f;
+    Exec(Machine mc, Core core, Mm mm, Files files, Signals signals, Vfork vfork) {
+        this.mc = mc;
+        this.m = mc.m;
+        this.o = mc.o;
+        this.f = mc.f;
+        this.core = core;
+        this.mm = mm;
+        this.files = files;
+        this.signals = signals;
+        this.vfork = vfork;
     }
 
+    /**
+     * The effects of {@code execve} the fork and exit paths depend on: a file table and signal handlers
+     * of its own ({@code unshare_files}, {@code de_thread}), a new user address space ({@code exec_mmap}),
+     * {@code mm_release} completing a vfork parent's wait, {@code __set_task_comm}, addr_limit USER_DS,
+     * and a kernel thread becoming a user task.
+     */
     void exec(int cpu, String comm) {
-        long tsk = k.current(cpu);
-        if (k.sched.isIdle(tsk)) {
+        long tsk = mc.current(cpu);
+        if (core.isIdle(tsk)) {
             throw new KernelException(Errno.EPERM, "the idle task cannot exec");
         }
         long leader = m.readPointer(tsk + o.taskGroupLeader);
-        if (leader != tsk || !k.lists.empty(tsk + f.taskThreadGroup)) {
+        if (leader != tsk || !mc.lists.empty(tsk + f.taskThreadGroup)) {
             throw new KernelException(Errno.EINVAL, "exec of a multi-threaded process (de_thread) is not modelled");
         }
         // do_execveat_common: unshare_files(), so the new program's descriptors are its own
-        long files = m.readPointer(tsk + f.taskFiles);
+        long oldFiles = m.readPointer(tsk + f.taskFiles);
         long unshared = 0;
-        if (files != 0 && m.readInt(files + f.filesCount) > 1) {
-            unshared = k.dupFd(files);
+        if (oldFiles != 0 && m.readInt(oldFiles + f.filesCount) > 1) {
+            unshared = files.dupFd(oldFiles);
             if (unshared == 0) {
                 throw new KernelException(Errno.ENOMEM, "exec: no memory to unshare the file table");
             }
         }
-        long mm = k.mmAlloc(tsk);
-        if (mm == 0) {
+        long newMm = mm.mmAlloc(tsk);
+        if (newMm == 0) {
             freeUnshared(unshared);
             throw new KernelException(Errno.ENOMEM, "exec: no memory for a new mm");
         }
@@ -55,57 +68,51 @@ final class Exec {
         long sighand = m.readPointer(tsk + f.taskSighand);
         long newSighand = 0;
         if (m.readInt(sighand + f.sighandCount) != 1) {
-            newSighand = k.kmemCacheAlloc(k.sighandCache);
+            newSighand = signals.copySighandStruct(sighand);
             if (newSighand == 0) {
-                k.mmput(mm);
+                mm.mmput(newMm);
                 freeUnshared(unshared);
                 throw new KernelException(Errno.ENOMEM, "exec: no memory to unshare the signal handlers");
             }
-            k.sighandCtor(newSighand);
-            m.writeInt(newSighand + f.sighandCount, 1);
-            m.copy(sighand + f.sighandAction, newSighand + f.sighandAction, 64 * f.sigactionSize);
         }
         // past the point of no return
         if (unshared != 0) {
             m.writePointer(tsk + f.taskFiles, unshared);
-            m.writeInt(files + f.filesCount, m.readInt(files + f.filesCount) - 1);
+            m.writeInt(oldFiles + f.filesCount, m.readInt(oldFiles + f.filesCount) - 1);
         }
         if (newSighand != 0) {
             m.writePointer(tsk + f.taskSighand, newSighand);
-            k.cleanupSighand(sighand);
+            signals.cleanupSighand(sighand);
             sighand = newSighand;
         }
         // exec_mmap(mm)
         long oldMm = m.readPointer(tsk + o.taskMm);
         long activeMm = m.readPointer(tsk + o.taskActiveMm);
-        k.exit.mmRelease(tsk, oldMm);
-        m.writePointer(tsk + o.taskMm, mm);
-        m.writePointer(tsk + o.taskActiveMm, mm);
+        long parent = vfork.mmRelease(tsk, oldMm);
+        if (parent != 0) {
+            core.tryToWakeUp(core.taskCpu(tsk), parent);
+        }
+        m.writePointer(tsk + o.taskMm, newMm);
+        m.writePointer(tsk + o.taskActiveMm, newMm);
         if (oldMm != 0) {
-            k.mmput(oldMm);
+            mm.mmput(oldMm);
         } else if (activeMm != 0) {
-            k.mmdrop(activeMm);
+            mm.mmdrop(activeMm);
         }
         // flush_old_exec / setup_new_exec
         int flags = m.readInt(tsk + o.taskFlags);
-        m.writeInt(tsk + o.taskFlags, flags & ~(PF_RANDOMIZE | Fork.PF_FORKNOEXEC | Fork.PF_KTHREAD
-                | Fork.PF_NOFREEZE | PF_NO_SETAFFINITY));
-        k.threadInfoView(tsk).addrLimit(k.platform.userDs());
+        m.writeInt(tsk + o.taskFlags, flags & ~(TaskFlags.PF_RANDOMIZE | TaskFlags.PF_FORKNOEXEC
+                | TaskFlags.PF_KTHREAD | TaskFlags.PF_NOFREEZE | TaskFlags.PF_NO_SETAFFINITY));
+        m.writePointer(mc.platform.taskThreadInfo(m, tsk) + o.tiAddrLimit, mc.platform.userDs());
         m.writeCString(tsk + o.taskComm, o.commLength, comm);
         m.writeInt(tsk + f.taskSelfExecId, m.readInt(tsk + f.taskSelfExecId) + 1);
-        // flush_signal_handlers(current, 0)
-        for (int sig = 1; sig <= 64; sig++) {
-            long handler = sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionHandler;
-            if (m.readPointer(handler) != Kernel.SIG_IGN) {
-                m.writePointer(handler, 0);
-            }
-        }
+        signals.flushSignalHandlers(sighand);
     }
 
     /** {@code reset_files_struct}: a failed exec gives back the copy unshare_files made. */
     private void freeUnshared(long copy) {
         if (copy != 0) {
-            k.filesCache.free(copy);
+            mc.filesCache.free(copy);
         }
     }
 }

@@ -4,8 +4,6 @@ import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.mem.AddressSpace;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * {@code kernel/exit.c}: {@code do_exit} (resources dropped, children reparented, the parent
@@ -13,20 +11,37 @@ import java.util.Map;
  * completion ({@code mm_release} -> {@code complete_vfork_done}) a parent waits on.
  */
 final class Exit {
-    private final Kernel k;
+    private final Machine mc;
     private final AddressSpace m;
     private final Offsets o;
     private final Fields f;
     private final Lists lists;
-    /** Parents blocked in wait_for_vfork_done: the child and pid they will put when they run again. */
-    private final Map<Long, long[]> vforkWaiters = new HashMap<>();
+    private final Core core;
+    private final Pids pids;
+    private final Files files;
+    private final Nsproxy nsproxy;
+    private final Mm mm;
+    private final Signals signals;
+    private final Cred cred;
+    private final TaskAlloc taskAlloc;
+    private final Vfork vfork;
 
-    Exit(Kernel k) {
-        this.k = k;
-        this.m = k.m;
-        this.o = k.o;
-        this.f = k.f;
-        this.lists = k.lists;
+    Exit(Machine mc, Core core, Pids pids, Files files, Nsproxy nsproxy, Mm mm, Signals signals, Cred cred,
+            TaskAlloc taskAlloc, Vfork vfork) {
+        this.mc = mc;
+        this.m = mc.m;
+        this.o = mc.o;
+        this.f = mc.f;
+        this.lists = mc.lists;
+        this.core = core;
+        this.pids = pids;
+        this.files = files;
+        this.nsproxy = nsproxy;
+        this.mm = mm;
+        this.signals = signals;
+        this.cred = cred;
+        this.taskAlloc = taskAlloc;
+        this.vfork = vfork;
     }
 
     private boolean threadGroupLeader(long p) {
@@ -43,102 +58,42 @@ final class Exit {
      * {@code exit_notify}, then {@code do_task_dead}: TASK_DEAD and a final {@code __schedule}.
      */
     void doExit(int cpu, int code) {
-        long tsk = k.current(cpu);
-        if (k.sched.isIdle(tsk)) {
+        long tsk = mc.current(cpu);
+        if (core.isIdle(tsk)) {
             throw new IllegalStateException("Attempted to kill the idle task!");
         }
         long signal = m.readPointer(tsk + f.taskSignal);
         int live = m.readInt(signal + f.signalLive);
         boolean groupDead = live - 1 == 0;
-        if (groupDead && m.readInt(tsk + o.taskTgid) == 1 && k.taskActivePidNs(tsk) == k.initPidNs) {
+        if (groupDead && m.readInt(tsk + o.taskTgid) == 1 && pids.taskActivePidNs(tsk) == mc.initPidNs) {
             throw new IllegalStateException(String.format("Attempted to kill init! exitcode=0x%08x", code));
         }
-        m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | Fork.PF_EXITING);
+        m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | TaskFlags.PF_EXITING);
         m.writeInt(signal + f.signalLive, live - 1);
         m.writeInt(tsk + o.taskExitCode, code);
         exitMm(tsk);
-        k.traceProcessExit(cpu, tsk, "sched_process_exit");
-        k.exitFiles(tsk);
-        k.exitFs(tsk);
-        k.exitTaskNamespaces(tsk);
+        mc.trace.processExit(cpu, tsk, "sched_process_exit");
+        files.exitFiles(tsk);
+        files.exitFs(tsk);
+        nsproxy.exitTaskNamespaces(tsk);
         exitNotify(cpu, tsk, groupDead);
-        m.writePointer(tsk + o.taskState, Kernel.TASK_DEAD);
-        k.sched.schedule(cpu, false, 0);
+        m.writePointer(tsk + o.taskState, TaskState.TASK_DEAD);
+        core.schedule(cpu, false, 0);
     }
 
     /** {@code exit_mm}: {@code mm_release}, then the task lets go of its mm (active_mm stays until the switch). */
     private void exitMm(long tsk) {
-        long mm = m.readPointer(tsk + o.taskMm);
-        mmRelease(tsk, mm);
-        if (mm == 0) {
+        long old = m.readPointer(tsk + o.taskMm);
+        long parent = vfork.mmRelease(tsk, old);
+        if (parent != 0) {
+            core.tryToWakeUp(core.taskCpu(tsk), parent);
+        }
+        if (old == 0) {
             return;
         }
-        k.mmgrab(mm);
+        mm.mmgrab(old);
         m.writePointer(tsk + o.taskMm, 0);
-        k.mmput(mm);
-    }
-
-    /**
-     * {@code mm_release(tsk, mm)}: CLONE_CHILD_CLEARTID writes 0 to the tid word if others share the mm,
-     * and a vfork parent's completion is signalled.
-     */
-    void mmRelease(long tsk, long mm) {
-        long clear = m.readPointer(tsk + f.taskClearChildTid);
-        if (clear != 0) {
-            if (mm != 0 && m.readInt(mm + f.mmUsers) > 1) {
-                k.userMemory.putUser(mm, clear, 0);
-            }
-            m.writePointer(tsk + f.taskClearChildTid, 0);
-        }
-        long vfork = m.readPointer(tsk + f.taskVforkDone);
-        if (vfork != 0) {
-            completeVforkDone(tsk, vfork);
-        }
-    }
-
-    /** {@code complete_vfork_done}: clears vfork_done and completes the parent's on-stack completion. */
-    private void completeVforkDone(long tsk, long vfork) {
-        m.writePointer(tsk + f.taskVforkDone, 0);
-        m.writeInt(vfork + f.completionDone, m.readInt(vfork + f.completionDone) + 1);
-        for (Map.Entry<Long, long[]> e : vforkWaiters.entrySet()) {
-            if (e.getValue()[0] == tsk) {
-                k.tryToWakeUp(k.sched.taskCpu(tsk), e.getKey());
-                return;
-            }
-        }
-    }
-
-    /**
-     * {@code wait_for_vfork_done(child, &vfork)}: the parent sleeps TASK_KILLABLE until the child
-     * releases its mm. When the parent runs again it drops the child reference _do_fork took and the
-     * pid reference ({@link #resumed}).
-     */
-    void waitForVforkDone(int cpu, long parent, long child, long pid) {
-        vforkWaiters.put(parent, new long[] {child, pid});
-        long vfork = m.readPointer(child + f.taskVforkDone);
-        if (vfork == 0) {
-            resumed(cpu, parent);
-            return;
-        }
-        m.writePointer(parent + o.taskState, Kernel.TASK_KILLABLE);
-        k.sched.schedule(cpu, false, 0);
-    }
-
-    /** A task resumes after {@code __schedule} returned to it: finish a vfork wait if it was in one. */
-    void resumed(int cpu, long task) {
-        if (vforkWaiters.isEmpty()) {
-            return;
-        }
-        long[] waiting = vforkWaiters.remove(task);
-        if (waiting != null) {
-            k.putTaskStruct(waiting[0]);
-            k.pids.putPid(waiting[1]);
-        }
-    }
-
-    /** True if the task is blocked in a vfork wait. */
-    boolean inVforkWait(long task) {
-        return !vforkWaiters.isEmpty() && vforkWaiters.containsKey(task);
+        mm.mmput(old);
     }
 
     private long findAliveThread(long p) {
@@ -146,7 +101,7 @@ final class Exit {
         long head = signal + f.signalThreadHead;
         for (long node = lists.next(head); node != head; node = lists.next(node)) {
             long t = node - f.taskThreadNode;
-            if ((m.readInt(t + o.taskFlags) & Fork.PF_EXITING) == 0) {
+            if ((m.readInt(t + o.taskFlags) & TaskFlags.PF_EXITING) == 0) {
                 return t;
             }
         }
@@ -164,7 +119,7 @@ final class Exit {
      * whose init still lives.
      */
     private long findChildReaper(long father) {
-        long ns = k.taskActivePidNs(father);
+        long ns = pids.taskActivePidNs(father);
         long reaper = m.readPointer(ns + f.pidNsChildReaper);
         if (reaper != father) {
             return accepting(ns) ? reaper : liveAncestorReaper(ns);
@@ -174,7 +129,7 @@ final class Exit {
             m.writePointer(ns + f.pidNsChildReaper, thread);
             return thread;
         }
-        k.pids.disablePidAllocation(ns);
+        pids.disablePidAllocation(ns);
         return father;
     }
 
@@ -188,7 +143,7 @@ final class Exit {
         if (thread != 0) {
             return thread;
         }
-        return childReaper == father ? liveAncestorReaper(k.taskActivePidNs(father)) : childReaper;
+        return childReaper == father ? liveAncestorReaper(pids.taskActivePidNs(father)) : childReaper;
     }
 
     /** True while a namespace's init lives: it still has PIDNS_ADDING (cleared when its init dies). */
@@ -199,7 +154,7 @@ final class Exit {
     /** The child reaper of the nearest ancestor of {@code ns} whose init still lives (init_pid_ns's at the latest). */
     private long liveAncestorReaper(long ns) {
         long up = m.readPointer(ns + f.pidNsParent);
-        while (up != k.initPidNs && !accepting(up)) {
+        while (up != mc.initPidNs && !accepting(up)) {
             up = m.readPointer(up + f.pidNsParent);
         }
         return m.readPointer(up + f.pidNsChildReaper);
@@ -225,7 +180,7 @@ final class Exit {
                 for (long t = lists.next(head); t != head; t = lists.next(t)) {
                     reparent(t - f.taskThreadGroup, tsk, reaper);
                 }
-                if (!sameGroup && m.readInt(p + o.taskExitState) != Kernel.EXIT_DEAD) {
+                if (!sameGroup && m.readInt(p + o.taskExitState) != TaskState.EXIT_DEAD) {
                     m.writeInt(p + o.taskExitSignal, Signals.SIGCHLD);
                 }
             }
@@ -245,11 +200,11 @@ final class Exit {
         }
         boolean autoreap;
         if (threadGroupLeader(tsk)) {
-            autoreap = threadGroupEmpty(tsk) && k.signals.doNotifyParent(tsk, m.readInt(tsk + o.taskExitSignal));
+            autoreap = threadGroupEmpty(tsk) && signals.doNotifyParent(tsk, m.readInt(tsk + o.taskExitSignal));
         } else {
             autoreap = true;
         }
-        m.writeInt(tsk + o.taskExitState, (int) (autoreap ? Kernel.EXIT_DEAD : Kernel.EXIT_ZOMBIE));
+        m.writeInt(tsk + o.taskExitState, (int) (autoreap ? TaskState.EXIT_DEAD : TaskState.EXIT_ZOMBIE));
         if (autoreap) {
             releaseTask(cpu, tsk);
         }
@@ -272,9 +227,9 @@ final class Exit {
         while (node != head) {
             long p = node - o.taskSibling;
             node = lists.next(node);
-            if (m.readInt(p + o.taskExitState) == Kernel.EXIT_ZOMBIE && threadGroupEmpty(p)
-                    && k.signals.doNotifyParent(p, m.readInt(p + o.taskExitSignal))) {
-                m.writeInt(p + o.taskExitState, (int) Kernel.EXIT_DEAD);
+            if (m.readInt(p + o.taskExitState) == TaskState.EXIT_ZOMBIE && threadGroupEmpty(p)
+                    && signals.doNotifyParent(p, m.readInt(p + o.taskExitSignal))) {
+                m.writeInt(p + o.taskExitState, (int) TaskState.EXIT_DEAD);
                 releaseTask(cpu, p);
             }
         }
@@ -289,20 +244,18 @@ final class Exit {
     void releaseTask(int cpu, long task) {
         long p = task;
         while (true) {
-            long cred = m.readPointer(p + f.taskRealCred);
-            long user = m.readPointer(cred + f.credUser);
-            m.writeInt(user + f.userProcesses, m.readInt(user + f.userProcesses) - 1);
+            cred.addProcesses(cred.user(p), -1);
             exitSignal(p);
             boolean zapLeader = false;
             long leader = m.readPointer(p + o.taskGroupLeader);
-            if (leader != p && threadGroupEmpty(leader) && m.readInt(leader + o.taskExitState) == Kernel.EXIT_ZOMBIE) {
-                zapLeader = k.signals.doNotifyParent(leader, m.readInt(leader + o.taskExitSignal));
+            if (leader != p && threadGroupEmpty(leader) && m.readInt(leader + o.taskExitState) == TaskState.EXIT_ZOMBIE) {
+                zapLeader = signals.doNotifyParent(leader, m.readInt(leader + o.taskExitSignal));
                 if (zapLeader) {
-                    m.writeInt(leader + o.taskExitState, (int) Kernel.EXIT_DEAD);
+                    m.writeInt(leader + o.taskExitState, (int) TaskState.EXIT_DEAD);
                 }
             }
-            k.traceProcessExit(cpu, p, "sched_process_free");
-            k.putTaskStruct(p);
+            mc.trace.processExit(cpu, p, "sched_process_free");
+            taskAlloc.putTaskStruct(p);
             if (!zapLeader) {
                 return;
             }
@@ -319,12 +272,12 @@ final class Exit {
         }
         m.writeInt(sig + f.signalNrThreads, m.readInt(sig + f.signalNrThreads) - 1);
         // __unhash_process
-        k.nrThreads--;
-        k.detachPid(tsk, Pids.PIDTYPE_PID);
+        mc.nrThreads--;
+        pids.detachPid(tsk, Pids.PIDTYPE_PID);
         if (groupDead) {
-            k.detachPid(tsk, Pids.PIDTYPE_TGID);
-            k.detachPid(tsk, Pids.PIDTYPE_PGID);
-            k.detachPid(tsk, Pids.PIDTYPE_SID);
+            pids.detachPid(tsk, Pids.PIDTYPE_TGID);
+            pids.detachPid(tsk, Pids.PIDTYPE_PGID);
+            pids.detachPid(tsk, Pids.PIDTYPE_SID);
             lists.del(tsk + o.taskTasks);
             lists.delInit(tsk + o.taskSibling);
         }
@@ -332,22 +285,7 @@ final class Exit {
         lists.del(tsk + f.taskThreadNode);
         long sighand = m.readPointer(tsk + f.taskSighand);
         m.writePointer(tsk + f.taskSighand, 0);
-        k.cleanupSighand(sighand);
-    }
-
-    /**
-     * {@code __put_task_struct(tsk)}: the creds, the signal_struct reference ({@code put_signal_struct}),
-     * then {@code free_task}.
-     */
-    void putTaskStructFinal(long tsk) {
-        k.exitCreds(tsk);
-        long sig = m.readPointer(tsk + f.taskSignal);
-        int sigcnt = m.readInt(sig + f.signalSigcnt) - 1;
-        m.writeInt(sig + f.signalSigcnt, sigcnt);
-        if (sigcnt == 0) {
-            k.signalCache.free(sig);
-        }
-        k.freeTask(tsk);
+        signals.cleanupSighand(sighand);
     }
 
     /**
@@ -355,8 +293,8 @@ final class Exit {
      * group) matching {@code pid} (-1: any) that is not a leader with live threads.
      */
     int wait(int cpu, int pid) {
-        long current = k.current(cpu);
-        long ns = k.taskActivePidNs(current);
+        long current = mc.current(cpu);
+        long ns = pids.taskActivePidNs(current);
         boolean any = false;
         long leader = m.readPointer(current + o.taskGroupLeader);
         long thread = leader;
@@ -364,14 +302,14 @@ final class Exit {
             long head = thread + o.taskChildren;
             for (long node = lists.next(head); node != head; node = lists.next(node)) {
                 long child = node - o.taskSibling;
-                int nr = k.pidNr(child, ns);
+                int nr = pids.taskPidNrNs(child, ns);
                 if (pid != -1 && nr != pid) {
                     continue;
                 }
                 any = true;
-                if (m.readInt(child + o.taskExitState) == Kernel.EXIT_ZOMBIE
+                if (m.readInt(child + o.taskExitState) == TaskState.EXIT_ZOMBIE
                         && !(threadGroupLeader(child) && !threadGroupEmpty(child))) {
-                    m.writeInt(child + o.taskExitState, (int) Kernel.EXIT_DEAD);
+                    m.writeInt(child + o.taskExitState, (int) TaskState.EXIT_DEAD);
                     releaseTask(cpu, child);
                     return nr;
                 }

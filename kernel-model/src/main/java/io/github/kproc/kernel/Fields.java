@@ -141,6 +141,16 @@ final class Fields {
     final long signalMultiprocess;
     final long signalFlags;
     final long signalSubreaperWord;
+    /** Bit of {@code signal_struct.is_child_subreaper} in its word. */
+    final int signalIsSubreaperBit;
+    /** Bit of {@code signal_struct.has_child_subreaper} in its word. */
+    final int signalHasSubreaperBit;
+    /** {@code sizeof(signal_struct.rlim)}: RLIM_NLIMITS rlimits. */
+    final long signalRlimSize;
+    /** Elements of {@code signal_struct.cpu_timers} and {@code task_struct.cpu_timers} (CPUCLOCK_MAX). */
+    final int cpuTimersCount;
+    /** {@code sizeof(sighand_struct.action)}: _NSIG k_sigactions. */
+    final long sighandActionSize;
     final long signalPids;
     final long signalRlim;
     final long signalPosixTimers;
@@ -324,7 +334,17 @@ final class Fields {
         signalSharedPendingList = o.required("signal_struct", "shared_pending.list");
         signalMultiprocess = o.required("signal_struct", "multiprocess");
         signalFlags = o.required("signal_struct", "flags");
-        signalSubreaperWord = o.required("signal_struct", "is_child_subreaper");
+        var isSubreaper = p.field("signal_struct", "is_child_subreaper");
+        var hasSubreaper = p.field("signal_struct", "has_child_subreaper");
+        if (isSubreaper.offset() != hasSubreaper.offset()) {
+            throw new IllegalArgumentException("is_child_subreaper and has_child_subreaper are not in one word");
+        }
+        signalSubreaperWord = isSubreaper.offset();
+        signalIsSubreaperBit = isSubreaper.bitOffset();
+        signalHasSubreaperBit = hasSubreaper.bitOffset();
+        signalRlimSize = p.field("signal_struct", "rlim").size();
+        cpuTimersCount = (int) p.struct("signal_struct").member("cpu_timers").elementCount();
+        sighandActionSize = p.field("sighand_struct", "action").size();
         signalPids = o.required("signal_struct", "pids");
         signalRlim = o.required("signal_struct", "rlim");
         signalPosixTimers = o.required("signal_struct", "posix_timers");

@@ -11,42 +11,7 @@ import io.github.kproc.mem.AddressSpace;
  * Failures are returned kernel-style as negative errnos.
  */
 final class Fork {
-    static final long CLONE_VM = 0x00000100L;
-    static final long CLONE_FS = 0x00000200L;
-    static final long CLONE_FILES = 0x00000400L;
-    static final long CLONE_SIGHAND = 0x00000800L;
-    static final long CLONE_VFORK = 0x00004000L;
-    static final long CLONE_PARENT = 0x00008000L;
-    static final long CLONE_THREAD = 0x00010000L;
-    static final long CLONE_NEWNS = 0x00020000L;
-    static final long CLONE_SYSVSEM = 0x00040000L;
-    static final long CLONE_PARENT_SETTID = 0x00100000L;
-    static final long CLONE_CHILD_CLEARTID = 0x00200000L;
-    static final long CLONE_UNTRACED = 0x00800000L;
-    static final long CLONE_CHILD_SETTID = 0x01000000L;
-    static final long CLONE_NEWCGROUP = 0x02000000L;
-    static final long CLONE_NEWUTS = 0x04000000L;
-    static final long CLONE_NEWIPC = 0x08000000L;
-    static final long CLONE_NEWUSER = 0x10000000L;
-    static final long CLONE_NEWPID = 0x20000000L;
-    static final long CLONE_NEWNET = 0x40000000L;
-    static final long CSIGNAL = 0xff;
-    static final long NS_FLAGS = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET
-            | CLONE_NEWCGROUP;
-
-    static final int PF_IDLE = 0x00000002;
-    static final int PF_EXITING = 0x00000004;
-    static final int PF_WQ_WORKER = 0x00000020;
-    static final int PF_FORKNOEXEC = 0x00000040;
-    static final int PF_SUPERPRIV = 0x00000100;
-    static final int PF_NPROC_EXCEEDED = 0x00001000;
-    static final int PF_NOFREEZE = 0x00008000;
-    static final int PF_KTHREAD = 0x00200000;
-    static final int SIGNAL_UNKILLABLE = 0x00000040;
-    static final int RLIMIT_NPROC = 6;
-    static final int RLIMIT_SIGPENDING = 11;
-
-    private final Kernel k;
+    private final Machine mc;
     private final AddressSpace m;
     private final Platform platform;
     private final Offsets o;
@@ -54,16 +19,35 @@ final class Fork {
     private final Lists lists;
     private final int ptr;
     private final long retFromFork;
+    private final Core core;
+    private final Pids pids;
+    private final Cred cred;
+    private final Files files;
+    private final Signals signals;
+    private final Mm mm;
+    private final Nsproxy nsproxy;
+    private final TaskAlloc taskAlloc;
+    private final Vfork vfork;
 
-    Fork(Kernel k) {
-        this.k = k;
-        this.m = k.m;
-        this.platform = k.platform;
-        this.o = k.o;
-        this.f = k.f;
-        this.lists = k.lists;
+    Fork(Machine mc, Core core, Pids pids, Cred cred, Files files, Signals signals, Mm mm, Nsproxy nsproxy,
+            TaskAlloc taskAlloc, Vfork vfork) {
+        this.mc = mc;
+        this.m = mc.m;
+        this.platform = mc.platform;
+        this.o = mc.o;
+        this.f = mc.f;
+        this.lists = mc.lists;
         this.ptr = platform.pointerSize();
-        this.retFromFork = k.symbols.address("ret_from_fork");
+        this.retFromFork = mc.symbols.address("ret_from_fork");
+        this.core = core;
+        this.pids = pids;
+        this.cred = cred;
+        this.files = files;
+        this.signals = signals;
+        this.mm = mm;
+        this.nsproxy = nsproxy;
+        this.taskAlloc = taskAlloc;
+        this.vfork = vfork;
     }
 
     /**
@@ -75,32 +59,30 @@ final class Fork {
      */
     long doFork(int cpu, long flags, long stackStart, long stackSize, long parentTidptr, long childTidptr, long tls,
             String caller) {
-        long current = k.current(cpu);
-        k.traceFunction(cpu, "_do_fork", caller);
+        long current = mc.current(cpu);
+        mc.trace.function(cpu, "_do_fork", caller);
         long p = copyProcess(cpu, flags, stackStart, stackSize, childTidptr, false, tls);
-        if (Kernel.isErr(p)) {
+        if (Machine.isErr(p)) {
             return p;
         }
-        k.traceProcessFork(cpu, current, p);
+        mc.trace.processFork(cpu, current, p);
         long pid = m.readPointer(p + f.taskThreadPid);
-        k.pids.getPid(pid);
-        long nr = k.pids.nrNs(pid, k.taskActivePidNs(current));
-        if ((flags & CLONE_PARENT_SETTID) != 0) {
-            k.putUser(current, parentTidptr, (int) nr);
+        pids.getPid(pid);
+        long nr = pids.nrNs(pid, pids.taskActivePidNs(current));
+        if ((flags & CloneFlag.PARENT_SETTID.value()) != 0) {
+            mc.putUser(current, parentTidptr, (int) nr);
         }
-        if ((flags & CLONE_VFORK) != 0) {
-            long vfork = k.onStackCompletion(current);
-            m.writePointer(p + f.taskVforkDone, vfork);
-            m.writeInt(vfork + f.completionDone, 0);
-            lists.init(vfork + f.completionWaitHead);
-            k.getTaskStruct(p);
+        boolean vforked = (flags & CloneFlag.VFORK.value()) != 0;
+        if (vforked) {
+            vfork.initCompletion(current, p);
+            taskAlloc.getTaskStruct(p);
         }
-        k.traceFunction(cpu, "wake_up_new_task", "_do_fork");
-        k.sched.wakeUpNewTask(p, cpu);
-        if ((flags & CLONE_VFORK) != 0) {
-            k.waitForVforkDone(cpu, current, p, pid);
-        } else {
-            k.pids.putPid(pid);
+        mc.trace.function(cpu, "wake_up_new_task", "_do_fork");
+        core.wakeUpNewTask(p, cpu);
+        if (!vforked) {
+            pids.putPid(pid);
+        } else if (vfork.waitForVforkDone(current, p, pid)) {
+            core.schedule(cpu, false, 0);
         }
         return nr;
     }
@@ -112,264 +94,280 @@ final class Fork {
      * @return the new task_struct's address, or a negative errno
      */
     long copyProcess(int cpu, long flags, long stackStart, long stackSize, long childTidptr, boolean idle, long tls) {
-        long current = k.current(cpu);
-        k.traceFunction(cpu, "copy_process", "_do_fork");
-        if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) {
-            return Errno.EINVAL.negative();
-        }
-        if ((flags & (CLONE_NEWUSER | CLONE_FS)) == (CLONE_NEWUSER | CLONE_FS)) {
-            return Errno.EINVAL.negative();
-        }
-        if ((flags & CLONE_THREAD) != 0 && (flags & CLONE_SIGHAND) == 0) {
-            return Errno.EINVAL.negative();
-        }
-        if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) {
-            return Errno.EINVAL.negative();
-        }
-        long currentSignal = m.readPointer(current + f.taskSignal);
-        if ((flags & CLONE_PARENT) != 0 && (m.readInt(currentSignal + f.signalFlags) & SIGNAL_UNKILLABLE) != 0) {
-            return Errno.EINVAL.negative();
-        }
-        if ((flags & CLONE_THREAD) != 0) {
-            if ((flags & (CLONE_NEWUSER | CLONE_NEWPID)) != 0) {
-                return Errno.EINVAL.negative();
-            }
-            long nsproxy = m.readPointer(current + f.taskNsproxy);
-            if (k.taskActivePidNs(current) != m.readPointer(nsproxy + f.nsproxyPidNsForChildren)) {
-                return Errno.EINVAL.negative();
-            }
+        long current = mc.current(cpu);
+        mc.trace.function(cpu, "copy_process", "_do_fork");
+        long retval = checkCloneFlags(flags, current);
+        if (retval < 0) {
+            return retval;
         }
         // struct multiprocess_signals delayed, on the parent's stack, collects group signals during the fork
-        long delayedNode = k.onStackDelayedNode(current);
+        long currentSignal = m.readPointer(current + f.taskSignal);
+        long delayedNode = mc.onStackDelayedNode(current);
         lists.hlistInitNode(delayedNode);
-        if ((flags & CLONE_THREAD) == 0) {
+        if ((flags & CloneFlag.THREAD.value()) == 0) {
             lists.hlistAddHead(delayedNode, currentSignal + f.signalMultiprocess);
         }
-        if (k.signalPending(current)) {
+        if (signals.signalPending(current)) {
             return forkOut(delayedNode, Errno.ERESTARTNOINTR.negative());
         }
 
-        long err = fault(ForkStep.DUP_TASK_STRUCT);
-        long p = err == 0 ? dupTaskStruct(current, cpu) : 0;
-        if (p == 0) {
-            return forkOut(delayedNode, err != 0 ? err : Errno.ENOMEM.negative());
+        long p = dupTaskStruct(current, cpu);
+        if (Machine.isErr(p)) {
+            return forkOut(delayedNode, p);
         }
-        m.writePointer(p + f.taskSetChildTid, (flags & CLONE_CHILD_SETTID) != 0 ? childTidptr : 0);
-        m.writePointer(p + f.taskClearChildTid, (flags & CLONE_CHILD_CLEARTID) != 0 ? childTidptr : 0);
+        m.writePointer(p + f.taskSetChildTid, (flags & CloneFlag.CHILD_SETTID.value()) != 0 ? childTidptr : 0);
+        m.writePointer(p + f.taskClearChildTid, (flags & CloneFlag.CHILD_CLEARTID.value()) != 0 ? childTidptr : 0);
 
-        long retval = Errno.EAGAIN.negative();
-        long user = m.readPointer(m.readPointer(p + f.taskRealCred) + f.credUser);
-        long nproc = m.readPointer(m.readPointer(p + f.taskSignal) + f.signalRlim + RLIMIT_NPROC * f.rlimitSize);
+        long user = cred.user(p);
+        long nproc = m.readPointer(m.readPointer(p + f.taskSignal) + f.signalRlim + Rlimit.RLIMIT_NPROC * f.rlimitSize);
         if (Long.compareUnsigned(Integer.toUnsignedLong(m.readInt(user + f.userProcesses)), nproc) >= 0
-                && user != k.rootUser && !k.capable(current)) {
+                && user != mc.rootUser && !cred.capable(current)) {
+            return badForkFree(p, delayedNode, Errno.EAGAIN.negative());
+        }
+        m.writeInt(current + o.taskFlags, m.readInt(current + o.taskFlags) & ~TaskFlags.PF_NPROC_EXCEEDED);
+        if ((retval = copyCreds(p, flags)) < 0) {
             return badForkFree(p, delayedNode, retval);
         }
-        m.writeInt(current + o.taskFlags, m.readInt(current + o.taskFlags) & ~PF_NPROC_EXCEEDED);
-        retval = fault(ForkStep.COPY_CREDS);
-        if (retval == 0) {
-            retval = copyCreds(p, flags);
-        }
-        if (retval < 0) {
-            return badForkFree(p, delayedNode, retval);
-        }
-        if (k.nrThreads >= k.maxThreads) {
+        if (mc.nrThreads >= mc.maxThreads) {
             return badForkCleanupCount(p, flags, delayedNode, Errno.EAGAIN.negative());
         }
         int pflags = m.readInt(p + o.taskFlags);
-        m.writeInt(p + o.taskFlags, (pflags & ~(PF_SUPERPRIV | PF_WQ_WORKER | PF_IDLE)) | PF_FORKNOEXEC);
+        m.writeInt(p + o.taskFlags, (pflags & ~(TaskFlags.PF_SUPERPRIV | TaskFlags.PF_WQ_WORKER | TaskFlags.PF_IDLE))
+                | TaskFlags.PF_FORKNOEXEC);
         lists.init(p + f.taskChildren);
         lists.init(p + f.taskSibling);
         rcuCopyProcess(p);
         m.writePointer(p + f.taskVforkDone, 0);
-        k.initSigpending(p);
+        signals.initSigpending(p);
         m.writeLong(p + f.taskUtime, 0);
         m.writeLong(p + f.taskStime, 0);
         m.writeLong(p + f.taskGtime, 0);
         posixCpuTimersInit(p);
-        m.writeLong(p + f.taskStartTime, k.clock());
-        m.writeLong(p + f.taskRealStartTime, k.clock());
+        m.writeLong(p + f.taskStartTime, mc.clock);
+        m.writeLong(p + f.taskRealStartTime, mc.clock);
         // cgroup_fork(p)
         initListHead(p, f.taskCgList);
 
-        retval = fault(ForkStep.SCHED_FORK);
-        if (retval == 0) {
-            k.traceFunction(cpu, "sched_fork", "copy_process");
-            retval = k.sched.schedFork(p, current, cpu);
-        }
-        if (retval < 0) {
+        if ((retval = schedFork(cpu, p, current)) < 0) {
             return badForkCleanupPolicy(p, flags, delayedNode, retval);
         }
         perfEventInitTask(p);
         // shm_init_task(p)
         initListHead(p, f.taskShmClist);
-        retval = fault(ForkStep.COPY_FILES);
-        if (retval == 0) {
-            retval = copyFiles(flags, p, current);
-        }
-        if (retval < 0) {
+        if ((retval = copyFiles(flags, p, current)) < 0) {
             return badForkCleanupSemundo(p, flags, delayedNode, retval);
         }
-        retval = fault(ForkStep.COPY_FS);
-        if (retval == 0) {
-            retval = copyFs(flags, p, current);
-        }
-        if (retval < 0) {
+        if ((retval = copyFs(flags, p, current)) < 0) {
             return badForkCleanupFiles(p, flags, delayedNode, retval);
         }
-        retval = fault(ForkStep.COPY_SIGHAND);
-        if (retval == 0) {
-            retval = copySighand(flags, p, current);
-        }
-        if (retval < 0) {
+        if ((retval = copySighand(flags, p, current)) < 0) {
             return badForkCleanupFs(p, flags, delayedNode, retval);
         }
-        retval = fault(ForkStep.COPY_SIGNAL);
-        if (retval == 0) {
-            retval = copySignal(flags, p, current);
-        }
-        if (retval < 0) {
+        if ((retval = copySignal(flags, p, current)) < 0) {
             return badForkCleanupSighand(p, flags, delayedNode, retval);
         }
-        retval = fault(ForkStep.COPY_MM);
-        if (retval == 0) {
-            retval = copyMm(flags, p, current);
-        }
-        if (retval < 0) {
+        if ((retval = copyMm(flags, p, current)) < 0) {
             return badForkCleanupSignal(p, flags, delayedNode, retval);
         }
-        retval = fault(ForkStep.COPY_NAMESPACES);
-        if (retval == 0) {
-            retval = copyNamespaces(flags, p, current);
-        }
-        if (retval < 0) {
+        if ((retval = copyNamespaces(flags, p, current)) < 0) {
             return badForkCleanupMm(p, flags, delayedNode, retval);
         }
-        retval = fault(ForkStep.COPY_IO);
-        if (retval < 0) {
+        if ((retval = fault(ForkStep.COPY_IO)) < 0) {
             return badForkCleanupNamespaces(p, flags, delayedNode, retval);
         }
-        retval = fault(ForkStep.COPY_THREAD);
-        if (retval == 0) {
-            k.traceFunction(cpu, "copy_thread", "copy_process");
-            boolean kthread = (m.readInt(p + o.taskFlags) & PF_KTHREAD) != 0;
-            platform.copyThread(m, flags, stackStart, stackSize, current, p, kthread, retFromFork);
-        }
-        if (retval < 0) {
+        if ((retval = copyThread(cpu, flags, stackStart, stackSize, current, p)) < 0) {
             return badForkCleanupIo(p, flags, delayedNode, retval);
         }
-        long pid = k.initStructPid;
-        if (!idle) {
-            retval = fault(ForkStep.ALLOC_PID);
-            if (retval == 0) {
-                k.traceFunction(cpu, "alloc_pid", "copy_process");
-                long nsproxy = m.readPointer(p + f.taskNsproxy);
-                pid = k.pids.allocPid(m.readPointer(nsproxy + f.nsproxyPidNsForChildren));
-                if (Kernel.isErr(pid)) {
-                    retval = pid;
-                }
-            }
-            if (retval < 0) {
-                return badForkCleanupThread(p, flags, delayedNode, retval);
-            }
+        long pid = mc.initStructPid;
+        if (!idle && Machine.isErr(pid = allocPid(cpu, p))) {
+            return badForkCleanupThread(p, flags, delayedNode, pid);
         }
         // CONFIG_FUTEX
         writePointer(p, f.taskRobustList, 0);
         writePointer(p, f.taskCompatRobustList, 0);
         initListHead(p, f.taskPiStateList);
         writePointer(p, f.taskPiStateCache, 0);
-        if ((flags & (CLONE_VM | CLONE_VFORK)) == CLONE_VM) {
-            k.sasSsReset(p);
+        if ((flags & (CloneFlag.VM.value() | CloneFlag.VFORK.value())) == CloneFlag.VM.value()) {
+            signals.sasSsReset(p);
         }
         // user_disable_single_step(p): TIF_SINGLESTEP on arm64, nothing on ARM32 (no arch_has_single_step)
-        k.clearTsiFlag(p, k.tifSinglestep);
-        k.clearTsiFlag(p, k.tifSyscallTrace);
-        int nr = k.pids.nr(pid);
+        mc.clearTsiFlag(p, mc.tifSinglestep);
+        mc.clearTsiFlag(p, mc.tifSyscallTrace);
+        int nr = pids.nr(pid);
         m.writeInt(p + o.taskPid, nr);
-        if ((flags & CLONE_THREAD) != 0) {
+        if ((flags & CloneFlag.THREAD.value()) != 0) {
             m.writeInt(p + o.taskExitSignal, -1);
             m.writePointer(p + o.taskGroupLeader, m.readPointer(current + o.taskGroupLeader));
             m.writeInt(p + o.taskTgid, m.readInt(current + o.taskTgid));
         } else {
-            int exitSignal = (flags & CLONE_PARENT) != 0
+            int exitSignal = (flags & CloneFlag.PARENT.value()) != 0
                     ? m.readInt(m.readPointer(current + o.taskGroupLeader) + o.taskExitSignal)
-                    : (int) (flags & CSIGNAL);
+                    : (int) (flags & CloneFlag.CSIGNAL);
             m.writeInt(p + o.taskExitSignal, exitSignal);
             m.writePointer(p + o.taskGroupLeader, p);
             m.writeInt(p + o.taskTgid, nr);
         }
         m.writeInt(p + f.taskPdeathSignal, 0);
         lists.init(p + f.taskThreadGroup);
-        retval = fault(ForkStep.CGROUP_CAN_FORK);
-        if (retval < 0) {
+        if ((retval = fault(ForkStep.CGROUP_CAN_FORK)) < 0) {
             return badForkFreePid(p, flags, delayedNode, pid, retval);
         }
         // write_lock_irq(&tasklist_lock)
-        if ((flags & (CLONE_PARENT | CLONE_THREAD)) != 0) {
+        if ((flags & (CloneFlag.PARENT.value() | CloneFlag.THREAD.value())) != 0) {
             m.writePointer(p + o.taskRealParent, m.readPointer(current + o.taskRealParent));
             m.writeInt(p + f.taskParentExecId, m.readInt(current + f.taskParentExecId));
         } else {
             m.writePointer(p + o.taskRealParent, current);
             m.writeInt(p + f.taskParentExecId, m.readInt(current + f.taskSelfExecId));
         }
-        if (!idle && (m.readInt(k.pids.nsOf(pid) + f.pidNsPidAllocated) & Pids.PIDNS_ADDING) == 0) {
+        if (!idle && (m.readInt(pids.nsOf(pid) + f.pidNsPidAllocated) & Pids.PIDNS_ADDING) == 0) {
             return badForkCancelCgroup(p, flags, delayedNode, pid, Errno.ENOMEM.negative());
         }
-        retval = fault(ForkStep.LATE_FATAL_SIGNAL);
-        if (retval == 0 && k.fatalSignalPending(current)) {
-            retval = Errno.EINTR.negative();
-        }
-        if (retval < 0) {
+        if ((retval = lateFatalSignal(current)) < 0) {
             return badForkCancelCgroup(p, flags, delayedNode, pid, retval);
         }
+        if (!idle) {
+            linkTask(p, flags, current, pid);
+        }
+        mc.totalForks++;
+        lists.hlistDelInit(delayedNode);
+        mc.trace.newTask(cpu, p, flags);
+        return p;
+    }
+
+    /** The early {@code copy_process} checks of the clone flags against each other and the caller: -EINVAL. */
+    private long checkCloneFlags(long flags, long current) {
+        long fs = CloneFlag.FS.value();
+        if ((flags & (CloneFlag.NEWNS.value() | fs)) == (CloneFlag.NEWNS.value() | fs)
+                || (flags & (CloneFlag.NEWUSER.value() | fs)) == (CloneFlag.NEWUSER.value() | fs)) {
+            return Errno.EINVAL.negative();
+        }
+        boolean thread = (flags & CloneFlag.THREAD.value()) != 0;
+        boolean sighand = (flags & CloneFlag.SIGHAND.value()) != 0;
+        if ((thread && !sighand) || (sighand && (flags & CloneFlag.VM.value()) == 0)) {
+            return Errno.EINVAL.negative();
+        }
+        long currentSignal = m.readPointer(current + f.taskSignal);
+        if ((flags & CloneFlag.PARENT.value()) != 0
+                && (m.readInt(currentSignal + f.signalFlags) & Signals.SIGNAL_UNKILLABLE) != 0) {
+            return Errno.EINVAL.negative();
+        }
+        if (thread) {
+            if ((flags & (CloneFlag.NEWUSER.value() | CloneFlag.NEWPID.value())) != 0) {
+                return Errno.EINVAL.negative();
+            }
+            long ns = m.readPointer(current + f.taskNsproxy);
+            if (pids.taskActivePidNs(current) != m.readPointer(ns + f.nsproxyPidNsForChildren)) {
+                return Errno.EINVAL.negative();
+            }
+        }
+        return 0;
+    }
+
+    /** {@code copy_creds} behind its fault hook. */
+    private long copyCreds(long p, long flags) {
+        long err = fault(ForkStep.COPY_CREDS);
+        return err != 0 ? err : cred.copyCreds(p, flags);
+    }
+
+    /** {@code sched_fork} behind its fault hook. */
+    private long schedFork(int cpu, long p, long current) {
+        long err = fault(ForkStep.SCHED_FORK);
+        if (err != 0) {
+            return err;
+        }
+        mc.trace.function(cpu, "sched_fork", "copy_process");
+        return core.schedFork(p, current, cpu);
+    }
+
+    /** {@code copy_namespaces} behind its fault hook. */
+    private long copyNamespaces(long flags, long p, long current) {
+        long err = fault(ForkStep.COPY_NAMESPACES);
+        return err != 0 ? err : nsproxy.copyNamespaces(flags, p, current);
+    }
+
+    /** {@code copy_thread_tls}: the architecture sets up the child's registers and stack. */
+    private long copyThread(int cpu, long flags, long stackStart, long stackSize, long current, long p) {
+        long err = fault(ForkStep.COPY_THREAD);
+        if (err != 0) {
+            return err;
+        }
+        mc.trace.function(cpu, "copy_thread", "copy_process");
+        boolean kthread = (m.readInt(p + o.taskFlags) & TaskFlags.PF_KTHREAD) != 0;
+        platform.copyThread(m, flags, stackStart, stackSize, current, p, kthread, retFromFork);
+        return 0;
+    }
+
+    /** {@code alloc_pid(p->nsproxy->pid_ns_for_children)}: the struct pid, or a negative errno. */
+    private long allocPid(int cpu, long p) {
+        long err = fault(ForkStep.ALLOC_PID);
+        if (err != 0) {
+            return err;
+        }
+        mc.trace.function(cpu, "alloc_pid", "copy_process");
+        long ns = m.readPointer(p + f.taskNsproxy);
+        return pids.allocPid(m.readPointer(ns + f.nsproxyPidNsForChildren));
+    }
+
+    /** The last check under the tasklist lock: a fatal signal for the parent aborts the fork with -EINTR. */
+    private long lateFatalSignal(long current) {
+        long err = fault(ForkStep.LATE_FATAL_SIGNAL);
+        if (err == 0 && signals.fatalSignalPending(current)) {
+            return Errno.EINTR.negative();
+        }
+        return err;
+    }
+
+    /**
+     * What {@code copy_process} does under the tasklist lock once nothing can fail: ptrace, the pids,
+     * the child reaper of a new namespace, the subreaper bit, the children/tasks lists and the
+     * thread group, {@code attach_pid} and {@code nr_threads}.
+     */
+    private void linkTask(long p, long flags, long current, long pid) {
         for (int type = 0; type < Pids.PIDTYPE_MAX; type++) {
             lists.hlistInitNode(p + f.taskPidLinks + type * f.hnodeSize);
         }
-        if (nr != 0) {
-            // ptrace_init_task(p, 0)
-            lists.init(p + f.taskPtraceEntry);
-            lists.init(p + f.taskPtraced);
-            m.writeInt(p + f.taskPtrace, 0);
-            m.writePointer(p + o.taskParent, m.readPointer(p + o.taskRealParent));
-            m.writePointer(p + f.taskThreadPid, pid);
-            long signal = m.readPointer(p + f.taskSignal);
-            if ((flags & CLONE_THREAD) == 0) {
-                long parentSignal = m.readPointer(current + f.taskSignal);
-                m.writePointer(signal + f.signalPids + Pids.PIDTYPE_TGID * ptr, pid);
-                m.writePointer(signal + f.signalPids + Pids.PIDTYPE_PGID * ptr,
-                        m.readPointer(parentSignal + f.signalPids + Pids.PIDTYPE_PGID * ptr));
-                m.writePointer(signal + f.signalPids + Pids.PIDTYPE_SID * ptr,
-                        m.readPointer(parentSignal + f.signalPids + Pids.PIDTYPE_SID * ptr));
-                if (k.pids.isChildReaper(pid)) {
-                    m.writePointer(k.pids.nsOf(pid) + f.pidNsChildReaper, p);
-                    m.writeInt(signal + f.signalFlags, m.readInt(signal + f.signalFlags) | SIGNAL_UNKILLABLE);
-                }
-                long realParent = m.readPointer(p + o.taskRealParent);
-                long rpSignal = m.readPointer(realParent + f.taskSignal);
-                int rpBits = m.readInt(rpSignal + f.signalSubreaperWord);
-                int bits = m.readInt(signal + f.signalSubreaperWord);
-                boolean inherit = (rpBits & 0x3) != 0;
-                m.writeInt(signal + f.signalSubreaperWord, inherit ? bits | 0x2 : bits & ~0x2);
-                lists.addTail(p + o.taskSibling, realParent + o.taskChildren);
-                lists.addTail(p + o.taskTasks, k.initTask + o.taskTasks);
-                k.attachPid(p, Pids.PIDTYPE_TGID);
-                k.attachPid(p, Pids.PIDTYPE_PGID);
-                k.attachPid(p, Pids.PIDTYPE_SID);
-            } else {
-                long sig = m.readPointer(current + f.taskSignal);
-                m.writeInt(sig + f.signalNrThreads, m.readInt(sig + f.signalNrThreads) + 1);
-                m.writeInt(sig + f.signalLive, m.readInt(sig + f.signalLive) + 1);
-                m.writeInt(sig + f.signalSigcnt, m.readInt(sig + f.signalSigcnt) + 1);
-                long leader = m.readPointer(p + o.taskGroupLeader);
-                lists.addTail(p + f.taskThreadGroup, leader + f.taskThreadGroup);
-                lists.addTail(p + f.taskThreadNode, signal + f.signalThreadHead);
+        // ptrace_init_task(p, 0)
+        lists.init(p + f.taskPtraceEntry);
+        lists.init(p + f.taskPtraced);
+        m.writeInt(p + f.taskPtrace, 0);
+        m.writePointer(p + o.taskParent, m.readPointer(p + o.taskRealParent));
+        m.writePointer(p + f.taskThreadPid, pid);
+        long signal = m.readPointer(p + f.taskSignal);
+        if ((flags & CloneFlag.THREAD.value()) == 0) {
+            long parentSignal = m.readPointer(current + f.taskSignal);
+            m.writePointer(signal + f.signalPids + Pids.PIDTYPE_TGID * ptr, pid);
+            m.writePointer(signal + f.signalPids + Pids.PIDTYPE_PGID * ptr,
+                    m.readPointer(parentSignal + f.signalPids + Pids.PIDTYPE_PGID * ptr));
+            m.writePointer(signal + f.signalPids + Pids.PIDTYPE_SID * ptr,
+                    m.readPointer(parentSignal + f.signalPids + Pids.PIDTYPE_SID * ptr));
+            if (pids.isChildReaper(pid)) {
+                m.writePointer(pids.nsOf(pid) + f.pidNsChildReaper, p);
+                m.writeInt(signal + f.signalFlags, m.readInt(signal + f.signalFlags) | Signals.SIGNAL_UNKILLABLE);
             }
-            k.attachPid(p, Pids.PIDTYPE_PID);
-            k.nrThreads++;
+            long realParent = m.readPointer(p + o.taskRealParent);
+            long rpSignal = m.readPointer(realParent + f.taskSignal);
+            int rpBits = m.readInt(rpSignal + f.signalSubreaperWord);
+            int bits = m.readInt(signal + f.signalSubreaperWord);
+            int has = 1 << f.signalHasSubreaperBit;
+            boolean inherit = (rpBits & ((1 << f.signalIsSubreaperBit) | has)) != 0;
+            m.writeInt(signal + f.signalSubreaperWord, inherit ? bits | has : bits & ~has);
+            lists.addTail(p + o.taskSibling, realParent + o.taskChildren);
+            lists.addTail(p + o.taskTasks, mc.initTask + o.taskTasks);
+            pids.attachPid(p, Pids.PIDTYPE_TGID);
+            pids.attachPid(p, Pids.PIDTYPE_PGID);
+            pids.attachPid(p, Pids.PIDTYPE_SID);
+        } else {
+            long sig = m.readPointer(current + f.taskSignal);
+            m.writeInt(sig + f.signalNrThreads, m.readInt(sig + f.signalNrThreads) + 1);
+            m.writeInt(sig + f.signalLive, m.readInt(sig + f.signalLive) + 1);
+            m.writeInt(sig + f.signalSigcnt, m.readInt(sig + f.signalSigcnt) + 1);
+            long leader = m.readPointer(p + o.taskGroupLeader);
+            lists.addTail(p + f.taskThreadGroup, leader + f.taskThreadGroup);
+            lists.addTail(p + f.taskThreadNode, signal + f.signalThreadHead);
         }
-        k.totalForks++;
-        lists.hlistDelInit(delayedNode);
-        k.traceNewTask(cpu, p, flags);
-        return p;
+        pids.attachPid(p, Pids.PIDTYPE_PID);
+        mc.nrThreads++;
     }
 
     /** {@code INIT_LIST_HEAD(&p->member)} for a member the build may lack ({@code offset} -1). */
@@ -407,7 +405,7 @@ final class Fork {
     private void posixCpuTimersInit(long p) {
         if (f.taskCpuTimers >= 0) {
             m.fill(p + f.taskCputimeExpires, f.taskCputimeExpiresSize, (byte) 0);
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < f.cpuTimersCount; i++) {
                 lists.init(p + f.taskCpuTimers + i * 2L * ptr);
             }
         }
@@ -424,7 +422,7 @@ final class Fork {
     }
 
     private long fault(ForkStep step) {
-        Errno e = k.faults.step(step);
+        Errno e = mc.faults.step(step);
         return e == null ? 0 : e.negative();
     }
 
@@ -435,15 +433,19 @@ final class Fork {
      * {@code setup_thread_stack}, TIF_NEED_RESCHED cleared, STACK_END_MAGIC, a stack canary, usage 2.
      */
     private long dupTaskStruct(long orig, int cpu) {
-        k.traceFunction(cpu, "dup_task_struct", "copy_process");
-        long tsk = k.kmemCacheAlloc(k.taskCache);
-        if (tsk == 0) {
-            return 0;
+        long err = fault(ForkStep.DUP_TASK_STRUCT);
+        if (err != 0) {
+            return err;
         }
-        long stack = k.allocThreadStack();
+        mc.trace.function(cpu, "dup_task_struct", "copy_process");
+        long tsk = mc.kmemCacheAlloc(mc.taskCache);
+        if (tsk == 0) {
+            return Errno.ENOMEM.negative();
+        }
+        long stack = taskAlloc.allocThreadStack();
         if (stack == 0) {
-            k.taskCache.free(tsk);
-            return 0;
+            mc.taskCache.free(tsk);
+            return Errno.ENOMEM.negative();
         }
         m.copy(orig, tsk, o.taskSize);
         m.writePointer(tsk + o.taskStack, stack);
@@ -458,56 +460,30 @@ final class Fork {
             m.copy(platform.taskThreadInfo(m, orig), ti, o.threadInfoSize);
             m.writePointer(ti + o.tiTask, tsk);
         }
-        k.clearTsiFlag(tsk, Kernel.TIF_NEED_RESCHED);
+        mc.clearTsiFlag(tsk, Machine.TIF_NEED_RESCHED);
         m.writePointer(platform.endOfStack(m, tsk), Platform.STACK_END_MAGIC);
         if (o.taskStackCanary >= 0) {
-            m.writePointer(tsk + o.taskStackCanary, k.randomCanary());
+            m.writePointer(tsk + o.taskStackCanary, randomCanary());
         }
         m.writeInt(tsk + o.taskUsage, 2);
         return tsk;
     }
 
-    /**
-     * {@code copy_creds()}: a thread shares its parent's cred (two more references); a process gets a
-     * copy ({@code prepare_creds}) holding a reference on the user. Either way the user's
-     * {@code processes} count goes up.
-     */
-    private long copyCreds(long p, long flags) {
-        long cred = m.readPointer(p + f.taskCred);
-        long user;
-        if ((flags & CLONE_THREAD) != 0) {
-            k.getCred(cred);
-            k.getCred(cred);
-            m.writePointer(p + f.taskRealCred, cred);
-            user = m.readPointer(cred + f.credUser);
-        } else {
-            long created = k.kmemCacheAlloc(k.credCache);
-            if (created == 0) {
-                return Errno.ENOMEM.negative();
-            }
-            m.copy(cred, created, f.credSize);
-            m.writeInt(created + f.credUsage, 1);
-            user = m.readPointer(created + f.credUser);
-            k.getUid(user);
-            k.getCred(created);
-            m.writePointer(p + f.taskCred, created);
-            m.writePointer(p + f.taskRealCred, created);
-        }
-        m.writeInt(user + f.userProcesses, m.readInt(user + f.userProcesses) + 1);
-        return 0;
-    }
-
     /** {@code copy_files()}: share and count with CLONE_FILES, else {@code dup_fd}. */
     private long copyFiles(long flags, long p, long current) {
+        long err = fault(ForkStep.COPY_FILES);
+        if (err != 0) {
+            return err;
+        }
         long oldf = m.readPointer(current + f.taskFiles);
         if (oldf == 0) {
             return 0;
         }
-        if ((flags & CLONE_FILES) != 0) {
-            m.writeInt(oldf + f.filesCount, m.readInt(oldf + f.filesCount) + 1);
+        if ((flags & CloneFlag.FILES.value()) != 0) {
+            files.getFiles(oldf);
             return 0;
         }
-        long newf = k.dupFd(oldf);
+        long newf = files.dupFd(oldf);
         if (newf == 0) {
             return Errno.ENOMEM.negative();
         }
@@ -517,50 +493,49 @@ final class Fork {
 
     /** {@code copy_fs()}: share with CLONE_FS (-EAGAIN while the fs is in exec), else {@code copy_fs_struct}. */
     private long copyFs(long flags, long p, long current) {
+        long err = fault(ForkStep.COPY_FS);
+        if (err != 0) {
+            return err;
+        }
         long fs = m.readPointer(current + f.taskFs);
-        if ((flags & CLONE_FS) != 0) {
+        if ((flags & CloneFlag.FS.value()) != 0) {
             if (m.readInt(fs + f.fsInExec) != 0) {
                 return Errno.EAGAIN.negative();
             }
             m.writeInt(fs + f.fsUsers, m.readInt(fs + f.fsUsers) + 1);
             return 0;
         }
-        long copy = k.kmemCacheAlloc(k.fsCache);
+        long copy = files.copyFsStruct(fs);
         if (copy == 0) {
             return Errno.ENOMEM.negative();
         }
-        m.copy(fs, copy, f.fsSize);
-        m.writeInt(copy + f.fsUsers, 1);
-        m.writeInt(copy + f.fsInExec, 0);
-        m.writeInt(copy + f.fsSeq, 0);
         m.writePointer(p + f.taskFs, copy);
         return 0;
     }
 
     /** {@code copy_sighand()}: share with CLONE_SIGHAND, else a copy of the handlers with count 1. */
     private long copySighand(long flags, long p, long current) {
+        long err = fault(ForkStep.COPY_SIGHAND);
+        if (err != 0) {
+            return err;
+        }
         long sighand = m.readPointer(current + f.taskSighand);
-        if ((flags & CLONE_SIGHAND) != 0) {
+        if ((flags & CloneFlag.SIGHAND.value()) != 0) {
             m.writeInt(sighand + f.sighandCount, m.readInt(sighand + f.sighandCount) + 1);
             return 0;
         }
-        long sig = k.kmemCacheAlloc(k.sighandCache);
+        long sig = signals.copySighandStruct(sighand);
         m.writePointer(p + f.taskSighand, sig);
-        if (sig == 0) {
-            return Errno.ENOMEM.negative();
-        }
-        k.sighandCtor(sig);
-        m.writeInt(sig + f.sighandCount, 1);
-        m.copy(sighand + f.sighandAction, sig + f.sighandAction, 64 * f.sigactionSize);
-        return 0;
+        return sig == 0 ? Errno.ENOMEM.negative() : 0;
     }
 
     /** {@code copy_signal()}: nothing for a thread; otherwise a zeroed signal_struct for a new group of one. */
     private long copySignal(long flags, long p, long current) {
-        if ((flags & CLONE_THREAD) != 0) {
-            return 0;
+        long err = fault(ForkStep.COPY_SIGNAL);
+        if (err != 0 || (flags & CloneFlag.THREAD.value()) != 0) {
+            return err;
         }
-        long sig = k.kmemCacheZalloc(k.signalCache);
+        long sig = mc.kmemCacheZalloc(mc.signalCache);
         m.writePointer(p + f.taskSignal, sig);
         if (sig == 0) {
             return Errno.ENOMEM.negative();
@@ -578,11 +553,11 @@ final class Fork {
         lists.init(sig + f.signalSharedPendingList);
         lists.hlistInitHead(sig + f.signalMultiprocess);
         lists.init(sig + f.signalPosixTimers);
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < f.cpuTimersCount; i++) {
             lists.init(sig + f.signalCpuTimers + i * 2L * ptr);
         }
         long parentSig = m.readPointer(current + f.taskSignal);
-        m.copy(parentSig + f.signalRlim, sig + f.signalRlim, 16 * f.rlimitSize);
+        m.copy(parentSig + f.signalRlim, sig + f.signalRlim, f.signalRlimSize);
         m.writeInt(sig + f.signalOomScoreAdj, m.readInt(parentSig + f.signalOomScoreAdj));
         return 0;
     }
@@ -592,6 +567,10 @@ final class Fork {
      * mm), {@code mmget} with CLONE_VM, else {@code dup_mm}.
      */
     private long copyMm(long flags, long p, long current) {
+        long err = fault(ForkStep.COPY_MM);
+        if (err != 0) {
+            return err;
+        }
         m.writePointer(p + f.taskMinFlt, 0);
         m.writePointer(p + f.taskMajFlt, 0);
         m.writePointer(p + f.taskNvcsw, 0);
@@ -602,59 +581,18 @@ final class Fork {
         if (oldmm == 0) {
             return 0;
         }
-        long mm;
-        if ((flags & CLONE_VM) != 0) {
-            m.writeInt(oldmm + f.mmUsers, m.readInt(oldmm + f.mmUsers) + 1);
-            mm = oldmm;
+        long newMm;
+        if ((flags & CloneFlag.VM.value()) != 0) {
+            mm.mmget(oldmm);
+            newMm = oldmm;
         } else {
-            mm = k.dupMm(oldmm, p);
-            if (mm == 0) {
+            newMm = mm.dupMm(oldmm, p);
+            if (newMm == 0) {
                 return Errno.ENOMEM.negative();
             }
         }
-        m.writePointer(p + o.taskMm, mm);
-        m.writePointer(p + o.taskActiveMm, mm);
-        return 0;
-    }
-
-    /**
-     * {@code copy_namespaces()}: without CLONE_NEW* flags share the nsproxy; otherwise a new nsproxy
-     * whose pid namespace for children is new with CLONE_NEWPID. Namespaces other than pid are shared
-     * by the new nsproxy (the model does not model mount, uts, ipc, net or cgroup namespaces).
-     */
-    private long copyNamespaces(long flags, long p, long current) {
-        long old = m.readPointer(p + f.taskNsproxy);
-        if ((flags & NS_FLAGS) == 0) {
-            m.writeInt(old + f.nsproxyCount, m.readInt(old + f.nsproxyCount) + 1);
-            return 0;
-        }
-        if ((flags & (CLONE_NEWIPC | CLONE_SYSVSEM)) == (CLONE_NEWIPC | CLONE_SYSVSEM)) {
-            return Errno.EINVAL.negative();
-        }
-        long ns = k.kmemCacheAlloc(k.nsproxyCache);
-        if (ns == 0) {
-            return Errno.ENOMEM.negative();
-        }
-        m.copy(old, ns, f.nsproxySize);
-        m.writeInt(ns + f.nsproxyCount, 1);
-        long oldPidNs = m.readPointer(old + f.nsproxyPidNsForChildren);
-        long pidNs;
-        if ((flags & CLONE_NEWPID) == 0) {
-            k.pids.getPidNs(oldPidNs);
-            pidNs = oldPidNs;
-        } else {
-            if (k.taskActivePidNs(current) != oldPidNs) {
-                k.nsproxyCache.free(ns);
-                return Errno.EINVAL.negative();
-            }
-            pidNs = k.pids.createPidNamespace(oldPidNs);
-            if (Kernel.isErr(pidNs)) {
-                k.nsproxyCache.free(ns);
-                return pidNs;
-            }
-        }
-        m.writePointer(ns + f.nsproxyPidNsForChildren, pidNs);
-        m.writePointer(p + f.taskNsproxy, ns);
+        m.writePointer(p + o.taskMm, newMm);
+        m.writePointer(p + o.taskActiveMm, newMm);
         return 0;
     }
 
@@ -665,8 +603,8 @@ final class Fork {
     }
 
     private long badForkFreePid(long p, long flags, long delayed, long pid, long retval) {
-        if (pid != k.initStructPid) {
-            k.pids.freePid(pid);
+        if (pid != mc.initStructPid) {
+            pids.freePid(pid);
         }
         return badForkCleanupThread(p, flags, delayed, retval);
     }
@@ -681,37 +619,37 @@ final class Fork {
     }
 
     private long badForkCleanupNamespaces(long p, long flags, long delayed, long retval) {
-        k.exitTaskNamespaces(p);
+        nsproxy.exitTaskNamespaces(p);
         return badForkCleanupMm(p, flags, delayed, retval);
     }
 
     private long badForkCleanupMm(long p, long flags, long delayed, long retval) {
-        long mm = m.readPointer(p + o.taskMm);
-        if (mm != 0) {
-            k.mmput(mm);
+        long oldMm = m.readPointer(p + o.taskMm);
+        if (oldMm != 0) {
+            mm.mmput(oldMm);
         }
         return badForkCleanupSignal(p, flags, delayed, retval);
     }
 
     private long badForkCleanupSignal(long p, long flags, long delayed, long retval) {
-        if ((flags & CLONE_THREAD) == 0) {
-            k.signalCache.free(m.readPointer(p + f.taskSignal));
+        if ((flags & CloneFlag.THREAD.value()) == 0) {
+            mc.signalCache.free(m.readPointer(p + f.taskSignal));
         }
         return badForkCleanupSighand(p, flags, delayed, retval);
     }
 
     private long badForkCleanupSighand(long p, long flags, long delayed, long retval) {
-        k.cleanupSighand(m.readPointer(p + f.taskSighand));
+        signals.cleanupSighand(m.readPointer(p + f.taskSighand));
         return badForkCleanupFs(p, flags, delayed, retval);
     }
 
     private long badForkCleanupFs(long p, long flags, long delayed, long retval) {
-        k.exitFs(p);
+        files.exitFs(p);
         return badForkCleanupFiles(p, flags, delayed, retval);
     }
 
     private long badForkCleanupFiles(long p, long flags, long delayed, long retval) {
-        k.exitFiles(p);
+        files.exitFiles(p);
         return badForkCleanupSemundo(p, flags, delayed, retval);
     }
 
@@ -725,17 +663,22 @@ final class Fork {
     }
 
     private long badForkCleanupCount(long p, long flags, long delayed, long retval) {
-        long user = m.readPointer(m.readPointer(p + f.taskCred) + f.credUser);
-        m.writeInt(user + f.userProcesses, m.readInt(user + f.userProcesses) - 1);
-        k.exitCreds(p);
+        cred.addProcesses(m.readPointer(m.readPointer(p + f.taskCred) + f.credUser), -1);
+        cred.exitCreds(p);
         return badForkFree(p, delayed, retval);
     }
 
     private long badForkFree(long p, long delayed, long retval) {
-        m.writePointer(p + o.taskState, Kernel.TASK_DEAD);
-        k.putTaskStack(p);
-        k.freeTask(p);
+        m.writePointer(p + o.taskState, TaskState.TASK_DEAD);
+        taskAlloc.putTaskStack(p);
+        taskAlloc.freeTask(p);
         return forkOut(delayed, retval);
+    }
+
+    /** {@code get_random_canary()}: the stack protector's canary, its low byte zero on 64-bit. */
+    private long randomCanary() {
+        long v = mc.random.nextLong();
+        return ptr == 8 ? v & 0xffffffffffffff00L : v & 0xffffffffL;
     }
 
     private long forkOut(long delayed, long retval) {

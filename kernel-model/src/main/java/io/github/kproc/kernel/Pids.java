@@ -40,18 +40,18 @@ final class Pids {
         }
     }
 
-    private final Kernel k;
+    private final Machine mc;
     private final AddressSpace m;
     private final Fields f;
     private final int pidMax;
     private final List<Namespace> namespaces = new ArrayList<>();
     private final SlabCache[] pidCaches = new SlabCache[MAX_PID_NS_LEVEL + 1];
 
-    Pids(Kernel k, int pidMax) {
-        this.k = k;
-        this.m = k.m;
-        this.f = k.f;
-        this.pidMax = pidMax;
+    Pids(Machine mc) {
+        this.mc = mc;
+        this.m = mc.m;
+        this.f = mc.f;
+        this.pidMax = mc.pidMax;
     }
 
     int pidMax() {
@@ -85,7 +85,7 @@ final class Pids {
         if (c == null) {
             long size = f.pidBaseSize + (long) level * f.upidSize;
             // init_pid_ns uses KMEM_CACHE(pid, SLAB_HWCACHE_ALIGN); create_pid_cachep() names the deeper ones pid_N
-            c = k.mem.createCache(level == 0 ? "pid" : "pid_" + (level + 1), size, 64);
+            c = mc.mem.createCache(level == 0 ? "pid" : "pid_" + (level + 1), size, 64);
             pidCaches[level] = c;
         }
         return c;
@@ -179,7 +179,7 @@ final class Pids {
     long allocPid(long nsAddress) {
         Namespace ns = namespace(nsAddress);
         SlabCache cache = cacheFor(ns.level);
-        long pid = k.kmemCacheAlloc(cache);
+        long pid = mc.kmemCacheAlloc(cache);
         if (pid == 0) {
             return Errno.ENOMEM.negative();
         }
@@ -216,7 +216,7 @@ final class Pids {
         getPidNs(ns.address);
         m.writeInt(pid + f.pidCount, 1);
         for (int type = 0; type < PIDTYPE_MAX; type++) {
-            k.lists.hlistInitHead(pid + f.pidTasks + (long) type * k.platform.pointerSize());
+            mc.lists.hlistInitHead(pid + f.pidTasks + (long) type * mc.platform.pointerSize());
         }
         for (int i = ns.level; i >= 0; i--) {
             long upidNs = m.readPointer(numberAddress(pid, i) + f.upidNs);
@@ -269,13 +269,13 @@ final class Pids {
         while (ns != 0) {
             int ref = m.readInt(ns + f.pidNsKref) - 1;
             m.writeInt(ns + f.pidNsKref, ref);
-            if (ref != 0 || ns == k.initPidNs) {
+            if (ref != 0 || ns == mc.initPidNs) {
                 return;
             }
             long parent = m.readPointer(ns + f.pidNsParent);
             Namespace gone = namespace(ns);
             namespaces.remove(gone);
-            k.pidNsCache.free(ns);
+            mc.pidNsCache.free(ns);
             ns = parent;
         }
     }
@@ -290,7 +290,7 @@ final class Pids {
         if (level > MAX_PID_NS_LEVEL) {
             return Errno.ENOSPC.negative();
         }
-        long ns = k.kmemCacheZalloc(k.pidNsCache);
+        long ns = mc.kmemCacheZalloc(mc.pidNsCache);
         if (ns == 0) {
             return Errno.ENOMEM.negative();
         }
@@ -307,5 +307,71 @@ final class Pids {
     /** {@code disable_pid_allocation(ns)}: the namespace's init is gone; no new pids. */
     void disablePidAllocation(long ns) {
         m.writeInt(ns + f.pidNsPidAllocated, m.readInt(ns + f.pidNsPidAllocated) & ~PIDNS_ADDING);
+    }
+
+    /** {@code attach_pid(task, type)}: link the task into its pid's list of that type. */
+    void attachPid(long task, int type) {
+        long pid = taskPid(task, type);
+        mc.lists.hlistAddHead(task + f.taskPidLinks + type * f.hnodeSize,
+                pid + f.pidTasks + (long) type * mc.platform.pointerSize());
+    }
+
+    /** {@code detach_pid(task, type)}: unlink, and free the pid once no task of any type uses it. */
+    void detachPid(long task, int type) {
+        long pid = taskPid(task, type);
+        mc.lists.hlistDel(task + f.taskPidLinks + type * f.hnodeSize);
+        if (type == PIDTYPE_PID) {
+            m.writePointer(task + f.taskThreadPid, 0);
+        } else {
+            m.writePointer(m.readPointer(task + f.taskSignal) + f.signalPids + (long) type * mc.platform.pointerSize(), 0);
+        }
+        for (int t = 0; t < PIDTYPE_MAX; t++) {
+            if (mc.lists.hlistFirst(pid + f.pidTasks + (long) t * mc.platform.pointerSize()) != 0) {
+                return;
+            }
+        }
+        if (pid != mc.initStructPid) {
+            freePid(pid);
+        }
+    }
+
+    /** {@code task_pid_ptr}: thread_pid for PIDTYPE_PID, else {@code signal->pids[type]}. */
+    long taskPid(long task, int type) {
+        if (type == PIDTYPE_PID) {
+            return m.readPointer(task + f.taskThreadPid);
+        }
+        return m.readPointer(m.readPointer(task + f.taskSignal) + f.signalPids + (long) type * mc.platform.pointerSize());
+    }
+
+    /** {@code task_pid_nr_ns(task, ns)}: 0 if the task is not visible in {@code ns}. */
+    int taskPidNrNs(long task, long ns) {
+        return nrNs(m.readPointer(task + f.taskThreadPid), ns);
+    }
+
+    /** {@code task_active_pid_ns(task)}. */
+    long taskActivePidNs(long task) {
+        long pid = m.readPointer(task + f.taskThreadPid);
+        return pid == 0 ? mc.initPidNs : nsOf(pid);
+    }
+
+    /** {@code find_task_by_pid_ns(nr, &init_pid_ns)}: the task with this global pid, or 0. */
+    long findTaskByVpid(int nr) {
+        if (nr <= 0) {
+            return 0;
+        }
+        long head = mc.initTask + mc.o.taskTasks;
+        for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
+            long leader = node - mc.o.taskTasks;
+            if (m.readInt(leader + mc.o.taskPid) == nr) {
+                return leader;
+            }
+            long group = leader + f.taskThreadGroup;
+            for (long t = mc.lists.next(group); t != group; t = mc.lists.next(t)) {
+                if (m.readInt(t - f.taskThreadGroup + mc.o.taskPid) == nr) {
+                    return t - f.taskThreadGroup;
+                }
+            }
+        }
+        return 0;
     }
 }

@@ -10,11 +10,19 @@ import io.github.kproc.mem.AddressSpace;
 final class Signals {
     /** {@code SA_NOCLDWAIT} (asm-generic). */
     static final long SA_NOCLDWAIT = 0x2;
-    static final int SIGCHLD = 17;
+    static final int SIGKILL = 9;
+    static final int SIGCHLD = CloneFlag.SIGCHLD;
+    /** {@code SIG_IGN}. */
+    static final long SIG_IGN = 1;
+    /** {@code SIGNAL_UNKILLABLE} in {@code signal_struct.flags}: the init of a pid namespace. */
+    static final int SIGNAL_UNKILLABLE = 0x00000040;
     /** {@code SS_DISABLE}. */
     static final int SS_DISABLE = 2;
 
-    private final Kernel k;
+    private final Machine mc;
+    private final Fields f;
+    /** {@code _NSIG}: signals 1..64, from the size of {@code sighand_struct.action}. */
+    final int nsig;
     private final AddressSpace m;
     private final long pendingList;
     private final long pendingSignal;
@@ -23,20 +31,22 @@ final class Signals {
     private final long sasSsSize;
     private final long sasSsFlags;
 
-    Signals(Kernel k) {
-        this.k = k;
-        this.m = k.m;
-        this.pendingList = k.o.required("task_struct", "pending.list");
-        this.pendingSignal = k.o.required("task_struct", "pending.signal");
-        this.sigsetSize = k.platform.profile().field("task_struct", "pending.signal").size();
-        this.sasSsSp = k.o.required("task_struct", "sas_ss_sp");
-        this.sasSsSize = k.o.required("task_struct", "sas_ss_size");
-        this.sasSsFlags = k.o.required("task_struct", "sas_ss_flags");
+    Signals(Machine mc) {
+        this.mc = mc;
+        this.m = mc.m;
+        this.f = mc.f;
+        this.nsig = (int) (f.sighandActionSize / f.sigactionSize);
+        this.pendingList = mc.o.required("task_struct", "pending.list");
+        this.pendingSignal = mc.o.required("task_struct", "pending.signal");
+        this.sigsetSize = mc.platform.profile().field("task_struct", "pending.signal").size();
+        this.sasSsSp = mc.o.required("task_struct", "sas_ss_sp");
+        this.sasSsSize = mc.o.required("task_struct", "sas_ss_size");
+        this.sasSsFlags = mc.o.required("task_struct", "sas_ss_flags");
     }
 
     /** {@code init_sigpending(&p->pending)}: an empty queue and set. */
     void initSigpending(long p) {
-        k.lists.init(p + pendingList);
+        mc.lists.init(p + pendingList);
         m.fill(p + pendingSignal, sigsetSize, (byte) 0);
     }
 
@@ -54,7 +64,7 @@ final class Signals {
 
     /** {@code flush_signals(t)}: TIF_SIGPENDING cleared, the private set emptied. */
     void flushSignals(long t) {
-        k.clearTsiFlag(t, Kernel.TIF_SIGPENDING);
+        mc.clearTsiFlag(t, Machine.TIF_SIGPENDING);
         m.fill(t + pendingSignal, sigsetSize, (byte) 0);
     }
 
@@ -67,19 +77,19 @@ final class Signals {
 
     /** The handler of {@code sig} in a sighand_struct. */
     long handler(long sighand, int sig) {
-        return m.readPointer(sighand + k.f.sighandAction + (sig - 1) * k.f.sigactionSize + k.f.sigactionHandler);
+        return m.readPointer(sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionHandler);
     }
 
     long saFlags(long sighand, int sig) {
-        return m.readPointer(sighand + k.f.sighandAction + (sig - 1) * k.f.sigactionSize + k.f.sigactionFlags);
+        return m.readPointer(sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionFlags);
     }
 
     /** {@code ignore_signals(t)}: every handler SIG_IGN, pending signals flushed (kthreadd does this). */
     void ignoreSignals(long t) {
-        long sighand = m.readPointer(t + k.f.taskSighand);
-        for (int sig = 1; sig <= 64; sig++) {
-            m.writePointer(sighand + k.f.sighandAction + (sig - 1) * k.f.sigactionSize + k.f.sigactionHandler,
-                    Kernel.SIG_IGN);
+        long sighand = m.readPointer(t + f.taskSighand);
+        for (int sig = 1; sig <= nsig; sig++) {
+            m.writePointer(sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionHandler,
+                    SIG_IGN);
         }
         flushSignals(t);
     }
@@ -92,13 +102,62 @@ final class Signals {
      * is queued.
      */
     boolean doNotifyParent(long tsk, int sig) {
-        long parent = m.readPointer(tsk + k.o.taskParent);
+        long parent = m.readPointer(tsk + mc.o.taskParent);
         int notify = sig;
-        if (notify != SIGCHLD && m.readInt(tsk + k.f.taskParentExecId) != m.readInt(parent + k.f.taskSelfExecId)) {
+        if (notify != SIGCHLD && m.readInt(tsk + f.taskParentExecId) != m.readInt(parent + f.taskSelfExecId)) {
             notify = SIGCHLD;
         }
-        long psig = m.readPointer(parent + k.f.taskSighand);
-        return notify == SIGCHLD && (handler(psig, SIGCHLD) == Kernel.SIG_IGN
+        long psig = m.readPointer(parent + f.taskSighand);
+        return notify == SIGCHLD && (handler(psig, SIGCHLD) == SIG_IGN
                 || (saFlags(psig, SIGCHLD) & SA_NOCLDWAIT) != 0);
+    }
+
+    /** {@code signal_pending(p)}: TIF_SIGPENDING. */
+    boolean signalPending(long task) {
+        return mc.testTsiFlag(task, Machine.TIF_SIGPENDING);
+    }
+
+    /** {@code fatal_signal_pending(p)}: signal pending and SIGKILL in the private pending set. */
+    boolean fatalSignalPending(long task) {
+        return signalPending(task) && sigismember(task, SIGKILL);
+    }
+
+    /** {@code sighand_ctor}: the signalfd wait queue (and the siglock) of a new sighand_struct. */
+    void sighandCtor(long sig) {
+        mc.lists.init(sig + f.sighandSignalfdHead);
+    }
+
+    /** A new {@code sighand_struct} with one reference and a copy of {@code from}'s handlers, or 0 without memory. */
+    long copySighandStruct(long from) {
+        long sig = mc.kmemCacheAlloc(mc.sighandCache);
+        if (sig == 0) {
+            return 0;
+        }
+        sighandCtor(sig);
+        m.writeInt(sig + f.sighandCount, 1);
+        m.copy(from + f.sighandAction, sig + f.sighandAction, f.sighandActionSize);
+        return sig;
+    }
+
+    /** {@code __cleanup_sighand}: count--, freed at zero. */
+    void cleanupSighand(long sighand) {
+        if (sighand == 0) {
+            return;
+        }
+        int count = m.readInt(sighand + f.sighandCount) - 1;
+        m.writeInt(sighand + f.sighandCount, count);
+        if (count == 0) {
+            mc.sighandCache.free(sighand);
+        }
+    }
+
+    /** {@code flush_signal_handlers(t, 0)}: every handler but SIG_IGN back to SIG_DFL (exec). */
+    void flushSignalHandlers(long sighand) {
+        for (int sig = 1; sig <= nsig; sig++) {
+            long handler = sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionHandler;
+            if (m.readPointer(handler) != SIG_IGN) {
+                m.writePointer(handler, 0);
+            }
+        }
     }
 }

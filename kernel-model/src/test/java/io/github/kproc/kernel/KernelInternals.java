@@ -14,36 +14,31 @@ public final class KernelInternals {
 
     /** {@code rq->curr} of a CPU, as the scheduler sees it. */
     public static long rqCurr(Kernel k, int cpu) {
-        return k.sched.curr[cpu];
+        return k.core().rq.curr[cpu];
     }
 
     /** The tasks queued (runnable, not running) on a CPU's runqueue, in list order. */
     public static List<Long> runQueue(Kernel k, int cpu) {
-        List<Long> out = new ArrayList<>();
-        long head = k.sched.queue[cpu];
-        int bound = 1 << 20;
-        for (long node = k.lists.next(head); node != head; node = k.lists.next(node)) {
-            out.add(node - k.f.taskSeGroupNode);
-            if (--bound == 0) {
-                throw new AssertionError("runqueue of CPU " + cpu + " does not close");
-            }
+        List<Long> out = k.core().queued(cpu);
+        if (out.size() > 1 << 20) {
+            throw new AssertionError("runqueue of CPU " + cpu + " does not close");
         }
         return out;
     }
 
     /** True if the task is blocked in, or has not yet returned from, {@code wait_for_vfork_done}. */
     public static boolean inVforkWait(Kernel k, long task) {
-        return k.exit.inVforkWait(task);
+        return k.vfork().inVforkWait(task);
     }
 
     /** {@code &init_mm}: static, with users and count no task accounts for. */
     public static long initMm(Kernel k) {
-        return k.initMm;
+        return k.machine().initMm;
     }
 
     /** The address of the kernel text symbol the model uses for {@code name}. */
     public static long symbol(Kernel k, String name) {
-        return k.symbols.address(name);
+        return k.machine().symbols.address(name);
     }
 
     /**
@@ -53,22 +48,24 @@ public final class KernelInternals {
      * process count are dropped as {@code commit_creds} does.
      */
     public static void setUid(Kernel k, long task, int uid) {
-        long user = k.staticAlloc(k.f.userSize, 8);
-        k.m.writeInt(user + k.f.userCount, 1);
-        k.m.writeInt(user + k.f.userUid, uid);
-        long old = k.m.readPointer(task + k.f.taskCred);
-        long cred = k.credCache.alloc();
-        k.m.copy(old, cred, k.f.credSize);
-        k.m.writeInt(cred + k.f.credUsage, 2);
-        k.m.writeInt(cred + k.f.credUid, uid);
-        k.m.writeInt(cred + k.f.credEuid, uid);
-        k.m.writePointer(cred + k.f.credUser, user);
-        k.m.writeInt(user + k.f.userProcesses, 1);
-        long oldUser = k.m.readPointer(old + k.f.credUser);
-        k.m.writeInt(oldUser + k.f.userProcesses, k.m.readInt(oldUser + k.f.userProcesses) - 1);
-        k.m.writePointer(task + k.f.taskCred, cred);
-        k.m.writePointer(task + k.f.taskRealCred, cred);
-        k.putCred(old);
-        k.putCred(old);
+        Machine mc = k.machine();
+        Cred creds = new Cred(mc);
+        long user = mc.staticAlloc(mc.f.userSize, 8);
+        mc.m.writeInt(user + mc.f.userCount, 1);
+        mc.m.writeInt(user + mc.f.userUid, uid);
+        long old = mc.m.readPointer(task + mc.f.taskCred);
+        long cred = mc.credCache.alloc();
+        mc.m.copy(old, cred, mc.f.credSize);
+        mc.m.writeInt(cred + mc.f.credUsage, 2);
+        mc.m.writeInt(cred + mc.f.credUid, uid);
+        mc.m.writeInt(cred + mc.f.credEuid, uid);
+        mc.m.writePointer(cred + mc.f.credUser, user);
+        mc.m.writeInt(user + mc.f.userProcesses, 1);
+        long oldUser = mc.m.readPointer(old + mc.f.credUser);
+        mc.m.writeInt(oldUser + mc.f.userProcesses, mc.m.readInt(oldUser + mc.f.userProcesses) - 1);
+        mc.m.writePointer(task + mc.f.taskCred, cred);
+        mc.m.writePointer(task + mc.f.taskRealCred, cred);
+        creds.putCred(old);
+        creds.putCred(old);
     }
 }

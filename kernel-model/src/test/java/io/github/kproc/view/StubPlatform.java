@@ -60,6 +60,16 @@ final class StubPlatform extends Platform {
     }
 
     @Override
+    public long textBase() {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public int pgdOrder() {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
     public long threadSize() {
         throw new UnsupportedOperationException();
     }

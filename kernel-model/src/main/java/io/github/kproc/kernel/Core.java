@@ -1,0 +1,635 @@
+package io.github.kproc.kernel;
+
+import io.github.kproc.Errno;
+import io.github.kproc.KernelException;
+import io.github.kproc.arch.Offsets;
+import io.github.kproc.arch.Platform;
+import io.github.kproc.mem.AddressSpace;
+
+/**
+ * {@code kernel/sched/core.c}: {@code sched_fork}, {@code wake_up_new_task} with fork balancing,
+ * {@code try_to_wake_up}, {@code check_preempt_curr}, {@code set_task_cpu}, {@code scheduler_tick},
+ * {@code __sched_setscheduler}, the preemption points and {@code __schedule} with
+ * {@code context_switch} -> the architecture's switch -> {@code finish_task_switch}.
+ *
+ * <p>The classes are asked highest first ({@code for_each_class}): RT, fair, idle.
+ */
+final class Core {
+    static final int SCHED_DEADLINE = 6;
+    static final int MAX_PRIO = Rt.MAX_RT_PRIO + 40;
+    static final int DEFAULT_PRIO = Rt.MAX_RT_PRIO + 20;
+    static final int TASK_ON_RQ_QUEUED = 1;
+    /** {@code SCHEDULE_FRAME}: bytes of stack the model's schedule() -> __schedule() frames take below pt_regs. */
+    static final long SCHEDULE_FRAME = 0x80;
+    /** Offset of the return address of the {@code switch_to} call inside {@code __schedule}. */
+    static final long SWITCH_RETURN = 0x1f4;
+
+    /** {@code sched_prio_to_weight}: nice -20 .. 19. */
+    static final int[] PRIO_TO_WEIGHT = {88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548,
+        7620, 6100, 4904, 3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110,
+        87, 70, 56, 45, 36, 29, 23, 18, 15};
+    /** {@code sched_prio_to_wmult}: 2^32 / weight. */
+    static final int[] PRIO_TO_WMULT = {48388, 59856, 76040, 92818, 118348, 147320, 184698, 229616, 287308, 360437,
+        449829, 563644, 704093, 875809, 1099582, 1376151, 1717300, 2157191, 2708050, 3363326, 4194304, 5237765,
+        6557202, 8165337, 10153587, 12820798, 15790321, 19976592, 24970740, 31350126, 39045157, 49367440, 61356676,
+        76695844, 95443717, 119304647, 148102320, 186737708, 238609294, 286331153};
+    /** {@code WEIGHT_IDLEPRIO}, {@code WMULT_IDLEPRIO}. */
+    static final int WEIGHT_IDLEPRIO = 3;
+    static final int WMULT_IDLEPRIO = 1431655765;
+
+    private final Machine mc;
+    private final AddressSpace m;
+    private final Platform platform;
+    private final Offsets o;
+    private final Fields f;
+    private final Preempt preempt;
+    final Rq rq;
+    final Fair fair;
+    final Rt rt;
+    final Idle idle;
+    /** The classes highest first, as {@code for_each_class} walks them. */
+    private final SchedClass[] classes;
+    private final Mm mm;
+    private final TaskAlloc taskAlloc;
+    private final Pids pids;
+    private final Vfork vfork;
+    private final int spIndex;
+    private final int lrIndex;
+    private final int pcIndex;
+    private final long retFromFork;
+    private final long switchReturn;
+    private final long scheduleResume;
+
+    Core(Machine mc, Preempt preempt, Mm mm, TaskAlloc taskAlloc, Pids pids, Vfork vfork) {
+        this.mc = mc;
+        this.m = mc.m;
+        this.platform = mc.platform;
+        this.o = mc.o;
+        this.f = mc.f;
+        this.preempt = preempt;
+        this.mm = mm;
+        this.taskAlloc = taskAlloc;
+        this.pids = pids;
+        this.vfork = vfork;
+        this.rq = new Rq(mc);
+        this.rt = new Rt(mc, rq);
+        this.fair = new Fair(mc, rq);
+        this.idle = new Idle(mc, rq);
+        this.classes = new SchedClass[] {rt, fair, idle};
+        java.util.List<String> names = platform.cpuRegisters();
+        this.spIndex = names.indexOf("sp");
+        this.lrIndex = names.indexOf("lr") >= 0 ? names.indexOf("lr") : names.indexOf("x30");
+        this.pcIndex = names.indexOf("pc");
+        this.retFromFork = mc.symbols.address("ret_from_fork");
+        this.switchReturn = mc.symbols.address("__schedule") + SWITCH_RETURN;
+        this.scheduleResume = mc.symbols.address("schedule") + 0x40;
+    }
+
+    /** The class of {@code p} by its {@code sched_class} pointer. */
+    SchedClass classOf(long p) {
+        long address = m.readPointer(p + f.taskSchedClass);
+        for (SchedClass c : classes) {
+            if (c.address() == address) {
+                return c;
+            }
+        }
+        throw new IllegalStateException(String.format("task 0x%x has no known sched_class", p));
+    }
+
+    private int rank(SchedClass c) {
+        for (int i = 0; i < classes.length; i++) {
+            if (classes[i] == c) {
+                return classes.length - i;
+            }
+        }
+        return 0;
+    }
+
+    boolean isIdle(long p) {
+        return (m.readInt(p + o.taskFlags) & TaskFlags.PF_IDLE) != 0;
+    }
+
+    // ---- priorities and load ----
+
+    /** {@code set_load_weight(p)}: the weight of the task's static priority (idle policy: WEIGHT_IDLEPRIO). */
+    void setLoadWeight(long p) {
+        int policy = m.readInt(p + o.taskPolicy);
+        long weight;
+        long wmult;
+        if (policy == Fair.SCHED_IDLE) {
+            weight = (long) WEIGHT_IDLEPRIO << fair.loadShift();
+            wmult = WMULT_IDLEPRIO;
+        } else {
+            int idx = m.readInt(p + o.taskStaticPrio) - Rt.MAX_RT_PRIO;
+            weight = (long) PRIO_TO_WEIGHT[idx] << fair.loadShift();
+            wmult = PRIO_TO_WMULT[idx];
+        }
+        m.writePointer(p + f.taskSeLoadWeight, weight);
+        m.writeInt(p + f.taskSeLoadInvWeight, (int) wmult);
+    }
+
+    // ---- fork ----
+
+    /** {@code __sched_fork()}: a clean scheduling entity. */
+    void schedForkInit(long p) {
+        m.writeInt(p + o.taskOnRq, 0);
+        m.writeInt(p + f.taskSeOnRq, 0);
+        m.writeLong(p + f.taskSeExecStart, 0);
+        m.writeLong(p + f.taskSeSumExec, 0);
+        m.writeLong(p + f.taskSePrevSumExec, 0);
+        m.writeLong(p + f.taskSeNrMigrations, 0);
+        m.writeLong(p + f.taskSeVruntime, 0);
+        mc.lists.init(p + f.taskSeGroupNode);
+        mc.lists.init(p + f.taskRtRunList);
+        m.writeInt(p + f.taskRtTimeSlice, rt.rrTimeslice());
+        m.writeShort(p + f.taskRtOnRq, (short) 0);
+        m.writeShort(p + f.taskRtOnList, (short) 0);
+    }
+
+    /**
+     * {@code sched_fork(clone_flags, p)}: TASK_NEW, prio from the parent's normal_prio, reset-on-fork,
+     * the class by prio, the current CPU via {@code __set_task_cpu}, the class's {@code task_fork}, and
+     * the preempt count a new task starts with. Returns 0 or -EAGAIN (a SCHED_DEADLINE parent).
+     */
+    int schedFork(long p, long parent, int cpu) {
+        schedForkInit(p);
+        m.writePointer(p + o.taskState, TaskState.TASK_NEW);
+        m.writeInt(p + o.taskPrio, m.readInt(parent + o.taskNormalPrio));
+        long word = m.readInt(p + f.taskResetOnForkWord);
+        if ((word & (1L << f.taskResetOnForkBit)) != 0) {
+            int policy = m.readInt(p + o.taskPolicy);
+            if (policy == SCHED_DEADLINE || policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR) {
+                m.writeInt(p + o.taskPolicy, Fair.SCHED_NORMAL);
+                m.writeInt(p + o.taskStaticPrio, DEFAULT_PRIO);
+                m.writeInt(p + f.taskRtPriority, 0);
+            } else if (m.readInt(p + o.taskStaticPrio) < DEFAULT_PRIO) {
+                m.writeInt(p + o.taskStaticPrio, DEFAULT_PRIO);
+            }
+            int prio = m.readInt(p + o.taskStaticPrio);
+            m.writeInt(p + o.taskPrio, prio);
+            m.writeInt(p + o.taskNormalPrio, prio);
+            setLoadWeight(p);
+            m.writeInt(p + f.taskResetOnForkWord, (int) (word & ~(1L << f.taskResetOnForkBit)));
+        }
+        if (m.readInt(p + o.taskPolicy) == SCHED_DEADLINE) {
+            return Errno.EAGAIN.negative();
+        }
+        SchedClass cls = m.readInt(p + o.taskPrio) < Rt.MAX_RT_PRIO ? rt : fair;
+        m.writePointer(p + f.taskSchedClass, cls.address());
+        setTaskCpuRaw(p, cpu);
+        cls.taskFork(cpu, p);
+        if (o.taskOnCpu >= 0) {
+            m.writeInt(p + o.taskOnCpu, 0);
+        }
+        mc.setPreemptCount(p, platform.forkPreemptCount());
+        if (f.taskPushablePrio >= 0) {
+            // plist_node_init(&p->pushable_tasks, MAX_PRIO)
+            m.writeInt(p + f.taskPushablePrio, MAX_PRIO);
+            mc.lists.init(p + f.taskPushablePrioList);
+            mc.lists.init(p + f.taskPushableNodeList);
+        }
+        return 0;
+    }
+
+    /** {@code __set_task_cpu(p, cpu)}: with SMP, the cpu where Kconfig puts it, and wake_cpu. */
+    void setTaskCpuRaw(long p, int cpu) {
+        if (!platform.smp()) {
+            return;
+        }
+        if (platform.threadInfoInTask()) {
+            m.writeInt(p + o.taskCpu, cpu);
+        } else {
+            m.writeInt(platform.taskThreadInfo(m, p) + o.tiCpu, cpu);
+        }
+        if (o.taskWakeCpu >= 0) {
+            m.writeInt(p + o.taskWakeCpu, cpu);
+        }
+    }
+
+    int taskCpu(long p) {
+        return platform.taskCpu(m, p);
+    }
+
+    /** {@code set_task_cpu(p, new_cpu)}: counts a migration, then {@code __set_task_cpu}. */
+    void setTaskCpu(long p, int newCpu) {
+        if (taskCpu(p) != newCpu) {
+            m.writeLong(p + f.taskSeNrMigrations, m.readLong(p + f.taskSeNrMigrations) + 1);
+        }
+        setTaskCpuRaw(p, newCpu);
+    }
+
+    /** The CPUs in {@code p->cpus_allowed}. */
+    boolean allowed(long p, int cpu) {
+        int bits = 8 * platform.pointerSize();
+        long word = m.readPointer(p + f.taskCpusAllowed + (long) (cpu / bits) * platform.pointerSize());
+        return (word & (1L << (cpu % bits))) != 0;
+    }
+
+    /**
+     * {@code select_task_rq(p, prev_cpu, SD_BALANCE_FORK, 0)}: the idlest allowed CPU by nr_running;
+     * a tie keeps {@code prevCpu}, else takes the lowest-numbered CPU.
+     */
+    int selectTaskRqFork(long p, int prevCpu) {
+        int best = -1;
+        int[] nr = rq.nrRunning;
+        for (int cpu = 0; cpu < mc.cpus; cpu++) {
+            if (!allowed(p, cpu) || !mc.online[cpu]) {
+                continue;
+            }
+            if (best < 0 || nr[cpu] < nr[best] || (nr[cpu] == nr[best] && cpu == prevCpu)) {
+                best = cpu;
+            }
+        }
+        return best < 0 ? prevCpu : best;
+    }
+
+    /** {@code activate_task} -> {@code enqueue_task}: queued and counted. */
+    void enqueue(int cpu, long p, boolean renormalize) {
+        classOf(p).enqueueTask(cpu, p, renormalize);
+        m.writeInt(p + f.taskSeOnRq, 1);
+        m.writeInt(p + o.taskOnRq, TASK_ON_RQ_QUEUED);
+        rq.nrRunning[cpu]++;
+    }
+
+    /** {@code deactivate_task} of a queued (not running) task. */
+    void dequeueQueued(int cpu, long p, boolean normalize) {
+        classOf(p).dequeueTask(cpu, p, normalize);
+        m.writeInt(p + f.taskSeOnRq, 0);
+        m.writeInt(p + o.taskOnRq, 0);
+        rq.nrRunning[cpu]--;
+    }
+
+    /** {@code deactivate_task} of the running task (it blocks or dies): no longer counted. */
+    private void dequeueRunning(int cpu, long p) {
+        m.writeInt(p + f.taskSeOnRq, 0);
+        m.writeInt(p + o.taskOnRq, 0);
+        rq.nrRunning[cpu]--;
+    }
+
+    /**
+     * {@code wake_up_new_task(p)}: TASK_RUNNING, fork balancing to the idlest allowed CPU with
+     * {@code __set_task_cpu}, {@code activate_task}, {@code on_rq = TASK_ON_RQ_QUEUED}, the
+     * {@code sched_wakeup_new} event, then {@code check_preempt_curr(rq, p, WF_FORK)}. Runs under
+     * pi_lock and the rq lock: irqs off, preemption disabled twice.
+     */
+    void wakeUpNewTask(long p, int thisCpu) {
+        preempt.lockIrqSave(thisCpu);
+        m.writePointer(p + o.taskState, TaskState.TASK_RUNNING);
+        int prev = taskCpu(p);
+        if (o.taskRecentUsedCpu >= 0) {
+            m.writeInt(p + o.taskRecentUsedCpu, prev);
+        }
+        int cpu = selectTaskRqFork(p, prev);
+        setTaskCpuRaw(p, cpu);
+        preempt.preemptDisable(thisCpu);
+        enqueue(cpu, p, true);
+        mc.trace.wakeupNew(thisCpu, p, cpu);
+        checkPreemptCurr(cpu, p, thisCpu);
+        preempt.preemptEnableNoResched(thisCpu);
+        preempt.unlockIrqRestore(thisCpu);
+    }
+
+    /** {@code check_preempt_curr(rq, p, flags)}: a higher class always preempts; the same class decides itself. */
+    void checkPreemptCurr(int cpu, long p, int thisCpu) {
+        SchedClass pc = classOf(p);
+        SchedClass cc = classOf(rq.curr[cpu]);
+        if (pc == cc) {
+            pc.checkPreemptCurr(cpu, p, thisCpu);
+        } else if (rank(pc) > rank(cc)) {
+            rq.reschedCurr(cpu, thisCpu);
+        }
+    }
+
+    /** {@code pick_next_task}: each class highest first; the idle class always has a task. */
+    long pickNextTask(int cpu) {
+        for (SchedClass c : classes) {
+            long p = c.pickNextTask(cpu);
+            if (p != 0) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("no idle task on CPU " + cpu);
+    }
+
+    /** {@code update_curr} of the running task's class. */
+    void updateCurr(int cpu) {
+        long p = rq.curr[cpu];
+        if (p != 0 && p != rq.idle[cpu]) {
+            classOf(p).updateCurr(cpu, p);
+        }
+    }
+
+    /** {@code set_next_entity}: the task starts a slice now. */
+    private void setNextEntity(long next) {
+        m.writeLong(next + f.taskSeExecStart, mc.clock);
+        m.writeLong(next + f.taskSePrevSumExec, m.readLong(next + f.taskSeSumExec));
+    }
+
+    /**
+     * {@code schedule_debug(prev)}: {@code __schedule} must be entered with exactly the scheduler's own
+     * preempt disable; anything more is "BUG: scheduling while atomic", after which the kernel resets
+     * the count ({@code preempt_count_set(PREEMPT_DISABLED)}) and goes on.
+     */
+    private void scheduleDebug(long prev) {
+        long ti = platform.taskThreadInfo(m, prev);
+        int count = m.readInt(ti + o.tiPreemptCount);
+        if (count != platform.preemptDisableOffset()) {
+            mc.bug(String.format("BUG: scheduling while atomic: %s/%d/0x%08x", mc.comm(prev),
+                    m.readInt(prev + o.taskPid), count));
+            m.writeInt(ti + o.tiPreemptCount, platform.preemptDisableOffset());
+        }
+    }
+
+    /** {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, then the class's {@code task_tick}. */
+    void schedulerTick(int cpu) {
+        long p = rq.curr[cpu];
+        updateCurr(cpu);
+        if (p != rq.idle[cpu]) {
+            classOf(p).taskTick(cpu, p);
+        }
+    }
+
+    /**
+     * {@code __sched_setscheduler}: policy, rt_priority, normal_prio and prio, load weight and class;
+     * a queued task is requeued, a running one rescheduled if it got worse, a queued one checked
+     * against the running task if it got better.
+     */
+    void setScheduler(long p, int policy, int rtPriority, int normalPrio) {
+        int cpu = taskCpu(p);
+        boolean running = rq.curr[cpu] == p;
+        boolean queuedNow = !running && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        if (running) {
+            updateCurr(cpu);
+        }
+        if (queuedNow) {
+            dequeueQueued(cpu, p, true);
+        }
+        int oldPrio = m.readInt(p + o.taskPrio);
+        m.writeInt(p + o.taskPolicy, policy);
+        m.writeInt(p + f.taskRtPriority, rtPriority);
+        m.writeInt(p + o.taskNormalPrio, normalPrio);
+        m.writeInt(p + o.taskPrio, normalPrio);
+        setLoadWeight(p);
+        m.writePointer(p + f.taskSchedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
+        if (queuedNow) {
+            enqueue(cpu, p, true);
+            checkPreemptCurr(cpu, p, cpu);
+        } else if (running && normalPrio > oldPrio) {
+            rq.reschedCurr(cpu, cpu);
+        }
+    }
+
+    // ---- preemption points ----
+
+    /**
+     * {@code preempt_enable()}: -1 with CONFIG_PREEMPT_COUNT; with CONFIG_PREEMPT, reaching zero with
+     * TIF_NEED_RESCHED set is a preemption point ({@code __preempt_schedule}).
+     */
+    void preemptEnable(int cpu) {
+        if (!platform.preemptCountEnabled()) {
+            return;
+        }
+        preempt.sub(cpu, io.github.kproc.view.PreemptCount.PREEMPT_OFFSET, io.github.kproc.view.PreemptCount.PREEMPT_MASK,
+                "preempt_enable underflow");
+        preemptCheckResched(cpu);
+    }
+
+    /** {@code preempt_check_resched()}: with CONFIG_PREEMPT, a zero count and TIF_NEED_RESCHED preempt now. */
+    void preemptCheckResched(int cpu) {
+        if (platform.preemptible() && preempt.count(cpu) == 0 && preempt.irqsEnabled(cpu) && preempt.needResched(cpu)) {
+            schedule(cpu, true, 0);
+        }
+    }
+
+    // ---- __schedule and the context switch ----
+
+    /**
+     * {@code __schedule(preempt)} on {@code cpu}, entered from {@code schedule()} (preempt_disable),
+     * {@code preempt_schedule} or, for the idle task, {@code schedule_idle()}. A task that is not
+     * TASK_RUNNING and not preempted is deactivated; the next task is {@code forcedNext} if non-zero,
+     * else {@link #pickNextTask}.
+     */
+    void schedule(int cpu, boolean preempted, long forcedNext) {
+        long prev = rq.curr[cpu];
+        if (!isIdle(prev)) {
+            preempt.preemptDisable(cpu);
+        }
+        scheduleDebug(prev);
+        mc.irqsOff[cpu] = true;
+        preempt.preemptDisable(cpu);
+        updateCurr(cpu);
+        boolean voluntary = !preempted && m.readPointer(prev + o.taskState) != TaskState.TASK_RUNNING;
+        if (voluntary) {
+            dequeueRunning(cpu, prev);
+        } else if (prev != rq.idle[cpu]) {
+            classOf(prev).putPrevTask(cpu, prev);
+        }
+        rt.rrExpired[cpu] = false;
+        long next = forcedNext != 0 ? forcedNext : pickNextTask(cpu);
+        classOf(next).setNextTask(cpu, next);
+        mc.clearTsiFlag(prev, Machine.TIF_NEED_RESCHED);
+        if (prev == next) {
+            mc.irqsOff[cpu] = false;
+            preempt.preemptEnableNoResched(cpu);
+            if (!isIdle(prev)) {
+                preempt.preemptEnableNoResched(cpu);
+            }
+            return;
+        }
+        rq.nrSwitches[cpu]++;
+        rq.curr[cpu] = next;
+        setNextEntity(next);
+        long counter = prev + (voluntary ? f.taskNvcsw : f.taskNivcsw);
+        m.writePointer(counter, m.readPointer(counter) + 1);
+        mc.trace.switchTo(cpu, preempted, prev, next);
+        contextSwitch(cpu, prev, next);
+    }
+
+    /**
+     * {@code context_switch(rq, prev, next)}: on_cpu, the lazy mm of a kernel thread
+     * ({@code active_mm} borrowed with {@code mmgrab}), the architecture's {@code switch_to} (with
+     * the return address into {@code __schedule} and the scheduler's frames on prev's stack), then
+     * {@code finish_task_switch(prev)} and the rest of the path the next task resumes on:
+     * {@code schedule_tail} for a new task, the return from {@code __schedule} otherwise.
+     */
+    private void contextSwitch(int cpu, long prev, long next) {
+        if (o.taskOnCpu >= 0) {
+            m.writeInt(next + o.taskOnCpu, 1);
+        }
+        long nextMm = m.readPointer(next + o.taskMm);
+        long oldmm = m.readPointer(prev + o.taskActiveMm);
+        if (nextMm == 0) {
+            m.writePointer(next + o.taskActiveMm, oldmm);
+            if (oldmm != 0) {
+                mm.mmgrab(oldmm);
+            }
+        }
+        long prevMm = 0;
+        if (m.readPointer(prev + o.taskMm) == 0) {
+            m.writePointer(prev + o.taskActiveMm, 0);
+            prevMm = oldmm;
+        }
+        long[] regs = mc.registers[cpu];
+        regs[lrIndex] = switchReturn;
+        regs[spIndex] -= SCHEDULE_FRAME;
+        platform.switchTo(m, regs, prev, next);
+        finishTaskSwitch(cpu, prev, prevMm);
+        if (regs[pcIndex] == retFromFork) {
+            scheduleTail(cpu, next);
+        } else {
+            if (!isIdle(next)) {
+                preempt.preemptEnableNoResched(cpu);
+            }
+            regs[spIndex] += SCHEDULE_FRAME;
+            regs[pcIndex] = scheduleResume;
+            vfork.resumed(next);
+        }
+    }
+
+    /**
+     * {@code finish_task_switch(prev)}: prev is off the CPU, the rq lock and irqs are released, a
+     * borrowed mm dropped; a dead prev gives back its stack and the scheduler's task reference.
+     */
+    private void finishTaskSwitch(int cpu, long prev, long prevMm) {
+        long prevState = m.readPointer(prev + o.taskState);
+        if (o.taskOnCpu >= 0) {
+            m.writeInt(prev + o.taskOnCpu, 0);
+        }
+        mc.irqsOff[cpu] = false;
+        preempt.preemptEnableNoResched(cpu);
+        if (prevMm != 0) {
+            mm.mmdrop(prevMm);
+        }
+        if (prevState == TaskState.TASK_DEAD) {
+            taskAlloc.putTaskStack(prev);
+            taskAlloc.putTaskStruct(prev);
+        }
+    }
+
+    /**
+     * {@code schedule_tail(prev)} via {@code ret_from_fork}: preemption back on, and
+     * {@code put_user(task_pid_vnr(current), current->set_child_tid)}.
+     */
+    private void scheduleTail(int cpu, long next) {
+        preempt.preemptEnableNoResched(cpu);
+        long setChildTid = m.readPointer(next + f.taskSetChildTid);
+        if (setChildTid != 0) {
+            long pid = m.readPointer(next + f.taskThreadPid);
+            mc.putUser(next, setChildTid, pids.nrNs(pid, pids.taskActivePidNs(next)));
+        }
+        mc.registers[cpu][pcIndex] = retFromFork + 0x10;
+    }
+
+    /** The tasks queued (runnable, not running) on {@code cpu}, class by class, highest first. */
+    java.util.List<Long> queued(int cpu) {
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        for (SchedClass c : classes) {
+            c.queuedTasks(cpu, out);
+        }
+        return out;
+    }
+
+    /** The CPU {@code p} is running on, or -1. */
+    int runningOn(long p) {
+        for (int c = 0; c < mc.cpus; c++) {
+            if (rq.curr[c] == p) {
+                return c;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Runs {@code t} on {@code cpu} now, as if picked: migrates it from another CPU's queue
+     * ({@code set_task_cpu}) if needed and preempts the running task.
+     */
+    void runTask(int cpu, long t) {
+        long prev = rq.curr[cpu];
+        if (t == prev) {
+            return;
+        }
+        int running = runningOn(t);
+        if (running >= 0) {
+            throw new KernelException(Errno.EBUSY, "task runs on CPU " + running);
+        }
+        boolean idleTask = isIdle(t);
+        if (idleTask && t != rq.idle[cpu]) {
+            throw new KernelException(Errno.EINVAL, "another CPU's idle task");
+        }
+        if (!idleTask) {
+            if (m.readPointer(t + o.taskState) != TaskState.TASK_RUNNING
+                    || m.readInt(t + o.taskOnRq) != TASK_ON_RQ_QUEUED) {
+                throw new KernelException(Errno.EINVAL, "task is not runnable");
+            }
+            if (!allowed(t, cpu) || !mc.online[cpu]) {
+                throw new KernelException(Errno.EINVAL, "CPU " + cpu + " is not in the task's cpus_allowed");
+            }
+            int from = taskCpu(t);
+            if (from != cpu) {
+                dequeueQueued(from, t, true);
+                setTaskCpu(t, cpu);
+                enqueue(cpu, t, true);
+            }
+        }
+        schedule(cpu, !isIdle(prev), t);
+    }
+
+    /**
+     * {@code try_to_wake_up(p, TASK_NORMAL, 0)} run on {@code cpu}: under {@code p->pi_lock} (irqs off)
+     * {@code sched_waking}, then under the runqueue lock the activation, {@code check_preempt_curr}
+     * and {@code sched_wakeup}.
+     */
+    void tryToWakeUp(int cpu, long t) {
+        preempt.lockIrqSave(cpu);
+        mc.trace.wakeup(cpu, "sched_waking", t, taskCpu(t));
+        preempt.preemptDisable(cpu);
+        ttwuActivate(t, cpu);
+        mc.trace.wakeup(cpu, "sched_wakeup", t, taskCpu(t));
+        preempt.preemptEnableNoResched(cpu);
+        preempt.unlockIrqRestore(cpu);
+    }
+
+    /**
+     * The runqueue half of {@code try_to_wake_up} for a sleeping task: TASK_RUNNING on its previous CPU
+     * (if allowed and online, else the idlest allowed), enqueued with a fair task's vruntime placed no
+     * earlier than min_vruntime minus half a latency, and a preemption check.
+     */
+    private void ttwuActivate(long p, int thisCpu) {
+        if (m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED) {
+            m.writePointer(p + o.taskState, TaskState.TASK_RUNNING);
+            return;
+        }
+        int cpu = taskCpu(p);
+        if (!allowed(p, cpu) || !mc.online[cpu]) {
+            cpu = selectTaskRqFork(p, cpu);
+            setTaskCpu(p, cpu);
+        }
+        m.writePointer(p + o.taskState, TaskState.TASK_RUNNING);
+        if (classOf(p) == fair) {
+            fair.placeWaking(cpu, p);
+        }
+        enqueue(cpu, p, false);
+        checkPreemptCurr(cpu, p, thisCpu);
+    }
+
+    /**
+     * {@code __migrate_task}/{@code move_queued_task} of a queued or sleeping task to {@code cpu}
+     * ({@code set_task_cpu}, {@code sched_migrate_task}), traced on {@code cpu}.
+     */
+    void migrateTask(long t, int cpu) {
+        int from = taskCpu(t);
+        if (from == cpu) {
+            return;
+        }
+        boolean queued = m.readInt(t + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        mc.trace.migrate(cpu, t, from, cpu);
+        if (queued) {
+            dequeueQueued(from, t, true);
+        }
+        setTaskCpu(t, cpu);
+        if (queued) {
+            enqueue(cpu, t, true);
+            checkPreemptCurr(cpu, t, from);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+package io.github.kproc.kernel;
+
+import io.github.kproc.arch.Offsets;
+import io.github.kproc.arch.Platform;
+import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.mem.KernelMemory;
+import io.github.kproc.mem.SlabCache;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What one simulated machine shares between the kernel's subsystems: the platform and its resolved
+ * layouts, the memory with its slab caches and the kernel image's static objects, each CPU's
+ * registers and interrupt mask, the clock, fault injection, the tracer and the BUG log.
+ *
+ * <p>Subsystems ({@link Fork}, {@link Exit}, {@link Core}, {@link Pids}, ...) take a machine plus
+ * the subsystems they call, as the kernel's files call each other; none of them sees {@link Kernel}.
+ *
+ * <p>Java holds here only what the kernel does not keep in its memory: CPU registers and the irq
+ * mask (CPU state), the clock, the random source, the tracer and the simulator's counters of what
+ * it injected.
+ */
+final class Machine {
+    /** {@code TIF_SIGPENDING}: bit 0 of {@code thread_info.flags} on ARM and arm64. */
+    static final int TIF_SIGPENDING = 0;
+    /** {@code TIF_NEED_RESCHED}: bit 1 on ARM and arm64. */
+    static final int TIF_NEED_RESCHED = 1;
+    /** {@code MAX_ERRNO}. */
+    static final long MAX_ERRNO = 4095;
+
+    final Platform platform;
+    final Offsets o;
+    final Fields f;
+    final KernelMemory mem;
+    final AddressSpace m;
+    final Lists lists;
+    final KernelSymbols symbols;
+    final Faults faults = new Faults();
+    final UserMemory userMemory = new UserMemory();
+    final SplittableRandom random;
+    final int cpus;
+    final long hz;
+    /** CPUs brought up ({@code cpu_online_mask}). */
+    final boolean[] online;
+    /** Each CPU's registers, named by {@link Platform#cpuRegisters()}. */
+    final long[][] registers;
+    /** Each CPU's interrupt mask (CPSR.I / DAIF.I): true while irqs are off. */
+    final boolean[] irqsOff;
+    /** A reschedule IPI raised for the CPU and not yet taken. */
+    final boolean[] ipiPending;
+    /** Reschedule IPIs sent to each CPU. */
+    final long[] ipis;
+    final int tifSyscallTrace;
+    /** TIF_SINGLESTEP where the architecture single-steps in hardware (arm64), else -1 (ARM32). */
+    final int tifSinglestep;
+    final int tifForeignFpstate;
+    final TraceEvents trace;
+    @Nullable Tracer tracer;
+    long clock;
+    private final List<String> bugs = new ArrayList<>();
+
+    final SlabCache taskCache;
+    final SlabCache filesCache;
+    final SlabCache fsCache;
+    final SlabCache sighandCache;
+    final SlabCache signalCache;
+    final SlabCache mmCache;
+    final SlabCache credCache;
+    final SlabCache nsproxyCache;
+    final SlabCache pidNsCache;
+    /** {@code PGD_SIZE} as a page order: 16 KiB on ARM32 (LPAE off), one page on arm64. */
+    final int pgdOrder;
+
+    final long initTask;
+    final long initStructPid;
+    final long initPidNs;
+    final long initNsproxy;
+    final long initCred;
+    final long rootUser;
+    final long initMm;
+    final long initFiles;
+    final long initFs;
+    final long initSighand;
+    final long initSignals;
+
+    /** {@code nr_threads}. */
+    int nrThreads;
+    /** {@code total_forks}. */
+    long totalForks;
+    /** {@code max_threads}. */
+    final int maxThreads;
+    /** {@code pid_max}. */
+    final int pidMax;
+
+    private long staticNext;
+    private final long staticEnd;
+
+    /** Creates the machine's memory and static objects; the caller closes {@link #mem} if boot fails. */
+    Machine(Platform platform, int cpus, long memoryBytes, @Nullable Tracer tracer, long seed, KernelMemory mem) {
+        this.platform = platform;
+        this.o = platform.offsets();
+        this.f = new Fields(o);
+        this.cpus = cpus;
+        this.mem = mem;
+        this.m = mem.space();
+        this.random = new SplittableRandom(seed);
+        this.tracer = tracer;
+        this.hz = platform.profile().config().number("CONFIG_HZ", 100);
+        this.lists = new Lists(m, f, platform.profile().config().number("CONFIG_ILLEGAL_POINTER_VALUE", 0));
+        this.symbols = new KernelSymbols(platform.textBase());
+        this.online = new boolean[cpus];
+        this.registers = new long[cpus][platform.cpuRegisters().size()];
+        this.irqsOff = new boolean[cpus];
+        this.ipiPending = new boolean[cpus];
+        this.ipis = new long[cpus];
+        this.tifSyscallTrace = platform.tifBit("TIF_SYSCALL_TRACE");
+        this.tifSinglestep = platform.tifBit("TIF_SINGLESTEP");
+        this.tifForeignFpstate = platform.tifBit("TIF_FOREIGN_FPSTATE");
+        int l1 = 64;
+        taskCache = mem.createCache("task_struct", o.taskSize, Math.max(l1, align("task_struct")));
+        filesCache = mem.createCache("files_cache", f.filesSize, align("files_struct"));
+        fsCache = mem.createCache("fs_cache", f.fsSize, align("fs_struct"));
+        sighandCache = mem.createCache("sighand_cache", f.sighandSize, align("sighand_struct"));
+        signalCache = mem.createCache("signal_cache", f.signalSize, align("signal_struct"));
+        mmCache = mem.createCache("mm_struct", f.mmSize, align("mm_struct"));
+        credCache = mem.createCache("cred_jar", f.credSize, align("cred"));
+        nsproxyCache = mem.createCache("nsproxy", f.nsproxySize, align("nsproxy"));
+        pidNsCache = mem.createCache("pid_namespace", f.pidNsSize, align("pid_namespace"));
+        pgdOrder = platform.pgdOrder();
+
+        // the kernel image's data: init_task, init_thread_union and the other static objects
+        staticNext = mem.pages().allocPages(6);
+        staticEnd = staticNext + ((long) platform.pageSize() << 6);
+        // set_max_threads: RAM / (8 * THREAD_SIZE), clamped to [MIN_THREADS, FUTEX_TID_MASK]
+        long threads = memoryBytes / (8 * platform.threadSize());
+        this.maxThreads = (int) Math.max(20, Math.min(threads, 0x3fffffff));
+        // pid_idr_init: PIDS_PER_CPU_DEFAULT * cpus, at least the default, at most PID_MAX_LIMIT
+        this.pidMax = (int) Math.min(platform.pidMaxLimit(), Math.max(32768, 1024L * cpus));
+
+        rootUser = staticAlloc(f.userSize, 8);
+        initCred = staticAlloc(f.credSize, 8);
+        initPidNs = staticAlloc(f.pidNsSize, 8);
+        initStructPid = staticAlloc(f.pidBaseSize, 8);
+        initNsproxy = staticAlloc(f.nsproxySize, 8);
+        initMm = staticAlloc(f.mmSize, 64);
+        initTask = staticAlloc(o.taskSize, 64);
+        initFiles = staticAlloc(f.filesSize, 64);
+        initFs = staticAlloc(f.fsSize, 8);
+        initSighand = staticAlloc(f.sighandSize, 8);
+        initSignals = staticAlloc(f.signalSize, 8);
+        this.trace = new TraceEvents(this);
+    }
+
+    private int align(String struct) {
+        return Math.max(platform.pointerSize(), platform.profile().struct(struct).alignment());
+    }
+
+    /** Allocates from the kernel image's static data (zeroed, never freed). */
+    long staticAlloc(long size, long alignment) {
+        long at = (staticNext + alignment - 1) & -alignment;
+        if (at + size > staticEnd) {
+            throw new IllegalStateException("static kernel data exhausted");
+        }
+        staticNext = at + size;
+        m.fill(at, size, (byte) 0);
+        return at;
+    }
+
+    void checkCpu(int cpu) {
+        if (cpu < 0 || cpu >= cpus) {
+            throw new IllegalArgumentException("no CPU " + cpu + " (" + cpus + " CPUs)");
+        }
+    }
+
+    /** {@code current} of a CPU, derived from its registers as the architecture does. */
+    long current(int cpu) {
+        return platform.currentTask(m, registers[cpu]);
+    }
+
+    /** {@code task->comm}. */
+    String comm(long task) {
+        return m.readCString(task + o.taskComm, o.commLength);
+    }
+
+    /** Records a kernel BUG/WARN message (the kernel prints it and carries on). */
+    void bug(String message) {
+        bugs.add(message);
+    }
+
+    List<String> bugs() {
+        return java.util.Collections.unmodifiableList(bugs);
+    }
+
+    /** {@code IS_ERR_VALUE(x)}: an errno encoded in an address-sized return (kernel addresses may be negative). */
+    static boolean isErr(long x) {
+        return Long.compareUnsigned(x, -MAX_ERRNO) >= 0;
+    }
+
+    // ---- allocation with fault injection (mm/slub.c, mm/page_alloc.c) ----
+
+    /** {@code kmem_cache_alloc}: 0 when the allocation fails (injected). */
+    long kmemCacheAlloc(SlabCache cache) {
+        return faults.allocation() ? 0 : cache.alloc();
+    }
+
+    /** {@code kmem_cache_zalloc}. */
+    long kmemCacheZalloc(SlabCache cache) {
+        return faults.allocation() ? 0 : cache.zalloc();
+    }
+
+    /** {@code alloc_pages}. */
+    long allocPages(int order) {
+        return faults.allocation() ? 0 : mem.pages().allocPages(order);
+    }
+
+    // ---- include/linux/thread_info.h ----
+
+    void setTsiFlag(long task, int bit) {
+        long ti = platform.taskThreadInfo(m, task);
+        m.writePointer(ti + o.tiFlags, m.readPointer(ti + o.tiFlags) | (1L << bit));
+    }
+
+    /** {@code clear_tsk_thread_flag}; a bit of -1 (the architecture has no such flag) does nothing. */
+    void clearTsiFlag(long task, int bit) {
+        if (bit < 0) {
+            return;
+        }
+        long ti = platform.taskThreadInfo(m, task);
+        m.writePointer(ti + o.tiFlags, m.readPointer(ti + o.tiFlags) & ~(1L << bit));
+    }
+
+    boolean testTsiFlag(long task, int bit) {
+        long ti = platform.taskThreadInfo(m, task);
+        return (m.readPointer(ti + o.tiFlags) & (1L << bit)) != 0;
+    }
+
+    /** Sets a task's {@code thread_info.preempt_count}. */
+    void setPreemptCount(long task, int value) {
+        m.writeInt(platform.taskThreadInfo(m, task) + o.tiPreemptCount, value);
+    }
+
+    /** {@code put_user} into the task's address space (ignored for a task without one, like a fault). */
+    void putUser(long task, long address, int value) {
+        long mm = m.readPointer(task + o.taskMm);
+        if (mm != 0 && address != 0) {
+            userMemory.putUser(mm, address, value);
+        }
+    }
+
+    /** Where {@code _do_fork}'s on-stack {@code struct completion vfork} sits: below the caller's pt_regs. */
+    long onStackCompletion(long task) {
+        return (platform.taskPtRegs(m, task) - 0x40) & -8L;
+    }
+
+    /** Where {@code copy_process}'s on-stack {@code delayed.node} sits: below the caller's pt_regs. */
+    long onStackDelayedNode(long task) {
+        return (platform.taskPtRegs(m, task) - 0x60) & -8L;
+    }
+}

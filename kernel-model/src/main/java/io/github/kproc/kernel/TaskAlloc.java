@@ -1,0 +1,106 @@
+package io.github.kproc.kernel;
+
+import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.mem.VmallocArea;
+
+/**
+ * The lifetime of a task_struct and its stack ({@code kernel/fork.c}): {@code alloc_thread_stack_node}
+ * (pages, or vmalloc with VMAP_STACK), {@code put_task_stack}, {@code free_task}, the usage count and
+ * {@code __put_task_struct}.
+ */
+final class TaskAlloc {
+    private final Machine mc;
+    private final AddressSpace m;
+    private final Fields f;
+    private final Cred cred;
+    private final int stackOrder;
+
+    TaskAlloc(Machine mc, Cred cred) {
+        this.mc = mc;
+        this.m = mc.m;
+        this.f = mc.f;
+        this.cred = cred;
+        this.stackOrder = Long.numberOfTrailingZeros(mc.platform.threadSize())
+                - Integer.numberOfTrailingZeros(mc.platform.pageSize());
+    }
+
+    /** {@code alloc_thread_stack_node}: a zeroed THREAD_SIZE stack (THREADINFO_GFP has __GFP_ZERO), or 0. */
+    long allocThreadStack() {
+        long stack;
+        if (mc.platform.vmapStack()) {
+            VmallocArea area = mc.mem.vmalloc();
+            if (mc.faults.allocation() || area == null) {
+                return 0;
+            }
+            stack = area.vmalloc(mc.platform.threadSize());
+        } else {
+            stack = mc.allocPages(stackOrder);
+        }
+        if (stack != 0) {
+            m.fill(stack, mc.platform.threadSize(), (byte) 0);
+        }
+        return stack;
+    }
+
+    /** {@code free_thread_stack}. */
+    private void freeThreadStack(long stack) {
+        if (mc.platform.vmapStack()) {
+            mc.mem.vmalloc().vfree(stack);
+        } else {
+            mc.mem.pages().freePages(stack, stackOrder);
+        }
+    }
+
+    /**
+     * {@code put_task_stack(p)}: with THREAD_INFO_IN_TASK the stack has its own refcount and goes back
+     * when it drops to zero; without it the stack lives as long as the task_struct.
+     */
+    void putTaskStack(long p) {
+        if (f.taskStackRefcount < 0) {
+            return;
+        }
+        int ref = m.readInt(p + f.taskStackRefcount) - 1;
+        m.writeInt(p + f.taskStackRefcount, ref);
+        if (ref == 0) {
+            freeThreadStack(m.readPointer(p + mc.o.taskStack));
+            m.writePointer(p + mc.o.taskStack, 0);
+        }
+    }
+
+    /** {@code free_task(p)}: the stack (without THREAD_INFO_IN_TASK) and the task_struct. */
+    void freeTask(long p) {
+        if (f.taskStackRefcount < 0) {
+            freeThreadStack(m.readPointer(p + mc.o.taskStack));
+        }
+        mc.taskCache.free(p);
+    }
+
+    /** {@code get_task_struct}. */
+    void getTaskStruct(long p) {
+        m.writeInt(p + mc.o.taskUsage, m.readInt(p + mc.o.taskUsage) + 1);
+    }
+
+    /** {@code put_task_struct}: {@code __put_task_struct} when the last reference goes. */
+    void putTaskStruct(long p) {
+        int usage = m.readInt(p + mc.o.taskUsage) - 1;
+        m.writeInt(p + mc.o.taskUsage, usage);
+        if (usage == 0) {
+            putTaskStructFinal(p);
+        }
+    }
+
+    /**
+     * {@code __put_task_struct(tsk)}: the creds, the signal_struct reference ({@code put_signal_struct}),
+     * then {@code free_task}.
+     */
+    private void putTaskStructFinal(long tsk) {
+        cred.exitCreds(tsk);
+        long sig = m.readPointer(tsk + f.taskSignal);
+        int sigcnt = m.readInt(sig + f.signalSigcnt) - 1;
+        m.writeInt(sig + f.signalSigcnt, sigcnt);
+        if (sigcnt == 0) {
+            mc.signalCache.free(sig);
+        }
+        freeTask(tsk);
+    }
+}
