@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A profile read from several pahole dumps of one build: pahole prints the types one object file sees,
@@ -95,6 +97,28 @@ class ProfileMergeTest {
 
         assertEquals("mine[1]:1: struct task differs from struct task in mine[0] at line 8: size 12 there, 16 here",
                 e.getMessage());
+    }
+
+    @ParameterizedTest
+    @EnumSource(BundledDump.class)
+    void aSharedBundledTypeChangedInSchedPaholeIsRefused(BundledDump dump) {
+        // sched_entity is printed by both dumps; give its on_rq another type in sched.pahole only
+        String sched = dump.schedText();
+        int start = sched.indexOf("struct sched_entity {\n");
+        int at = sched.indexOf("\tunsigned int               on_rq;", start);
+        String changed = sched.substring(0, at) + "\tint                        on_rq;"
+                + sched.substring(at + "\tunsigned int               on_rq;".length());
+        int line = (int) sched.substring(0, start).chars().filter(c -> c == '\n').count() + 1;
+
+        ProfileFormatException e = assertThrows(ProfileFormatException.class,
+                () -> Profile.parse("bundled", List.of(dump.paholeText(), changed), dump.configText()));
+
+        assertAll(
+                () -> assertEquals("bundled[1]", e.source()),
+                () -> assertEquals(line, e.line()),
+                () -> assertTrue(e.reason().startsWith("struct sched_entity differs from struct sched_entity in "
+                        + "bundled[0] at line "), e.reason()),
+                () -> assertTrue(e.reason().endsWith(": on_rq: unsigned int there, int on_rq here"), e.reason()));
     }
 
     @Test
