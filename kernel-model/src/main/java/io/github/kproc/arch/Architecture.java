@@ -34,15 +34,18 @@ public interface Architecture {
     Platform bind(Profile profile);
 
     /**
-     * Loads a profile a backend bundles as the resources {@code NAME/structs.pahole} and
-     * {@code NAME/config} beside {@code owner}.
+     * Loads a profile a backend bundles as resources beside {@code owner}: the pahole dumps
+     * {@code NAME/structs.pahole} (from {@code kernel/fork.o}) and {@code NAME/sched.pahole} (from
+     * {@code kernel/sched/core.o}: {@code struct rq} and its {@code cfs_rq} and {@code rt_rq}), merged,
+     * and {@code NAME/config}.
      *
      * @throws java.io.UncheckedIOException if the resources cannot be read
      * @throws IllegalStateException if they are malformed
      */
     static Profile loadBundledProfile(Class<?> owner, String name) {
         try {
-            return Profile.fromResources(name, owner, name + "/structs.pahole", name + "/config");
+            return Profile.fromResources(name, owner, List.of(name + "/structs.pahole", name + "/sched.pahole"),
+                    name + "/config");
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (io.github.kproc.layout.ProfileFormatException e) {

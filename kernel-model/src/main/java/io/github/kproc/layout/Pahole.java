@@ -36,8 +36,23 @@ public final class Pahole {
 
     /** Every type of a profile, in its order. */
     public static String print(Profile profile) {
+        return print(profile, profile.types());
+    }
+
+    /**
+     * The types one of the dumps a profile was read from printed, in that dump's order: the dump itself,
+     * for a dump pahole printed.
+     *
+     * @param source the dump's index in {@link Profile#sources()}
+     * @throws IndexOutOfBoundsException if the profile has no such dump
+     */
+    public static String print(Profile profile, int source) {
+        return print(profile, profile.types(source));
+    }
+
+    private static String print(Profile profile, Collection<StructLayout> types) {
         Printer printer = new Printer(profile::find, pointerSize(profile.types()));
-        for (StructLayout layout : profile.types()) {
+        for (StructLayout layout : types) {
             printer.type(layout);
         }
         return printer.out.toString();

@@ -5,7 +5,12 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.MalformedInputException;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -17,6 +22,12 @@ import java.util.regex.Pattern;
  * One kernel build as the model needs it: the layout of every struct and union pahole printed for it,
  * and its {@code .config}. Immutable; safe to share.
  *
+ * <p>A profile may be read from several pahole dumps of one build (pahole prints the types one object
+ * file sees: {@code kernel/fork.o} gives {@code task_struct}, {@code kernel/sched/core.o} gives
+ * {@code struct rq}). Their types are merged by name; a type two dumps print must have the same layout
+ * in both. The profile remembers which types each dump printed, in its order, so that
+ * {@link Pahole#print(Profile, int)} gives each dump back.
+ *
  * <p>Member paths reach through embedded structs, inline nested structs and unions (named or
  * anonymous) and array elements: {@code "se.vruntime"}, {@code "thread.cpu_context.pc"},
  * {@code "pid_links[1].pprev"}, {@code "signal"}.
@@ -27,11 +38,17 @@ public final class Profile {
 
     private final String name;
     private final Map<String, StructLayout> types;
+    private final List<Source> sources;
     private final Kconfig config;
 
-    private Profile(String name, Map<String, StructLayout> types, Kconfig config) {
+    /** One pahole dump a profile was read from: its name and the types it printed, in its order. */
+    private record Source(String name, List<StructLayout> types) {
+    }
+
+    private Profile(String name, Map<String, StructLayout> types, List<Source> sources, Kconfig config) {
         this.name = name;
         this.types = types;
+        this.sources = sources;
         this.config = config;
         for (StructLayout type : types.values()) {
             alignmentOf(type, 0);
@@ -45,30 +62,121 @@ public final class Profile {
         }
     }
 
-    /** Parses a pahole dump and a {@code .config}; {@code name} labels the profile and the errors. */
+    /**
+     * Parses a pahole dump and a {@code .config}; {@code name} labels the profile and the errors, which
+     * name the dump {@code NAME/structs.pahole} and the config {@code NAME/config}.
+     */
     public static Profile parse(String name, String paholeText, String configText) throws ProfileFormatException {
-        Map<String, StructLayout> types = PaholeParser.parse(name + "/structs.pahole", paholeText);
-        Kconfig config = Kconfig.parse(name + "/config", configText);
-        return new Profile(name, java.util.Collections.unmodifiableMap(types), config);
+        return of(name, List.of(name + "/structs.pahole"), List.of(paholeText), name + "/config", configText);
+    }
+
+    /**
+     * Parses several pahole dumps of one build and its {@code .config}, merging the dumps' types by name;
+     * errors name dump {@code i} {@code NAME[i]} and the config {@code NAME/config}.
+     *
+     * @throws ProfileFormatException if a dump or the config is malformed, or two dumps give one type
+     *     different layouts
+     * @throws IllegalArgumentException if there is no dump
+     */
+    public static Profile parse(String name, List<String> paholeTexts, String configText)
+            throws ProfileFormatException {
+        List<String> sourceNames = new ArrayList<>();
+        for (int i = 0; i < paholeTexts.size(); i++) {
+            sourceNames.add(name + "[" + i + "]");
+        }
+        return of(name, sourceNames, paholeTexts, name + "/config", configText);
     }
 
     /** Loads a profile from a pahole file and a {@code .config} file. */
     public static Profile load(Path pahole, Path config) throws IOException, ProfileFormatException {
-        String name = pahole.toAbsolutePath().getParent() == null ? pahole.toString()
-                : pahole.toAbsolutePath().getParent().getFileName().toString();
-        try {
-            Map<String, StructLayout> types = PaholeParser.parse(pahole.toString(), Files.readString(pahole));
-            Kconfig kconfig = Kconfig.parse(config.toString(), Files.readString(config));
-            return new Profile(name, java.util.Collections.unmodifiableMap(types), kconfig);
-        } catch (java.nio.charset.MalformedInputException e) {
-            throw new ProfileFormatException(pahole + " or " + config, 1, "not UTF-8 text");
-        }
+        return load(List.of(pahole), config);
     }
 
-    /** Loads a profile from two resources of {@code owner}'s module (used by backends for bundled profiles). */
+    /**
+     * Loads a profile from several pahole files of one build, merged by type name as
+     * {@link #parse(String, List, String)} merges them, and a {@code .config} file; the profile is
+     * named after the first file's folder.
+     *
+     * @throws IllegalArgumentException if there is no pahole file
+     */
+    public static Profile load(List<Path> pahole, Path config) throws IOException, ProfileFormatException {
+        if (pahole.isEmpty()) {
+            throw new IllegalArgumentException("no pahole file");
+        }
+        Path first = pahole.getFirst().toAbsolutePath();
+        String name = first.getParent() == null ? pahole.getFirst().toString()
+                : first.getParent().getFileName().toString();
+        List<String> sourceNames = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        for (Path file : pahole) {
+            sourceNames.add(file.toString());
+            texts.add(readString(file));
+        }
+        return of(name, sourceNames, texts, config.toString(), readString(config));
+    }
+
+    /**
+     * Loads a profile from resources of {@code owner}'s module (used by backends for bundled profiles):
+     * one or more pahole dumps, merged as {@link #parse(String, List, String)} merges them, and a
+     * {@code .config}. Errors name the resources.
+     */
+    public static Profile fromResources(String name, Class<?> owner, List<String> paholeResources,
+            String configResource) throws IOException, ProfileFormatException {
+        List<String> texts = new ArrayList<>();
+        for (String pahole : paholeResources) {
+            texts.add(resource(owner, pahole));
+        }
+        return of(name, paholeResources, texts, configResource, resource(owner, configResource));
+    }
+
+    /** Loads a profile from two resources of {@code owner}'s module: one pahole dump and a {@code .config}. */
     public static Profile fromResources(String name, Class<?> owner, String paholeResource, String configResource)
             throws IOException, ProfileFormatException {
-        return parse(name, resource(owner, paholeResource), resource(owner, configResource));
+        return fromResources(name, owner, List.of(paholeResource), configResource);
+    }
+
+    /**
+     * Parses the dumps in order; a type a later dump prints again keeps the layout of the first, which
+     * it must equal.
+     */
+    private static Profile of(String name, List<String> sourceNames, List<String> paholeTexts, String configSource,
+            String configText) throws ProfileFormatException {
+        if (paholeTexts.isEmpty()) {
+            throw new IllegalArgumentException("a profile needs at least one pahole dump");
+        }
+        Map<String, StructLayout> types = new LinkedHashMap<>();
+        Map<String, String> firstSource = new HashMap<>();
+        List<Source> sources = new ArrayList<>();
+        for (int i = 0; i < paholeTexts.size(); i++) {
+            String source = sourceNames.get(i);
+            List<StructLayout> printed = new ArrayList<>();
+            for (StructLayout type : PaholeParser.parse(source, paholeTexts.get(i)).values()) {
+                StructLayout first = types.putIfAbsent(type.name(), type);
+                if (first == null) {
+                    firstSource.put(type.name(), source);
+                    printed.add(type);
+                    continue;
+                }
+                String difference = first.differenceFrom(type);
+                if (difference != null) {
+                    throw new ProfileFormatException(source, type.line(), type.cName() + " differs from "
+                            + first.cName() + " in " + firstSource.get(type.name()) + " at line " + first.line()
+                            + ": " + difference);
+                }
+                printed.add(first);
+            }
+            sources.add(new Source(source, List.copyOf(printed)));
+        }
+        Kconfig config = Kconfig.parse(configSource, configText);
+        return new Profile(name, Collections.unmodifiableMap(types), List.copyOf(sources), config);
+    }
+
+    private static String readString(Path file) throws IOException, ProfileFormatException {
+        try {
+            return Files.readString(file);
+        } catch (MalformedInputException e) {
+            throw new ProfileFormatException(file.toString(), 1, "not UTF-8 text");
+        }
     }
 
     private static String resource(Class<?> owner, String path) throws IOException {
@@ -90,9 +198,22 @@ public final class Profile {
         return config;
     }
 
-    /** Every struct and union, in the order pahole printed them. */
+    /**
+     * Every struct and union, in the order pahole printed them: those of the first dump, then those
+     * each later dump adds.
+     */
     public Collection<StructLayout> types() {
         return types.values();
+    }
+
+    /** The names of the pahole dumps the profile was read from, in the order they were given. */
+    public List<String> sources() {
+        return sources.stream().map(Source::name).toList();
+    }
+
+    /** The types dump {@code source} printed, in its order (as {@link #sources()} counts). */
+    List<StructLayout> types(int source) {
+        return sources.get(source).types();
     }
 
     /** The struct or union with this tag, if the build has it. */

@@ -84,7 +84,10 @@ public final class StructLayout {
         return members;
     }
 
-    /** The 1-based line of the pahole file this type started at (0 if not parsed from a file). */
+    /**
+     * The 1-based line this type started at in the first pahole dump of its profile that printed it (0 if
+     * not parsed from a dump).
+     */
     public int line() {
         return line;
     }
@@ -92,6 +95,23 @@ public final class StructLayout {
     /** A direct or anonymous-nested member of this type by name, or null. */
     public @Nullable Member member(String memberName) {
         return find(members, memberName);
+    }
+
+    /**
+     * The first way {@code other} is laid out differently from this type (kind, name, size, attributes,
+     * then member by member as pahole prints them), or null if it is laid out the same.
+     */
+    @Nullable String differenceFrom(StructLayout other) {
+        if (union != other.union || !name.equals(other.name)) {
+            return "it is " + other.cName();
+        }
+        if (size != other.size) {
+            return "size " + size + " there, " + other.size + " here";
+        }
+        if (alignedAttribute != other.alignedAttribute || packed != other.packed) {
+            return "its attributes differ";
+        }
+        return Member.differenceIn(members, other.members);
     }
 
     static @Nullable Member find(List<Member> members, String memberName) {

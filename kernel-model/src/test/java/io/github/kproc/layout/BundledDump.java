@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
- * The two pahole dumps and {@code .config} files the backends bundle, read straight from the backend
- * modules' resources (surefire runs in the kernel-model directory), parsed once per test run.
+ * The two builds the backends bundle, each as its pahole dumps ({@code structs.pahole} from
+ * {@code kernel/fork.o}, {@code sched.pahole} from {@code kernel/sched/core.o}) and {@code .config},
+ * read straight from the backend modules' resources (surefire runs in the kernel-model directory),
+ * parsed once per test run.
  */
 public enum BundledDump {
     ARM32("linux-4.19-arm32-vexpress", Path.of("..", "arm32", "src", "main", "resources", "io", "github", "kproc",
@@ -18,6 +21,7 @@ public enum BundledDump {
     private final String profileName;
     private final Path dir;
     private String pahole;
+    private String sched;
     private String config;
     private Profile profile;
 
@@ -34,6 +38,14 @@ public enum BundledDump {
         return pahole;
     }
 
+    /** The original {@code sched.pahole} text. */
+    synchronized String schedText() {
+        if (sched == null) {
+            sched = read("sched.pahole");
+        }
+        return sched;
+    }
+
     /** The original {@code config} text. */
     synchronized String configText() {
         if (config == null) {
@@ -42,11 +54,16 @@ public enum BundledDump {
         return config;
     }
 
-    /** The profile parsed from both files. */
+    /** The folder of the files, as a path from the kernel-model directory. */
+    Path dir() {
+        return dir;
+    }
+
+    /** The profile parsed from the two dumps (in this order) and the config, as the backend bundles it. */
     public synchronized Profile profile() {
         if (profile == null) {
             try {
-                profile = Profile.parse(profileName, paholeText(), configText());
+                profile = Profile.parse(profileName, List.of(paholeText(), schedText()), configText());
             } catch (ProfileFormatException e) {
                 throw new AssertionError("bundled dump does not parse: " + e.getMessage(), e);
             }

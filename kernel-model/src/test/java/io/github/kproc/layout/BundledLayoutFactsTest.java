@@ -153,6 +153,66 @@ class BundledLayoutFactsTest {
                     () -> assertEquals(4, func.size()),
                     () -> assertNull(func.embeddedTypeName()));
         }
+
+        // The numbers below are read from sched.pahole of the build (kernel/sched/core.o).
+
+        @Test
+        void runqueueHoldsItsCfsAndRtRunqueuesAsSchedPaholePrintsThem() {
+            assertAll(
+                    () -> assertEquals(1664, arm32.sizeOf("rq")),
+                    () -> assertEquals(new Field("nr_running", "unsigned int", 4, 4, 0, 0),
+                            arm32.field("rq", "nr_running")),
+                    () -> assertEquals(new Field("curr", "struct task_struct *", 1356, 4, 0, 0),
+                            arm32.field("rq", "curr")),
+                    () -> assertEquals(1360, arm32.offsetOf("rq", "idle")),
+                    () -> assertEquals(new Field("cfs", "struct cfs_rq", 64, 320, 0, 0), arm32.field("rq", "cfs")),
+                    () -> assertEquals(new Field("rt", "struct rt_rq", 384, 888, 0, 0), arm32.field("rq", "rt")),
+                    () -> assertEquals(1384, arm32.offsetOf("rq", "clock")),
+                    () -> assertEquals(1456, arm32.offsetOf("rq", "cpu")),
+                    () -> assertEquals(40, arm32.offsetOf("rq", "nr_switches")),
+                    () -> assertEquals(64, arm32.struct("rq").alignment(), "cfs is __aligned__(64)"));
+        }
+
+        @Test
+        void cfsRunqueueKeepsTheCachedRbTreeOfItsEntities() {
+            assertAll(
+                    () -> assertEquals(320, arm32.sizeOf("cfs_rq")),
+                    () -> assertEquals(new Field("load", "struct load_weight", 0, 8, 0, 0),
+                            arm32.field("cfs_rq", "load")),
+                    () -> assertEquals(32, arm32.offsetOf("cfs_rq", "min_vruntime")),
+                    () -> assertEquals(new Field("tasks_timeline", "struct rb_root_cached", 48, 8, 0, 0),
+                            arm32.field("cfs_rq", "tasks_timeline")),
+                    () -> assertEquals(new Field("curr", "struct sched_entity *", 56, 4, 0, 0),
+                            arm32.field("cfs_rq", "curr")),
+                    () -> assertEquals(8, arm32.sizeOf("rb_root_cached")),
+                    () -> assertEquals(4, arm32.offsetOf("rb_root_cached", "rb_leftmost")),
+                    () -> assertEquals(192, arm32.sizeOf("sched_entity")),
+                    () -> assertEquals(12, arm32.offsetOf("sched_entity", "run_node")),
+                    () -> assertEquals(32, arm32.offsetOf("sched_entity", "on_rq")),
+                    () -> assertEquals(56, arm32.offsetOf("sched_entity", "vruntime")),
+                    () -> assertEquals(64 + 48 + 4, arm32.offsetOf("rq", "cfs.tasks_timeline.rb_leftmost")));
+        }
+
+        @Test
+        void rtRunqueueHoldsOneListPerRtPriorityAndABitmapOfTheNonEmptyOnes() {
+            // MAX_RT_PRIO 100 lists and DECLARE_BITMAP(bitmap, MAX_RT_PRIO + 1): 4 longs of 32 bits
+            Member bitmap = arm32.struct("rt_prio_array").member("bitmap");
+            Member queue = arm32.struct("rt_prio_array").member("queue");
+
+            assertAll(
+                    () -> assertEquals(888, arm32.sizeOf("rt_rq")),
+                    () -> assertEquals(new Field("active", "struct rt_prio_array", 0, 816, 0, 0),
+                            arm32.field("rt_rq", "active")),
+                    () -> assertEquals(816, arm32.offsetOf("rt_rq", "rt_nr_running")),
+                    () -> assertEquals(816, arm32.sizeOf("rt_prio_array")),
+                    () -> assertArrayEquals(new int[] {4}, bitmap.dims()),
+                    () -> assertEquals(0, bitmap.offset()),
+                    () -> assertEquals(16, bitmap.size()),
+                    () -> assertArrayEquals(new int[] {100}, queue.dims()),
+                    () -> assertEquals(16, queue.offset()),
+                    () -> assertEquals(800, queue.size()),
+                    () -> assertEquals(384 + 16 + 99 * 8, arm32.offsetOf("rq", "rt.active.queue[99]")));
+        }
     }
 
     @Nested
@@ -251,6 +311,66 @@ class BundledLayoutFactsTest {
             assertTrue(func.isFunctionPointer());
             assertEquals(8, func.offset());
             assertEquals(8, func.size());
+        }
+
+        // The numbers below are read from sched.pahole of the build (kernel/sched/core.o).
+
+        @Test
+        void runqueueHoldsItsCfsAndRtRunqueuesAsSchedPaholePrintsThem() {
+            assertAll(
+                    () -> assertEquals(2944, arm64.sizeOf("rq")),
+                    () -> assertEquals(new Field("nr_running", "unsigned int", 4, 4, 0, 0),
+                            arm64.field("rq", "nr_running")),
+                    () -> assertEquals(new Field("curr", "struct task_struct *", 2352, 8, 0, 0),
+                            arm64.field("rq", "curr")),
+                    () -> assertEquals(2360, arm64.offsetOf("rq", "idle")),
+                    () -> assertEquals(new Field("cfs", "struct cfs_rq", 128, 384, 0, 0), arm64.field("rq", "cfs")),
+                    () -> assertEquals(new Field("rt", "struct rt_rq", 512, 1704, 0, 0), arm64.field("rq", "rt")),
+                    () -> assertEquals(2400, arm64.offsetOf("rq", "clock")),
+                    () -> assertEquals(2520, arm64.offsetOf("rq", "cpu")),
+                    () -> assertEquals(120, arm64.offsetOf("rq", "nr_switches")),
+                    () -> assertEquals(64, arm64.struct("rq").alignment(), "cfs is __aligned__(64)"));
+        }
+
+        @Test
+        void cfsRunqueueKeepsTheCachedRbTreeOfItsEntities() {
+            assertAll(
+                    () -> assertEquals(384, arm64.sizeOf("cfs_rq")),
+                    () -> assertEquals(new Field("load", "struct load_weight", 0, 16, 0, 0),
+                            arm64.field("cfs_rq", "load")),
+                    () -> assertEquals(40, arm64.offsetOf("cfs_rq", "min_vruntime")),
+                    () -> assertEquals(new Field("tasks_timeline", "struct rb_root_cached", 48, 16, 0, 0),
+                            arm64.field("cfs_rq", "tasks_timeline")),
+                    () -> assertEquals(new Field("curr", "struct sched_entity *", 64, 8, 0, 0),
+                            arm64.field("cfs_rq", "curr")),
+                    () -> assertEquals(16, arm64.sizeOf("rb_root_cached")),
+                    () -> assertEquals(8, arm64.offsetOf("rb_root_cached", "rb_leftmost")),
+                    () -> assertEquals(256, arm64.sizeOf("sched_entity")),
+                    () -> assertEquals(24, arm64.offsetOf("sched_entity", "run_node")),
+                    () -> assertEquals(64, arm64.offsetOf("sched_entity", "on_rq")),
+                    () -> assertEquals(88, arm64.offsetOf("sched_entity", "vruntime")),
+                    () -> assertEquals(128 + 48 + 8, arm64.offsetOf("rq", "cfs.tasks_timeline.rb_leftmost")));
+        }
+
+        @Test
+        void rtRunqueueHoldsOneListPerRtPriorityAndABitmapOfTheNonEmptyOnes() {
+            // MAX_RT_PRIO 100 lists and DECLARE_BITMAP(bitmap, MAX_RT_PRIO + 1): 2 longs of 64 bits
+            Member bitmap = arm64.struct("rt_prio_array").member("bitmap");
+            Member queue = arm64.struct("rt_prio_array").member("queue");
+
+            assertAll(
+                    () -> assertEquals(1704, arm64.sizeOf("rt_rq")),
+                    () -> assertEquals(new Field("active", "struct rt_prio_array", 0, 1616, 0, 0),
+                            arm64.field("rt_rq", "active")),
+                    () -> assertEquals(1616, arm64.offsetOf("rt_rq", "rt_nr_running")),
+                    () -> assertEquals(1616, arm64.sizeOf("rt_prio_array")),
+                    () -> assertArrayEquals(new int[] {2}, bitmap.dims()),
+                    () -> assertEquals(0, bitmap.offset()),
+                    () -> assertEquals(16, bitmap.size()),
+                    () -> assertArrayEquals(new int[] {100}, queue.dims()),
+                    () -> assertEquals(16, queue.offset()),
+                    () -> assertEquals(1600, queue.size()),
+                    () -> assertEquals(512 + 16 + 99 * 16, arm64.offsetOf("rq", "rt.active.queue[99]")));
         }
     }
 }

@@ -1,6 +1,9 @@
 package io.github.kproc.layout;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
@@ -39,6 +42,58 @@ class PaholeRoundTripPropertyTest {
             // a whole profile is printed with the notes that need its pointer size
             LayoutAssertions.assertSameLayout(expected, parse(Pahole.print(profile)).struct(expected.name()));
         });
+    }
+
+    @Test
+    void aTypeTwoDumpsPrintIsMergedAndEachDumpPrintsBack() {
+        qt().withFixedSeed(SEED).withExamples(200).forAll(layouts()).checkAssert(type -> {
+            String forkDump = Pahole.print(parse(Pahole.print(named(type, "a")) + Pahole.print(named(type, "shared"))));
+            String schedDump = Pahole.print(parse(Pahole.print(named(type, "shared")) + Pahole.print(named(type, "b"))));
+            Profile merged = parse(List.of(forkDump, schedDump));
+
+            assertEquals(List.of("a", "shared", "b"), merged.types().stream().map(StructLayout::name).toList());
+            assertEquals(forkDump, Pahole.print(merged, 0));
+            assertEquals(schedDump, Pahole.print(merged, 1));
+        });
+    }
+
+    @Test
+    void twoDumpsMergeATypeExactlyWhenPaholePrintsItTheSameInBoth() {
+        qt().withFixedSeed(SEED).withExamples(200).forAll(layouts(), layouts()).checkAssert((first, second) -> {
+            String firstDump = Pahole.print(named(first, "shared"));
+            String secondDump = Pahole.print(named(second, "shared"));
+            String message;
+            try {
+                Profile.parse("generated", List.of(firstDump, secondDump), "");
+                message = null;
+            } catch (ProfileFormatException e) {
+                message = e.getMessage();
+            }
+
+            if (firstDump.equals(secondDump)) {
+                assertNull(message);
+            } else {
+                assertNotNull(message, "merged\n" + firstDump + "with\n" + secondDump);
+                assertTrue(message.startsWith("generated[1]:1: " + named(second, "shared").cName()
+                        + " differs from " + named(first, "shared").cName() + " in generated[0] at line 1"), message);
+            }
+        });
+    }
+
+    /** The same layout under another tag. */
+    private static StructLayout named(StructLayout type, String name) {
+        StructLayout renamed = new StructLayout(type.isUnion(), name, type.size(), type.alignedAttribute(),
+                type.isPacked(), type.members(), 1);
+        renamed.alignment(type.alignment());
+        return renamed;
+    }
+
+    private static Profile parse(List<String> texts) {
+        try {
+            return Profile.parse("generated", texts, "");
+        } catch (ProfileFormatException e) {
+            throw new AssertionError(e.getMessage() + " in\n" + String.join("\n", texts), e);
+        }
     }
 
     private static Profile parse(String text) {

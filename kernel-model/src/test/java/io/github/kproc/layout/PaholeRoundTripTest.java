@@ -11,9 +11,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link Pahole#print(Profile)} gives back the dump a profile was read from: the same types in the same
- * order with the same member offsets, bit offsets and sizes, text that parses to the same profile, and
- * lines byte-identical to what pahole printed.
+ * {@link Pahole#print(Profile, int)} gives back each dump a profile was read from, and
+ * {@link Pahole#print(Profile)} the dump of a profile read from one: the same types in the same order
+ * with the same member offsets, bit offsets and sizes, text that parses to the same profile, and lines
+ * byte-identical to what pahole printed.
  */
 class PaholeRoundTripTest {
     /**
@@ -24,10 +25,10 @@ class PaholeRoundTripTest {
     private static final double ARM64_IDENTICAL_FLOOR = 1.0;
 
     @ParameterizedTest
-    @EnumSource(BundledDump.class)
-    void printedDumpStatesEveryOffsetBitOffsetAndSizeOfTheOriginal(BundledDump dump) {
-        List<String> original = PaholeFacts.of(dump.paholeText());
-        List<String> printed = PaholeFacts.of(Pahole.print(dump.profile()));
+    @EnumSource(BundledPahole.class)
+    void printedDumpStatesEveryOffsetBitOffsetAndSizeOfTheOriginal(BundledPahole pahole) {
+        List<String> original = PaholeFacts.of(pahole.text());
+        List<String> printed = PaholeFacts.of(pahole.printed());
 
         assertSameSequence(original, printed);
     }
@@ -49,28 +50,50 @@ class PaholeRoundTripTest {
     }
 
     @ParameterizedTest
-    @EnumSource(BundledDump.class)
-    void theShareOfLinesIdenticalToPaholesNeverDrops(BundledDump dump) {
-        String original = dump.paholeText();
-        int identical = PaholeFacts.identicalLines(original, Pahole.print(dump.profile()));
+    @EnumSource(BundledPahole.class)
+    void theShareOfLinesIdenticalToPaholesNeverDrops(BundledPahole pahole) {
+        String original = pahole.text();
+        int identical = PaholeFacts.identicalLines(original, pahole.printed());
         int lines = PaholeFacts.lineCount(original);
         double share = (double) identical / lines;
 
-        System.out.printf("%s: %d of %d printed lines identical to pahole's (%.4f)%n", dump, identical, lines, share);
-        double floor = dump == BundledDump.ARM32 ? ARM32_IDENTICAL_FLOOR : ARM64_IDENTICAL_FLOOR;
-        assertTrue(share >= floor, dump + ": " + identical + " of " + lines + " lines identical, below " + floor);
+        System.out.printf("%s: %d of %d printed lines identical to pahole's (%.4f)%n", pahole, identical, lines,
+                share);
+        double floor = pahole.dump() == BundledDump.ARM32 ? ARM32_IDENTICAL_FLOOR : ARM64_IDENTICAL_FLOOR;
+        assertTrue(share >= floor, pahole + ": " + identical + " of " + lines + " lines identical, below " + floor);
+    }
+
+    @ParameterizedTest
+    @EnumSource(BundledPahole.class)
+    void printingEachDumpOfABundledProfileGivesItBackByteForByte(BundledPahole pahole) {
+        assertSameLines(pahole.toString(), pahole.text(), pahole.printed());
     }
 
     @ParameterizedTest
     @EnumSource(BundledDump.class)
-    void printingABundledProfileGivesBackTheDumpByteForByte(BundledDump dump) {
-        String[] original = dump.paholeText().split("\n", -1);
-        String[] printed = Pahole.print(dump.profile()).split("\n", -1);
+    void aProfileReadFromOneDumpPrintsItBackByteForByte(BundledDump dump) throws ProfileFormatException {
+        Profile structsOnly = Profile.parse("structs only", dump.paholeText(), dump.configText());
 
-        for (int i = 0; i < Math.min(original.length, printed.length); i++) {
-            assertEquals(original[i], printed[i], dump + " line " + (i + 1));
+        assertEquals(List.of("structs only/structs.pahole"), structsOnly.sources());
+        assertSameLines(dump + " structs.pahole", dump.paholeText(), Pahole.print(structsOnly));
+        assertEquals(Pahole.print(structsOnly), Pahole.print(structsOnly, 0));
+    }
+
+    @ParameterizedTest
+    @EnumSource(BundledDump.class)
+    void mergingSchedPaholeChangesNoLayoutOfStructsPahole(BundledDump dump) throws ProfileFormatException {
+        // alignments are inferred across types; more types must not change what the first dump gave
+        Profile structsOnly = Profile.parse("structs only", dump.paholeText(), dump.configText());
+        Profile schedOnly = Profile.parse("sched only", dump.schedText(), dump.configText());
+        Profile merged = dump.profile();
+
+        assertEquals(List.copyOf(structsOnly.types()).size(), merged.types(0).size());
+        for (StructLayout type : merged.types(0)) {
+            LayoutAssertions.assertSameLayout(structsOnly.struct(type.name()), type);
         }
-        assertEquals(original.length, printed.length, "number of lines");
+        for (StructLayout type : merged.types(1)) {
+            LayoutAssertions.assertSameLayout(schedOnly.struct(type.name()), type);
+        }
     }
 
     @Test
@@ -113,6 +136,16 @@ class PaholeRoundTripTest {
 
         assertEquals(List.of("struct f {", "func @4 4", "in_execve @664:0 4", "tags @552 24", "shared @44 16",
                 "<anonymous> @8 40", "size 1472"), PaholeFacts.of(text));
+    }
+
+    private static void assertSameLines(String what, String expected, String actual) {
+        String[] original = expected.split("\n", -1);
+        String[] printed = actual.split("\n", -1);
+
+        for (int i = 0; i < Math.min(original.length, printed.length); i++) {
+            assertEquals(original[i], printed[i], what + " line " + (i + 1));
+        }
+        assertEquals(original.length, printed.length, what + ": number of lines");
     }
 
     private static void assertSameSequence(List<String> expected, List<String> actual) {

@@ -1,0 +1,48 @@
+package io.github.kproc.arm64;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.kproc.layout.Pahole;
+import io.github.kproc.layout.Profile;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The bundled linux-4.19-arm64-defconfig profile merges the pahole dumps of kernel/fork.o ({@code structs.pahole}) and
+ * kernel/sched/core.o ({@code sched.pahole}): the runqueue types come from the second.
+ */
+class Arm64BundledProfileTest {
+    private final Profile profile = new Arm64Architecture().loadProfile(Arm64Architecture.DEFCONFIG);
+
+    @Test
+    void theBundledProfileIsReadFromBothDumps() {
+        assertEquals(List.of(Arm64Architecture.DEFCONFIG + "/structs.pahole",
+                        Arm64Architecture.DEFCONFIG + "/sched.pahole"), profile.sources());
+    }
+
+    @Test
+    void theBundledProfileHasTheRunqueue() {
+        assertTrue(profile.find("rq").isPresent(), "struct rq of kernel/sched/sched.h");
+        assertEquals(2944, profile.sizeOf("rq"), "sizeof(struct rq) as sched.pahole prints it");
+        assertTrue(profile.has("rq", "cfs.tasks_timeline.rb_leftmost"));
+        assertTrue(profile.has("rq", "rt.active.queue[99].next"));
+    }
+
+    @Test
+    void eachBundledDumpPrintsBackByteForByte() throws IOException {
+        assertEquals(resource("structs.pahole"), Pahole.print(profile, 0));
+        assertEquals(resource("sched.pahole"), Pahole.print(profile, 1));
+    }
+
+    private static String resource(String file) throws IOException {
+        String path = Arm64Architecture.DEFCONFIG + "/" + file;
+        try (InputStream in = Arm64Architecture.class.getResourceAsStream(path)) {
+            assertTrue(in != null, path);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
