@@ -170,11 +170,11 @@ final class Boot {
             m.writeInt(at, -1);
             m.writeInt(at + 4, 0x3f);
         }
-        // init_pid_ns: kref 2, adding pids, child_reaper = init_task
+        // init_pid_ns: kref 2, adding pids, child_reaper = init_task, .idr = IDR_INIT (pid_idr_init: idr_init)
         m.writeInt(mc.initPidNs + f.pidNsKref, 2);
         m.writeInt(mc.initPidNs + f.pidNsPidAllocated, Pids.PIDNS_ADDING);
         m.writePointer(mc.initPidNs + f.pidNsChildReaper, mc.initTask);
-        pids.register(mc.initPidNs, 0, null);
+        mc.idr.init(mc.initPidNs + f.pidNsIdr);
         pids.cacheFor(0);
         // init_struct_pid: count 1, number 0 in init_pid_ns
         m.writeInt(mc.initStructPid + f.pidCount, 1);

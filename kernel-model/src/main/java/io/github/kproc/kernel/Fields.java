@@ -191,7 +191,8 @@ final class Fields {
     final long upidNs;
     final long pidNsSize;
     final long pidNsKref;
-    final long pidNsIdrNext;
+    /** {@code pid_namespace.idr}: the namespace's {@code struct idr}. */
+    final long pidNsIdr;
     final long pidNsPidAllocated;
     final long pidNsChildReaper;
     final long pidNsLevel;
@@ -382,7 +383,7 @@ final class Fields {
         upidNs = o.required("upid", "ns");
         pidNsSize = p.sizeOf("pid_namespace");
         pidNsKref = o.required("pid_namespace", "kref");
-        pidNsIdrNext = o.required("pid_namespace", "idr.idr_next");
+        pidNsIdr = o.required("pid_namespace", "idr");
         pidNsPidAllocated = o.required("pid_namespace", "pid_allocated");
         pidNsChildReaper = o.required("pid_namespace", "child_reaper");
         pidNsLevel = o.required("pid_namespace", "level");

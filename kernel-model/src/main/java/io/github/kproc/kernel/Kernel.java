@@ -686,6 +686,11 @@ public final class Kernel implements AutoCloseable {
         return core;
     }
 
+    /** kernel/pid.c, for the package's tests. */
+    Pids pids() {
+        return pids;
+    }
+
     /** The vfork handshake, for the package's tests. */
     Vfork vfork() {
         return vfork;

@@ -70,6 +70,10 @@ final class Machine {
     final SlabCache credCache;
     final SlabCache nsproxyCache;
     final SlabCache pidNsCache;
+    /** {@code radix_tree_node_cachep}: the nodes of every radix tree, each pid namespace's IDR among them. */
+    final SlabCache radixTreeNodeCache;
+    /** {@code lib/idr.c} over {@code lib/radix-tree.c}, allocating nodes through fault injection. */
+    final Idr idr;
     /** {@code PGD_SIZE} as a page order: 16 KiB on ARM32 (LPAE off), one page on arm64. */
     final int pgdOrder;
 
@@ -119,6 +123,10 @@ final class Machine {
         this.tifSinglestep = platform.tifBit("TIF_SINGLESTEP");
         this.tifForeignFpstate = platform.tifBit("TIF_FOREIGN_FPSTATE");
         int l1 = 64;
+        // radix_tree_init, before fork_init and proc_caches_init in start_kernel
+        radixTreeNodeCache = mem.createCache("radix_tree_node", platform.profile().sizeOf("radix_tree_node"),
+                align("radix_tree_node"));
+        idr = new Idr(m, platform.profile(), radixTreeNodeCache, faults::allocation);
         taskCache = mem.createCache("task_struct", o.taskSize, Math.max(l1, align("task_struct")));
         filesCache = mem.createCache("files_cache", f.filesSize, align("files_struct"));
         fsCache = mem.createCache("fs_cache", f.fsSize, align("fs_struct"));

@@ -3,15 +3,16 @@ package io.github.kproc.kernel;
 import io.github.kproc.Errno;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.mem.SlabCache;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * {@code kernel/pid.c} and {@code kernel/pid_namespace.c}: {@code struct pid} with one {@code upid}
  * per namespace level, cyclic allocation in [1 or RESERVED_PIDS, pid_max), pid namespaces.
  *
- * <p>Each namespace's IDR is modelled by a bitmap of numbers in use (the radix tree nodes are
- * allocator internals); its cursor is kept in the namespace's {@code idr.idr_next} in the arena.
+ * <p>Each namespace's numbers live in its {@code pid_namespace.idr} in the arena ({@link Idr}: radix
+ * tree nodes from the {@code radix_tree_node} cache), mapping each number to its {@code struct pid};
+ * a namespace's level and parent are read from the namespace. Lookups by number go through the IDR
+ * ({@code find_pid_ns}, {@code find_task_by_pid_ns}), O(tree height). The only Java state is the
+ * registry of the per-level {@code pid} slab caches.
  */
 final class Pids {
     static final int RESERVED_PIDS = 300;
@@ -25,58 +26,24 @@ final class Pids {
     static final int PIDTYPE_SID = 3;
     static final int PIDTYPE_MAX = 4;
 
-    /** What the kernel keeps beside a pid_namespace: its IDR's bitmap. */
-    static final class Namespace {
-        final long address;
-        final int level;
-        final @org.jspecify.annotations.Nullable Namespace parent;
-        final long[] used;
-
-        Namespace(long address, int level, @org.jspecify.annotations.Nullable Namespace parent, int pidMax) {
-            this.address = address;
-            this.level = level;
-            this.parent = parent;
-            this.used = new long[(pidMax + 63) / 64];
-        }
-    }
-
     private final Machine mc;
     private final AddressSpace m;
     private final Fields f;
+    private final Idr idr;
     private final int pidMax;
-    private final List<Namespace> namespaces = new ArrayList<>();
+    /** {@code pid_namespace.pid_cachep} by level: the allocator's registry of caches, not kernel memory state. */
     private final SlabCache[] pidCaches = new SlabCache[MAX_PID_NS_LEVEL + 1];
 
     Pids(Machine mc) {
         this.mc = mc;
         this.m = mc.m;
         this.f = mc.f;
+        this.idr = mc.idr;
         this.pidMax = mc.pidMax;
     }
 
     int pidMax() {
         return pidMax;
-    }
-
-    /** Registers a namespace already laid out in the arena (init_pid_ns at boot). */
-    Namespace register(long address, int level, @org.jspecify.annotations.Nullable Namespace parent) {
-        Namespace ns = new Namespace(address, level, parent, pidMax);
-        namespaces.add(ns);
-        return ns;
-    }
-
-    Namespace namespace(long address) {
-        for (int i = namespaces.size() - 1; i >= 0; i--) {
-            Namespace ns = namespaces.get(i);
-            if (ns.address == address) {
-                return ns;
-            }
-        }
-        throw new IllegalStateException(String.format("0x%x is not a pid namespace", address));
-    }
-
-    int namespaceCount() {
-        return namespaces.size();
     }
 
     /** The cache of struct pids with level + 1 upids: "pid" for init_pid_ns, "pid_N" ({@code create_pid_cachep}) below. */
@@ -129,110 +96,97 @@ final class Pids {
         return m.readInt(numberAddress(pid, level(pid)) + f.upidNr) == 1;
     }
 
-    private int cursor(Namespace ns) {
-        return m.readInt(ns.address + f.pidNsIdrNext);
-    }
-
-    private void cursor(Namespace ns, int value) {
-        m.writeInt(ns.address + f.pidNsIdrNext, value);
-    }
-
-    private boolean used(Namespace ns, int nr) {
-        return (ns.used[nr >>> 6] & (1L << nr)) != 0;
-    }
-
-    private void mark(Namespace ns, int nr, boolean value) {
-        if (value) {
-            ns.used[nr >>> 6] |= 1L << nr;
-        } else {
-            ns.used[nr >>> 6] &= ~(1L << nr);
-        }
-    }
-
-    /** {@code idr_alloc_cyclic(idr, NULL, start, end)}: the next free number from the cursor, wrapping to start; -1 if full. */
-    private int allocCyclic(Namespace ns, int start, int end) {
-        int from = Math.max(cursor(ns), start);
-        for (int nr = from; nr < end; nr++) {
-            if (!used(ns, nr)) {
-                return take(ns, nr);
-            }
-        }
-        for (int nr = start; nr < from && nr < end; nr++) {
-            if (!used(ns, nr)) {
-                return take(ns, nr);
-            }
-        }
-        return -1;
-    }
-
-    private int take(Namespace ns, int nr) {
-        mark(ns, nr, true);
-        cursor(ns, nr + 1);
-        return nr;
+    /** {@code &ns->idr}. */
+    private long idrOf(long ns) {
+        return ns + f.pidNsIdr;
     }
 
     /**
      * {@code alloc_pid(ns)}: a struct pid with a number in every namespace from {@code ns} up to the
-     * root, or a negative errno (-ENOMEM, -EAGAIN when a namespace has no free number). On failure
-     * nothing is left allocated.
+     * root, or a negative errno (-ENOMEM, -EAGAIN when a namespace has no free number). Each number is
+     * first mapped to NULL so {@code find_pid_ns} cannot see a half-made pid, then, once the namespace
+     * is known to accept pids, to the pid ({@code idr_replace}). On failure nothing is left allocated.
+     *
+     * <p>One difference from 4.19: its {@code out_free} removes every number taken from
+     * {@code ns->idr}, which for a number of a parent namespace leaks it there (and may remove another
+     * pid's number from {@code ns}); later kernels remove each from {@code upid->ns->idr}, as here.
+     * {@code pid_ns_prepare_proc} (procfs) is not modelled.
      */
-    long allocPid(long nsAddress) {
-        Namespace ns = namespace(nsAddress);
-        SlabCache cache = cacheFor(ns.level);
+    long allocPid(long ns) {
+        int nsLevel = m.readInt(ns + f.pidNsLevel);
+        SlabCache cache = cacheFor(nsLevel);
+        int retval = Errno.ENOMEM.negative();
         long pid = mc.kmemCacheAlloc(cache);
         if (pid == 0) {
-            return Errno.ENOMEM.negative();
+            return retval;
         }
-        m.writeInt(pid + f.pidLevel, ns.level);
-        Namespace tmp = ns;
-        int failedAt = -1;
-        for (int i = ns.level; i >= 0; i--) {
-            int pidMin = cursor(tmp) > RESERVED_PIDS ? RESERVED_PIDS : 1;
-            int nr = allocCyclic(tmp, pidMin, pidMax);
+        long tmp = ns;
+        m.writeInt(pid + f.pidLevel, nsLevel);
+        int i;
+        boolean failed = false;
+        for (i = nsLevel; i >= 0; i--) {
+            int pidMin = 1;
+            // init really needs pid 1, but after reaching the maximum wrap back to RESERVED_PIDS
+            if (idr.getCursor(idrOf(tmp)) > RESERVED_PIDS) {
+                pidMin = RESERVED_PIDS;
+            }
+            // store a null pointer so find_pid_ns does not find a partially initialized pid
+            int nr = idr.allocCyclic(idrOf(tmp), 0, pidMin, pidMax);
             if (nr < 0) {
-                failedAt = i;
+                retval = nr == Errno.ENOSPC.negative() ? Errno.EAGAIN.negative() : nr;
+                failed = true;
                 break;
             }
             long upid = numberAddress(pid, i);
             m.writeInt(upid + f.upidNr, nr);
-            m.writePointer(upid + f.upidNs, tmp.address);
-            tmp = tmp.parent;
+            m.writePointer(upid + f.upidNs, tmp);
+            tmp = m.readPointer(tmp + f.pidNsParent);
         }
-        if (failedAt < 0 && (m.readInt(ns.address + f.pidNsPidAllocated) & PIDNS_ADDING) == 0) {
-            failedAt = -2;
-        }
-        if (failedAt != -1) {
-            // out_free: give back the numbers taken at levels above the failing one
-            for (int i = failedAt < 0 ? 0 : failedAt + 1; i <= ns.level; i++) {
-                long upid = numberAddress(pid, i);
-                mark(namespace(m.readPointer(upid + f.upidNs)), m.readInt(upid + f.upidNr), false);
+        if (!failed) {
+            getPidNs(ns);
+            m.writeInt(pid + f.pidCount, 1);
+            for (int type = 0; type < PIDTYPE_MAX; type++) {
+                mc.lists.hlistInitHead(pid + f.pidTasks + (long) type * mc.platform.pointerSize());
             }
-            if (m.readInt(ns.address + f.pidNsPidAllocated) == PIDNS_ADDING) {
-                cursor(ns, 0);
+            if ((m.readInt(ns + f.pidNsPidAllocated) & PIDNS_ADDING) != 0) {
+                for (int u = nsLevel; u >= 0; u--) {
+                    // make the pid visible to find_pid_ns
+                    long upid = numberAddress(pid, u);
+                    long upidNs = m.readPointer(upid + f.upidNs);
+                    idr.replace(idrOf(upidNs), pid, m.readInt(upid + f.upidNr));
+                    m.writeInt(upidNs + f.pidNsPidAllocated, m.readInt(upidNs + f.pidNsPidAllocated) + 1);
+                }
+                return pid;
             }
-            cache.free(pid);
-            return failedAt == -2 ? Errno.ENOMEM.negative() : Errno.EAGAIN.negative();
+            // out_unlock
+            putPidNs(ns);
         }
-        getPidNs(ns.address);
-        m.writeInt(pid + f.pidCount, 1);
-        for (int type = 0; type < PIDTYPE_MAX; type++) {
-            mc.lists.hlistInitHead(pid + f.pidTasks + (long) type * mc.platform.pointerSize());
+        // out_free: give back the numbers taken at the levels below the failing one (i is -1 after out_unlock)
+        while (++i <= nsLevel) {
+            long upid = numberAddress(pid, i);
+            idr.remove(idrOf(m.readPointer(upid + f.upidNs)), m.readInt(upid + f.upidNr));
         }
-        for (int i = ns.level; i >= 0; i--) {
-            long upidNs = m.readPointer(numberAddress(pid, i) + f.upidNs);
-            m.writeInt(upidNs + f.pidNsPidAllocated, m.readInt(upidNs + f.pidNsPidAllocated) + 1);
+        // on failure to allocate the first pid, reset the state
+        if (m.readInt(ns + f.pidNsPidAllocated) == PIDNS_ADDING) {
+            idr.setCursor(idrOf(ns), 0);
         }
-        return pid;
+        cache.free(pid);
+        return retval;
     }
 
-    /** {@code free_pid(pid)}: releases the numbers, then drops the reference the pid was born with. */
+    /**
+     * {@code free_pid(pid)}: removes the number of every level from its namespace's IDR, then drops the
+     * reference the pid was born with (the kernel does so after an RCU grace period; the model at once).
+     */
     void freePid(long pid) {
         int level = level(pid);
         for (int i = 0; i <= level; i++) {
             long upid = numberAddress(pid, i);
-            long nsAddr = m.readPointer(upid + f.upidNs);
-            m.writeInt(nsAddr + f.pidNsPidAllocated, m.readInt(nsAddr + f.pidNsPidAllocated) - 1);
-            mark(namespace(nsAddr), m.readInt(upid + f.upidNr), false);
+            long ns = m.readPointer(upid + f.upidNs);
+            int allocated = m.readInt(ns + f.pidNsPidAllocated) - 1;
+            // case PIDNS_ADDING: a fork failure of the namespace's first process; no pids after it
+            m.writeInt(ns + f.pidNsPidAllocated, allocated == PIDNS_ADDING ? 0 : allocated);
+            idr.remove(idrOf(ns), m.readInt(upid + f.upidNr));
         }
         putPid(pid);
     }
@@ -273,8 +227,8 @@ final class Pids {
                 return;
             }
             long parent = m.readPointer(ns + f.pidNsParent);
-            Namespace gone = namespace(ns);
-            namespaces.remove(gone);
+            // free_pid_ns -> delayed_free_pidns: idr_destroy, then the namespace goes back to its cache
+            idr.destroy(idrOf(ns));
             mc.pidNsCache.free(ns);
             ns = parent;
         }
@@ -285,8 +239,7 @@ final class Pids {
      * -ENOSPC beyond MAX_PID_NS_LEVEL, -ENOMEM without memory.
      */
     long createPidNamespace(long parentAddress) {
-        Namespace parent = namespace(parentAddress);
-        int level = parent.level + 1;
+        int level = m.readInt(parentAddress + f.pidNsLevel) + 1;
         if (level > MAX_PID_NS_LEVEL) {
             return Errno.ENOSPC.negative();
         }
@@ -294,12 +247,12 @@ final class Pids {
         if (ns == 0) {
             return Errno.ENOMEM.negative();
         }
+        idr.init(idrOf(ns));
         m.writeInt(ns + f.pidNsKref, 1);
         m.writeInt(ns + f.pidNsLevel, level);
         getPidNs(parentAddress);
         m.writePointer(ns + f.pidNsParent, parentAddress);
         m.writeInt(ns + f.pidNsPidAllocated, PIDNS_ADDING);
-        register(ns, level, parent);
         cacheFor(level);
         return ns;
     }
@@ -354,24 +307,27 @@ final class Pids {
         return pid == 0 ? mc.initPidNs : nsOf(pid);
     }
 
-    /** {@code find_task_by_pid_ns(nr, &init_pid_ns)}: the task with this global pid, or 0. */
-    long findTaskByVpid(int nr) {
-        if (nr <= 0) {
+    /** {@code find_pid_ns(nr, ns)}: the struct pid numbered {@code nr} in {@code ns} ({@code idr_find}), or 0. */
+    long findPidNs(int nr, long ns) {
+        return idr.find(idrOf(ns), nr);
+    }
+
+    /** {@code pid_task(pid, type)}: the first task on {@code pid->tasks[type]}, or 0 (also for a 0 pid). */
+    long pidTask(long pid, int type) {
+        if (pid == 0) {
             return 0;
         }
-        long head = mc.initTask + mc.o.taskTasks;
-        for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
-            long leader = node - mc.o.taskTasks;
-            if (m.readInt(leader + mc.o.taskPid) == nr) {
-                return leader;
-            }
-            long group = leader + f.taskThreadGroup;
-            for (long t = mc.lists.next(group); t != group; t = mc.lists.next(t)) {
-                if (m.readInt(t - f.taskThreadGroup + mc.o.taskPid) == nr) {
-                    return t - f.taskThreadGroup;
-                }
-            }
-        }
-        return 0;
+        long first = mc.lists.hlistFirst(pid + f.pidTasks + (long) type * mc.platform.pointerSize());
+        return first == 0 ? 0 : first - (f.taskPidLinks + (long) type * f.hnodeSize);
+    }
+
+    /** {@code find_task_by_pid_ns(nr, ns)}: the task numbered {@code nr} in {@code ns}, or 0. */
+    long findTaskByPidNs(int nr, long ns) {
+        return pidTask(findPidNs(nr, ns), PIDTYPE_PID);
+    }
+
+    /** {@code find_task_by_pid_ns(nr, &init_pid_ns)}: the task with this global pid, or 0. */
+    long findTaskByVpid(int nr) {
+        return findTaskByPidNs(nr, mc.initPidNs);
     }
 }

@@ -68,4 +68,36 @@ public final class KernelInternals {
         creds.putCred(old);
         creds.putCred(old);
     }
+
+    /** {@code find_task_by_pid_ns(nr, ns)} (kernel/pid.c): through the namespace's IDR, 0 if no task has that number. */
+    public static long findTaskByPidNs(Kernel k, int nr, long ns) {
+        return k.pids().findTaskByPidNs(nr, ns);
+    }
+
+    /** {@code find_pid_ns(nr, ns)} (kernel/pid.c): {@code idr_find(&ns->idr, nr)}, the struct pid or 0. */
+    public static long findPidNs(Kernel k, int nr, long ns) {
+        return k.pids().findPidNs(nr, ns);
+    }
+
+    /**
+     * The numbers in {@code ns->idr} mapped to a pid, ascending, read from the arena with
+     * {@code idr_get_next} from 0 ({@code idr_for_each_entry}).
+     */
+    public static List<Integer> idrNumbers(Kernel k, long ns) {
+        Machine mc = k.machine();
+        long idr = ns + mc.f.pidNsIdr;
+        List<Integer> out = new ArrayList<>();
+        for (int id = mc.idr.getNext(idr, 0); id >= 0; id = mc.idr.getNext(idr, id + 1)) {
+            out.add(id);
+            if (out.size() > 1 << 22) {
+                throw new AssertionError("IDR of 0x" + Long.toHexString(ns) + " does not end");
+            }
+        }
+        return out;
+    }
+
+    /** {@code idr_get_cursor(&ns->idr)}: the number the cyclic allocator tries next. */
+    public static int idrCursor(Kernel k, long ns) {
+        return k.machine().idr.getCursor(ns + k.machine().f.pidNsIdr);
+    }
 }

@@ -40,11 +40,15 @@ public abstract class FaultInjectionContract extends KernelContract {
         THREAD(1, 3, k -> k.clone(0, EnumSet.of(VM, FS, FILES, SIGHAND, CloneFlag.THREAD), 0, 0, 0, 0, 0)),
         /** {@code kernel_thread(fn, arg, CLONE_FS|CLONE_FILES)} by kthreadd: no mm at all. */
         KERNEL_THREAD(2, 6, k -> k.kernelThread(0, "kthread", 7, EnumSet.of(FS, FILES))),
-        /** {@code clone(CLONE_NEWPID)} by init: a new nsproxy and pid namespace, a two-level pid. */
-        NEW_PID(1, 12, k -> k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0));
+        /**
+         * {@code clone(CLONE_NEWPID)} by init: a new nsproxy and pid namespace, a two-level pid, and a
+         * {@code radix_tree_node} for number 1 in the new namespace's empty IDR ({@code idr_alloc_cyclic}:
+         * only index 0 fits in the root itself).
+         */
+        NEW_PID(1, 13, k -> k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0));
 
         final int caller;
-        /** Slab and page allocations the fork makes (task, stack, cred, files, fs, sighand, signal, mm, pgd, nsproxy, pid_ns, pid as needed). */
+        /** Slab and page allocations the fork makes (task, stack, cred, files, fs, sighand, signal, mm, pgd, nsproxy, pid_ns, pid, IDR nodes as needed). */
         final int allocations;
         final ToIntFunction<Kernel> fork;
 

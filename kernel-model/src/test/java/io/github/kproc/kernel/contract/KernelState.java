@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.KernelInternals;
 import io.github.kproc.layout.Member;
 import io.github.kproc.mem.MemoryUsage;
 import java.util.ArrayList;
@@ -16,11 +17,12 @@ import java.util.Map;
  * What "the model is exactly as before" means for a failed fork: the same memory accounting (after
  * shrinking the caches), nr_threads, total_forks, task list and runqueue lengths, and byte-identical
  * shared structures of the caller: files, fs, sighand, signal, mm, nsproxy, creds and user, its
- * struct pids and pid namespaces. The one exception is the pid namespace's IDR cursor: a pid
+ * struct pids and pid namespaces, and the numbers in those namespaces' IDRs (read from the radix
+ * tree with {@code idr_get_next}). The one exception is the pid namespace's IDR cursor: a pid
  * allocated and freed again by a failed fork leaves {@code idr_next} advanced, as in the kernel.
  */
 record KernelState(MemoryUsage usage, int nrThreads, long totalForks, List<Long> tasks, List<Integer> nrRunning,
-        Map<String, byte[]> structs) {
+        Map<String, byte[]> structs, Map<Long, List<Integer>> idrs) {
 
     /** Snapshots a kernel and the shared structures of {@code task}. */
     static KernelState of(Kernel k, long task) {
@@ -46,15 +48,23 @@ record KernelState(MemoryUsage usage, int nrThreads, long totalForks, List<Long>
             add(structs, s, "signal->pids[" + type + "]", p, "pid");
         }
         addPidNs(structs, s, "active pid_ns", k.taskActivePidNs(task));
+        Map<Long, List<Integer>> idrs = new LinkedHashMap<>();
+        for (long ns = k.taskActivePidNs(task); ns != 0; ns = s.ptr(ns, "pid_namespace", "parent")) {
+            idrs.put(ns, KernelInternals.idrNumbers(k, ns));
+        }
         if (nsproxy != 0) {
-            addPidNs(structs, s, "pid_ns_for_children", s.ptr(nsproxy, "nsproxy", "pid_ns_for_children"));
+            long forChildren = s.ptr(nsproxy, "nsproxy", "pid_ns_for_children");
+            addPidNs(structs, s, "pid_ns_for_children", forChildren);
+            for (long ns = forChildren; ns != 0 && !idrs.containsKey(ns); ns = s.ptr(ns, "pid_namespace", "parent")) {
+                idrs.put(ns, KernelInternals.idrNumbers(k, ns));
+            }
         }
         List<Integer> running = new ArrayList<>();
         for (int cpu = 0; cpu < k.cpus(); cpu++) {
             running.add(k.nrRunning(cpu));
         }
         k.memory().shrinkCaches();
-        return new KernelState(k.memory().usage(), k.nrThreads(), k.totalForks(), k.tasks(), running, structs);
+        return new KernelState(k.memory().usage(), k.nrThreads(), k.totalForks(), k.tasks(), running, structs, idrs);
     }
 
     private static void add(Map<String, byte[]> structs, Structs s, String name, long address, String type) {
@@ -77,6 +87,7 @@ record KernelState(MemoryUsage usage, int nrThreads, long totalForks, List<Long>
         assertEquals(totalForks, after.totalForks, "total_forks");
         assertEquals(tasks, after.tasks, "the task list");
         assertEquals(nrRunning, after.nrRunning, "rq->nr_running per CPU");
+        assertEquals(idrs, after.idrs, "the numbers in the IDR of each pid namespace of the caller (idr_get_next)");
         assertEquals(structs.keySet(), after.structs.keySet(), "the caller's structures");
         for (Map.Entry<String, byte[]> e : structs.entrySet()) {
             byte[] now = after.structs.get(e.getKey());

@@ -10,16 +10,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.KernelInternals;
 import io.github.kproc.mem.MemoryUsage;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@code alloc_pid()} and {@code pid_idr_init()} (kernel/pid.c), {@code create_pid_namespace()}
  * (kernel/pid_namespace.c): cyclic numbers that wrap to RESERVED_PIDS, pid_max from the CPU count,
- * and one number per namespace level for a task in a new pid namespace, which it is init of.
+ * and one number per namespace level for a task in a new pid namespace, which it is init of. Each
+ * namespace's numbers are in its {@code idr} in memory, and {@code find_pid_ns} /
+ * {@code find_task_by_pid_ns} look them up there.
  */
 public abstract class PidsContract extends KernelContract {
     private static final Set<CloneFlag> THREAD_FLAGS = EnumSet.of(VM, SIGHAND, THREAD);
@@ -178,6 +185,165 @@ public abstract class PidsContract extends KernelContract {
         k.run(1, 1);
         k.runIdle(1);
         assertSameUsage(before, usage(k));
+    }
+
+    @Test
+    @DisplayName("alloc_pid + idr_alloc_cyclic: idr_get_cursor is the last number + 1, and 300 + 1 after the wrap")
+    void idrCursorFollowsAllocAndWraps() {
+        Kernel k = boot(2);
+        k.run(0, 1);
+        long init = k.initPidNamespace();
+        int pid = k.fork(0);
+        assertEquals(pid + 1, KernelInternals.idrCursor(k, init));
+        while (pid != k.pidMax() - 1) {
+            pid = k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
+            k.run(1, pid);
+            k.exit(1, 0);
+        }
+        assertEquals(k.pidMax(), KernelInternals.idrCursor(k, init), "idr_next past pid_max - 1");
+        assertEquals(300, k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0), "pid_min = RESERVED_PIDS once the cursor is past it");
+        assertEquals(301, KernelInternals.idrCursor(k, init));
+        assertEquals(List.of(1, 2, 3, 300), KernelInternals.idrNumbers(k, init), "the exited threads' numbers are gone");
+    }
+
+    @Test
+    @DisplayName("find_task_by_pid_ns(pid_nr_ns(task, ns), ns) is the task, for every task in every pid namespace")
+    void findTaskByPidNsAgreesWithTheTaskList() {
+        Kernel k = busyNamespaces();
+        Set<Long> namespaces = namespaces(k);
+        assertEquals(3, namespaces.size(), "init_pid_ns and two nested namespaces");
+        for (long ns : namespaces) {
+            for (long task : k.tasks()) {
+                int nr = k.pidNr(task, ns);
+                if (nr != 0) {
+                    assertEquals(task, KernelInternals.findTaskByPidNs(k, nr, ns),
+                            "find_task_by_pid_ns(" + nr + ", 0x" + Long.toHexString(ns) + ")");
+                    assertEquals(structs(k).taskPtr(task, "thread_pid"), KernelInternals.findPidNs(k, nr, ns), "find_pid_ns");
+                }
+            }
+            assertEquals(0, KernelInternals.findTaskByPidNs(k, 0, ns), "number 0 (the idle tasks') is not in the IDR");
+            assertEquals(0, KernelInternals.findTaskByPidNs(k, k.pidMax() - 1, ns), "a number never allocated");
+        }
+        for (long task : k.tasks()) {
+            int global = k.pidNr(task, k.initPidNamespace());
+            if (global != 0) {
+                assertEquals(task, k.findTask(global), "Kernel.findTask = find_task_by_pid_ns(nr, &init_pid_ns)");
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("alloc_pid/free_pid: each pid namespace's IDR, walked with idr_get_next, holds exactly its live numbers")
+    void idrHoldsExactlyTheLiveNumbers() {
+        Kernel k = busyNamespaces();
+        for (long ns : namespaces(k)) {
+            Set<Integer> live = new TreeSet<>();
+            for (long task : k.tasks()) {
+                int nr = k.pidNr(task, ns);
+                if (nr != 0) {
+                    live.add(nr);
+                }
+            }
+            assertEquals(new ArrayList<>(live), KernelInternals.idrNumbers(k, ns), "IDR of 0x" + Long.toHexString(ns));
+        }
+    }
+
+    @Test
+    @DisplayName("free_pid: idr_remove drops the number once the task is reaped (a zombie keeps it)")
+    void reapRemovesTheNumberFromTheIdr() {
+        Kernel k = boot(2);
+        k.run(0, 1);
+        long init = k.initPidNamespace();
+        List<Integer> before = KernelInternals.idrNumbers(k, init);
+        int pid = k.fork(0);
+        long task = k.findTask(pid);
+        assertTrue(KernelInternals.idrNumbers(k, init).contains(pid));
+        k.run(1, pid);
+        k.exit(1, 0);
+        assertEquals(task, KernelInternals.findTaskByPidNs(k, pid, init), "a zombie is still found by its number");
+        assertEquals(pid, k.wait(0, pid));
+        assertEquals(before, KernelInternals.idrNumbers(k, init));
+        assertEquals(0, KernelInternals.findPidNs(k, pid, init), "find_pid_ns after free_pid");
+        assertEquals(0, k.findTask(pid));
+    }
+
+    @Test
+    @DisplayName("alloc_pid: a nested namespace's IDR holds that level's numbers, its parents' IDRs theirs")
+    void nestedNamespaceIdrHoldsTheLevelsNumbers() {
+        Kernel k = boot(2);
+        k.run(0, 1);
+        int outer = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        long outerInit = runAs(k, 1, outer);
+        long ns1 = k.taskActivePidNs(outerInit);
+        assertEquals(List.of(1), KernelInternals.idrNumbers(k, ns1));
+        assertEquals(2, k.clone(1, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0));
+        assertEquals(3, k.fork(1));
+        long inner = findByNs(k, ns1, 2);
+        long ns2 = k.taskActivePidNs(inner);
+        assertEquals(List.of(1, 2, 3), KernelInternals.idrNumbers(k, ns1));
+        assertEquals(List.of(1), KernelInternals.idrNumbers(k, ns2));
+        assertEquals(inner, KernelInternals.findTaskByPidNs(k, 1, ns2));
+        assertEquals(inner, KernelInternals.findTaskByPidNs(k, 2, ns1));
+        assertEquals(outerInit, KernelInternals.findTaskByPidNs(k, 1, ns1));
+        int global = k.task(inner).pid();
+        assertTrue(KernelInternals.idrNumbers(k, k.initPidNamespace()).containsAll(List.of(outer, global, global + 1)));
+        assertEquals(2, KernelInternals.idrCursor(k, ns2), "idr_next of the inner namespace");
+        assertEquals(4, KernelInternals.idrCursor(k, ns1), "idr_next of the outer namespace");
+    }
+
+    @Test
+    @DisplayName("alloc_pid out_unlock/out_free: a fork into a dead namespace takes numbers and idr_removes them again")
+    void deadNamespaceForkLeavesTheIdrs() {
+        Kernel k = boot(3);
+        k.run(0, 1);
+        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        long init = runAs(k, 1, nsInit);
+        long ns = k.taskActivePidNs(init);
+        int child = k.task(findByNs(k, ns, k.fork(1))).pid();
+        k.exit(1, 0);
+        runAs(k, 2, child);
+        List<Integer> inNs = KernelInternals.idrNumbers(k, ns);
+        List<Integer> global = KernelInternals.idrNumbers(k, k.initPidNamespace());
+        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.fork(2));
+        assertEquals(inNs, KernelInternals.idrNumbers(k, ns));
+        assertEquals(global, KernelInternals.idrNumbers(k, k.initPidNamespace()));
+    }
+
+    /**
+     * Threads, forks, an exited-and-reaped child and a zombie in init_pid_ns, a namespace with its own
+     * children and a thread, and a namespace nested in it.
+     */
+    private Kernel busyNamespaces() {
+        Kernel k = boot(3);
+        k.run(0, 1);
+        k.fork(0);
+        int thread = k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
+        int reaped = k.fork(0);
+        k.run(1, reaped);
+        k.exit(1, 0);
+        assertEquals(reaped, k.wait(0, reaped));
+        int zombie = k.fork(0);
+        k.run(1, zombie);
+        k.exit(1, 0);
+        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        runAs(k, 1, nsInit);
+        k.fork(1);
+        k.clone(1, THREAD_FLAGS, 0, 0, 0, 0, 0);
+        k.clone(1, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        assertTrue(thread > 0);
+        return k;
+    }
+
+    /** Every pid namespace a task is in, with its ancestors. */
+    private Set<Long> namespaces(Kernel k) {
+        Structs s = structs(k);
+        Set<Long> out = new LinkedHashSet<>();
+        for (long task : k.tasks()) {
+            for (long ns = k.taskActivePidNs(task); ns != 0; ns = s.ptr(ns, "pid_namespace", "parent")) {
+                out.add(ns);
+            }
+        }
+        return out;
     }
 
     /** The task numbered {@code nr} in pid namespace {@code ns}. */
