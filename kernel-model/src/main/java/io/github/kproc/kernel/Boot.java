@@ -86,6 +86,7 @@ final class Boot {
             m.writePointer(idle + o.taskActiveMm, mc.initMm);
             mm.mmgrab(mc.initMm);
             mc.online[cpu] = true;
+            core.rq.setOnline(cpu);
             platform.enterTask(mc.registers[cpu], idle, platform.taskPtRegs(m, idle));
             // secondary_start_kernel: preempt_disable() before cpu_startup_entry
             mc.setPreemptCount(idle, platform.preemptDisableOffset());
@@ -147,8 +148,8 @@ final class Boot {
         m.writeInt(idle + o.taskFlags, m.readInt(idle + o.taskFlags) | TaskFlags.PF_IDLE);
         setCpusAllowedOne(idle, cpu);
         core.setTaskCpuRaw(idle, cpu);
-        core.rq.curr[cpu] = idle;
-        core.rq.idle[cpu] = idle;
+        core.rq.setCurr(cpu, idle);
+        core.rq.setIdle(cpu, idle);
         m.writeInt(idle + o.taskOnRq, Core.TASK_ON_RQ_QUEUED);
         if (o.taskOnCpu >= 0) {
             m.writeInt(idle + o.taskOnCpu, 1);
@@ -288,6 +289,7 @@ final class Boot {
         }
         m.writePointer(platform.endOfStack(m, t), Platform.STACK_END_MAGIC);
         mc.online[0] = true;
+        core.rq.setOnline(0);
         platform.enterTask(mc.registers[0], t, platform.taskPtRegs(m, t));
     }
 }

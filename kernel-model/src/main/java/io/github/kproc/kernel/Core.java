@@ -37,7 +37,7 @@ final class Core {
     static final int WEIGHT_IDLEPRIO = 3;
     static final int WMULT_IDLEPRIO = 1431655765;
 
-    private final Machine mc;
+    final Machine mc;
     private final AddressSpace m;
     private final Platform platform;
     private final Offsets o;
@@ -51,8 +51,8 @@ final class Core {
     private final SchedClass[] classes;
     private final Mm mm;
     private final TaskAlloc taskAlloc;
-    private final Pids pids;
-    private final Vfork vfork;
+    final Pids pids;
+    final Vfork vfork;
     private final int spIndex;
     private final int lrIndex;
     private final int pcIndex;
@@ -231,13 +231,15 @@ final class Core {
      */
     int selectTaskRqFork(long p, int prevCpu) {
         int best = -1;
-        int[] nr = rq.nrRunning;
+        int bestNr = 0;
         for (int cpu = 0; cpu < mc.cpus; cpu++) {
             if (!allowed(p, cpu) || !mc.online[cpu]) {
                 continue;
             }
-            if (best < 0 || nr[cpu] < nr[best] || (nr[cpu] == nr[best] && cpu == prevCpu)) {
+            int nr = rq.nrRunning(cpu);
+            if (best < 0 || nr < bestNr || (nr == bestNr && cpu == prevCpu)) {
                 best = cpu;
+                bestNr = nr;
             }
         }
         return best < 0 ? prevCpu : best;
@@ -248,7 +250,7 @@ final class Core {
         classOf(p).enqueueTask(cpu, p, renormalize);
         m.writeInt(p + f.taskSeOnRq, 1);
         m.writeInt(p + o.taskOnRq, TASK_ON_RQ_QUEUED);
-        rq.nrRunning[cpu]++;
+        rq.addNrRunning(cpu, 1);
     }
 
     /** {@code deactivate_task} of a queued (not running) task. */
@@ -256,14 +258,15 @@ final class Core {
         classOf(p).dequeueTask(cpu, p, normalize);
         m.writeInt(p + f.taskSeOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
-        rq.nrRunning[cpu]--;
+        rq.addNrRunning(cpu, -1);
     }
 
     /** {@code deactivate_task} of the running task (it blocks or dies): no longer counted. */
     private void dequeueRunning(int cpu, long p) {
+        classOf(p).dequeueTask(cpu, p, false);
         m.writeInt(p + f.taskSeOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
-        rq.nrRunning[cpu]--;
+        rq.addNrRunning(cpu, -1);
     }
 
     /**
@@ -282,6 +285,7 @@ final class Core {
         int cpu = selectTaskRqFork(p, prev);
         setTaskCpuRaw(p, cpu);
         preempt.preemptDisable(thisCpu);
+        rq.updateRqClock(cpu);
         enqueue(cpu, p, true);
         mc.trace.wakeupNew(thisCpu, p, cpu);
         checkPreemptCurr(cpu, p, thisCpu);
@@ -292,7 +296,7 @@ final class Core {
     /** {@code check_preempt_curr(rq, p, flags)}: a higher class always preempts; the same class decides itself. */
     void checkPreemptCurr(int cpu, long p, int thisCpu) {
         SchedClass pc = classOf(p);
-        SchedClass cc = classOf(rq.curr[cpu]);
+        SchedClass cc = classOf(rq.curr(cpu));
         if (pc == cc) {
             pc.checkPreemptCurr(cpu, p, thisCpu);
         } else if (rank(pc) > rank(cc)) {
@@ -313,8 +317,8 @@ final class Core {
 
     /** {@code update_curr} of the running task's class. */
     void updateCurr(int cpu) {
-        long p = rq.curr[cpu];
-        if (p != 0 && p != rq.idle[cpu]) {
+        long p = rq.curr(cpu);
+        if (p != 0 && p != rq.idle(cpu)) {
             classOf(p).updateCurr(cpu, p);
         }
     }
@@ -342,9 +346,10 @@ final class Core {
 
     /** {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, then the class's {@code task_tick}. */
     void schedulerTick(int cpu) {
-        long p = rq.curr[cpu];
+        long p = rq.curr(cpu);
+        rq.updateRqClock(cpu);
         updateCurr(cpu);
-        if (p != rq.idle[cpu]) {
+        if (p != rq.idle(cpu)) {
             classOf(p).taskTick(cpu, p);
         }
     }
@@ -356,10 +361,11 @@ final class Core {
      */
     void setScheduler(long p, int policy, int rtPriority, int normalPrio) {
         int cpu = taskCpu(p);
-        boolean running = rq.curr[cpu] == p;
+        boolean running = rq.curr(cpu) == p;
         boolean queuedNow = !running && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED;
         if (running) {
             updateCurr(cpu);
+            classOf(p).dequeueTask(cpu, p, true);
         }
         if (queuedNow) {
             dequeueQueued(cpu, p, true);
@@ -371,12 +377,40 @@ final class Core {
         m.writeInt(p + o.taskPrio, normalPrio);
         setLoadWeight(p);
         m.writePointer(p + f.taskSchedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
+        if (running) {
+            // enqueue_task, then set_curr_task: counted again, and off the queue while it runs
+            SchedClass cls = classOf(p);
+            cls.enqueueTask(cpu, p, true);
+            cls.setNextTask(cpu, p);
+        }
         if (queuedNow) {
             enqueue(cpu, p, true);
             checkPreemptCurr(cpu, p, cpu);
         } else if (running && normalPrio > oldPrio) {
             rq.reschedCurr(cpu, cpu);
         }
+    }
+
+    /** {@code sched_setscheduler(p, policy, {priority})}: EINVAL for an unknown policy or a priority outside its range. */
+    void schedSetscheduler(long t, int policy, int priority) {
+        boolean isRt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
+        boolean isFair = policy == Fair.SCHED_NORMAL || policy == Fair.SCHED_BATCH || policy == Fair.SCHED_IDLE;
+        if (!isRt && !isFair || (isRt && (priority < 1 || priority > 99)) || (isFair && priority != 0)) {
+            throw new KernelException(Errno.EINVAL, "policy " + policy + " priority " + priority);
+        }
+        setScheduler(t, policy, priority, isRt ? Rt.MAX_RT_PRIO - 1 - priority : m.readInt(t + o.taskStaticPrio));
+    }
+
+    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice; an RT task keeps its prio. */
+    void setUserNice(long t, int nice) {
+        if (nice < -20 || nice > 19) {
+            throw new KernelException(Errno.EINVAL, "nice " + nice);
+        }
+        m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
+        int policy = m.readInt(t + o.taskPolicy);
+        boolean isRt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
+        setScheduler(t, policy, m.readInt(t + f.taskRtPriority),
+                isRt ? m.readInt(t + o.taskNormalPrio) : DEFAULT_PRIO + nice);
     }
 
     // ---- preemption points ----
@@ -410,18 +444,19 @@ final class Core {
      * else {@link #pickNextTask}.
      */
     void schedule(int cpu, boolean preempted, long forcedNext) {
-        long prev = rq.curr[cpu];
+        long prev = rq.curr(cpu);
         if (!isIdle(prev)) {
             preempt.preemptDisable(cpu);
         }
         scheduleDebug(prev);
         mc.irqsOff[cpu] = true;
         preempt.preemptDisable(cpu);
+        rq.updateRqClock(cpu);
         updateCurr(cpu);
         boolean voluntary = !preempted && m.readPointer(prev + o.taskState) != TaskState.TASK_RUNNING;
         if (voluntary) {
             dequeueRunning(cpu, prev);
-        } else if (prev != rq.idle[cpu]) {
+        } else if (prev != rq.idle(cpu)) {
             classOf(prev).putPrevTask(cpu, prev);
         }
         rt.rrExpired[cpu] = false;
@@ -436,8 +471,8 @@ final class Core {
             }
             return;
         }
-        rq.nrSwitches[cpu]++;
-        rq.curr[cpu] = next;
+        rq.incNrSwitches(cpu);
+        rq.setCurr(cpu, next);
         setNextEntity(next);
         long counter = prev + (voluntary ? f.taskNvcsw : f.taskNivcsw);
         m.writePointer(counter, m.readPointer(counter) + 1);
@@ -520,6 +555,14 @@ final class Core {
         mc.registers[cpu][pcIndex] = retFromFork + 0x10;
     }
 
+    /** Sets {@code p->se.vruntime}, moving a queued fair entity to its new place in the timeline. */
+    void setVruntime(long p, long value) {
+        int cpu = taskCpu(p);
+        boolean inTimeline = classOf(p) == fair && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED
+                && rq.curr(cpu) != p;
+        fair.setVruntime(cpu, p, value, inTimeline);
+    }
+
     /** The tasks queued (runnable, not running) on {@code cpu}, class by class, highest first. */
     java.util.List<Long> queued(int cpu) {
         java.util.List<Long> out = new java.util.ArrayList<>();
@@ -532,7 +575,7 @@ final class Core {
     /** The CPU {@code p} is running on, or -1. */
     int runningOn(long p) {
         for (int c = 0; c < mc.cpus; c++) {
-            if (rq.curr[c] == p) {
+            if (rq.curr(c) == p) {
                 return c;
             }
         }
@@ -544,7 +587,7 @@ final class Core {
      * ({@code set_task_cpu}) if needed and preempts the running task.
      */
     void runTask(int cpu, long t) {
-        long prev = rq.curr[cpu];
+        long prev = rq.curr(cpu);
         if (t == prev) {
             return;
         }
@@ -553,7 +596,7 @@ final class Core {
             throw new KernelException(Errno.EBUSY, "task runs on CPU " + running);
         }
         boolean idleTask = isIdle(t);
-        if (idleTask && t != rq.idle[cpu]) {
+        if (idleTask && t != rq.idle(cpu)) {
             throw new KernelException(Errno.EINVAL, "another CPU's idle task");
         }
         if (!idleTask) {

@@ -4,9 +4,11 @@ import io.github.kproc.arch.Offsets;
 import io.github.kproc.mem.AddressSpace;
 
 /**
- * {@code kernel/sched/fair.c}: CFS. Queued tasks are linked through {@code se.group_node} into a
- * list head per CPU in the arena (as the kernel's {@code cfs_tasks} list); the pick is the smallest
- * vruntime. Vruntime advances by {@code calc_delta_fair}; {@code min_vruntime} follows it.
+ * {@code kernel/sched/fair.c}: CFS on each CPU's {@code rq->cfs}. Queued entities are ordered by
+ * vruntime in the red-black tree {@code cfs_rq->tasks_timeline} of their {@code se.run_node} (the
+ * running one is taken out, as {@code set_next_entity} does); {@code cfs_rq->nr_running},
+ * {@code load} and {@code curr} are kept as the kernel keeps them, and every fair task on the CPU is on
+ * {@code rq->cfs_tasks}. Vruntime advances by {@code calc_delta_fair}; {@code min_vruntime} follows it.
  */
 final class Fair implements SchedClass {
     static final int SCHED_NORMAL = 0;
@@ -23,11 +25,29 @@ final class Fair implements SchedClass {
     private final Offsets o;
     private final Fields f;
     private final Rq rq;
+    private final Rbtree rb;
     private final long address;
     private final int loadShift;
-    private final long[] queue;
-    /** {@code cfs_rq->min_vruntime} per CPU. */
-    final long[] minVruntime;
+    /** {@code task_struct.se}. */
+    private final long taskSe;
+    /** {@code task_struct.se.run_node}. */
+    private final long runNode;
+    /** {@code task_struct.se.cfs_rq} (CONFIG_FAIR_GROUP_SCHED), or -1. */
+    private final long seCfsRq;
+    /** {@code cfs_rq.load.weight}. */
+    private final long cfsLoadWeight;
+    /** {@code cfs_rq.load.inv_weight}. */
+    private final long cfsLoadInvWeight;
+    /** {@code cfs_rq.nr_running}. */
+    private final long cfsNrRunning;
+    /** {@code cfs_rq.min_vruntime}. */
+    private final long cfsMinVruntime;
+    /** {@code cfs_rq.min_vruntime_copy} (32-bit builds), or -1. */
+    private final long cfsMinVruntimeCopy;
+    /** {@code cfs_rq.tasks_timeline}: an {@code rb_root_cached}. */
+    private final long cfsTimeline;
+    /** {@code cfs_rq.curr}: the running entity, or NULL. */
+    private final long cfsCurr;
     final long latency;
     final long minGranularity;
     private final long wakeupGranularity;
@@ -38,19 +58,54 @@ final class Fair implements SchedClass {
         this.o = mc.o;
         this.f = mc.f;
         this.rq = rq;
+        var profile = mc.platform.profile();
+        this.rb = new Rbtree(m, profile);
         this.address = mc.symbols.address("fair_sched_class");
         this.loadShift = mc.platform.pointerSize() == 8 ? 10 : 0;
-        this.queue = new long[mc.cpus];
-        this.minVruntime = new long[mc.cpus];
+        this.taskSe = profile.offsetOf("task_struct", "se");
+        this.runNode = profile.offsetOf("task_struct", "se.run_node");
+        this.seCfsRq = profile.has("task_struct", "se.cfs_rq") ? profile.offsetOf("task_struct", "se.cfs_rq") : -1;
+        long cfs = rq.cfs;
+        this.cfsLoadWeight = cfs + profile.offsetOf("cfs_rq", "load.weight");
+        this.cfsLoadInvWeight = cfs + profile.offsetOf("cfs_rq", "load.inv_weight");
+        this.cfsNrRunning = cfs + profile.offsetOf("cfs_rq", "nr_running");
+        this.cfsMinVruntime = cfs + profile.offsetOf("cfs_rq", "min_vruntime");
+        this.cfsMinVruntimeCopy = profile.has("cfs_rq", "min_vruntime_copy")
+                ? cfs + profile.offsetOf("cfs_rq", "min_vruntime_copy") : -1;
+        this.cfsTimeline = cfs + profile.offsetOf("cfs_rq", "tasks_timeline");
+        this.cfsCurr = cfs + profile.offsetOf("cfs_rq", "curr");
         for (int cpu = 0; cpu < mc.cpus; cpu++) {
-            queue[cpu] = mc.staticAlloc(2L * mc.platform.pointerSize(), mc.platform.pointerSize());
-            mc.lists.init(queue[cpu]);
+            // init_cfs_rq: an empty timeline, min_vruntime = (u64)(-(1LL << 20))
+            rb.initRootCached(rq.cpuRq(cpu) + cfsTimeline);
+            setMinVruntime(cpu, -(1L << 20));
         }
         // SCHED_TUNABLESCALING_LOG: factor = 1 + ilog2(min(ncpus, 8))
         int factor = 1 + (31 - Integer.numberOfLeadingZeros(Math.min(mc.cpus, 8)));
         this.latency = 6 * NSEC_PER_MSEC * factor;
         this.minGranularity = 750_000L * factor;
         this.wakeupGranularity = NSEC_PER_MSEC * factor;
+    }
+
+    /** {@code cfs_rq->min_vruntime} of a CPU. */
+    long minVruntime(int cpu) {
+        return m.readLong(rq.cpuRq(cpu) + cfsMinVruntime);
+    }
+
+    private void setMinVruntime(int cpu, long value) {
+        long base = rq.cpuRq(cpu);
+        m.writeLong(base + cfsMinVruntime, value);
+        if (cfsMinVruntimeCopy >= 0) {
+            m.writeLong(base + cfsMinVruntimeCopy, value);
+        }
+    }
+
+    /** {@code cfs_rq->nr_running}. */
+    int nrRunning(int cpu) {
+        return m.readInt(rq.cpuRq(cpu) + cfsNrRunning);
+    }
+
+    private long taskOf(long node) {
+        return node - runNode;
     }
 
     @Override
@@ -115,16 +170,16 @@ final class Fair implements SchedClass {
      */
     @Override
     public void taskFork(int cpu, long p) {
-        long current = rq.curr[cpu];
+        long current = rq.curr(cpu);
         long vruntime = 0;
         if (current != 0 && isFair(current)) {
             vruntime = m.readLong(current + f.taskSeVruntime);
         }
-        long placed = minVruntime[cpu] + calcDeltaFair(slice(cpu, p), p);
+        long placed = minVruntime(cpu) + calcDeltaFair(slice(cpu, p), p);
         if (placed - vruntime > 0) {
             vruntime = placed;
         }
-        m.writeLong(p + f.taskSeVruntime, vruntime - minVruntime[cpu]);
+        m.writeLong(p + f.taskSeVruntime, vruntime - minVruntime(cpu));
     }
 
     /**
@@ -133,18 +188,9 @@ final class Fair implements SchedClass {
      * running, plus the entity itself if it is not on the runqueue yet (a fork).
      */
     long slice(int cpu, long p) {
-        int nr = 0;
-        long load = 0;
-        long head = queue[cpu];
-        for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
-            nr++;
-            load += weight(node - f.taskSeGroupNode);
-        }
-        long running = rq.curr[cpu];
-        if (running != 0 && running != rq.idle[cpu] && isFair(running) && m.readInt(running + f.taskSeOnRq) != 0) {
-            nr++;
-            load += weight(running);
-        }
+        long base = rq.cpuRq(cpu);
+        int nr = m.readInt(base + cfsNrRunning);
+        long load = m.readPointer(base + cfsLoadWeight) >>> loadShift;
         if (m.readInt(p + f.taskSeOnRq) == 0) {
             nr++;
             load += weight(p);
@@ -169,8 +215,8 @@ final class Fair implements SchedClass {
 
     /** {@code update_min_vruntime}: monotonic, the smaller of the running and the leftmost queued vruntime. */
     void updateMinVruntime(int cpu) {
-        long p = rq.curr[cpu];
-        boolean haveCurr = p != rq.idle[cpu] && isFair(p) && m.readInt(p + o.taskOnRq) == Core.TASK_ON_RQ_QUEUED;
+        long p = rq.curr(cpu);
+        boolean haveCurr = p != rq.idle(cpu) && isFair(p) && m.readInt(p + o.taskOnRq) == Core.TASK_ON_RQ_QUEUED;
         long vruntime = haveCurr ? m.readLong(p + f.taskSeVruntime) : 0;
         long left = pickFirstEntity(cpu);
         if (left != 0) {
@@ -179,48 +225,101 @@ final class Fair implements SchedClass {
         } else if (!haveCurr) {
             return;
         }
-        if (vruntime - minVruntime[cpu] > 0) {
-            minVruntime[cpu] = vruntime;
+        if (vruntime - minVruntime(cpu) > 0) {
+            setMinVruntime(cpu, vruntime);
         }
     }
 
-    /** {@code __pick_first_entity}: the queued task with the smallest vruntime, or 0. */
+    /** {@code __pick_first_entity}: the queued task with the smallest vruntime (the cached leftmost), or 0. */
     long pickFirstEntity(int cpu) {
-        long head = queue[cpu];
-        long best = 0;
-        long bestV = 0;
-        for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
-            long t = node - f.taskSeGroupNode;
-            long v = m.readLong(t + f.taskSeVruntime);
-            if (best == 0 || v - bestV < 0) {
-                best = t;
-                bestV = v;
+        long left = rb.firstCached(rq.cpuRq(cpu) + cfsTimeline);
+        return left == 0 ? 0 : taskOf(left);
+    }
+
+    /** {@code __enqueue_entity}: into the timeline by vruntime, equal keys to the right ({@code entity_before}). */
+    private void enqueueEntity(int cpu, long p) {
+        long root = rq.cpuRq(cpu) + cfsTimeline;
+        long key = m.readLong(p + f.taskSeVruntime);
+        long link = rb.rootLink(rb.cachedRoot(root));
+        long parent = 0;
+        boolean leftmost = true;
+        for (long node = m.readPointer(link); node != 0; node = m.readPointer(link)) {
+            parent = node;
+            if (key - m.readLong(taskOf(node) + f.taskSeVruntime) < 0) {
+                link = rb.leftLink(node);
+            } else {
+                link = rb.rightLink(node);
+                leftmost = false;
             }
         }
-        return best;
+        rb.linkNode(p + runNode, parent, link);
+        rb.insertColorCached(p + runNode, root, leftmost);
+    }
+
+    /** {@code __dequeue_entity}. */
+    private void dequeueEntity(int cpu, long p) {
+        rb.eraseCached(p + runNode, rq.cpuRq(cpu) + cfsTimeline);
     }
 
     /** {@code place_entity(cfs_rq, se, 0)} of a waking task: no earlier than min_vruntime minus half a latency (GENTLE_FAIR_SLEEPERS). */
     void placeWaking(int cpu, long p) {
-        long floor = minVruntime[cpu] - latency / 2;
+        long floor = minVruntime(cpu) - latency / 2;
         if (m.readLong(p + f.taskSeVruntime) - floor < 0) {
             m.writeLong(p + f.taskSeVruntime, floor);
         }
     }
 
+    /**
+     * {@code enqueue_entity}: a migrated or new task's vruntime made absolute against this CPU's
+     * min_vruntime, {@code account_entity_enqueue} (load, nr_running, {@code rq->cfs_tasks}) and the
+     * timeline.
+     */
     @Override
     public void enqueueTask(int cpu, long p, boolean renormalize) {
         if (renormalize) {
-            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) + minVruntime[cpu]);
+            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) + minVruntime(cpu));
         }
-        mc.lists.addTail(p + f.taskSeGroupNode, queue[cpu]);
+        long base = rq.cpuRq(cpu);
+        if (seCfsRq >= 0) {
+            // set_task_rq: the entity's cfs_rq is the CPU's root cfs_rq
+            m.writePointer(p + seCfsRq, base + rq.cfs);
+        }
+        m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) + m.readPointer(p + f.taskSeLoadWeight));
+        m.writeInt(base + cfsLoadInvWeight, 0);
+        m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) + 1);
+        mc.lists.add(p + f.taskSeGroupNode, base + rq.cfsTasks);
+        enqueueEntity(cpu, p);
     }
 
+    /**
+     * {@code dequeue_entity}: out of the timeline unless it is {@code cfs_rq->curr},
+     * {@code account_entity_dequeue}; a task leaving the CPU keeps its vruntime relative to min_vruntime.
+     */
     @Override
     public void dequeueTask(int cpu, long p, boolean normalize) {
+        long base = rq.cpuRq(cpu);
+        if (m.readPointer(base + cfsCurr) == p + taskSe) {
+            m.writePointer(base + cfsCurr, 0);
+        } else {
+            dequeueEntity(cpu, p);
+        }
+        m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) - m.readPointer(p + f.taskSeLoadWeight));
+        m.writeInt(base + cfsLoadInvWeight, 0);
+        m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) - 1);
         mc.lists.delInit(p + f.taskSeGroupNode);
         if (normalize) {
-            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) - minVruntime[cpu]);
+            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) - minVruntime(cpu));
+        }
+    }
+
+    /** A new key for {@code p}: out of the timeline and back in at it when {@code inTimeline}. */
+    void setVruntime(int cpu, long p, long value, boolean inTimeline) {
+        if (inTimeline) {
+            dequeueEntity(cpu, p);
+        }
+        m.writeLong(p + f.taskSeVruntime, value);
+        if (inTimeline) {
+            enqueueEntity(cpu, p);
         }
     }
 
@@ -229,14 +328,18 @@ final class Fair implements SchedClass {
         return pickFirstEntity(cpu);
     }
 
+    /** {@code set_next_entity}: out of the timeline, {@code cfs_rq->curr}. */
     @Override
     public void setNextTask(int cpu, long next) {
-        mc.lists.delInit(next + f.taskSeGroupNode);
+        dequeueEntity(cpu, next);
+        m.writePointer(rq.cpuRq(cpu) + cfsCurr, next + taskSe);
     }
 
+    /** {@code put_prev_entity}: back into the timeline, no {@code cfs_rq->curr}. */
     @Override
     public void putPrevTask(int cpu, long prev) {
-        mc.lists.addTail(prev + f.taskSeGroupNode, queue[cpu]);
+        enqueueEntity(cpu, prev);
+        m.writePointer(rq.cpuRq(cpu) + cfsCurr, 0);
     }
 
     /**
@@ -246,7 +349,7 @@ final class Fair implements SchedClass {
      */
     @Override
     public void checkPreemptCurr(int cpu, long p, int thisCpu) {
-        long current = rq.curr[cpu];
+        long current = rq.curr(cpu);
         int policy = m.readInt(p + o.taskPolicy);
         if (m.readInt(current + o.taskPolicy) == SCHED_IDLE && policy != SCHED_IDLE) {
             rq.reschedCurr(cpu, thisCpu);
@@ -268,7 +371,7 @@ final class Fair implements SchedClass {
      */
     @Override
     public void taskTick(int cpu, long p) {
-        if (rq.nrRunning[cpu] <= 1) {
+        if (nrRunning(cpu) <= 1) {
             return;
         }
         long ideal = slice(cpu, p);
@@ -288,9 +391,8 @@ final class Fair implements SchedClass {
 
     @Override
     public void queuedTasks(int cpu, java.util.List<Long> out) {
-        long head = queue[cpu];
-        for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
-            out.add(node - f.taskSeGroupNode);
+        for (long node = rb.firstCached(rq.cpuRq(cpu) + cfsTimeline); node != 0; node = rb.next(node)) {
+            out.add(taskOf(node));
         }
     }
 }

@@ -34,7 +34,7 @@ final class Idle implements SchedClass {
     /** {@code pick_next_task_idle}: {@code rq->idle}. */
     @Override
     public long pickNextTask(int cpu) {
-        return rq.idle[cpu];
+        return rq.idle(cpu);
     }
 
     @Override

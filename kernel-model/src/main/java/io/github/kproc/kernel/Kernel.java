@@ -6,7 +6,6 @@ import io.github.kproc.arch.Platform;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.mem.KernelMemory;
 import io.github.kproc.view.TaskStruct;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
@@ -43,6 +42,7 @@ public final class Kernel implements AutoCloseable {
     private final Fork fork;
     private final Exit exit;
     private final Exec exec;
+    private final Sysctl sysctl;
 
     private Kernel(Builder b) {
         Platform platform = b.platform;
@@ -67,7 +67,9 @@ public final class Kernel implements AutoCloseable {
             this.fork = new Fork(mc, core, pids, cred, files, signals, mm, nsproxy, taskAlloc, vfork);
             this.exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
             this.exec = new Exec(mc, core, mm, files, signals, vfork);
+            this.sysctl = new Sysctl(mc, cred);
             new Boot(mc, core, fork, exec, pids, mm, files, signals, taskAlloc).start();
+            b.sysctls.forEach(sysctl::write);
             booted = true;
         } finally {
             if (!booted) {
@@ -93,6 +95,7 @@ public final class Kernel implements AutoCloseable {
         private long memoryBytes = 256L << 20;
         private @Nullable Tracer tracer;
         private long seed = 0x4c696e7578L;
+        private final java.util.Map<String, Long> sysctls = new java.util.LinkedHashMap<>();
 
         private Builder(Platform platform) {
             this.platform = platform;
@@ -122,12 +125,17 @@ public final class Kernel implements AutoCloseable {
             return this;
         }
 
+        /** A sysctl written right after boot, as {@link Kernel#sysctl(String, long)} does it. */
+        public Builder sysctl(String name, long value) {
+            sysctls.put(name, value);
+            return this;
+        }
+
+        /** Boots the kernel; a bad sysctl is the {@link KernelException} its handler returns. */
         public Kernel boot() {
             return new Kernel(this);
         }
     }
-
-    // ------------------------------------------------------------------ public API
 
     /** The build this kernel runs. */
     public Platform platform() {
@@ -192,6 +200,35 @@ public final class Kernel implements AutoCloseable {
         return mc.pidMax;
     }
 
+    /** Writes {@code kernel.pid_max} or {@code kernel.threads-max}; EINVAL out of range changes nothing (see {@code Sysctl}). */
+    public void sysctl(String name, long value) {
+        sysctl.write(name, value);
+    }
+
+    /** Reads {@code kernel.pid_max} or {@code kernel.threads-max}. */
+    public long sysctl(String name) {
+        return sysctl.read(name);
+    }
+
+    /** {@code setrlimit} of the task {@code pid} on itself (-1: RLIM_INFINITY); ESRCH, EINVAL, EPERM change nothing. */
+    public void setrlimit(int pid, int resource, long soft, long hard) {
+        long t = taskOrEsrch(pid);
+        sysctl.setrlimit(t, t, resource, soft, hard);
+    }
+
+    /** {@code getrlimit}: {soft, hard} of the task {@code pid}. */
+    public long[] getrlimit(int pid, int resource) {
+        return sysctl.getrlimit(taskOrEsrch(pid), resource);
+    }
+
+    private long taskOrEsrch(int pid) {
+        long t = findTask(pid);
+        if (t == 0) {
+            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
+        }
+        return t;
+    }
+
     /** {@code &init_task}. */
     public long initTask() {
         return mc.initTask;
@@ -222,13 +259,13 @@ public final class Kernel implements AutoCloseable {
     /** The idle task of a CPU. */
     public long idleTask(int cpu) {
         mc.checkCpu(cpu);
-        return core.rq.idle[cpu];
+        return core.rq.idle(cpu);
     }
 
     /** {@code rq->nr_running} of a CPU. */
     public int nrRunning(int cpu) {
         mc.checkCpu(cpu);
-        return core.rq.nrRunning[cpu];
+        return core.rq.nrRunning(cpu);
     }
 
     /** Reschedule IPIs sent to a CPU. */
@@ -239,20 +276,16 @@ public final class Kernel implements AutoCloseable {
 
     /** Every task on the global task list, init_task first (idle tasks of other CPUs are not on it). */
     public List<Long> tasks() {
-        List<Long> out = new ArrayList<>();
-        out.add(mc.initTask);
-        Lists lists = mc.lists;
-        long tasks = mc.o.taskTasks;
-        long group = mc.f.taskThreadGroup;
-        long head = mc.initTask + tasks;
-        for (long node = lists.next(head); node != head; node = lists.next(node)) {
-            long leader = node - tasks;
-            out.add(leader);
-            for (long t = lists.next(leader + group); t != leader + group; t = lists.next(t)) {
-                out.add(t - group);
-            }
-        }
-        return out;
+        return signals.forEachProcessThread();
+    }
+
+    /**
+     * The address of a kernel symbol as System.map has it: {@code init_task}, {@code runqueues} (in the
+     * per-CPU section), {@code __per_cpu_offset}, {@code init_pid_ns}, {@code init_struct_pid},
+     * {@code init_mm}, or a function of the model's text.
+     */
+    public long symbol(String name) {
+        return mc.symbol(name);
     }
 
     /** The task with this global pid, or 0 (the model's {@code find_task_by_pid_ns(pid, &init_pid_ns)}). */
@@ -388,17 +421,14 @@ public final class Kernel implements AutoCloseable {
      */
     public void run(int cpu, int pid) {
         enter(cpu);
-        long t = findTask(pid);
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
-        }
+        long t = taskOrEsrch(pid);
         core.runTask(cpu, t);
     }
 
     /** Runs the idle task of {@code cpu}, preempting the current task (which stays queued). */
     public void runIdle(int cpu) {
         enter(cpu);
-        core.runTask(cpu, core.rq.idle[cpu]);
+        core.runTask(cpu, core.rq.idle(cpu));
     }
 
     /**
@@ -406,10 +436,7 @@ public final class Kernel implements AutoCloseable {
      * {@code signal_pending} gives -ERESTARTNOINTR; a pending SIGKILL is a fatal signal).
      */
     public void kill(int pid, int sig) {
-        long t = findTask(pid);
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
-        }
+        long t = taskOrEsrch(pid);
         if (sig < 1 || sig > 64) {
             throw new KernelException(Errno.EINVAL, "bad signal " + sig);
         }
@@ -419,10 +446,7 @@ public final class Kernel implements AutoCloseable {
 
     /** Clears all pending signals of a task ({@code flush_signals}). */
     public void flushSignals(int pid) {
-        long t = findTask(pid);
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
-        }
+        long t = taskOrEsrch(pid);
         signals.flushSignals(t);
     }
 
@@ -584,10 +608,7 @@ public final class Kernel implements AutoCloseable {
      */
     public boolean wakeUp(int cpu, int pid) {
         enter(cpu);
-        long t = findTask(pid);
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
-        }
+        long t = taskOrEsrch(pid);
         long state = mc.m.readPointer(t + mc.o.taskState);
         if ((state & (TaskState.TASK_INTERRUPTIBLE | TaskState.TASK_UNINTERRUPTIBLE)) == 0 || vfork.inVforkWait(t)) {
             return false;
@@ -604,10 +625,7 @@ public final class Kernel implements AutoCloseable {
      */
     public void migrate(int pid, int cpu) {
         mc.checkCpu(cpu);
-        long t = findTask(pid);
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
-        }
+        long t = taskOrEsrch(pid);
         int running = core.runningOn(t);
         if (running >= 0) {
             throw new KernelException(Errno.EBUSY, "pid " + pid + " is running on CPU " + running);
@@ -625,44 +643,24 @@ public final class Kernel implements AutoCloseable {
      * CPU acts on at its next tick, interrupt or schedule.
      */
     public void setScheduler(int pid, int policy, int priority) {
-        long t = findTask(pid);
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
-        }
-        boolean rt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
-        boolean fair = policy == Fair.SCHED_NORMAL || policy == Fair.SCHED_BATCH || policy == Fair.SCHED_IDLE;
-        if (!rt && !fair || (rt && (priority < 1 || priority > 99)) || (fair && priority != 0)) {
-            throw new KernelException(Errno.EINVAL, "policy " + policy + " priority " + priority);
-        }
-        core.setScheduler(t, policy, priority, rt ? Rt.MAX_RT_PRIO - 1 - priority
-                : mc.m.readInt(t + mc.o.taskStaticPrio));
+        core.schedSetscheduler(taskOrEsrch(pid), policy, priority);
     }
 
-    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19. */
+    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19; EINVAL otherwise. */
     public void setNice(int pid, int nice) {
-        long t = findTask(pid);
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with pid " + pid);
-        }
-        if (nice < -20 || nice > 19) {
-            throw new KernelException(Errno.EINVAL, "nice " + nice);
-        }
-        mc.m.writeInt(t + mc.o.taskStaticPrio, Core.DEFAULT_PRIO + nice);
-        core.setScheduler(t, mc.m.readInt(t + mc.o.taskPolicy), mc.m.readInt(t + mc.f.taskRtPriority),
-                mc.m.readInt(t + mc.o.taskPolicy) == Rt.SCHED_FIFO || mc.m.readInt(t + mc.o.taskPolicy) == Rt.SCHED_RR
-                        ? mc.m.readInt(t + mc.o.taskNormalPrio) : Core.DEFAULT_PRIO + nice);
+        core.setUserNice(taskOrEsrch(pid), nice);
     }
 
     /** {@code rq->nr_switches} of a CPU. */
     public long nrSwitches(int cpu) {
         mc.checkCpu(cpu);
-        return core.rq.nrSwitches[cpu];
+        return core.rq.nrSwitches(cpu);
     }
 
     /** {@code cfs_rq->min_vruntime} of a CPU. */
     public long minVruntime(int cpu) {
         mc.checkCpu(cpu);
-        return core.fair.minVruntime[cpu];
+        return core.fair.minVruntime(cpu);
     }
 
     /** The tasks queued (runnable, not running) on a CPU: RT first, then fair, each in its queue's order. */
@@ -676,24 +674,9 @@ public final class Kernel implements AutoCloseable {
         mc.mem.close();
     }
 
-    /** The machine context, for the package's tests. */
-    Machine machine() {
-        return mc;
-    }
-
-    /** The scheduler core, for the package's tests. */
+    /** The scheduler core (and through it the machine), for the package's tests. */
     Core core() {
         return core;
-    }
-
-    /** kernel/pid.c, for the package's tests. */
-    Pids pids() {
-        return pids;
-    }
-
-    /** The vfork handshake, for the package's tests. */
-    Vfork vfork() {
-        return vfork;
     }
 
     /** The BUG and WARN messages the kernel has printed, oldest first. */

@@ -57,6 +57,10 @@ final class Machine {
     final int tifSinglestep;
     final int tifForeignFpstate;
     final TraceEvents trace;
+    /** The per-CPU areas ({@code __per_cpu_offset}); {@code runqueues} is their first variable. */
+    final PerCpu perCpu;
+    /** {@code &runqueues}, set when the scheduler lays out its runqueues. */
+    long runqueues;
     @Nullable Tracer tracer;
     long clock;
     private final List<String> bugs = new ArrayList<>();
@@ -93,10 +97,12 @@ final class Machine {
     int nrThreads;
     /** {@code total_forks}. */
     long totalForks;
-    /** {@code max_threads}. */
-    final int maxThreads;
-    /** {@code pid_max}. */
-    final int pidMax;
+    /** {@code max_threads}: kernel.threads-max. */
+    int maxThreads;
+    /** {@code pid_max}: kernel.pid_max. */
+    int pidMax;
+    /** RAM in bytes ({@code totalram_pages * PAGE_SIZE}). */
+    final long ramBytes;
 
     private long staticNext;
     private final long staticEnd;
@@ -141,9 +147,8 @@ final class Machine {
         // the kernel image's data: init_task, init_thread_union and the other static objects
         staticNext = mem.pages().allocPages(6);
         staticEnd = staticNext + ((long) platform.pageSize() << 6);
-        // set_max_threads: RAM / (8 * THREAD_SIZE), clamped to [MIN_THREADS, FUTEX_TID_MASK]
-        long threads = memoryBytes / (8 * platform.threadSize());
-        this.maxThreads = (int) Math.max(20, Math.min(threads, 0x3fffffff));
+        this.ramBytes = memoryBytes;
+        setMaxThreads(Integer.MAX_VALUE);
         // pid_idr_init: PIDS_PER_CPU_DEFAULT * cpus, at least the default, at most PID_MAX_LIMIT
         this.pidMax = (int) Math.min(platform.pidMaxLimit(), Math.max(32768, 1024L * cpus));
 
@@ -158,7 +163,22 @@ final class Machine {
         initFs = staticAlloc(f.fsSize, 8);
         initSighand = staticAlloc(f.sighandSize, 8);
         initSignals = staticAlloc(f.signalSize, 8);
+        this.perCpu = new PerCpu(this, 2L * platform.pageSize());
         this.trace = new TraceEvents(this);
+    }
+
+    /** {@code MIN_THREADS}. */
+    static final int MIN_THREADS = 20;
+    /** {@code MAX_THREADS} = FUTEX_TID_MASK. */
+    static final int MAX_THREADS = 0x3fffffff;
+
+    /**
+     * {@code set_max_threads(suggested)}: RAM / (8 * THREAD_SIZE), at most the suggestion, clamped to
+     * [MIN_THREADS, MAX_THREADS].
+     */
+    void setMaxThreads(long suggested) {
+        long threads = Math.min(ramBytes / (8 * platform.threadSize()), suggested);
+        this.maxThreads = (int) Math.max(MIN_THREADS, Math.min(threads, MAX_THREADS));
     }
 
     private int align(String struct) {
@@ -174,6 +194,19 @@ final class Machine {
         staticNext = at + size;
         m.fill(at, size, (byte) 0);
         return at;
+    }
+
+    /** A data symbol's address, or a function of the model's text ({@link KernelSymbols}). */
+    long symbol(String name) {
+        return switch (name) {
+            case "init_task" -> initTask;
+            case "init_pid_ns" -> initPidNs;
+            case "init_struct_pid" -> initStructPid;
+            case "init_mm" -> initMm;
+            case "__per_cpu_offset" -> perCpu.perCpuOffset;
+            case "runqueues" -> runqueues;
+            default -> symbols.address(name);
+        };
     }
 
     void checkCpu(int cpu) {

@@ -30,7 +30,6 @@ final class Pids {
     private final AddressSpace m;
     private final Fields f;
     private final Idr idr;
-    private final int pidMax;
     /** {@code pid_namespace.pid_cachep} by level: the allocator's registry of caches, not kernel memory state. */
     private final SlabCache[] pidCaches = new SlabCache[MAX_PID_NS_LEVEL + 1];
 
@@ -39,11 +38,10 @@ final class Pids {
         this.m = mc.m;
         this.f = mc.f;
         this.idr = mc.idr;
-        this.pidMax = mc.pidMax;
     }
 
     int pidMax() {
-        return pidMax;
+        return mc.pidMax;
     }
 
     /** The cache of struct pids with level + 1 upids: "pid" for init_pid_ns, "pid_N" ({@code create_pid_cachep}) below. */
@@ -131,7 +129,7 @@ final class Pids {
                 pidMin = RESERVED_PIDS;
             }
             // store a null pointer so find_pid_ns does not find a partially initialized pid
-            int nr = idr.allocCyclic(idrOf(tmp), 0, pidMin, pidMax);
+            int nr = idr.allocCyclic(idrOf(tmp), 0, pidMin, mc.pidMax);
             if (nr < 0) {
                 retval = nr == Errno.ENOSPC.negative() ? Errno.EAGAIN.negative() : nr;
                 failed = true;

@@ -2,12 +2,16 @@ package io.github.kproc.kernel;
 
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.arch.Platform;
+import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
 
 /**
- * {@code struct rq}: each CPU's runqueue as far as the core scheduler reads it (its current and idle
- * task, {@code nr_running}, {@code nr_switches}) and {@code resched_curr}, which the classes call.
- * The classes keep their own queues.
+ * {@code struct rq}: the per-CPU variable {@code runqueues}, one {@code struct rq} per CPU in the
+ * per-CPU areas at the profile's layout (kernel/sched/sched.h, from {@code sched.pahole}), as
+ * {@code sched_init} sets it up. The core reads and writes its {@code curr}, {@code idle},
+ * {@code nr_running}, {@code nr_switches}, {@code clock}/{@code clock_task} and {@code cpu} there; the
+ * classes keep their queues in its {@code cfs} and {@code rt}. Also {@code resched_curr}, which the
+ * classes call.
  */
 final class Rq {
     private final Machine mc;
@@ -15,14 +19,34 @@ final class Rq {
     private final Platform platform;
     private final Offsets o;
     private final Fields f;
-    /** {@code rq->curr}. */
-    final long[] curr;
-    /** {@code rq->idle}. */
-    final long[] idle;
-    /** {@code rq->nr_running}: queued plus running tasks of every class but idle. */
-    final int[] nrRunning;
-    /** {@code rq->nr_switches}. */
-    final long[] nrSwitches;
+    /** {@code &runqueues}: the variable's address in the per-CPU section (a System.map symbol). */
+    final long runqueues;
+    /** {@code sizeof(struct rq)}. */
+    final long size;
+    /** {@code rq.nr_running}: queued plus running tasks of every class but idle. */
+    private final long nrRunning;
+    /** {@code rq.nr_switches}. */
+    private final long nrSwitches;
+    /** {@code rq.curr}. */
+    private final long curr;
+    /** {@code rq.idle}. */
+    private final long idle;
+    /** {@code rq.clock}. */
+    private final long clock;
+    /** {@code rq.clock_task}. */
+    private final long clockTask;
+    /** {@code rq.cpu}. */
+    private final long cpu;
+    /** {@code rq.online}. */
+    private final long online;
+    /** {@code rq.cfs}: the CPU's {@code struct cfs_rq}. */
+    final long cfs;
+    /** {@code rq.rt}: the CPU's {@code struct rt_rq}. */
+    final long rt;
+    /** {@code rq.cfs_tasks}: every fair task on the CPU through its {@code se.group_node}. */
+    final long cfsTasks;
+    /** {@code per_cpu_ptr(&runqueues, cpu)}, derived once at boot (the per-CPU offsets never change). */
+    private final long[] base;
 
     Rq(Machine mc) {
         this.mc = mc;
@@ -30,10 +54,81 @@ final class Rq {
         this.platform = mc.platform;
         this.o = mc.o;
         this.f = mc.f;
-        this.curr = new long[mc.cpus];
-        this.idle = new long[mc.cpus];
-        this.nrRunning = new int[mc.cpus];
-        this.nrSwitches = new long[mc.cpus];
+        Profile p = platform.profile();
+        for (String struct : new String[] {"rq", "cfs_rq", "rt_rq", "rt_prio_array"}) {
+            if (p.find(struct).isEmpty()) {
+                throw new IllegalArgumentException("profile " + p.name() + " has no struct " + struct
+                        + " (kernel/sched/sched.h, from sched.pahole): the scheduler's runqueues cannot be laid out");
+            }
+        }
+        this.size = p.sizeOf("rq");
+        this.nrRunning = p.offsetOf("rq", "nr_running");
+        this.nrSwitches = p.offsetOf("rq", "nr_switches");
+        this.curr = p.offsetOf("rq", "curr");
+        this.idle = p.offsetOf("rq", "idle");
+        this.clock = p.offsetOf("rq", "clock");
+        this.clockTask = p.offsetOf("rq", "clock_task");
+        this.cpu = p.offsetOf("rq", "cpu");
+        this.online = p.offsetOf("rq", "online");
+        this.cfs = p.offsetOf("rq", "cfs");
+        this.rt = p.offsetOf("rq", "rt");
+        this.cfsTasks = p.offsetOf("rq", "cfs_tasks");
+        this.runqueues = mc.perCpu.define(size, Math.max(64, p.struct("rq").alignment()));
+        mc.runqueues = runqueues;
+        this.base = new long[mc.cpus];
+        for (int c = 0; c < mc.cpus; c++) {
+            base[c] = mc.perCpu.ptr(runqueues, c);
+            m.writeInt(base[c] + cpu, c);
+            mc.lists.init(base[c] + cfsTasks);
+        }
+    }
+
+    /** {@code cpu_rq(cpu)}. */
+    long cpuRq(int c) {
+        return base[c];
+    }
+
+    long curr(int c) {
+        return m.readPointer(base[c] + curr);
+    }
+
+    void setCurr(int c, long task) {
+        m.writePointer(base[c] + curr, task);
+    }
+
+    long idle(int c) {
+        return m.readPointer(base[c] + idle);
+    }
+
+    void setIdle(int c, long task) {
+        m.writePointer(base[c] + idle, task);
+    }
+
+    int nrRunning(int c) {
+        return m.readInt(base[c] + nrRunning);
+    }
+
+    void addNrRunning(int c, int delta) {
+        m.writeInt(base[c] + nrRunning, m.readInt(base[c] + nrRunning) + delta);
+    }
+
+    long nrSwitches(int c) {
+        return m.readLong(base[c] + nrSwitches);
+    }
+
+    void incNrSwitches(int c) {
+        m.writeLong(base[c] + nrSwitches, m.readLong(base[c] + nrSwitches) + 1);
+    }
+
+    /** {@code set_rq_online}. */
+    void setOnline(int c) {
+        m.writeInt(base[c] + online, 1);
+    }
+
+    /** {@code update_rq_clock}: the rq's clock and task clock follow the machine's clock. */
+    void updateRqClock(int c) {
+        m.writeLong(base[c] + clock, mc.clock);
+        m.writeLong(base[c] + clockTask, mc.clock);
     }
 
     /**
@@ -56,17 +151,17 @@ final class Rq {
      * {@code resched_curr(rq)}: nothing if TIF_NEED_RESCHED is already set; on the CPU running this
      * code set it; on another CPU set it and send a reschedule IPI.
      */
-    void reschedCurr(int cpu, int thisCpu) {
-        long ti = platform.taskThreadInfo(m, curr[cpu]);
+    void reschedCurr(int c, int thisCpu) {
+        long ti = platform.taskThreadInfo(m, curr(c));
         long flags = m.readPointer(ti + o.tiFlags);
         if ((flags & (1L << Machine.TIF_NEED_RESCHED)) != 0) {
             return;
         }
         m.writePointer(ti + o.tiFlags, flags | (1L << Machine.TIF_NEED_RESCHED));
-        if (cpu != thisCpu) {
-            mc.ipis[cpu]++;
-            mc.ipiPending[cpu] = true;
-            mc.trace.ipi(thisCpu, "ipi_raise", cpu);
+        if (c != thisCpu) {
+            mc.ipis[c]++;
+            mc.ipiPending[c] = true;
+            mc.trace.ipi(thisCpu, "ipi_raise", c);
         }
     }
 }

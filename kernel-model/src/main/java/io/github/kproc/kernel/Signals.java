@@ -160,4 +160,21 @@ final class Signals {
             }
         }
     }
+
+    /** {@code for_each_process_thread}: every task on the task list, init_task first, each group's threads after its leader. */
+    java.util.List<Long> forEachProcessThread() {
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        out.add(mc.initTask);
+        long tasks = mc.o.taskTasks;
+        long group = f.taskThreadGroup;
+        long head = mc.initTask + tasks;
+        for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
+            long leader = node - tasks;
+            out.add(leader);
+            for (long t = mc.lists.next(leader + group); t != leader + group; t = mc.lists.next(t)) {
+                out.add(t - group);
+            }
+        }
+        return out;
+    }
 }

@@ -14,7 +14,7 @@ public final class KernelInternals {
 
     /** {@code rq->curr} of a CPU, as the scheduler sees it. */
     public static long rqCurr(Kernel k, int cpu) {
-        return k.core().rq.curr[cpu];
+        return k.core().rq.curr(cpu);
     }
 
     /** The tasks queued (runnable, not running) on a CPU's runqueue, in list order. */
@@ -26,19 +26,27 @@ public final class KernelInternals {
         return out;
     }
 
+    /**
+     * Sets a task's {@code se.vruntime} as a test needs it; an entity queued in a CFS timeline is
+     * taken out and put back at its new key, so the red-black tree stays ordered.
+     */
+    public static void setVruntime(Kernel k, long task, long value) {
+        k.core().setVruntime(task, value);
+    }
+
     /** True if the task is blocked in, or has not yet returned from, {@code wait_for_vfork_done}. */
     public static boolean inVforkWait(Kernel k, long task) {
-        return k.vfork().inVforkWait(task);
+        return k.core().vfork.inVforkWait(task);
     }
 
     /** {@code &init_mm}: static, with users and count no task accounts for. */
     public static long initMm(Kernel k) {
-        return k.machine().initMm;
+        return k.core().mc.initMm;
     }
 
     /** The address of the kernel text symbol the model uses for {@code name}. */
     public static long symbol(Kernel k, String name) {
-        return k.machine().symbols.address(name);
+        return k.core().mc.symbols.address(name);
     }
 
     /**
@@ -48,7 +56,7 @@ public final class KernelInternals {
      * process count are dropped as {@code commit_creds} does.
      */
     public static void setUid(Kernel k, long task, int uid) {
-        Machine mc = k.machine();
+        Machine mc = k.core().mc;
         Cred creds = new Cred(mc);
         long user = mc.staticAlloc(mc.f.userSize, 8);
         mc.m.writeInt(user + mc.f.userCount, 1);
@@ -71,12 +79,12 @@ public final class KernelInternals {
 
     /** {@code find_task_by_pid_ns(nr, ns)} (kernel/pid.c): through the namespace's IDR, 0 if no task has that number. */
     public static long findTaskByPidNs(Kernel k, int nr, long ns) {
-        return k.pids().findTaskByPidNs(nr, ns);
+        return k.core().pids.findTaskByPidNs(nr, ns);
     }
 
     /** {@code find_pid_ns(nr, ns)} (kernel/pid.c): {@code idr_find(&ns->idr, nr)}, the struct pid or 0. */
     public static long findPidNs(Kernel k, int nr, long ns) {
-        return k.pids().findPidNs(nr, ns);
+        return k.core().pids.findPidNs(nr, ns);
     }
 
     /**
@@ -84,7 +92,7 @@ public final class KernelInternals {
      * {@code idr_get_next} from 0 ({@code idr_for_each_entry}).
      */
     public static List<Integer> idrNumbers(Kernel k, long ns) {
-        Machine mc = k.machine();
+        Machine mc = k.core().mc;
         long idr = ns + mc.f.pidNsIdr;
         List<Integer> out = new ArrayList<>();
         for (int id = mc.idr.getNext(idr, 0); id >= 0; id = mc.idr.getNext(idr, id + 1)) {
@@ -98,6 +106,6 @@ public final class KernelInternals {
 
     /** {@code idr_get_cursor(&ns->idr)}: the number the cyclic allocator tries next. */
     public static int idrCursor(Kernel k, long ns) {
-        return k.machine().idr.getCursor(ns + k.machine().f.pidNsIdr);
+        return k.core().mc.idr.getCursor(ns + k.core().mc.f.pidNsIdr);
     }
 }

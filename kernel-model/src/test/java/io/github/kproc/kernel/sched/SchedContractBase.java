@@ -130,8 +130,9 @@ public abstract class SchedContractBase {
             return m.readLong(at(task, "se.vruntime"));
         }
 
+        /** Sets {@code p->se.vruntime}; a queued entity is moved to its new place in the timeline. */
         void vruntime(long task, long value) {
-            m.writeLong(at(task, "se.vruntime"), value);
+            io.github.kproc.kernel.KernelInternals.setVruntime(k, task, value);
         }
 
         /** {@code p->se.sum_exec_runtime}. */
