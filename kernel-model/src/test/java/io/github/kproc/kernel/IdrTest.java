@@ -14,10 +14,6 @@ import io.github.kproc.mem.KernelMemory;
 import io.github.kproc.mem.MemoryMap;
 import io.github.kproc.mem.SlabCache;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +40,7 @@ class IdrTest {
     static final int MAP_SHIFT = 6;
     static final int MAP_SIZE = 64;
 
-    /** The two bundled builds: their layouts from /work/shared, a memory map, pid_max, a pointer base. */
+    /** The two bundled builds: their layouts as the backends bundle them, a memory map, pid_max, a pointer base. */
     enum Width {
         ARM32("arm32-vexpress", new MemoryMap(4, 4096, 0x8000_0000L, 16L << 20, 0, 0, 0), 32768, 0x8000_0000L),
         ARM64("arm64-defconfig", new MemoryMap(8, 4096, 0xffff_8000_0000_0000L, 16L << 20, 0, 0, 0), 4_194_304,
@@ -54,7 +50,6 @@ class IdrTest {
         final MemoryMap map;
         final int pidMax;
         final long pointerBase;
-        private Profile profile;
 
         Width(String dir, MemoryMap map, int pidMax, long pointerBase) {
             this.dir = dir;
@@ -63,35 +58,13 @@ class IdrTest {
             this.pointerBase = pointerBase;
         }
 
-        synchronized Profile profile() {
-            if (profile == null) {
-                Path d = sharedLayouts().resolve(dir);
-                try {
-                    profile = Profile.load(d.resolve("structs.pahole"), d.resolve("config"));
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                } catch (Exception e) {
-                    throw new AssertionError("cannot load " + d + ": " + e, e);
-                }
-            }
-            return profile;
+        /** The bundled build's profile, from the backend's resources. */
+        Profile profile() {
+            return dir.startsWith("arm32") ? io.github.kproc.layout.BundledDump.ARM32.profile()
+                    : io.github.kproc.layout.BundledDump.ARM64.profile();
         }
     }
 
-    /** {@code shared/layouts/linux-4.19}, found above the working directory (surefire runs in kernel-model). */
-    static Path sharedLayouts() {
-        String property = System.getProperty("kproc.shared");
-        if (property != null) {
-            return Path.of(property, "layouts", "linux-4.19");
-        }
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            Path candidate = p.resolve("shared").resolve("layouts").resolve("linux-4.19");
-            if (Files.isDirectory(candidate)) {
-                return candidate;
-            }
-        }
-        throw new AssertionError("no shared/layouts/linux-4.19 above " + Path.of("").toAbsolutePath());
-    }
 
     /** One machine with one IDR in it, and a fault switch on node allocations. */
     static final class Fixture implements AutoCloseable {

@@ -10,13 +10,9 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.lists;
 
 import io.github.kproc.layout.Profile;
-import io.github.kproc.layout.ProfileFormatException;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.mem.KernelMemory;
 import io.github.kproc.mem.MemoryMap;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,25 +38,17 @@ class RbtreeTest {
         ARM64(new MemoryMap(8, 4096, 0xffff_8000_0000_0000L, 1 << 20, 0, 0, 0), "arm64-defconfig");
 
         private final MemoryMap map;
-        private final Path dir;
-        private Profile profile;
+        private final io.github.kproc.layout.BundledDump dump;
 
         Build(MemoryMap map, String build) {
             this.map = map;
-            this.dir = Path.of("..", "..", "shared", "layouts", "linux-4.19", build);
+            this.dump = build.startsWith("arm32") ? io.github.kproc.layout.BundledDump.ARM32
+                    : io.github.kproc.layout.BundledDump.ARM64;
         }
 
-        synchronized Profile profile() {
-            if (profile == null) {
-                try {
-                    profile = Profile.load(dir.resolve("structs.pahole"), dir.resolve("config"));
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot read " + dir.toAbsolutePath(), e);
-                } catch (ProfileFormatException e) {
-                    throw new AssertionError("shared layout does not parse: " + e.getMessage(), e);
-                }
-            }
-            return profile;
+        /** The bundled build's profile, from the backend's resources. */
+        Profile profile() {
+            return dump.profile();
         }
     }
 

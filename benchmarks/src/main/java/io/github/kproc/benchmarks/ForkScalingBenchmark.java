@@ -1,0 +1,103 @@
+package io.github.kproc.benchmarks;
+
+import io.github.kproc.arch.Platforms;
+import io.github.kproc.kernel.Kernel;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * How fork and the context switch cost with the number of other tasks: a 2-CPU kernel where
+ * {@code liveTasks} other tasks exist, half asleep (TASK_INTERRUPTIBLE, off the runqueues) and half
+ * runnable (queued on the CPUs' CFS timelines, spread by fork balancing), all children of a spawner
+ * process, none children of init, which forks. Linux 4.19 finds a pid through the IDR and orders CFS
+ * tasks in a red-black tree, so both operations should cost about the same at 0 and at 100,000.
+ *
+ * <p>ARM32's 760 MiB of lowmem holds about 11,900 threads ({@code max_threads}), so run it with
+ * {@code -p profile=linux-4.19-arm32-vexpress -p liveTasks=0,1000,10000}.
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class ForkScalingBenchmark {
+
+    /** The kernel with its population, booted once per trial. */
+    @State(Scope.Thread)
+    public static class Population {
+        @Param({"linux-4.19-arm64-defconfig"})
+        public String profile;
+
+        @Param({"0", "1000", "10000", "100000"})
+        public int liveTasks;
+
+        Kernel kernel;
+        /** Two runnable tasks on CPU 1 for the context switch. */
+        int a;
+        int b;
+        boolean toB = true;
+
+        @Setup(Level.Trial)
+        public void boot() {
+            var platform = Platforms.bundled(profile);
+            long perTask = 8 * platform.threadSize();
+            long ram = Math.min(platform.pointerSize() == 4 ? 760L << 20 : 1L << 40,
+                    Math.max(256L << 20, (long) (liveTasks + 1024) * perTask));
+            kernel = Kernel.builder(platform).cpus(2).memory(ram)
+                    .sysctl("kernel.pid_max", Math.min(platform.pidMaxLimit(), Math.max(32768, 2L * liveTasks)))
+                    .boot();
+            if (kernel.maxThreads() < liveTasks + 64) {
+                throw new IllegalStateException(profile + " holds at most " + kernel.maxThreads() + " threads");
+            }
+            kernel.run(0, 1);
+            int spawner = kernel.fork(0);
+            kernel.run(1, spawner);
+            for (int i = 0; i < liveTasks; i++) {
+                int pid = kernel.fork(1);
+                if (i % 2 == 0) {
+                    // asleep: it runs once and blocks, as a task waiting for an event does
+                    int cpu = kernel.task(kernel.findTask(pid)).cpu();
+                    kernel.run(cpu, pid);
+                    kernel.sleep(cpu);
+                    kernel.run(1, spawner);
+                }
+            }
+            kernel.run(1, spawner);
+            a = kernel.fork(1);
+            b = kernel.fork(1);
+            kernel.migrate(a, 1);
+            kernel.migrate(b, 1);
+            kernel.run(1, a);
+            kernel.run(0, 1);
+        }
+
+        @TearDown(Level.Trial)
+        public void close() {
+            kernel.close();
+        }
+    }
+
+    /** fork() by init, the child's first run on CPU 1, its exit, and init's wait4. */
+    @Benchmark
+    public int forkExitReap(Population s) {
+        Kernel k = s.kernel;
+        int child = k.fork(0);
+        k.run(1, child);
+        k.exit(1, 0);
+        return k.wait(0, child);
+    }
+
+    /** A preemptive switch between two runnable tasks on CPU 1, whose timeline holds the runnable half. */
+    @Benchmark
+    public long contextSwitch(Population s) {
+        s.kernel.run(1, s.toB ? s.b : s.a);
+        s.toB = !s.toB;
+        return s.kernel.nrSwitches(1);
+    }
+}
