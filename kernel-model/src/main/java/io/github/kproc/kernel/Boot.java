@@ -60,8 +60,8 @@ final class Boot {
         // fork_init: RLIMIT_NPROC and RLIMIT_SIGPENDING of init_task are max_threads / 2
         long rlim = mc.initSignals + f.signalRlim;
         for (int r : new int[] {Rlimit.RLIMIT_NPROC, Rlimit.RLIMIT_SIGPENDING}) {
-            m.writePointer(rlim + r * f.rlimitSize, mc.maxThreads / 2);
-            m.writePointer(rlim + r * f.rlimitSize + ptr, mc.maxThreads / 2);
+            m.writePointer(rlim + r * f.rlimitSize, mc.maxThreads() / 2);
+            m.writePointer(rlim + r * f.rlimitSize + ptr, mc.maxThreads() / 2);
         }
         // rest_init
         int init = kernelThread("kernel_init", CloneFlag.FS.value() | CloneFlag.SIGCHLD);

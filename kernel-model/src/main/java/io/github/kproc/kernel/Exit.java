@@ -272,7 +272,7 @@ final class Exit {
         }
         m.writeInt(sig + f.signalNrThreads, m.readInt(sig + f.signalNrThreads) - 1);
         // __unhash_process
-        mc.nrThreads--;
+        mc.addNrThreads(-1);
         pids.detachPid(tsk, Pids.PIDTYPE_PID);
         if (groupDead) {
             pids.detachPid(tsk, Pids.PIDTYPE_TGID);

@@ -128,7 +128,7 @@ final class Fork {
         if ((retval = copyCreds(p, flags)) < 0) {
             return badForkFree(p, delayedNode, retval);
         }
-        if (mc.nrThreads >= mc.maxThreads) {
+        if (mc.nrThreads() >= mc.maxThreads()) {
             return badForkCleanupCount(p, flags, delayedNode, Errno.EAGAIN.negative());
         }
         int pflags = m.readInt(p + o.taskFlags);
@@ -229,7 +229,7 @@ final class Fork {
         if (!idle) {
             linkTask(p, flags, current, pid);
         }
-        mc.totalForks++;
+        mc.incTotalForks();
         lists.hlistDelInit(delayedNode);
         mc.trace.newTask(cpu, p, flags);
         return p;
@@ -367,7 +367,7 @@ final class Fork {
             lists.addTail(p + f.taskThreadNode, signal + f.signalThreadHead);
         }
         pids.attachPid(p, Pids.PIDTYPE_PID);
-        mc.nrThreads++;
+        mc.addNrThreads(1);
     }
 
     /** {@code INIT_LIST_HEAD(&p->member)} for a member the build may lack ({@code offset} -1). */

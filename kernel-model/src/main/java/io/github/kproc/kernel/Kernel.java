@@ -182,22 +182,22 @@ public final class Kernel implements AutoCloseable {
 
     /** {@code nr_threads}: tasks with a pid (idle tasks do not count). */
     public int nrThreads() {
-        return mc.nrThreads;
+        return mc.nrThreads();
     }
 
     /** {@code total_forks}: successful copy_process calls since boot, idle forks included. */
     public long totalForks() {
-        return mc.totalForks;
+        return mc.totalForks();
     }
 
     /** {@code max_threads}: RAM / (8 * THREAD_SIZE), clamped to [MIN_THREADS, FUTEX_TID_MASK]. */
     public int maxThreads() {
-        return mc.maxThreads;
+        return mc.maxThreads();
     }
 
     /** {@code pid_max}. */
     public int pidMax() {
-        return mc.pidMax;
+        return mc.pidMax();
     }
 
     /** Writes {@code kernel.pid_max} or {@code kernel.threads-max}; EINVAL out of range changes nothing (see {@code Sysctl}). */
@@ -282,7 +282,8 @@ public final class Kernel implements AutoCloseable {
     /**
      * The address of a kernel symbol as System.map has it: {@code init_task}, {@code runqueues} (in the
      * per-CPU section), {@code __per_cpu_offset}, {@code init_pid_ns}, {@code init_struct_pid},
-     * {@code init_mm}, or a function of the model's text.
+     * {@code init_mm}, {@code nr_threads}, {@code total_forks}, {@code max_threads}, {@code pid_max}, or a
+     * function of the model's text.
      */
     public long symbol(String name) {
         return mc.symbol(name);

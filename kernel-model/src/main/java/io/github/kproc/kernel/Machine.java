@@ -93,14 +93,14 @@ final class Machine {
     final long initSighand;
     final long initSignals;
 
-    /** {@code nr_threads}. */
-    int nrThreads;
-    /** {@code total_forks}. */
-    long totalForks;
-    /** {@code max_threads}: kernel.threads-max. */
-    int maxThreads;
-    /** {@code pid_max}: kernel.pid_max. */
-    int pidMax;
+    /** {@code &nr_threads}: an int in the image's data. */
+    final long nrThreadsVar;
+    /** {@code &total_forks}: an unsigned long. */
+    final long totalForksVar;
+    /** {@code &max_threads}: an int (kernel.threads-max). */
+    final long maxThreadsVar;
+    /** {@code &pid_max}: an int (kernel.pid_max). */
+    final long pidMaxVar;
     /** RAM in bytes ({@code totalram_pages * PAGE_SIZE}). */
     final long ramBytes;
 
@@ -109,6 +109,7 @@ final class Machine {
 
     /** Creates the machine's memory and static objects; the caller closes {@link #mem} if boot fails. */
     Machine(Platform platform, int cpus, long memoryBytes, @Nullable Tracer tracer, long seed, KernelMemory mem) {
+        requireSchedStructs(platform.profile());
         this.platform = platform;
         this.o = platform.offsets();
         this.f = new Fields(o);
@@ -148,9 +149,14 @@ final class Machine {
         staticNext = mem.pages().allocPages(6);
         staticEnd = staticNext + ((long) platform.pageSize() << 6);
         this.ramBytes = memoryBytes;
+        int ptr = platform.pointerSize();
+        nrThreadsVar = staticAlloc(4, 4);
+        totalForksVar = staticAlloc(ptr, ptr);
+        maxThreadsVar = staticAlloc(4, 4);
+        pidMaxVar = staticAlloc(4, 4);
         setMaxThreads(Integer.MAX_VALUE);
         // pid_idr_init: PIDS_PER_CPU_DEFAULT * cpus, at least the default, at most PID_MAX_LIMIT
-        this.pidMax = (int) Math.min(platform.pidMaxLimit(), Math.max(32768, 1024L * cpus));
+        setPidMax((int) Math.min(platform.pidMaxLimit(), Math.max(32768, 1024L * cpus)));
 
         rootUser = staticAlloc(f.userSize, 8);
         initCred = staticAlloc(f.credSize, 8);
@@ -167,6 +173,19 @@ final class Machine {
         this.trace = new TraceEvents(this);
     }
 
+    /**
+     * The structs of {@code kernel/sched/sched.h} and {@code include/linux/wait.h} the scheduler and the
+     * vfork wait lay out in the arena; a profile made from fork.o's dump alone lacks them.
+     */
+    private static void requireSchedStructs(io.github.kproc.layout.Profile p) {
+        java.util.List<String> missing = java.util.stream.Stream.of("rq", "cfs_rq", "rt_rq", "rt_prio_array",
+                "wait_queue_entry").filter(s -> p.find(s).isEmpty()).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("profile " + p.name() + " has no struct " + String.join(", struct ", missing)
+                    + " (pahole of kernel/sched/core.o, sched.pahole): the runqueues and wait queues cannot be laid out");
+        }
+    }
+
     /** {@code MIN_THREADS}. */
     static final int MIN_THREADS = 20;
     /** {@code MAX_THREADS} = FUTEX_TID_MASK. */
@@ -178,7 +197,41 @@ final class Machine {
      */
     void setMaxThreads(long suggested) {
         long threads = Math.min(ramBytes / (8 * platform.threadSize()), suggested);
-        this.maxThreads = (int) Math.max(MIN_THREADS, Math.min(threads, MAX_THREADS));
+        m.writeInt(maxThreadsVar, (int) Math.max(MIN_THREADS, Math.min(threads, MAX_THREADS)));
+    }
+
+    /** {@code max_threads}. */
+    int maxThreads() {
+        return m.readInt(maxThreadsVar);
+    }
+
+    /** {@code pid_max}. */
+    int pidMax() {
+        return m.readInt(pidMaxVar);
+    }
+
+    void setPidMax(int value) {
+        m.writeInt(pidMaxVar, value);
+    }
+
+    /** {@code nr_threads}. */
+    int nrThreads() {
+        return m.readInt(nrThreadsVar);
+    }
+
+    /** {@code nr_threads++} / {@code nr_threads--}. */
+    void addNrThreads(int delta) {
+        m.writeInt(nrThreadsVar, m.readInt(nrThreadsVar) + delta);
+    }
+
+    /** {@code total_forks}. */
+    long totalForks() {
+        return m.readPointer(totalForksVar);
+    }
+
+    /** {@code total_forks++}. */
+    void incTotalForks() {
+        m.writePointer(totalForksVar, m.readPointer(totalForksVar) + 1);
     }
 
     private int align(String struct) {
@@ -205,6 +258,10 @@ final class Machine {
             case "init_mm" -> initMm;
             case "__per_cpu_offset" -> perCpu.perCpuOffset;
             case "runqueues" -> runqueues;
+            case "nr_threads" -> nrThreadsVar;
+            case "total_forks" -> totalForksVar;
+            case "max_threads" -> maxThreadsVar;
+            case "pid_max" -> pidMaxVar;
             default -> symbols.address(name);
         };
     }

@@ -41,7 +41,7 @@ final class Pids {
     }
 
     int pidMax() {
-        return mc.pidMax;
+        return mc.pidMax();
     }
 
     /** The cache of struct pids with level + 1 upids: "pid" for init_pid_ns, "pid_N" ({@code create_pid_cachep}) below. */
@@ -129,7 +129,7 @@ final class Pids {
                 pidMin = RESERVED_PIDS;
             }
             // store a null pointer so find_pid_ns does not find a partially initialized pid
-            int nr = idr.allocCyclic(idrOf(tmp), 0, pidMin, mc.pidMax);
+            int nr = idr.allocCyclic(idrOf(tmp), 0, pidMin, mc.pidMax());
             if (nr < 0) {
                 retval = nr == Errno.ENOSPC.negative() ? Errno.EAGAIN.negative() : nr;
                 failed = true;

@@ -55,12 +55,6 @@ final class Rq {
         this.o = mc.o;
         this.f = mc.f;
         Profile p = platform.profile();
-        for (String struct : new String[] {"rq", "cfs_rq", "rt_rq", "rt_prio_array"}) {
-            if (p.find(struct).isEmpty()) {
-                throw new IllegalArgumentException("profile " + p.name() + " has no struct " + struct
-                        + " (kernel/sched/sched.h, from sched.pahole): the scheduler's runqueues cannot be laid out");
-            }
-        }
         this.size = p.sizeOf("rq");
         this.nrRunning = p.offsetOf("rq", "nr_running");
         this.nrSwitches = p.offsetOf("rq", "nr_switches");

@@ -38,7 +38,7 @@ final class Sysctl {
         switch (name) {
             case "kernel.pid_max" -> {
                 requireRange(name, value, PID_MAX_MIN, mc.platform.pidMaxLimit());
-                mc.pidMax = (int) value;
+                mc.setPidMax((int) value);
             }
             case "kernel.threads-max" -> {
                 requireRange(name, value, Machine.MIN_THREADS, Machine.MAX_THREADS);
@@ -51,8 +51,8 @@ final class Sysctl {
     /** Reads a sysctl. */
     long read(String name) {
         return switch (name) {
-            case "kernel.pid_max" -> mc.pidMax;
-            case "kernel.threads-max" -> mc.maxThreads;
+            case "kernel.pid_max" -> mc.pidMax();
+            case "kernel.threads-max" -> mc.maxThreads();
             default -> throw new KernelException(Errno.ENOENT, "no sysctl " + name);
         };
     }

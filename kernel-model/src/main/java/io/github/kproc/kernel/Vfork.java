@@ -1,27 +1,38 @@
 package io.github.kproc.kernel;
 
 import io.github.kproc.arch.Offsets;
+import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
- * The vfork handshake of {@code kernel/fork.c}: {@code _do_fork}'s on-stack {@code struct completion},
- * {@code wait_for_vfork_done} in the parent and {@code mm_release} -> {@code complete_vfork_done} in
- * the child.
+ * The vfork handshake of {@code kernel/fork.c} on the parent's kernel stack, as the kernel keeps it:
+ * {@code _do_fork}'s {@code struct completion vfork} and its locals {@code p} and {@code pid}, and
+ * {@code do_wait_for_common}'s {@code struct wait_queue_entry} ({@code private} = the parent,
+ * {@code func} = {@code default_wake_function}, exclusive) queued on the completion's wait queue.
+ * {@code mm_release} -> {@code complete_vfork_done} -> {@code complete()} counts {@code done} and
+ * wakes the first waiter; the parent, when it runs again, takes itself off the queue, consumes the
+ * count, and {@code _do_fork} drops its references on the child and the pid.
  *
- * <p>The parents blocked in a vfork wait are kept in a Java map from parent to the child and pid
- * {@code _do_fork} will put when it returns: the simulator's stand-in for the parent's stack frame.
+ * <p>A task is in a vfork wait exactly when its on-stack wait entry is queued on its on-stack
+ * completion: that is read from memory, so nothing about the wait is kept in Java.
  */
 final class Vfork {
+    /** {@code WQ_FLAG_EXCLUSIVE}. */
+    private static final int WQ_FLAG_EXCLUSIVE = 0x01;
+
     private final Machine mc;
     private final AddressSpace m;
     private final Offsets o;
     private final Fields f;
     private final TaskAlloc taskAlloc;
     private final Pids pids;
-    /** Parents blocked in wait_for_vfork_done: the child and pid they will put when they run again. */
-    private final Map<Long, long[]> waiters = new HashMap<>();
+    private final int ptr;
+    private final long defaultWakeFunction;
+    /** {@code wait_queue_entry.flags}, {@code .private}, {@code .func}, {@code .entry}. */
+    private final long entryFlags;
+    private final long entryPrivate;
+    private final long entryFunc;
+    private final long entryList;
 
     Vfork(Machine mc, TaskAlloc taskAlloc, Pids pids) {
         this.mc = mc;
@@ -30,6 +41,23 @@ final class Vfork {
         this.f = mc.f;
         this.taskAlloc = taskAlloc;
         this.pids = pids;
+        this.ptr = mc.platform.pointerSize();
+        Profile p = mc.platform.profile();
+        this.entryFlags = p.offsetOf("wait_queue_entry", "flags");
+        this.entryPrivate = p.offsetOf("wait_queue_entry", "private");
+        this.entryFunc = p.offsetOf("wait_queue_entry", "func");
+        this.entryList = p.offsetOf("wait_queue_entry", "entry");
+        this.defaultWakeFunction = mc.symbols.address("default_wake_function");
+    }
+
+    /** {@code do_wait_for_common}'s on-stack {@code DECLARE_WAITQUEUE(wait, current)}, below _do_fork's frame. */
+    private long waitEntry(long task) {
+        return (mc.platform.taskPtRegs(m, task) - 0xc0) & -8L;
+    }
+
+    /** {@code _do_fork}'s locals {@code p} and {@code pid}, live across the wait. */
+    private long locals(long task) {
+        return (mc.platform.taskPtRegs(m, task) - 0xe0) & -8L;
     }
 
     /** {@code init_completion(&vfork)} on the parent's stack, and {@code p->vfork_done = &vfork}. */
@@ -41,24 +69,34 @@ final class Vfork {
     }
 
     /**
-     * {@code wait_for_vfork_done(child, &vfork)}: the parent will sleep TASK_KILLABLE until the child
-     * releases its mm. Returns true if the caller must now {@code schedule()}; when the parent runs
-     * again ({@link #resumed}) it drops the child reference _do_fork took and the pid reference.
+     * {@code wait_for_vfork_done(child, &vfork)} -> {@code wait_for_completion_killable}: if the
+     * completion is already done the count is consumed and _do_fork goes on; otherwise the parent
+     * queues its wait entry, sleeps TASK_KILLABLE, and the caller must {@code schedule()} (returns true).
+     * {@code _do_fork}'s {@code p} and {@code pid} stay in its frame for {@link #resumed}.
      */
     boolean waitForVforkDone(long parent, long child, long pid) {
-        waiters.put(parent, new long[] {child, pid});
-        if (m.readPointer(child + f.taskVforkDone) == 0) {
-            resumed(parent);
+        long locals = locals(parent);
+        m.writePointer(locals, child);
+        m.writePointer(locals + ptr, pid);
+        long vfork = mc.onStackCompletion(parent);
+        if (m.readInt(vfork + f.completionDone) != 0) {
+            finish(parent, vfork);
             return false;
         }
+        long wait = waitEntry(parent);
+        m.writeInt(wait + entryFlags, WQ_FLAG_EXCLUSIVE);
+        m.writePointer(wait + entryPrivate, parent);
+        m.writePointer(wait + entryFunc, defaultWakeFunction);
+        mc.lists.addTail(wait + entryList, vfork + f.completionWaitHead);
         m.writePointer(parent + o.taskState, TaskState.TASK_KILLABLE);
         return true;
     }
 
     /**
      * {@code mm_release(tsk, mm)}: CLONE_CHILD_CLEARTID writes 0 to the tid word if others share the mm,
-     * and a vfork parent's completion is signalled ({@code complete_vfork_done}). Returns the parent
-     * the caller must wake ({@code complete()}'s wakeup), or 0.
+     * and a vfork parent's completion is signalled ({@code complete_vfork_done} -> {@code complete}:
+     * done++ and the first waiter's {@code default_wake_function}). Returns the task the caller must
+     * wake ({@code try_to_wake_up} of the entry's {@code private}), or 0.
      */
     long mmRelease(long tsk, long mm) {
         long clear = m.readPointer(tsk + f.taskClearChildTid);
@@ -74,28 +112,46 @@ final class Vfork {
         }
         m.writePointer(tsk + f.taskVforkDone, 0);
         m.writeInt(vfork + f.completionDone, m.readInt(vfork + f.completionDone) + 1);
-        for (Map.Entry<Long, long[]> e : waiters.entrySet()) {
-            if (e.getValue()[0] == tsk) {
-                return e.getKey();
-            }
+        long head = vfork + f.completionWaitHead;
+        long first = mc.lists.next(head);
+        if (first == head) {
+            return 0;
         }
-        return 0;
+        long wait = first - entryList;
+        return m.readPointer(wait + entryFunc) == defaultWakeFunction ? m.readPointer(wait + entryPrivate) : 0;
     }
 
-    /** A task resumes after {@code __schedule} returned to it: finish a vfork wait if it was in one. */
+    /**
+     * A task resumes after {@code __schedule} returned to it: if it was waiting for a vfork, the rest of
+     * {@code do_wait_for_common} and {@code _do_fork} runs ({@link #finish}).
+     */
     void resumed(long task) {
-        if (waiters.isEmpty()) {
-            return;
-        }
-        long[] waiting = waiters.remove(task);
-        if (waiting != null) {
-            taskAlloc.putTaskStruct(waiting[0]);
-            pids.putPid(waiting[1]);
+        if (inVforkWait(task)) {
+            long wait = waitEntry(task);
+            mc.lists.del(wait + entryList);
+            finish(task, mc.onStackCompletion(task));
         }
     }
 
-    /** True if the task is blocked in a vfork wait. */
+    /** {@code x->done--} (not UINT_MAX), then _do_fork's {@code put_task_struct(p)} and {@code put_pid(pid)}. */
+    private void finish(long parent, long vfork) {
+        int done = m.readInt(vfork + f.completionDone);
+        if (done != -1) {
+            m.writeInt(vfork + f.completionDone, done - 1);
+        }
+        long locals = locals(parent);
+        taskAlloc.putTaskStruct(m.readPointer(locals));
+        pids.putPid(m.readPointer(locals + ptr));
+    }
+
+    /** True if the task's on-stack wait entry is queued on its on-stack vfork completion. */
     boolean inVforkWait(long task) {
-        return !waiters.isEmpty() && waiters.containsKey(task);
+        if (m.readPointer(task + o.taskStack) == 0) {
+            return false;
+        }
+        long head = mc.onStackCompletion(task) + f.completionWaitHead;
+        long entry = waitEntry(task) + entryList;
+        return mc.lists.next(head) == entry && mc.lists.prev(entry) == head
+                && m.readPointer(entry - entryList + entryPrivate) == task;
     }
 }

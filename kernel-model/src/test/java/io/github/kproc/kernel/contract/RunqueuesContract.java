@@ -191,14 +191,20 @@ public abstract class RunqueuesContract extends KernelContract {
     }
 
     @Test
-    @DisplayName("Kernel.symbol: the System.map names a reader starts from")
+    @DisplayName("Kernel.symbol: the System.map names a reader starts from, and the globals fork counts in")
     void symbols() {
         Kernel k = boot(2);
         assertEquals(k.initTask(), k.symbol("init_task"));
         assertEquals(k.initPidNamespace(), k.symbol("init_pid_ns"));
-        for (String name : List.of("init_struct_pid", "init_mm", "__per_cpu_offset", "runqueues")) {
+        for (String name : List.of("init_struct_pid", "init_mm", "__per_cpu_offset", "runqueues", "nr_threads",
+                "total_forks", "max_threads", "pid_max")) {
             assertTrue(k.addressSpace().contains(k.symbol(name), 4), name + " is kernel memory");
         }
+        AddressSpace m = k.addressSpace();
+        assertEquals(k.nrThreads(), m.readInt(k.symbol("nr_threads")));
+        assertEquals(k.totalForks(), m.readPointer(k.symbol("total_forks")));
+        assertEquals(k.maxThreads(), m.readInt(k.symbol("max_threads")));
+        assertEquals(k.pidMax(), m.readInt(k.symbol("pid_max")));
         Map<Integer, Long> rqs = new java.util.HashMap<>();
         for (int cpu = 0; cpu < 2; cpu++) {
             rqs.put(cpu, rq(k, cpu));
