@@ -143,7 +143,7 @@ final class Boot {
      */
     void initIdle(long idle, int cpu) {
         core.schedForkInit(idle);
-        m.writePointer(idle + o.taskState, TaskState.TASK_RUNNING);
+        m.writePointer(idle + o.taskState, TaskStateBits.TASK_RUNNING);
         m.writeLong(idle + f.taskSeExecStart, mc.clock);
         m.writeInt(idle + o.taskFlags, m.readInt(idle + o.taskFlags) | TaskFlags.PF_IDLE);
         setCpusAllowedOne(idle, cpu);

@@ -153,7 +153,7 @@ final class Core {
      */
     int schedFork(long p, long parent, int cpu) {
         schedForkInit(p);
-        m.writePointer(p + o.taskState, TaskState.TASK_NEW);
+        m.writePointer(p + o.taskState, TaskStateBits.TASK_NEW);
         m.writeInt(p + o.taskPrio, m.readInt(parent + o.taskNormalPrio));
         long word = m.readInt(p + f.taskResetOnForkWord);
         if ((word & (1L << f.taskResetOnForkBit)) != 0) {
@@ -277,7 +277,7 @@ final class Core {
      */
     void wakeUpNewTask(long p, int thisCpu) {
         preempt.lockIrqSave(thisCpu);
-        m.writePointer(p + o.taskState, TaskState.TASK_RUNNING);
+        m.writePointer(p + o.taskState, TaskStateBits.TASK_RUNNING);
         int prev = taskCpu(p);
         if (o.taskRecentUsedCpu >= 0) {
             m.writeInt(p + o.taskRecentUsedCpu, prev);
@@ -453,7 +453,7 @@ final class Core {
         preempt.preemptDisable(cpu);
         rq.updateRqClock(cpu);
         updateCurr(cpu);
-        boolean voluntary = !preempted && m.readPointer(prev + o.taskState) != TaskState.TASK_RUNNING;
+        boolean voluntary = !preempted && m.readPointer(prev + o.taskState) != TaskStateBits.TASK_RUNNING;
         if (voluntary) {
             dequeueRunning(cpu, prev);
         } else if (prev != rq.idle(cpu)) {
@@ -535,7 +535,7 @@ final class Core {
         if (prevMm != 0) {
             mm.mmdrop(prevMm);
         }
-        if (prevState == TaskState.TASK_DEAD) {
+        if (prevState == TaskStateBits.TASK_DEAD) {
             taskAlloc.putTaskStack(prev);
             taskAlloc.putTaskStruct(prev);
         }
@@ -600,7 +600,7 @@ final class Core {
             throw new KernelException(Errno.EINVAL, "another CPU's idle task");
         }
         if (!idleTask) {
-            if (m.readPointer(t + o.taskState) != TaskState.TASK_RUNNING
+            if (m.readPointer(t + o.taskState) != TaskStateBits.TASK_RUNNING
                     || m.readInt(t + o.taskOnRq) != TASK_ON_RQ_QUEUED) {
                 throw new KernelException(Errno.EINVAL, "task is not runnable");
             }
@@ -639,7 +639,7 @@ final class Core {
      */
     private void ttwuActivate(long p, int thisCpu) {
         if (m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED) {
-            m.writePointer(p + o.taskState, TaskState.TASK_RUNNING);
+            m.writePointer(p + o.taskState, TaskStateBits.TASK_RUNNING);
             return;
         }
         int cpu = taskCpu(p);
@@ -647,7 +647,7 @@ final class Core {
             cpu = selectTaskRqFork(p, cpu);
             setTaskCpu(p, cpu);
         }
-        m.writePointer(p + o.taskState, TaskState.TASK_RUNNING);
+        m.writePointer(p + o.taskState, TaskStateBits.TASK_RUNNING);
         if (classOf(p) == fair) {
             fair.placeWaking(cpu, p);
         }

@@ -77,7 +77,7 @@ final class Exit {
         files.exitFs(tsk);
         nsproxy.exitTaskNamespaces(tsk);
         exitNotify(cpu, tsk, groupDead);
-        m.writePointer(tsk + o.taskState, TaskState.TASK_DEAD);
+        m.writePointer(tsk + o.taskState, TaskStateBits.TASK_DEAD);
         core.schedule(cpu, false, 0);
     }
 
@@ -180,7 +180,7 @@ final class Exit {
                 for (long t = lists.next(head); t != head; t = lists.next(t)) {
                     reparent(t - f.taskThreadGroup, tsk, reaper);
                 }
-                if (!sameGroup && m.readInt(p + o.taskExitState) != TaskState.EXIT_DEAD) {
+                if (!sameGroup && m.readInt(p + o.taskExitState) != TaskStateBits.EXIT_DEAD) {
                     m.writeInt(p + o.taskExitSignal, Signals.SIGCHLD);
                 }
             }
@@ -204,7 +204,7 @@ final class Exit {
         } else {
             autoreap = true;
         }
-        m.writeInt(tsk + o.taskExitState, (int) (autoreap ? TaskState.EXIT_DEAD : TaskState.EXIT_ZOMBIE));
+        m.writeInt(tsk + o.taskExitState, (int) (autoreap ? TaskStateBits.EXIT_DEAD : TaskStateBits.EXIT_ZOMBIE));
         if (autoreap) {
             releaseTask(cpu, tsk);
         }
@@ -227,9 +227,9 @@ final class Exit {
         while (node != head) {
             long p = node - o.taskSibling;
             node = lists.next(node);
-            if (m.readInt(p + o.taskExitState) == TaskState.EXIT_ZOMBIE && threadGroupEmpty(p)
+            if (m.readInt(p + o.taskExitState) == TaskStateBits.EXIT_ZOMBIE && threadGroupEmpty(p)
                     && signals.doNotifyParent(p, m.readInt(p + o.taskExitSignal))) {
-                m.writeInt(p + o.taskExitState, (int) TaskState.EXIT_DEAD);
+                m.writeInt(p + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
                 releaseTask(cpu, p);
             }
         }
@@ -248,10 +248,10 @@ final class Exit {
             exitSignal(p);
             boolean zapLeader = false;
             long leader = m.readPointer(p + o.taskGroupLeader);
-            if (leader != p && threadGroupEmpty(leader) && m.readInt(leader + o.taskExitState) == TaskState.EXIT_ZOMBIE) {
+            if (leader != p && threadGroupEmpty(leader) && m.readInt(leader + o.taskExitState) == TaskStateBits.EXIT_ZOMBIE) {
                 zapLeader = signals.doNotifyParent(leader, m.readInt(leader + o.taskExitSignal));
                 if (zapLeader) {
-                    m.writeInt(leader + o.taskExitState, (int) TaskState.EXIT_DEAD);
+                    m.writeInt(leader + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
                 }
             }
             mc.trace.processExit(cpu, p, "sched_process_free");
@@ -307,9 +307,9 @@ final class Exit {
                     continue;
                 }
                 any = true;
-                if (m.readInt(child + o.taskExitState) == TaskState.EXIT_ZOMBIE
+                if (m.readInt(child + o.taskExitState) == TaskStateBits.EXIT_ZOMBIE
                         && !(threadGroupLeader(child) && !threadGroupEmpty(child))) {
-                    m.writeInt(child + o.taskExitState, (int) TaskState.EXIT_DEAD);
+                    m.writeInt(child + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
                     releaseTask(cpu, child);
                     return nr;
                 }

@@ -669,7 +669,7 @@ final class Fork {
     }
 
     private long badForkFree(long p, long delayed, long retval) {
-        m.writePointer(p + o.taskState, TaskState.TASK_DEAD);
+        m.writePointer(p + o.taskState, TaskStateBits.TASK_DEAD);
         taskAlloc.putTaskStack(p);
         taskAlloc.freeTask(p);
         return forkOut(delayed, retval);

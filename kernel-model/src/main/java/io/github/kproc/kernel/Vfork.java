@@ -88,7 +88,7 @@ final class Vfork {
         m.writePointer(wait + entryPrivate, parent);
         m.writePointer(wait + entryFunc, defaultWakeFunction);
         mc.lists.addTail(wait + entryList, vfork + f.completionWaitHead);
-        m.writePointer(parent + o.taskState, TaskState.TASK_KILLABLE);
+        m.writePointer(parent + o.taskState, TaskStateBits.TASK_KILLABLE);
         return true;
     }
 

@@ -9,6 +9,11 @@ import io.github.kproc.mem.AddressSpace;
  * accessors return kernel addresses (0 for NULL).
  */
 public final class TaskStruct {
+    private static final int PF_IDLE = 0x00000002;
+    private static final int PF_EXITING = 0x00000004;
+    private static final int PF_KTHREAD = 0x00200000;
+    private static final int EXIT_ZOMBIE = 0x20;
+    private static final long TASK_NEW = 0x800;
     private final Platform platform;
     private final AddressSpace memory;
     private final Offsets o;
@@ -31,9 +36,44 @@ public final class TaskStruct {
         return address;
     }
 
-    /** {@code state}: TASK_RUNNING 0, TASK_INTERRUPTIBLE 1, TASK_NEW 0x800, ... */
-    public long state() {
+    /** {@code state} as stored: TASK_RUNNING 0, TASK_INTERRUPTIBLE 1, TASK_NEW 0x800, ... */
+    public long rawState() {
         return memory.readSigned(address + o.taskState, platform.pointerSize());
+    }
+
+    /** What {@code ps} reports for the task ({@code __get_task_state} of {@code state} and {@code exit_state}). */
+    public TaskState state() {
+        return TaskState.of(rawState(), exitState());
+    }
+
+    /** {@code PF_KTHREAD}: a kernel thread (no user address space of its own). */
+    public boolean isKernelThread() {
+        return (flags() & PF_KTHREAD) != 0;
+    }
+
+    /** {@code PF_IDLE}: a CPU's idle task (swapper/N). */
+    public boolean isIdle() {
+        return (flags() & PF_IDLE) != 0;
+    }
+
+    /** {@code exit_state == EXIT_ZOMBIE}: exited and not yet reaped. */
+    public boolean isZombie() {
+        return exitState() == EXIT_ZOMBIE;
+    }
+
+    /** {@code PF_EXITING}: in {@code do_exit} or past it. */
+    public boolean isExiting() {
+        return (flags() & PF_EXITING) != 0;
+    }
+
+    /** {@code TASK_NEW}: forked and not yet woken by {@code wake_up_new_task}. */
+    public boolean isNew() {
+        return rawState() == TASK_NEW;
+    }
+
+    /** {@code thread_group_leader()}: its own group leader. */
+    public boolean isGroupLeader() {
+        return groupLeader() == address;
     }
 
     /** {@code stack}: the base of the kernel stack. */

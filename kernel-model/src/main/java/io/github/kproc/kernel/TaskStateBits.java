@@ -1,7 +1,7 @@
 package io.github.kproc.kernel;
 
 /** {@code task_struct.state} and {@code exit_state} values of {@code include/linux/sched.h} (4.19). */
-final class TaskState {
+final class TaskStateBits {
     static final long TASK_RUNNING = 0;
     static final long TASK_INTERRUPTIBLE = 0x1;
     static final long TASK_UNINTERRUPTIBLE = 0x2;
@@ -12,6 +12,6 @@ final class TaskState {
     static final long TASK_NEW = 0x800;
     static final long TASK_KILLABLE = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;
 
-    private TaskState() {
+    private TaskStateBits() {
     }
 }
