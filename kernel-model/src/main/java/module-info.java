@@ -6,6 +6,7 @@ module io.github.kproc {
     exports io.github.kproc.arch;
     exports io.github.kproc.view;
     exports io.github.kproc.kernel;
+    exports io.github.kproc.testkit;
 
     uses io.github.kproc.arch.Architecture;
 }

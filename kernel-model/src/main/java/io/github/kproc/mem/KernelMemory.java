@@ -134,6 +134,37 @@ public final class KernelMemory implements AutoCloseable {
         return new MemoryUsage(pages.freePages(), vmalloc == null ? 0 : vmalloc.freeSlots(), inUse);
     }
 
+    /**
+     * What {@code address} is to the allocators: a live or free slab object (of which cache), pages
+     * allocated outside the slabs, free pages, or something else. Reads only the allocators' own
+     * records, never the memory.
+     */
+    public MemoryState classify(long address) {
+        int pfn = pages.pfnOrMinus(address);
+        if (pfn < 0) {
+            return new MemoryState(MemoryState.Kind.OTHER, null, address, 0);
+        }
+        int head = pages.blockHead(pfn);
+        if (head < 0) {
+            return new MemoryState(MemoryState.Kind.OTHER, null, address, 0);
+        }
+        long start = pages.addressOf(head);
+        long blockBytes = (long) pages.pageSize() << pages.headOrder(head);
+        if (!pages.headAllocated(head)) {
+            return new MemoryState(MemoryState.Kind.FREE_PAGES, null, start, blockBytes);
+        }
+        short id = pages.slabCache[head];
+        if (id == 0) {
+            return new MemoryState(MemoryState.Kind.ALLOCATED_PAGES, null, start, blockBytes);
+        }
+        SlabCache cache = caches.get(id - 1);
+        long index = (address - start) / cache.size();
+        long object = start + index * cache.size();
+        boolean free = index >= cache.objectsPerSlab() || (pages.slabFree[head] & (1L << index)) != 0;
+        return new MemoryState(free ? MemoryState.Kind.FREE_OBJECT : MemoryState.Kind.LIVE_OBJECT, cache.name(), object,
+                cache.size());
+    }
+
     /** Releases the arena; every address becomes invalid. Closing again does nothing. */
     @Override
     public void close() {

@@ -165,6 +165,37 @@ public final class PageAllocator {
         return order >= 0 && order < MAX_ORDER && state[pfn] == (byte) (ALLOCATED | order);
     }
 
+    /**
+     * The head page of the block holding {@code pfn}, or -1 if {@code pfn} is free and not a head. A
+     * block of order n is naturally aligned, so its head is found by clearing the low bits.
+     */
+    int blockHead(int pfn) {
+        for (int order = 0; order < MAX_ORDER; order++) {
+            int head = pfn & -(1 << order);
+            byte s = state[head];
+            if (s != 0 && orderOf(s) >= order && head + (1 << orderOf(s)) > pfn) {
+                return head;
+            }
+        }
+        return -1;
+    }
+
+    /** True if the block headed by {@code head} is allocated. */
+    boolean headAllocated(int head) {
+        return (state[head] & ALLOCATED) != 0;
+    }
+
+    /** The order of the block headed by {@code head}. */
+    int headOrder(int head) {
+        return orderOf(state[head]);
+    }
+
+    /** The page index of an address of the linear map, or -1. */
+    int pfnOrMinus(long address) {
+        long off = address - base;
+        return off < 0 || (off >>> pageShift) >= pageCount ? -1 : (int) (off >>> pageShift);
+    }
+
     int pfnOf(long address) {
         long off = address - base;
         if (off < 0 || (off & (pageSize() - 1)) != 0 || (off >>> pageShift) >= pageCount) {

@@ -1,0 +1,495 @@
+package io.github.kproc.testkit;
+
+import io.github.kproc.arch.Platform;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.layout.Profile;
+import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.testkit.Violation.Rule;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What must hold in a running kernel between any two system calls, read from its memory by the
+ * profile's offsets, the way crash and drgn read a kernel: the task list from {@code init_task}, pids
+ * through {@code init_pid_ns}'s IDR, each CPU's {@code struct rq} through {@code runqueues} and
+ * {@code __per_cpu_offset}. Each broken rule is a {@link Violation} naming the task or structure.
+ *
+ * <p>Every walk is bounded by the number of tasks that can exist ({@code max_threads} plus the idle
+ * tasks): a corrupted or cyclic list is a {@link Rule#LIST_CLOSES} violation, never a hang.
+ *
+ * <pre>{@code
+ * List<Violation> broken = KernelInvariants.of(kernel).check();
+ * }</pre>
+ */
+public final class KernelInvariants {
+    private static final int PF_IDLE = 0x2;
+    private static final int PF_EXITING = 0x4;
+    private static final int EXIT_ZOMBIE = 0x20;
+
+    private final Kernel kernel;
+    private final Platform platform;
+    private final Profile profile;
+    private final AddressSpace m;
+    private final int ptr;
+    private final int bound;
+    private final Map<String, Long> offsets = new HashMap<>();
+    private final List<Violation> violations = new ArrayList<>();
+
+    private KernelInvariants(Kernel kernel) {
+        this.kernel = kernel;
+        this.platform = kernel.platform();
+        this.profile = platform.profile();
+        this.m = kernel.addressSpace();
+        this.ptr = platform.pointerSize();
+        this.bound = kernel.maxThreads() + kernel.cpus() + 1;
+    }
+
+    /** The invariants of a live kernel. */
+    public static KernelInvariants of(Kernel kernel) {
+        return new KernelInvariants(kernel);
+    }
+
+    /** Checks every rule; an empty list means they all hold. */
+    public List<Violation> check() {
+        return check(List.of());
+    }
+
+    /**
+     * Checks every rule. {@code held} are task_structs that live on after {@code release_task} because a
+     * reference is held (a vfork parent's on its reaped child until it runs again): their references on
+     * shared structures are counted too.
+     */
+    public List<Violation> check(Collection<Long> held) {
+        violations.clear();
+        List<Long> listed = taskList();
+        Set<Long> live = new LinkedHashSet<>(listed);
+        long[] idle = new long[kernel.cpus()];
+        for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+            idle[cpu] = m.readPointer(rq(cpu) + off("rq", "idle"));
+            live.add(idle[cpu]);
+        }
+        Set<Integer> pids = new HashSet<>();
+        for (long t : live) {
+            checkTask(t, isIdle(t), pids);
+        }
+        checkFamilies(listed, live);
+        Set<Long> all = new LinkedHashSet<>(live);
+        all.addAll(held);
+        checkCounts(live, all);
+        checkScheduler(live, idle);
+        return List.copyOf(violations);
+    }
+
+    /** Throws an {@link AssertionError} listing the violations, if there are any. */
+    public void assertHolds() {
+        List<Violation> found = check();
+        if (!found.isEmpty()) {
+            StringBuilder s = new StringBuilder(found.size() + " kernel invariant(s) broken:");
+            for (Violation v : found) {
+                s.append(System.lineSeparator()).append("  ").append(v);
+            }
+            throw new AssertionError(s);
+        }
+    }
+
+    // ---- reading ----
+
+    private long off(String type, String path) {
+        return offsets.computeIfAbsent(type + "." + path, k -> profile.offsetOf(type, path));
+    }
+
+    private long pointer(long address, String type, String path) {
+        return m.readPointer(address + off(type, path));
+    }
+
+    private int int32(long address, String type, String path) {
+        return m.readInt(address + off(type, path));
+    }
+
+    private void fail(Rule rule, String detail) {
+        violations.add(new Violation(rule, detail));
+    }
+
+    private String name(long t) {
+        return String.format("%s/%d @0x%x", kernel.task(t).comm(), kernel.task(t).pid(), t);
+    }
+
+    /** The entries of a list_head ring (excluding the head), or a LIST_CLOSES violation and what was read. */
+    private List<Long> entries(long head, String what) {
+        List<Long> out = new ArrayList<>();
+        long node = m.readPointer(head);
+        while (node != head) {
+            if (out.size() >= bound || !m.contains(node, 2L * ptr)) {
+                fail(Rule.LIST_CLOSES, what + " does not return to its head 0x" + Long.toHexString(head));
+                break;
+            }
+            if (m.readPointer(node + ptr) != (out.isEmpty() ? head : out.get(out.size() - 1))) {
+                fail(Rule.LIST_CLOSES, what + ": prev of 0x" + Long.toHexString(node) + " is not the entry before it");
+            }
+            out.add(node);
+            node = m.readPointer(node);
+        }
+        return out;
+    }
+
+    private long rq(int cpu) {
+        long offset = m.readPointer(kernel.symbol("__per_cpu_offset") + (long) cpu * ptr);
+        return kernel.symbol("runqueues") + offset;
+    }
+
+    private boolean isIdle(long t) {
+        return (kernel.task(t).flags() & PF_IDLE) != 0;
+    }
+
+    // ---- the rules ----
+
+    private List<Long> taskList() {
+        long initTask = kernel.initTask();
+        long tasks = off("task_struct", "tasks");
+        long threadGroup = off("task_struct", "thread_group");
+        List<Long> listed = new ArrayList<>();
+        listed.add(initTask);
+        for (long node : entries(initTask + tasks, "init_task.tasks")) {
+            long leader = node - tasks;
+            if (kernel.task(leader).groupLeader() != leader) {
+                fail(Rule.TASK_LIST, name(leader) + " is on the task list but is not a group leader");
+            }
+            listed.add(leader);
+            for (long tg : entries(leader + threadGroup, name(leader) + ".thread_group")) {
+                long t = tg - threadGroup;
+                if (kernel.task(t).groupLeader() != leader || kernel.task(t).tgid() != kernel.task(leader).pid()
+                        || pointer(t, "task_struct", "signal") != pointer(leader, "task_struct", "signal")) {
+                    fail(Rule.THREAD_GROUP, name(t) + " differs from its leader " + name(leader));
+                }
+                listed.add(t);
+            }
+        }
+        if (new HashSet<>(listed).size() != listed.size()) {
+            fail(Rule.TASK_LIST, "a task is on the task list twice");
+        }
+        return listed;
+    }
+
+    private void checkTask(long t, boolean idle, Set<Integer> pids) {
+        int exitState = kernel.task(t).exitState();
+        if (exitState != 0 && exitState != EXIT_ZOMBIE) {
+            fail(Rule.EXIT_STATE, name(t) + " has exit_state 0x" + Integer.toHexString(exitState));
+        }
+        long stack = kernel.task(t).stack();
+        if (exitState == 0 || !platform.threadInfoInTask()) {
+            if (stack == 0 || stack % platform.threadAlign() != 0 || !m.contains(stack, platform.threadSize())) {
+                fail(Rule.STACK, name(t) + " has stack 0x" + Long.toHexString(stack));
+                return;
+            }
+            if (!platform.stackEndMagicIntact(m, t)) {
+                fail(Rule.STACK, name(t) + ": STACK_END_MAGIC overwritten");
+            }
+            if (!platform.threadInfoInTask() && pointer(stack, "thread_info", "task") != t) {
+                fail(Rule.STACK, name(t) + ": thread_info->task does not point back");
+            }
+            int cpu = kernel.task(t).cpu();
+            if (cpu < 0 || cpu >= kernel.cpus()) {
+                fail(Rule.STACK, name(t) + ": task_cpu " + cpu + " is not an online CPU");
+            }
+        } else if (stack != 0) {
+            fail(Rule.STACK, name(t) + ": a dead task's stack is not released (put_task_stack)");
+        }
+        if (idle) {
+            return;
+        }
+        int pid = kernel.task(t).pid();
+        if (pid < 1 || pid >= kernel.pidMax() || !pids.add(pid)) {
+            fail(Rule.PID, name(t) + ": pid out of range or used twice");
+            return;
+        }
+        long pidStruct = pointer(t, "task_struct", "thread_pid");
+        if (pidStruct == 0 || !m.contains(pidStruct, 4)) {
+            fail(Rule.PID, name(t) + ": no thread_pid");
+            return;
+        }
+        if (m.readInt(pidStruct + off("pid", "numbers") + off("upid", "nr")) != pid) {
+            fail(Rule.PID, name(t) + ": pid_nr(thread_pid) is not its pid");
+        }
+        if (m.readPointer(pidStruct + off("pid", "tasks")) != t + off("task_struct", "pid_links")) {
+            fail(Rule.PID, name(t) + ": not first on its pid's PIDTYPE_PID list (attach_pid)");
+        }
+        if (idrFind(kernel.initPidNamespace(), pid) != pidStruct) {
+            fail(Rule.PID, name(t) + ": idr_find(&init_pid_ns.idr, " + pid + ") is not its struct pid");
+        }
+    }
+
+    /** {@code idr_find}: a walk of the radix tree from the namespace's {@code idr.idr_rt}, as radix_tree_lookup does. */
+    private long idrFind(long ns, int id) {
+        long root = ns + off("pid_namespace", "idr") + off("idr", "idr_rt");
+        long index = Integer.toUnsignedLong(id);
+        long entry = pointer(root, "radix_tree_root", "rnode");
+        if ((entry & 1) == 0) {
+            return index == 0 ? entry : 0;
+        }
+        long slots = off("radix_tree_node", "slots");
+        for (int depth = 0; (entry & 1) != 0; depth++) {
+            long node = entry & ~1L;
+            if (depth > 12 || !m.contains(node, slots)) {
+                return -1;
+            }
+            int shift = m.readByte(node + off("radix_tree_node", "shift")) & 0xff;
+            if (shift + 6 < 64 && (index >>> (shift + 6)) != 0) {
+                return 0;
+            }
+            entry = m.readPointer(node + slots + ((index >>> shift) & 63) * ptr);
+        }
+        return entry;
+    }
+
+    private void checkFamilies(List<Long> listed, Set<Long> live) {
+        long children = off("task_struct", "children");
+        long sibling = off("task_struct", "sibling");
+        Map<Long, Integer> seen = new HashMap<>();
+        for (long parent : live) {
+            for (long node : entries(parent + children, name(parent) + ".children")) {
+                long child = node - sibling;
+                if (!live.contains(child) || kernel.task(child).realParent() != parent) {
+                    fail(Rule.FAMILY, "0x" + Long.toHexString(child) + " on " + name(parent)
+                            + ".children is not a live child of it");
+                    continue;
+                }
+                seen.merge(child, 1, Integer::sum);
+            }
+        }
+        for (long t : listed) {
+            if (t == kernel.initTask()) {
+                continue;
+            }
+            if (kernel.task(t).groupLeader() == t && seen.getOrDefault(t, 0) != 1) {
+                fail(Rule.FAMILY, name(t) + " is on " + seen.getOrDefault(t, 0) + " children lists");
+            }
+            if (!live.contains(kernel.task(t).realParent())) {
+                fail(Rule.FAMILY, name(t) + ": its real_parent is gone");
+            }
+        }
+    }
+
+    private Map<Long, Integer> users(Collection<Long> tasks, String member) {
+        Map<Long, Integer> out = new HashMap<>();
+        for (long t : tasks) {
+            long v = pointer(t, "task_struct", member);
+            if (v != 0) {
+                out.merge(v, 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
+    private void expectCount(long address, String type, String field, int expected) {
+        int actual = int32(address, type, field);
+        if (actual != expected) {
+            fail(Rule.REFCOUNT, String.format("%s.%s of 0x%x is %d with %d users", type, field, address, actual,
+                    expected));
+        }
+    }
+
+    private void checkCounts(Set<Long> live, Set<Long> all) {
+        users(all, "files").forEach((a, n) -> expectCount(a, "files_struct", "count", n));
+        users(all, "fs").forEach((a, n) -> expectCount(a, "fs_struct", "users", n));
+        users(all, "sighand").forEach((a, n) -> expectCount(a, "sighand_struct", "count", n));
+        users(all, "nsproxy").forEach((a, n) -> expectCount(a, "nsproxy", "count", n));
+        long initSignal = pointer(kernel.initTask(), "task_struct", "signal");
+        Map<Long, Integer> alive = new HashMap<>();
+        for (long t : live) {
+            if ((kernel.task(t).flags() & PF_EXITING) == 0) {
+                alive.merge(pointer(t, "task_struct", "signal"), 1, Integer::sum);
+            }
+        }
+        users(live, "signal").forEach((a, n) -> expectCount(a, "signal_struct", "nr_threads", n));
+        users(all, "signal").forEach((a, n) -> {
+            if (a != initSignal) {
+                expectCount(a, "signal_struct", "sigcnt", n);
+                expectCount(a, "signal_struct", "live", alive.getOrDefault(a, 0));
+            }
+        });
+        long initMm = kernel.symbol("init_mm");
+        Map<Long, Integer> mmUsers = users(all, "mm");
+        Map<Long, Integer> borrowed = new HashMap<>();
+        for (long t : all) {
+            long active = pointer(t, "task_struct", "active_mm");
+            if (active != 0 && active != pointer(t, "task_struct", "mm")) {
+                borrowed.merge(active, 1, Integer::sum);
+            }
+        }
+        Set<Long> mms = new HashSet<>(mmUsers.keySet());
+        mms.addAll(borrowed.keySet());
+        for (long mm : mms) {
+            int u = mmUsers.getOrDefault(mm, 0);
+            if (mm == initMm) {
+                expectCount(mm, "mm_struct", "mm_count", 1 + borrowed.getOrDefault(mm, 0));
+                continue;
+            }
+            expectCount(mm, "mm_struct", "mm_users", u);
+            expectCount(mm, "mm_struct", "mm_count", (u > 0 ? 1 : 0) + borrowed.getOrDefault(mm, 0));
+        }
+        long initCred = pointer(kernel.initTask(), "task_struct", "cred");
+        Map<Long, Integer> creds = users(all, "cred");
+        users(all, "real_cred").forEach((c, n) -> creds.merge(c, n, Integer::sum));
+        creds.forEach((c, n) -> {
+            if (c != initCred) {
+                expectCount(c, "cred", "usage", n);
+            }
+        });
+        Map<Long, Integer> processes = new HashMap<>();
+        for (long t : live) {
+            processes.merge(pointer(pointer(t, "task_struct", "real_cred"), "cred", "user"), 1, Integer::sum);
+        }
+        processes.forEach((u, n) -> expectCount(u, "user_struct", "processes", n));
+    }
+
+    private void checkScheduler(Set<Long> live, long[] idle) {
+        int spIndex = platform.cpuRegisters().indexOf("sp");
+        Set<Long> currents = new HashSet<>();
+        Set<Long> queued = new HashSet<>();
+        for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+            long rq = rq(cpu);
+            long cur = kernel.cpu(cpu).current().address();
+            String where = "CPU " + cpu;
+            if (cur != pointer(rq, "rq", "curr")) {
+                fail(Rule.CURRENT, where + ": current " + name(cur) + " is not rq->curr");
+            }
+            if (!live.contains(cur) || kernel.task(cur).rawState() != 0 || kernel.task(cur).cpu() != cpu
+                    || int32(cur, "task_struct", "on_cpu") != 1) {
+                fail(Rule.CURRENT, where + ": current " + name(cur) + " is not a live TASK_RUNNING task on it");
+            }
+            long sp = kernel.cpu(cpu).registers()[spIndex];
+            long stack = kernel.task(cur).stack();
+            if (sp <= stack || sp > stack + platform.threadSize()) {
+                fail(Rule.CURRENT, where + ": sp 0x" + Long.toHexString(sp) + " is outside current's stack");
+            }
+            if (!currents.add(cur)) {
+                fail(Rule.CURRENT, name(cur) + " is current on two CPUs");
+            }
+            List<Long> fair = timeline(cpu, rq);
+            List<Long> rt = rtQueued(cpu, rq);
+            int count = 0;
+            for (List<Long> q : List.of(fair, rt)) {
+                for (long t : q) {
+                    count++;
+                    if (!live.contains(t) || isIdle(t) || kernel.task(t).rawState() != 0 || kernel.task(t).onRq() != 1
+                            || kernel.task(t).cpu() != cpu) {
+                        fail(Rule.RUNQUEUE, where + " queues " + name(t) + ", which is not a runnable task of it");
+                    }
+                    if (!queued.add(t)) {
+                        fail(Rule.RUNQUEUE, name(t) + " is queued twice");
+                    }
+                }
+            }
+            int nrRunning = int32(rq, "rq", "nr_running");
+            int expected = count + (cur == idle[cpu] ? 0 : 1);
+            if (nrRunning != expected) {
+                fail(Rule.RUNQUEUE, where + ": rq->nr_running " + nrRunning + " with " + count + " queued");
+            }
+        }
+        for (long t : live) {
+            if (currents.contains(t) || isIdle(t)) {
+                continue;
+            }
+            if (int32(t, "task_struct", "on_cpu") != 0) {
+                fail(Rule.CURRENT, name(t) + " has on_cpu set but runs nowhere");
+            }
+            if (kernel.task(t).onRq() == 1 && !queued.contains(t)) {
+                fail(Rule.RUNQUEUE, name(t) + " is on_rq but on no runqueue");
+            }
+            if (kernel.task(t).exitState() == 0) {
+                int expected = platform.forkPreemptCount();
+                int count = m.readInt(platform.taskThreadInfo(m, t) + platform.offsets().tiPreemptCount);
+                if (platform.preemptCountEnabled() && count != expected) {
+                    fail(Rule.PREEMPT_COUNT, name(t) + " is off the CPU with preempt_count 0x"
+                            + Integer.toHexString(count) + ", not 0x" + Integer.toHexString(expected));
+                }
+            }
+        }
+    }
+
+    /** {@code cfs_rq->tasks_timeline} in order, checking the red-black rules and the cached leftmost. */
+    private List<Long> timeline(int cpu, long rq) {
+        long root = rq + off("rq", "cfs") + off("cfs_rq", "tasks_timeline");
+        List<Long> out = new ArrayList<>();
+        long top = m.readPointer(root + off("rb_root_cached", "rb_root") + off("rb_root", "rb_node"));
+        if (top != 0 && (m.readPointer(top + off("rb_node", "__rb_parent_color")) & 1) == 0) {
+            fail(Rule.RUNQUEUE, "CPU " + cpu + ": the timeline's root is red");
+        }
+        walk(cpu, top, 0, 0, out, new int[] {-1});
+        long leftmost = m.readPointer(root + off("rb_root_cached", "rb_leftmost"));
+        long runNode = off("task_struct", "se.run_node");
+        if (leftmost != (out.isEmpty() ? 0 : out.get(0) + runNode)) {
+            fail(Rule.RUNQUEUE, "CPU " + cpu + ": rb_leftmost is not the first entity");
+        }
+        long vruntime = off("task_struct", "se.vruntime");
+        for (int i = 1; i < out.size(); i++) {
+            if (m.readLong(out.get(i - 1) + vruntime) - m.readLong(out.get(i) + vruntime) > 0) {
+                fail(Rule.RUNQUEUE, "CPU " + cpu + ": the timeline is not in vruntime order at " + name(out.get(i)));
+            }
+        }
+        return out;
+    }
+
+    /** In-order walk; {@code blackHeight[0]} is the black height every leaf path must have (-1 until the first). */
+    private void walk(int cpu, long node, int depth, int blacks, List<Long> out, int[] blackHeight) {
+        if (node == 0) {
+            if (blackHeight[0] < 0) {
+                blackHeight[0] = blacks;
+            } else if (blackHeight[0] != blacks) {
+                fail(Rule.RUNQUEUE, "CPU " + cpu + ": the timeline's paths have different black heights");
+            }
+            return;
+        }
+        if (depth > 128 || out.size() > bound || !m.contains(node, 3L * ptr)) {
+            fail(Rule.LIST_CLOSES, "CPU " + cpu + ": the timeline is not a tree");
+            return;
+        }
+        long mask = ptr == 8 ? ~3L : 0xfffffffcL;
+        boolean red = (m.readPointer(node + off("rb_node", "__rb_parent_color")) & 1) == 0;
+        long left = m.readPointer(node + off("rb_node", "rb_left"));
+        long right = m.readPointer(node + off("rb_node", "rb_right"));
+        for (long child : new long[] {left, right}) {
+            if (child == 0) {
+                continue;
+            }
+            long pc = m.readPointer(child + off("rb_node", "__rb_parent_color"));
+            if ((pc & mask) != node) {
+                fail(Rule.RUNQUEUE, "CPU " + cpu + ": a timeline node's parent pointer is wrong");
+            }
+            if (red && (pc & 1) == 0) {
+                fail(Rule.RUNQUEUE, "CPU " + cpu + ": a red timeline node has a red child");
+            }
+        }
+        walk(cpu, left, depth + 1, blacks + (red ? 0 : 1), out, blackHeight);
+        out.add(node - off("task_struct", "se.run_node"));
+        walk(cpu, right, depth + 1, blacks + (red ? 0 : 1), out, blackHeight);
+    }
+
+    /** The tasks of {@code rt_rq->active}, checking the bitmap against the lists. */
+    private List<Long> rtQueued(int cpu, long rq) {
+        long array = rq + off("rq", "rt") + off("rt_rq", "active");
+        long bitmap = array + off("rt_prio_array", "bitmap");
+        long queue = array + off("rt_prio_array", "queue");
+        long listSize = profile.sizeOf("list_head");
+        int prios = (int) profile.struct("rt_prio_array").member("queue").elementCount();
+        int bits = 8 * ptr;
+        List<Long> out = new ArrayList<>();
+        for (int prio = 0; prio < prios; prio++) {
+            boolean set = (m.readPointer(bitmap + (long) (prio / bits) * ptr) & (1L << (prio % bits))) != 0;
+            List<Long> entries = entries(queue + prio * listSize, "CPU " + cpu + " rt queue " + prio);
+            if (set == entries.isEmpty()) {
+                fail(Rule.RUNQUEUE, "CPU " + cpu + ": rt bitmap bit " + prio + " disagrees with its list");
+            }
+            for (long node : entries) {
+                out.add(node - off("task_struct", "rt.run_list"));
+            }
+        }
+        return out;
+    }
+}

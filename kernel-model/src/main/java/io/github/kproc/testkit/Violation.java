@@ -1,0 +1,57 @@
+package io.github.kproc.testkit;
+
+/**
+ * A broken invariant: which rule, and where.
+ *
+ * @param rule the rule, as the kernel states it
+ * @param detail the task or structure that breaks it, and how
+ */
+public record Violation(Rule rule, String detail) {
+    @Override
+    public String toString() {
+        return rule.name() + ": " + detail + " (" + rule.statement() + ")";
+    }
+
+    /** The rules {@link KernelInvariants} checks, each with the kernel code that keeps it. */
+    public enum Rule {
+        /** Every list the checks walk closes within the number of objects that can exist. */
+        LIST_CLOSES("a list_head ring returns to its head (list_add/list_del keep next/prev consistent)"),
+        /** The task list holds group leaders only, each with its thread group after it. */
+        TASK_LIST("init_task.tasks links every thread group leader; thread_group links its threads (copy_process)"),
+        /** A task on the lists is alive or a zombie. */
+        EXIT_STATE("a listed task's exit_state is 0 or EXIT_ZOMBIE (release_task unhashes EXIT_DEAD tasks)"),
+        /** crash's bt -v checks: stack, thread_info back pointer, STACK_END_MAGIC. */
+        STACK("the stack is THREAD_ALIGN-aligned with STACK_END_MAGIC intact and thread_info->task pointing back"
+                + " (dup_task_struct, set_task_stack_end_magic)"),
+        /** Pids: unique, hashed on their struct pid, found through the IDR. */
+        PID("pid_nr(thread_pid) is the task's pid, the task is first on pid->tasks[PIDTYPE_PID], and idr_find in"
+                + " init_pid_ns finds that struct pid (alloc_pid, attach_pid)"),
+        /** Thread groups. */
+        THREAD_GROUP("a thread's group_leader, tgid and signal are its leader's (copy_process with CLONE_THREAD)"),
+        /** Parents and children. */
+        FAMILY("each group leader is on exactly one children list, its real_parent's (copy_process, forget_original_parent)"),
+        /** Reference counts of the shared structures. */
+        REFCOUNT("files, fs, sighand, nsproxy, signal, mm, cred and user_struct counts equal their users"
+                + " (copy_files, copy_fs, copy_sighand, copy_signal, copy_mm, copy_creds, exit paths)"),
+        /** Each CPU's current task. */
+        CURRENT("current (from the registers) is rq->curr, TASK_RUNNING, on_cpu, task_cpu() is the CPU, sp in its stack"),
+        /** Runqueues. */
+        RUNQUEUE("every runnable task not running is queued exactly once, on its CPU: in cfs_rq->tasks_timeline (a"
+                + " red-black tree ordered by vruntime with rb_leftmost cached) or rt_rq->active (bitmap set exactly"
+                + " for non-empty lists); rq->nr_running counts the queued and the running (enqueue_task)"),
+        /** Preemption counts. */
+        PREEMPT_COUNT("with CONFIG_PREEMPT_COUNT a task off the CPU has FORK_PREEMPT_COUNT: schedule()'s preempt_disable"
+                + " and the rq lock a switched-out task holds, or what sched_fork gives a new one");
+
+        private final String statement;
+
+        Rule(String statement) {
+            this.statement = statement;
+        }
+
+        /** The rule in the kernel's terms. */
+        public String statement() {
+            return statement;
+        }
+    }
+}

@@ -1,0 +1,314 @@
+package io.github.kproc.testkit;
+
+import io.github.kproc.KernelException;
+import io.github.kproc.kernel.CloneArgs;
+import io.github.kproc.kernel.CloneFlag;
+import io.github.kproc.kernel.Cpu;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.kernel.SoftirqVector;
+import io.github.kproc.view.TaskState;
+import io.github.kproc.view.TaskStruct;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * A seeded sequence of system calls and events for property tests, independent of any test framework:
+ * generate one from a seed or a {@link SplittableRandom}, shrink it as a plain list (drop operations,
+ * lower their numbers), and {@link #apply} it to a kernel. Every operation names a CPU and a
+ * {@code pick} that chooses its actor among the tasks that can do it (so any list of operations is
+ * valid on any kernel), and returns what the kernel answered: a pid, an errno, or nothing.
+ *
+ * <pre>{@code
+ * Workload w = Workload.generate(seed, 200);
+ * List<Workload.Outcome> outcomes = w.apply(kernel);
+ * KernelInvariants.of(kernel).assertHolds();
+ * }</pre>
+ *
+ * @param ops the operations, in order
+ */
+public record Workload(List<Op> ops) {
+    /** What an operation does. */
+    public enum Kind {
+        /** {@code fork()} by a user task. */
+        FORK,
+        /** {@code vfork()} by a user task; its child then runs and execs, releasing the parent. */
+        VFORK_EXEC,
+        /** {@code clone()} of a thread (CLONE_VM | FS | FILES | SIGHAND | THREAD | SYSVSEM). */
+        THREAD,
+        /** {@code clone()} with arbitrary flags from {@link Op#flags} (the kernel may refuse them). */
+        CLONE,
+        /** {@code clone(CLONE_NEWPID)}: a process in a new pid namespace. */
+        NEWPID,
+        /** {@code kernel_thread()} by kthreadd. */
+        KERNEL_THREAD,
+        /** {@code execve()} by a single-threaded process. */
+        EXEC,
+        /** {@code exit()} of a task that may exit (not init, kthreadd or an idle task). */
+        EXIT,
+        /** {@code wait4(-1, WNOHANG)} by a task with children. */
+        WAIT,
+        /** A signal sent to a task ({@code flags} is the signal, 1..31, SIGKILL excluded). */
+        KILL,
+        /** The current task sleeps. */
+        SLEEP,
+        /** A sleeping task is woken. */
+        WAKE,
+        /** Every CPU takes a timer tick (the clock advances one tick). */
+        TICK,
+        /** A hardware interrupt raising a softirq on the CPU. */
+        IRQ,
+        /** An NMI on the CPU. */
+        NMI,
+        /** A queued or sleeping task moves to the operation's CPU. */
+        MIGRATE,
+        /** A runnable task is made current on the operation's CPU. */
+        RUN
+    }
+
+    /**
+     * One operation.
+     *
+     * @param kind what it does
+     * @param cpu the CPU it runs on (taken modulo the kernel's CPUs)
+     * @param pick which of the suitable tasks acts (taken modulo their number)
+     * @param flags the kind's own argument (clone flags bits, a signal, a softirq)
+     */
+    public record Op(Kind kind, int cpu, int pick, int flags) {
+        public Op {
+            Objects.requireNonNull(kind, "kind");
+            if (cpu < 0 || pick < 0 || flags < 0) {
+                throw new IllegalArgumentException("cpu, pick and flags are not negative: " + cpu + ", " + pick + ", " + flags);
+            }
+        }
+    }
+
+    /**
+     * What the kernel answered to one operation.
+     *
+     * @param op the operation
+     * @param actor the pid that acted, 0 if none could (the operation was skipped)
+     * @param result a pid the call returned, or 0
+     * @param errno the error the call returned, or null
+     */
+    public record Outcome(Op op, int actor, int result, io.github.kproc.@org.jspecify.annotations.Nullable Errno errno) {
+    }
+
+    /** The clone flags {@link Kind#CLONE} draws from, bit i of {@link Op#flags} for element i. */
+    private static final CloneFlag[] CLONE_BITS = {CloneFlag.VM, CloneFlag.FS, CloneFlag.FILES, CloneFlag.SIGHAND,
+        CloneFlag.THREAD, CloneFlag.PARENT, CloneFlag.SYSVSEM, CloneFlag.VFORK, CloneFlag.NEWNS, CloneFlag.NEWPID,
+        CloneFlag.NEWUSER, CloneFlag.CHILD_CLEARTID, CloneFlag.CHILD_SETTID, CloneFlag.PARENT_SETTID};
+
+    public Workload {
+        ops = List.copyOf(ops);
+    }
+
+    /** A workload of {@code length} operations drawn from {@code seed}. */
+    public static Workload generate(long seed, int length) {
+        return generate(new SplittableRandom(seed), length);
+    }
+
+    /** A workload of {@code length} operations drawn from {@code random}. */
+    public static Workload generate(SplittableRandom random, int length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("length " + length);
+        }
+        Kind[] kinds = Kind.values();
+        List<Op> ops = new ArrayList<>(length);
+        for (int i = 0; i < length; i++) {
+            Kind kind = kinds[random.nextInt(kinds.length)];
+            int flags = switch (kind) {
+                case CLONE -> random.nextInt(1 << CLONE_BITS.length);
+                case KILL -> 1 + random.nextInt(31);
+                case IRQ -> random.nextInt(SoftirqVector.values().length);
+                default -> 0;
+            };
+            ops.add(new Op(kind, random.nextInt(64), random.nextInt(1 << 16), flags));
+        }
+        return new Workload(ops);
+    }
+
+    /** Applies every operation in order and returns what the kernel answered to each. */
+    public List<Outcome> apply(Kernel kernel) {
+        List<Outcome> out = new ArrayList<>(ops.size());
+        for (Op op : ops) {
+            out.add(apply(kernel, op));
+        }
+        return out;
+    }
+
+    /** Applies one operation. */
+    public static Outcome apply(Kernel kernel, Op op) {
+        kernel.stepAll();
+        int cpuNr = op.cpu() % kernel.cpus();
+        Cpu cpu = kernel.cpu(cpuNr);
+        try {
+            return switch (op.kind()) {
+                case TICK -> {
+                    kernel.tickAll();
+                    yield new Outcome(op, 0, 0, null);
+                }
+                case IRQ -> {
+                    cpu.irqEnter();
+                    cpu.raiseSoftirq(SoftirqVector.values()[op.flags() % SoftirqVector.values().length]);
+                    cpu.irqExit();
+                    yield new Outcome(op, 0, 0, null);
+                }
+                case NMI -> {
+                    cpu.nmiEnter();
+                    cpu.nmiExit();
+                    yield new Outcome(op, 0, 0, null);
+                }
+                case RUN -> {
+                    TaskStruct t = pick(kernel, op, w -> w.state() == TaskState.RUNNING && w.onRq() == 1 && !running(kernel, w));
+                    if (t == null) {
+                        yield new Outcome(op, 0, 0, null);
+                    }
+                    cpu.run(Pid.of(t.pid()));
+                    yield new Outcome(op, t.pid(), 0, null);
+                }
+                case WAKE -> {
+                    TaskStruct t = pick(kernel, op, w -> w.state() == TaskState.INTERRUPTIBLE);
+                    if (t == null) {
+                        yield new Outcome(op, 0, 0, null);
+                    }
+                    cpu.wakeUp(Pid.of(t.pid()));
+                    yield new Outcome(op, t.pid(), 0, null);
+                }
+                case KILL -> {
+                    int sig = op.flags() == 9 ? 10 : Math.max(1, Math.min(31, op.flags()));
+                    TaskStruct t = pick(kernel, op, w -> w.pid() > 2 && !w.isZombie());
+                    if (t == null) {
+                        yield new Outcome(op, 0, 0, null);
+                    }
+                    kernel.kill(Pid.of(t.pid()), sig);
+                    yield new Outcome(op, t.pid(), 0, null);
+                }
+                case MIGRATE -> {
+                    TaskStruct t = pick(kernel, op, w -> !running(kernel, w) && !w.isZombie() && w.pid() > 2
+                            && (w.state() == TaskState.RUNNING || w.state() == TaskState.INTERRUPTIBLE));
+                    if (t == null) {
+                        yield new Outcome(op, 0, 0, null);
+                    }
+                    kernel.migrate(Pid.of(t.pid()), cpuNr);
+                    yield new Outcome(op, t.pid(), 0, null);
+                }
+                default -> actAs(kernel, cpu, op);
+            };
+        } catch (KernelException e) {
+            return new Outcome(op, 0, 0, e.errno());
+        }
+    }
+
+    /** Makes a task able to do {@code op} current on its CPU, then does it as that task. */
+    private static Outcome actAs(Kernel kernel, Cpu cpu, Op op) {
+        java.util.function.Predicate<TaskStruct> suits = switch (op.kind()) {
+            case KERNEL_THREAD -> t -> t.pid() == 2;
+            case EXEC -> t -> t.pid() > 2 && !t.isKernelThread() && t.isGroupLeader() && alone(kernel, t);
+            case EXIT -> t -> t.pid() > 2 && t.tgid() != 1 && t.tgid() != 2;
+            case WAIT -> t -> hasChildren(kernel, t);
+            case SLEEP -> t -> t.pid() > 2;
+            default -> t -> !t.isKernelThread() || t.pid() == 1;
+        };
+        TaskStruct actor = cpu.current();
+        if (actor.isIdle() || !suits.test(actor)) {
+            actor = pick(kernel, op, t -> t.state() == TaskState.RUNNING && !t.isZombie() && suits.test(t)
+                    && (!running(kernel, t) || t.cpu() == cpu.number()));
+            if (actor == null) {
+                return new Outcome(op, 0, 0, null);
+            }
+            if (!running(kernel, actor)) {
+                cpu.run(Pid.of(actor.pid()));
+            }
+        }
+        int pid = actor.pid();
+        Cpu as = cpu.as(Pid.of(pid));
+        int result = switch (op.kind()) {
+            case FORK -> as.fork().nr();
+            case THREAD -> as.clone(CloneArgs.thread()).nr();
+            case CLONE -> as.clone(new CloneArgs(cloneFlags(op.flags()), CloneFlag.SIGCHLD, 0, 0, 0, 0, 0)).nr();
+            case NEWPID -> as.clone(CloneArgs.of(CloneFlag.NEWPID)).nr();
+            case KERNEL_THREAD -> as.kernelThread("kthread", op.pick(), Set.of()).nr();
+            case VFORK_EXEC -> vforkExec(kernel, as);
+            case EXEC -> {
+                as.exec("exe" + (op.pick() % 100));
+                yield 0;
+            }
+            case EXIT -> {
+                as.exit(op.pick() & 0xff);
+                yield 0;
+            }
+            case WAIT -> as.wait4Any().map(Pid::nr).orElse(0);
+            case SLEEP -> {
+                as.sleep();
+                yield 0;
+            }
+            default -> throw new IllegalStateException(op.kind() + " is not a task's call");
+        };
+        return new Outcome(op, pid, result, null);
+    }
+
+    /** vfork, then the child runs where it was placed and execs, which completes the parent's wait. */
+    private static int vforkExec(Kernel kernel, Cpu parent) {
+        Pid child = parent.vfork();
+        TaskStruct c = kernel.task(child).orElseThrow();
+        Cpu where = kernel.cpu(c.cpu());
+        where.run(child);
+        where.as(child).exec("sh");
+        return child.nr();
+    }
+
+    private static Set<CloneFlag> cloneFlags(int bits) {
+        Set<CloneFlag> flags = EnumSet.noneOf(CloneFlag.class);
+        for (int b = 0; b < CLONE_BITS.length; b++) {
+            if ((bits & (1 << b)) != 0) {
+                flags.add(CLONE_BITS[b]);
+            }
+        }
+        // a vfork parent would wait for a child nothing here runs: vfork is VFORK_EXEC's
+        flags.remove(CloneFlag.VFORK);
+        return flags;
+    }
+
+    private static boolean running(Kernel kernel, TaskStruct t) {
+        for (int c = 0; c < kernel.cpus(); c++) {
+            if (kernel.cpu(c).current().address() == t.address()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean alone(Kernel kernel, TaskStruct t) {
+        for (TaskStruct other : kernel.tasks()) {
+            if (other.tgid() == t.tgid() && other.address() != t.address()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean hasChildren(Kernel kernel, TaskStruct t) {
+        for (TaskStruct other : kernel.tasks()) {
+            if (other.realParent() == t.address() && other.address() != t.address() && other.pid() != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static @org.jspecify.annotations.Nullable TaskStruct pick(Kernel kernel, Op op,
+            java.util.function.Predicate<TaskStruct> suits) {
+        List<TaskStruct> candidates = new ArrayList<>();
+        for (TaskStruct t : kernel.tasks()) {
+            if (!t.isIdle() && t.pid() != 0 && suits.test(t)) {
+                candidates.add(t);
+            }
+        }
+        return candidates.isEmpty() ? null : candidates.get(op.pick() % candidates.size());
+    }
+}
