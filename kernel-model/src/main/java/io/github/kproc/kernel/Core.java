@@ -161,7 +161,7 @@ final class Core {
             if (policy == SCHED_DEADLINE || policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR) {
                 m.writeInt(p + o.taskPolicy, Fair.SCHED_NORMAL);
                 m.writeInt(p + o.taskStaticPrio, DEFAULT_PRIO);
-                m.writeInt(p + f.taskRtPriority, 0);
+                m.writeInt(p + o.taskRtPriority, 0);
             } else if (m.readInt(p + o.taskStaticPrio) < DEFAULT_PRIO) {
                 m.writeInt(p + o.taskStaticPrio, DEFAULT_PRIO);
             }
@@ -372,7 +372,7 @@ final class Core {
         }
         int oldPrio = m.readInt(p + o.taskPrio);
         m.writeInt(p + o.taskPolicy, policy);
-        m.writeInt(p + f.taskRtPriority, rtPriority);
+        m.writeInt(p + o.taskRtPriority, rtPriority);
         m.writeInt(p + o.taskNormalPrio, normalPrio);
         m.writeInt(p + o.taskPrio, normalPrio);
         setLoadWeight(p);
@@ -409,7 +409,7 @@ final class Core {
         m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
         int policy = m.readInt(t + o.taskPolicy);
         boolean isRt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
-        setScheduler(t, policy, m.readInt(t + f.taskRtPriority),
+        setScheduler(t, policy, m.readInt(t + o.taskRtPriority),
                 isRt ? m.readInt(t + o.taskNormalPrio) : DEFAULT_PRIO + nice);
     }
 

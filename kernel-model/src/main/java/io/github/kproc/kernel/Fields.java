@@ -16,7 +16,6 @@ final class Fields {
 
     // task_struct beyond the common Offsets
     final long taskPtrace;
-    final long taskRtPriority;
     final long taskSchedClass;
     final long taskSeOnRq;
     final long taskSeExecStart;
@@ -67,8 +66,6 @@ final class Fields {
     final long taskUtime;
     final long taskStime;
     final long taskGtime;
-    final long taskChildren;
-    final long taskSibling;
     // what copy_process re-initialises after the struct copy (-1 where the build lacks it)
     final long taskRcuReadLockNesting;
     final long taskRcuReadUnlockSpecial;
@@ -215,7 +212,6 @@ final class Fields {
         hnodePprev = o.required("hlist_node", "pprev");
 
         taskPtrace = o.required("task_struct", "ptrace");
-        taskRtPriority = o.required("task_struct", "rt_priority");
         taskSchedClass = o.required("task_struct", "sched_class");
         taskSeOnRq = o.required("task_struct", "se.on_rq");
         taskSeExecStart = o.required("task_struct", "se.exec_start");
@@ -267,8 +263,6 @@ final class Fields {
         taskUtime = o.required("task_struct", "utime");
         taskStime = o.required("task_struct", "stime");
         taskGtime = o.required("task_struct", "gtime");
-        taskChildren = o.taskChildren;
-        taskSibling = o.taskSibling;
         taskRcuReadLockNesting = o.optional("task_struct", "rcu_read_lock_nesting");
         taskRcuReadUnlockSpecial = o.optional("task_struct", "rcu_read_unlock_special");
         taskRcuNodeEntry = o.optional("task_struct", "rcu_node_entry");

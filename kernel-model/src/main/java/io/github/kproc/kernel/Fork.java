@@ -134,8 +134,8 @@ final class Fork {
         int pflags = m.readInt(p + o.taskFlags);
         m.writeInt(p + o.taskFlags, (pflags & ~(TaskFlags.PF_SUPERPRIV | TaskFlags.PF_WQ_WORKER | TaskFlags.PF_IDLE))
                 | TaskFlags.PF_FORKNOEXEC);
-        lists.init(p + f.taskChildren);
-        lists.init(p + f.taskSibling);
+        lists.init(p + o.taskChildren);
+        lists.init(p + o.taskSibling);
         rcuCopyProcess(p);
         m.writePointer(p + f.taskVforkDone, 0);
         signals.initSigpending(p);
