@@ -3,6 +3,8 @@ package io.github.kproc.kernel;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskStateBits;
+import io.github.kproc.view.TaskFlags;
 
 /**
  * The boot path as far as tasks go: the static {@code init_task} and its structures

@@ -5,6 +5,8 @@ import io.github.kproc.KernelException;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskStateBits;
+import io.github.kproc.view.TaskFlags;
 
 /**
  * {@code kernel/sched/core.c}: {@code sched_fork}, {@code wake_up_new_task} with fork balancing,

@@ -6,6 +6,8 @@ import io.github.kproc.view.PreemptCount;
 import io.github.kproc.view.TaskStruct;
 import java.util.List;
 import java.util.Set;
+import io.github.kproc.view.TaskStateBits;
+import io.github.kproc.view.TaskFlags;
 
 /**
  * One CPU of a booted kernel ({@link Kernel#cpu}): what runs there as its current task, as a system

@@ -4,6 +4,7 @@ import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskFlags;
 
 /**
  * What {@code execve} does that fork and exit depend on ({@code fs/exec.c}): {@code unshare_files}

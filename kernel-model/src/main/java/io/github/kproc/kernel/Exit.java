@@ -4,6 +4,8 @@ import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskStateBits;
+import io.github.kproc.view.TaskFlags;
 
 /**
  * {@code kernel/exit.c}: {@code do_exit} (resources dropped, children reparented, the parent

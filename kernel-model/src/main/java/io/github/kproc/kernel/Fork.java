@@ -4,6 +4,8 @@ import io.github.kproc.Errno;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskStateBits;
+import io.github.kproc.view.TaskFlags;
 
 /**
  * {@code kernel/fork.c}: {@code _do_fork} -> {@code copy_process} in v4.19 order, with the

@@ -3,6 +3,7 @@ package io.github.kproc.kernel;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskStateBits;
 
 /**
  * The vfork handshake of {@code kernel/fork.c} on the parent's kernel stack, as the kernel keeps it:

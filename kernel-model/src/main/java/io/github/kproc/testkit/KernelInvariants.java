@@ -5,6 +5,8 @@ import io.github.kproc.kernel.Kernel;
 import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.testkit.Violation.Rule;
+import io.github.kproc.view.TaskFlags;
+import io.github.kproc.view.TaskStateBits;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -28,9 +30,6 @@ import java.util.Set;
  * }</pre>
  */
 public final class KernelInvariants {
-    private static final int PF_IDLE = 0x2;
-    private static final int PF_EXITING = 0x4;
-    private static final int EXIT_ZOMBIE = 0x20;
 
     private final Kernel kernel;
     private final Platform platform;
@@ -144,7 +143,7 @@ public final class KernelInvariants {
     }
 
     private boolean isIdle(long t) {
-        return (kernel.task(t).flags() & PF_IDLE) != 0;
+        return (kernel.task(t).flags() & TaskFlags.PF_IDLE) != 0;
     }
 
     // ---- the rules ----
@@ -178,7 +177,7 @@ public final class KernelInvariants {
 
     private void checkTask(long t, boolean idle, Set<Integer> pids) {
         int exitState = kernel.task(t).exitState();
-        if (exitState != 0 && exitState != EXIT_ZOMBIE) {
+        if (exitState != 0 && exitState != TaskStateBits.EXIT_ZOMBIE) {
             fail(Rule.EXIT_STATE, name(t) + " has exit_state 0x" + Integer.toHexString(exitState));
         }
         long stack = kernel.task(t).stack();
@@ -302,7 +301,7 @@ public final class KernelInvariants {
         long initSignal = pointer(kernel.initTask(), "task_struct", "signal");
         Map<Long, Integer> alive = new HashMap<>();
         for (long t : live) {
-            if ((kernel.task(t).flags() & PF_EXITING) == 0) {
+            if ((kernel.task(t).flags() & TaskFlags.PF_EXITING) == 0) {
                 alive.merge(pointer(t, "task_struct", "signal"), 1, Integer::sum);
             }
         }

@@ -9,11 +9,6 @@ import io.github.kproc.mem.AddressSpace;
  * accessors return kernel addresses (0 for NULL).
  */
 public final class TaskStruct {
-    private static final int PF_IDLE = 0x00000002;
-    private static final int PF_EXITING = 0x00000004;
-    private static final int PF_KTHREAD = 0x00200000;
-    private static final int EXIT_ZOMBIE = 0x20;
-    private static final long TASK_NEW = 0x800;
     private final Platform platform;
     private final AddressSpace memory;
     private final Offsets o;
@@ -48,27 +43,27 @@ public final class TaskStruct {
 
     /** {@code PF_KTHREAD}: a kernel thread (no user address space of its own). */
     public boolean isKernelThread() {
-        return (flags() & PF_KTHREAD) != 0;
+        return (flags() & TaskFlags.PF_KTHREAD) != 0;
     }
 
     /** {@code PF_IDLE}: a CPU's idle task (swapper/N). */
     public boolean isIdle() {
-        return (flags() & PF_IDLE) != 0;
+        return (flags() & TaskFlags.PF_IDLE) != 0;
     }
 
     /** {@code exit_state == EXIT_ZOMBIE}: exited and not yet reaped. */
     public boolean isZombie() {
-        return exitState() == EXIT_ZOMBIE;
+        return exitState() == TaskStateBits.EXIT_ZOMBIE;
     }
 
     /** {@code PF_EXITING}: in {@code do_exit} or past it. */
     public boolean isExiting() {
-        return (flags() & PF_EXITING) != 0;
+        return (flags() & TaskFlags.PF_EXITING) != 0;
     }
 
     /** {@code TASK_NEW}: forked and not yet woken by {@code wake_up_new_task}. */
     public boolean isNew() {
-        return rawState() == TASK_NEW;
+        return rawState() == TaskStateBits.TASK_NEW;
     }
 
     /** {@code thread_group_leader()}: its own group leader. */
