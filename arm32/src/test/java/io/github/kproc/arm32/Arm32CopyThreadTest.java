@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.arch.Platforms;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.contract.ArchFacts;
 import io.github.kproc.kernel.contract.CopyThreadContract;
 import io.github.kproc.mem.AddressSpace;
@@ -28,14 +29,14 @@ class Arm32CopyThreadTest extends CopyThreadContract {
     void vfpStateIsCopiedWithNoCpu() {
         Kernel k = boot(2);
         AddressSpace m = k.addressSpace();
-        long parentTi = k.task(k.findTask(1)).stack();
+        long parentTi = k.task(Pid.INIT).orElseThrow().stack();
         // thread_info.vfpstate (TI_VFPSTATE 248); vfp_hard_struct.cpu at 272 (VFP_CPU)
         long vfp = 248;
         long cpu = vfp + 272;
         m.writeInt(parentTi + vfp + 256, 0x40000000);
         m.writeInt(parentTi + cpu, 1);
-        k.run(0, 1);
-        long childTi = k.task(k.findTask(k.fork(0))).stack();
+        k.cpu(0).run(Pid.INIT);
+        long childTi = k.task(k.cpu(0).fork()).orElseThrow().stack();
         assertEquals(8, m.readInt(childTi + cpu), "NR_CPUS: the state is in no CPU's VFP registers");
         byte[] mine = m.readBytes(childTi + vfp, 280);
         byte[] theirs = m.readBytes(parentTi + vfp, 280);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.arch.Platforms;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.contract.ArchFacts;
 import io.github.kproc.kernel.contract.CopyThreadContract;
 import io.github.kproc.mem.AddressSpace;
@@ -33,13 +34,13 @@ class Arm64CopyThreadTest extends CopyThreadContract {
     void sveStateIsNotInherited() {
         Kernel k = boot(2);
         AddressSpace m = k.addressSpace();
-        long init = k.findTask(1);
+        long init = address(k, 1);
         long sveState = platform().offsets().required("task_struct", "thread.sve_state");
         ThreadInfo parent = k.task(init).threadInfo();
         parent.flag(TIF_SVE, true);
         m.writeLong(init + sveState, 0xffff800012340000L);
-        k.run(0, 1);
-        long child = k.findTask(k.fork(0));
+        k.cpu(0).run(Pid.INIT);
+        long child = address(k, k.cpu(0).fork().nr());
         assertFalse(k.task(child).threadInfo().testFlag(TIF_SVE));
         assertEquals(0, m.readLong(child + sveState));
         assertTrue(parent.testFlag(TIF_SVE), "the parent keeps its own");

@@ -3,6 +3,7 @@ package io.github.kproc.benchmarks;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.arch.Platforms;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -36,16 +37,16 @@ public class ContextSwitchBenchmark {
         public String profile;
 
         Kernel kernel;
-        int a;
-        int b;
+        Pid a;
+        Pid b;
         boolean toB = true;
 
         @Setup(Level.Trial)
         public void boot() {
             kernel = Kernel.boot(Platforms.bundled(profile), 1);
-            kernel.run(0, 1);
-            a = 1;
-            b = kernel.fork(0);
+            kernel.cpu(0).run(Pid.INIT);
+            a = Pid.INIT;
+            b = kernel.cpu(0).fork();
         }
 
         @TearDown(Level.Trial)
@@ -56,9 +57,9 @@ public class ContextSwitchBenchmark {
 
     @Benchmark
     public long contextSwitch(TwoTasks s) {
-        s.kernel.run(0, s.toB ? s.b : s.a);
+        s.kernel.cpu(0).run(s.toB ? s.b : s.a);
         s.toB = !s.toB;
-        return s.kernel.nrSwitches(0);
+        return s.kernel.cpu(0).nrSwitches();
     }
 
     /** Two register sets: one saved to memory, the other loaded from memory. */

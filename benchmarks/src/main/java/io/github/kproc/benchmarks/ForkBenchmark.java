@@ -2,8 +2,10 @@ package io.github.kproc.benchmarks;
 
 import io.github.kproc.arch.Platform;
 import io.github.kproc.arch.Platforms;
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.layout.Profile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,9 +38,8 @@ import org.openjdk.jmh.annotations.TearDown;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class ForkBenchmark {
-    private static final Set<CloneFlag> THREAD = EnumSet.of(CloneFlag.VM, CloneFlag.FS, CloneFlag.FILES,
-            CloneFlag.SIGHAND, CloneFlag.THREAD, CloneFlag.SYSVSEM);
-    private static final long THREAD_WORD = CloneFlag.word(THREAD, 0);
+    private static final CloneArgs THREAD = new CloneArgs(EnumSet.of(CloneFlag.VM, CloneFlag.FS, CloneFlag.FILES,
+            CloneFlag.SIGHAND, CloneFlag.THREAD, CloneFlag.SYSVSEM), 0, 0, 0, 0, 0, 0);
     private static final Set<CloneFlag> NONE = EnumSet.noneOf(CloneFlag.class);
 
     /** A booted kernel with init current on CPU 0 (kthreadd for the kernel-thread benchmark). */
@@ -52,7 +53,7 @@ public class ForkBenchmark {
         @Setup(Level.Trial)
         public void boot() {
             kernel = Kernel.boot(Platforms.bundled(profile), 2);
-            kernel.run(0, 1);
+            kernel.cpu(0).run(Pid.INIT);
         }
 
         @TearDown(Level.Trial)
@@ -68,7 +69,7 @@ public class ForkBenchmark {
         @Setup(Level.Trial)
         public void boot() {
             super.boot();
-            kernel.run(0, 2);
+            kernel.cpu(0).run(Pid.KTHREADD);
         }
     }
 
@@ -76,30 +77,30 @@ public class ForkBenchmark {
     @Benchmark
     public int forkExitReapProcess(Machine s) {
         Kernel k = s.kernel;
-        int child = k.fork(0);
-        k.run(1, child);
-        k.exit(1, 0);
-        return k.wait(0, child);
+        Pid child = k.cpu(0).fork();
+        k.cpu(1).run(child);
+        k.cpu(1).exit(0);
+        return k.cpu(0).wait4(child) ? child.nr() : 0;
     }
 
     /** clone(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM): released at exit. */
     @Benchmark
     public long forkExitThread(Machine s) {
         Kernel k = s.kernel;
-        long tid = k.doFork(0, THREAD_WORD, 0, 0, 0, 0, 0);
-        k.run(1, (int) tid);
-        k.exit(1, 0);
-        return tid;
+        Pid tid = k.cpu(0).clone(THREAD);
+        k.cpu(1).run(tid);
+        k.cpu(1).exit(0);
+        return tid.nr();
     }
 
     /** kernel_thread() from kthreadd, which ignores SIGCHLD: the child is released when it exits. */
     @Benchmark
     public int forkExitKernelThread(KthreaddMachine s) {
         Kernel k = s.kernel;
-        int child = k.kernelThread(0, "kthread", 0, NONE);
-        k.run(1, child);
-        k.exit(1, 0);
-        return child;
+        Pid child = k.cpu(0).kernelThread("kthread", 0, NONE);
+        k.cpu(1).run(child);
+        k.cpu(1).exit(0);
+        return child.nr();
     }
 
     /** The bytes one task lifetime moves, per kind of task, in plain segments. */

@@ -2,6 +2,7 @@ package io.github.kproc.benchmarks;
 
 import io.github.kproc.arch.Platforms;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -39,8 +40,8 @@ public class ForkScalingBenchmark {
 
         Kernel kernel;
         /** Two runnable tasks on CPU 1 for the context switch. */
-        int a;
-        int b;
+        Pid a;
+        Pid b;
         boolean toB = true;
 
         @Setup(Level.Trial)
@@ -55,26 +56,26 @@ public class ForkScalingBenchmark {
             if (kernel.maxThreads() < liveTasks + 64) {
                 throw new IllegalStateException(profile + " holds at most " + kernel.maxThreads() + " threads");
             }
-            kernel.run(0, 1);
-            int spawner = kernel.fork(0);
-            kernel.run(1, spawner);
+            kernel.cpu(0).run(Pid.INIT);
+            Pid spawner = kernel.cpu(0).fork();
+            kernel.cpu(1).run(spawner);
             for (int i = 0; i < liveTasks; i++) {
-                int pid = kernel.fork(1);
+                Pid pid = kernel.cpu(1).fork();
                 if (i % 2 == 0) {
                     // asleep: it runs once and blocks, as a task waiting for an event does
-                    int cpu = kernel.task(kernel.findTask(pid)).cpu();
-                    kernel.run(cpu, pid);
-                    kernel.sleep(cpu);
-                    kernel.run(1, spawner);
+                    int cpu = kernel.task(pid).orElseThrow().cpu();
+                    kernel.cpu(cpu).run(pid);
+                    kernel.cpu(cpu).sleep();
+                    kernel.cpu(1).run(spawner);
                 }
             }
-            kernel.run(1, spawner);
-            a = kernel.fork(1);
-            b = kernel.fork(1);
+            kernel.cpu(1).run(spawner);
+            a = kernel.cpu(1).fork();
+            b = kernel.cpu(1).fork();
             kernel.migrate(a, 1);
             kernel.migrate(b, 1);
-            kernel.run(1, a);
-            kernel.run(0, 1);
+            kernel.cpu(1).run(a);
+            kernel.cpu(0).run(Pid.INIT);
         }
 
         @TearDown(Level.Trial)
@@ -87,17 +88,17 @@ public class ForkScalingBenchmark {
     @Benchmark
     public int forkExitReap(Population s) {
         Kernel k = s.kernel;
-        int child = k.fork(0);
-        k.run(1, child);
-        k.exit(1, 0);
-        return k.wait(0, child);
+        Pid child = k.cpu(0).fork();
+        k.cpu(1).run(child);
+        k.cpu(1).exit(0);
+        return k.cpu(0).wait4(child) ? child.nr() : 0;
     }
 
     /** A preemptive switch between two runnable tasks on CPU 1, whose timeline holds the runnable half. */
     @Benchmark
     public long contextSwitch(Population s) {
-        s.kernel.run(1, s.toB ? s.b : s.a);
+        s.kernel.cpu(1).run(s.toB ? s.b : s.a);
         s.toB = !s.toB;
-        return s.kernel.nrSwitches(1);
+        return s.kernel.cpu(1).nrSwitches();
     }
 }

@@ -3,12 +3,14 @@ package io.github.kproc.examples;
 import io.github.kproc.Errno;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.Tracer;
 import io.github.kproc.view.TaskStruct;
 import io.github.kproc.view.Trace32;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -91,11 +93,12 @@ final class SimulateCommand implements Command {
     }
 
     private static void showTask(Kernel kernel, Platform platform, int pid, PrintStream out) throws UsageException {
-        long task = pid == 0 ? kernel.initTask() : kernel.findTask(pid);
-        if (task == 0) {
+        Optional<TaskStruct> task = pid == 0 ? Optional.of(kernel.task(kernel.initTask()))
+                : pid > 0 ? kernel.task(Pid.of(pid)) : Optional.empty();
+        if (task.isEmpty()) {
             throw new UsageException("simulate: no live task with pid " + pid + " at the end of the run");
         }
-        TaskStruct view = kernel.task(task);
+        TaskStruct view = task.get();
         out.println();
         out.print(Trace32.view(platform, kernel.addressSpace(), "struct thread_info", view.threadInfo().address()));
         if (platform.threadInfoInTask()) {
@@ -110,8 +113,7 @@ final class SimulateCommand implements Command {
         int threads = 0;
         int kthreads = 0;
         int zombies = 0;
-        for (long t : kernel.tasks()) {
-            TaskStruct task = kernel.task(t);
+        for (TaskStruct task : kernel.tasks()) {
             if (task.pid() == 0) {
                 continue;
             }
@@ -119,7 +121,7 @@ final class SimulateCommand implements Command {
                 zombies++;
             } else if ((task.flags() & 0x00200000) != 0) {
                 kthreads++;
-            } else if (task.groupLeader() == t) {
+            } else if (task.isGroupLeader()) {
                 processes++;
             } else {
                 threads++;
@@ -128,8 +130,8 @@ final class SimulateCommand implements Command {
         long switches = 0;
         long ipis = 0;
         for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
-            switches += kernel.nrSwitches(cpu);
-            ipis += kernel.reschedIpis(cpu);
+            switches += kernel.cpu(cpu).nrSwitches();
+            ipis += kernel.cpu(cpu).reschedIpis();
         }
         err.printf("live tasks: %d (%d processes, %d threads, %d kernel threads), zombies: %d%n",
                 processes + threads + kthreads, processes, threads, kthreads, zombies);

@@ -3,7 +3,9 @@ package io.github.kproc.examples;
 import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
 import io.github.kproc.kernel.CloneFlag;
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.view.TaskStruct;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -53,7 +55,7 @@ final class Simulation {
             } else if (roll < 94) {
                 sleepOrWake();
             } else {
-                kernel.schedule(random.nextInt(kernel.cpus()));
+                kernel.cpu(random.nextInt(kernel.cpus())).schedule();
             }
             kernel.stepAll();
         }
@@ -77,8 +79,7 @@ final class Simulation {
 
     private List<TaskStruct> live() {
         List<TaskStruct> out = new ArrayList<>();
-        for (long t : kernel.tasks()) {
-            TaskStruct task = kernel.task(t);
+        for (TaskStruct task : kernel.tasks()) {
             if (task.pid() > 0 && task.exitState() == 0) {
                 out.add(task);
             }
@@ -89,16 +90,16 @@ final class Simulation {
     /** Makes a runnable task current on a CPU it may run on; returns that CPU or -1. */
     private int runOnSomeCpu(TaskStruct task) {
         for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
-            if (kernel.current(cpu) == task.address()) {
+            if (kernel.cpu(cpu).current().address() == task.address()) {
                 return cpu;
             }
         }
-        if (task.state() != 0 || task.onRq() != 1) {
+        if (task.rawState() != 0 || task.onRq() != 1) {
             return -1;
         }
         int cpu = task.cpu();
         try {
-            kernel.run(cpu, task.pid());
+            kernel.cpu(cpu).run(Pid.of(task.pid()));
             return cpu;
         } catch (KernelException e) {
             return -1;
@@ -130,52 +131,47 @@ final class Simulation {
         }
         attempts++;
         try {
-            int child;
             if (kthread) {
-                child = kernel.kernelThread(cpu, "kthread", random.nextInt(1000), EnumSet.of(CloneFlag.FS, CloneFlag.FILES));
+                kernel.cpu(cpu).kernelThread("kthread", random.nextInt(1000), EnumSet.of(CloneFlag.FS,
+                        CloneFlag.FILES));
             } else if (kind < 40) {
-                child = kernel.fork(cpu);
+                kernel.cpu(cpu).fork();
             } else if (kind < 55) {
-                child = kernel.vfork(cpu);
-                finishVfork(child);
+                finishVfork(kernel.cpu(cpu).vfork());
             } else if (kind < 70) {
                 long tid = userWord += 4;
-                child = kernel.clone(cpu, EnumSet.of(CloneFlag.VM, CloneFlag.FS, CloneFlag.FILES, CloneFlag.SIGHAND,
-                        CloneFlag.THREAD, CloneFlag.SYSVSEM, CloneFlag.SETTLS, CloneFlag.PARENT_SETTID,
-                        CloneFlag.CHILD_CLEARTID), 0, 0x7f000000L + random.nextInt(0x10000) * 16L, tid, tid,
-                        0x76fff000L);
+                kernel.cpu(cpu).clone(new CloneArgs(EnumSet.of(CloneFlag.VM, CloneFlag.FS, CloneFlag.FILES,
+                        CloneFlag.SIGHAND, CloneFlag.THREAD, CloneFlag.SYSVSEM, CloneFlag.SETTLS,
+                        CloneFlag.PARENT_SETTID, CloneFlag.CHILD_CLEARTID), 0,
+                        0x7f000000L + random.nextInt(0x10000) * 16L, 0, tid, tid, 0x76fff000L));
             } else if (kind < 80) {
                 Set<CloneFlag> flags = random.nextBoolean() ? EnumSet.of(CloneFlag.FILES) : EnumSet.of(CloneFlag.FS);
-                child = kernel.clone(cpu, flags, CloneFlag.SIGCHLD, 0, 0, 0, 0);
+                kernel.cpu(cpu).clone(new CloneArgs(flags, CloneFlag.SIGCHLD, 0, 0, 0, 0, 0));
             } else {
                 // a caller's mistake: CLONE_SIGHAND without CLONE_VM, or CLONE_THREAD without CLONE_SIGHAND
                 Set<CloneFlag> flags = random.nextBoolean() ? EnumSet.of(CloneFlag.SIGHAND) : EnumSet.of(CloneFlag.THREAD, CloneFlag.VM);
-                child = kernel.clone(cpu, flags, CloneFlag.SIGCHLD, 0, 0, 0, 0);
+                kernel.cpu(cpu).clone(new CloneArgs(flags, CloneFlag.SIGCHLD, 0, 0, 0, 0, 0));
             }
             forks++;
-            if (child <= 0) {
-                return;
-            }
         } catch (KernelException e) {
             failures.merge(e.errno(), 1, Integer::sum);
         }
     }
 
     /** The vfork child runs at once on the CPU fork balancing gave it, then execs or exits. */
-    private void finishVfork(int child) {
-        long address = kernel.findTask(child);
-        if (address == 0) {
+    private void finishVfork(Pid child) {
+        TaskStruct task = kernel.task(child).orElse(null);
+        if (task == null) {
             return;
         }
-        TaskStruct task = kernel.task(address);
         int cpu = runOnSomeCpu(task);
         if (cpu < 0) {
             return;
         }
         if (random.nextBoolean()) {
-            kernel.exec(cpu, random.nextBoolean() ? "sh" : "true");
+            kernel.cpu(cpu).exec(random.nextBoolean() ? "sh" : "true");
         } else {
-            kernel.exit(cpu, random.nextInt(256));
+            kernel.cpu(cpu).exit(random.nextInt(256));
         }
     }
 
@@ -192,14 +188,13 @@ final class Simulation {
         TaskStruct victim = pick(victims);
         int cpu = runOnSomeCpu(victim);
         if (cpu >= 0) {
-            kernel.exit(cpu, random.nextInt(256));
+            kernel.cpu(cpu).exit(random.nextInt(256));
         }
     }
 
     private void reapSomething() {
         List<TaskStruct> parents = new ArrayList<>();
-        for (long t : kernel.tasks()) {
-            TaskStruct task = kernel.task(t);
+        for (TaskStruct task : kernel.tasks()) {
             if (task.exitState() == 0x20) {
                 parents.add(kernel.task(task.realParent()));
             }
@@ -211,7 +206,7 @@ final class Simulation {
         int cpu = runOnSomeCpu(parent);
         if (cpu >= 0) {
             try {
-                kernel.wait(cpu, -1);
+                kernel.cpu(cpu).wait4Any();
             } catch (KernelException e) {
                 failures.merge(e.errno(), 1, Integer::sum);
             }
@@ -222,18 +217,18 @@ final class Simulation {
         List<TaskStruct> sleepers = new ArrayList<>();
         List<TaskStruct> awake = new ArrayList<>();
         for (TaskStruct t : live()) {
-            if (t.state() == TASK_INTERRUPTIBLE) {
+            if (t.rawState() == TASK_INTERRUPTIBLE) {
                 sleepers.add(t);
-            } else if (t.state() == 0 && t.pid() > 2) {
+            } else if (t.rawState() == 0 && t.pid() > 2) {
                 awake.add(t);
             }
         }
         if (!sleepers.isEmpty() && (awake.isEmpty() || random.nextBoolean())) {
-            kernel.wakeUp(random.nextInt(kernel.cpus()), pick(sleepers).pid());
+            kernel.cpu(random.nextInt(kernel.cpus())).wakeUp(Pid.of(pick(sleepers).pid()));
         } else if (!awake.isEmpty()) {
             int cpu = runOnSomeCpu(pick(awake));
             if (cpu >= 0) {
-                kernel.sleep(cpu);
+                kernel.cpu(cpu).sleep();
             }
         }
     }

@@ -37,7 +37,7 @@ public final class KernelInternals {
     /** True if the task is blocked in, or has not yet returned from, {@code wait_for_vfork_done}. */
     public static boolean inVforkWait(Kernel k, long task) {
         // read from the task's stack only while the task is alive (a reaped one's memory is poison)
-        return k.tasks().contains(task) && k.core().vfork.inVforkWait(task);
+        return k.tasks().stream().anyMatch(t -> t.address() == task) && k.core().vfork.inVforkWait(task);
     }
 
     /** {@code &init_mm}: static, with users and count no task accounts for. */

@@ -14,10 +14,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.kproc.Errno;
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.ForkStep;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import java.util.EnumSet;
 import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
@@ -34,15 +36,15 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     /** Boots 2 CPUs and runs init (a user process since its exec) on CPU 0. */
     private Kernel bootAsInit() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         return k;
     }
 
     /** Asserts clone(flags) from the current task of CPU 0 fails with errno and changes nothing. */
     private void assertCloneFails(Kernel k, Set<CloneFlag> flags, Errno errno) {
-        KernelState before = KernelState.of(k, k.current(0));
-        assertErrno(errno, () -> k.clone(0, flags, SIGCHLD, 0, 0, 0, 0));
-        before.assertUnchanged(k, KernelState.of(k, k.current(0)));
+        KernelState before = KernelState.of(k, k.cpu(0).current().address());
+        assertErrno(errno, () -> k.cpu(0).clone(new CloneArgs(flags, SIGCHLD, 0, 0, 0, 0, 0)));
+        before.assertUnchanged(k, KernelState.of(k, k.cpu(0).current().address()));
     }
 
     @Test
@@ -77,20 +79,20 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     @DisplayName("copy_process: CLONE_PARENT from init (SIGNAL_UNKILLABLE) is -EINVAL")
     void parentFromUnkillableInitIsInvalid() {
         Kernel k = bootAsInit();
-        long signal = structs(k).taskPtr(k.current(0), "signal");
+        long signal = structs(k).taskPtr(k.cpu(0).current().address(), "signal");
         assertTrue((structs(k).i32(signal, "signal_struct", "flags") & 0x40) != 0, "init's SIGNAL_UNKILLABLE");
         assertCloneFails(k, EnumSet.of(PARENT), Errno.EINVAL);
         // a pid namespace's init is unkillable too (is_child_reaper in copy_process)
-        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long container = runAs(k, 1, nsInit);
         KernelState before = KernelState.of(k, container);
-        assertErrno(Errno.EINVAL, () -> k.clone(1, EnumSet.of(PARENT), SIGCHLD, 0, 0, 0, 0));
+        assertErrno(Errno.EINVAL, () -> k.cpu(1).clone(new CloneArgs(EnumSet.of(PARENT), SIGCHLD, 0, 0, 0, 0, 0)));
         before.assertUnchanged(k, KernelState.of(k, container));
         // an ordinary process may make a sibling
-        int pid = k.fork(0);
-        k.runIdle(1);
-        k.run(1, pid);
-        assertTrue(k.clone(1, EnumSet.of(PARENT), SIGCHLD, 0, 0, 0, 0) > 0);
+        int pid = k.cpu(0).fork().nr();
+        k.cpu(1).runIdle();
+        k.cpu(1).run(Pid.of(pid));
+        assertTrue(k.cpu(1).clone(new CloneArgs(EnumSet.of(PARENT), SIGCHLD, 0, 0, 0, 0, 0)).nr() > 0);
     }
 
     @Test
@@ -108,7 +110,7 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     @DisplayName("copy_process: CLONE_THREAD when pid_ns_for_children is not the active pid namespace is -EINVAL")
     void threadWithOtherPidNsForChildrenIsInvalid() {
         Kernel k = bootAsInit();
-        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long child = runAs(k, 1, nsInit);
         Structs s = structs(k);
         long nsproxy = s.taskPtr(child, "nsproxy");
@@ -117,27 +119,27 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         // what unshare(CLONE_NEWPID) leaves: children go to another namespace than the task's own
         s.set(nsproxy, "nsproxy", "pid_ns_for_children", k.initPidNamespace());
         KernelState before = KernelState.of(k, child);
-        assertErrno(Errno.EINVAL, () -> k.clone(1, THREAD_FLAGS, 0, 0, 0, 0, 0));
+        assertErrno(Errno.EINVAL, () -> k.cpu(1).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)));
         before.assertUnchanged(k, KernelState.of(k, child));
         s.set(nsproxy, "nsproxy", "pid_ns_for_children", own);
-        assertTrue(k.clone(1, THREAD_FLAGS, 0, 0, 0, 0, 0) > 0);
+        assertTrue(k.cpu(1).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr() > 0);
     }
 
     @Test
     @DisplayName("copy_process: a pending signal is -ERESTARTNOINTR before anything is allocated")
     void pendingSignalRestartsTheFork() {
         Kernel k = bootAsInit();
-        k.kill(1, SIGUSR1);
+        k.kill(Pid.INIT, SIGUSR1);
         assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.ERESTARTNOINTR);
-        k.flushSignals(1);
-        assertTrue(k.fork(0) > 0);
+        k.flushSignals(Pid.INIT);
+        assertTrue(k.cpu(0).fork().nr() > 0);
     }
 
     @Test
     @DisplayName("copy_process: a pending SIGKILL is still -ERESTARTNOINTR (signal_pending is checked first)")
     void pendingSigkillAtEntryRestartsTheFork() {
         Kernel k = bootAsInit();
-        k.kill(1, SIGKILL);
+        k.kill(Pid.INIT, SIGKILL);
         assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.ERESTARTNOINTR);
     }
 
@@ -147,7 +149,7 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         Kernel k = bootAsInit();
         k.faults().failStep(ForkStep.LATE_FATAL_SIGNAL, Errno.EINTR, 1);
         assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.EINTR);
-        assertTrue(k.fork(0) > 0);
+        assertTrue(k.cpu(0).fork().nr() > 0);
     }
 
     @Test
@@ -156,9 +158,9 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         // set_max_threads: RAM / (8 * THREAD_SIZE); 4 MiB gives 64 (ARM32) or 32 (arm64) threads
         Kernel k = boot(b -> b.cpus(2).memory(4L << 20));
         assertEquals((4L << 20) / (8 * arch().threadSize()), k.maxThreads());
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         while (k.nrThreads() < k.maxThreads()) {
-            k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
+            k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0));
         }
         assertCloneFails(k, THREAD_FLAGS, Errno.EAGAIN);
         assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.EAGAIN);
@@ -175,16 +177,16 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         // 32 CPUs keep pid_max at PID_MAX_DEFAULT (32768) and the runqueues short
         Kernel k = boot(b -> b.cpus(32).memory(ram));
         assertEquals(32768, k.pidMax());
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         while (k.nrThreads() < k.pidMax() - 1) {
-            k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
+            k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0));
         }
         assertCloneFails(k, THREAD_FLAGS, Errno.EAGAIN);
         // a released number is found again, from the cursor wrapping to RESERVED_PIDS
         int last = k.pidMax() - 1;
         runAs(k, 1, last);
-        k.exit(1, 0);
-        assertEquals(last, k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0));
+        k.cpu(1).exit(0);
+        assertEquals(last, k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr());
     }
 
     private boolean ramFits(long ram) {
@@ -200,19 +202,19 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     @DisplayName("copy_process: RLIMIT_NPROC reached by a non-root user is -EAGAIN")
     void rlimitNprocIsEagainForUsers() {
         Kernel k = bootAsInit();
-        long init = k.current(0);
+        long init = k.cpu(0).current().address();
         Structs s = structs(k);
         KernelInternals.setUid(k, init, 1000);
         long signal = s.taskPtr(init, "signal");
         long rlim = signal + s.offset("signal_struct", "rlim") + RLIMIT_NPROC * s.size("rlimit");
         s.memory().writePointer(rlim, 3);
-        assertTrue(k.fork(0) > 0);
-        assertTrue(k.fork(0) > 0);
+        assertTrue(k.cpu(0).fork().nr() > 0);
+        assertTrue(k.cpu(0).fork().nr() > 0);
         long user = s.ptr(s.taskPtr(init, "real_cred"), "cred", "user");
         assertEquals(3, s.i32(user, "user_struct", "processes"));
         assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.EAGAIN);
         s.memory().writePointer(rlim, 4);
-        assertTrue(k.fork(0) > 0);
+        assertTrue(k.cpu(0).fork().nr() > 0);
     }
 
     @Test
@@ -220,10 +222,10 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     void rlimitNprocDoesNotBindRoot() {
         Kernel k = bootAsInit();
         Structs s = structs(k);
-        long signal = s.taskPtr(k.current(0), "signal");
+        long signal = s.taskPtr(k.cpu(0).current().address(), "signal");
         s.memory().writePointer(signal + s.offset("signal_struct", "rlim") + RLIMIT_NPROC * s.size("rlimit"), 1);
-        assertTrue(k.fork(0) > 0);
-        assertTrue(k.fork(0) > 0);
+        assertTrue(k.cpu(0).fork().nr() > 0);
+        assertTrue(k.cpu(0).fork().nr() > 0);
     }
 
     @Test
@@ -231,13 +233,13 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     void sharedFsInExecIsEagain() {
         Kernel k = bootAsInit();
         Structs s = structs(k);
-        long fs = s.taskPtr(k.current(0), "fs");
+        long fs = s.taskPtr(k.cpu(0).current().address(), "fs");
         s.set(fs, "fs_struct", "in_exec", 1);
         assertCloneFails(k, EnumSet.of(FS), Errno.EAGAIN);
         // without CLONE_FS the child gets its own copy, in_exec cleared
-        int pid = k.fork(0);
-        assertEquals(0, s.i32(s.taskPtr(k.findTask(pid), "fs"), "fs_struct", "in_exec"));
+        int pid = k.cpu(0).fork().nr();
+        assertEquals(0, s.i32(s.taskPtr(address(k, pid), "fs"), "fs_struct", "in_exec"));
         s.set(fs, "fs_struct", "in_exec", 0);
-        assertTrue(k.clone(0, EnumSet.of(FS), SIGCHLD, 0, 0, 0, 0) > 0);
+        assertTrue(k.cpu(0).clone(new CloneArgs(EnumSet.of(FS), SIGCHLD, 0, 0, 0, 0, 0)).nr() > 0);
     }
 }

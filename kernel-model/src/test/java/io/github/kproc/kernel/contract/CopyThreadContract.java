@@ -7,9 +7,11 @@ import static io.github.kproc.kernel.CloneFlag.VM;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import java.util.EnumSet;
 import java.util.HexFormat;
@@ -50,7 +52,7 @@ public abstract class CopyThreadContract extends KernelContract {
         Kernel k = boot(2);
         AddressSpace m = k.addressSpace();
         long parent = runAs(k, 0, 1);
-        long child = k.findTask(k.fork(0));
+        long child = address(k, k.cpu(0).fork().nr());
         long regs = k.task(child).stack() + arch().ptRegsOffset();
         assertEquals(regs, platform().taskPtRegs(m, child));
         long[] words = contextWords(k, child);
@@ -70,8 +72,8 @@ public abstract class CopyThreadContract extends KernelContract {
     void kernelThreadContext() {
         Kernel k = boot(2);
         AddressSpace m = k.addressSpace();
-        k.run(0, 2);
-        long child = k.findTask(k.kernelThread(0, "worker_thread", 0x1234, EnumSet.noneOf(CloneFlag.class)));
+        k.cpu(0).run(Pid.KTHREADD);
+        long child = address(k, k.cpu(0).kernelThread("worker_thread", 0x1234, EnumSet.noneOf(CloneFlag.class)).nr());
         long[] words = contextWords(k, child);
         long regs = k.task(child).stack() + arch().ptRegsOffset();
         long[] expected = new long[words.length];
@@ -91,18 +93,20 @@ public abstract class CopyThreadContract extends KernelContract {
     void setTlsTakesTheTlsArgument() {
         Kernel k = boot(2);
         AddressSpace m = k.addressSpace();
-        long init = k.findTask(1);
+        long init = address(k, 1);
         long parentTls = arch().tls().address(platform(), m, init);
         m.writeInt(parentTls, 0x7eadbeef);
-        k.run(0, 1);
-        long child = k.findTask(k.clone(0, EnumSet.of(VM, SIGHAND, THREAD, SETTLS), 0, 0, 0, 0, 0x76543210L));
+        k.cpu(0).run(Pid.INIT);
+        long child = address(k, k.cpu(0).clone(new CloneArgs(EnumSet.of(VM, SIGHAND, THREAD, SETTLS), 0, 0, 0, 0, 0,
+                0x76543210L)).nr());
         assertEquals(0x76543210, m.readInt(arch().tls().address(platform(), m, child)));
-        long copy = k.findTask(k.clone(0, EnumSet.of(VM, SIGHAND, THREAD), 0, 0, 0, 0, 0x76543210L));
+        long copy = address(k, k.cpu(0).clone(new CloneArgs(EnumSet.of(VM, SIGHAND, THREAD), 0, 0, 0, 0, 0,
+                0x76543210L)).nr());
         assertEquals(0x7eadbeef, m.readInt(arch().tls().address(platform(), m, copy)), "without CLONE_SETTLS: inherited");
         // the switch into the child loads it into the thread pointer register
-        k.run(1, pidOf(k, child));
+        k.cpu(1).run(Pid.of(pidOf(k, child)));
         String register = platform().threadInfoInTask() ? "tpidr_el0" : "tpidruro";
-        assertEquals(0x76543210L, k.registers(1)[platform().cpuRegisters().indexOf(register)]);
+        assertEquals(0x76543210L, k.cpu(1).registers()[platform().cpuRegisters().indexOf(register)]);
     }
 
     @Test
@@ -110,8 +114,9 @@ public abstract class CopyThreadContract extends KernelContract {
     void newStackPointerGoesIntoPtRegs() {
         Kernel k = boot(2);
         AddressSpace m = k.addressSpace();
-        k.run(0, 1);
-        long child = k.findTask(k.clone(0, EnumSet.of(VM, SIGHAND, THREAD), 0, 0x7ff00000L, 0, 0, 0));
+        k.cpu(0).run(Pid.INIT);
+        long child = address(k, k.cpu(0).clone(new CloneArgs(EnumSet.of(VM, SIGHAND, THREAD), 0, 0x7ff00000L, 0, 0, 0,
+                0)).nr());
         long regs = k.task(child).stack() + arch().ptRegsOffset();
         // ARM_sp is uregs[13]; arm64's pt_regs.sp follows regs[31]
         long spOffset = arch().longSize() == 8 ? 31 * 8 : 13 * 4;
@@ -123,9 +128,9 @@ public abstract class CopyThreadContract extends KernelContract {
     void switchSavesThePreviousContext() {
         Kernel k = boot(2);
         long init = runAs(k, 0, 1);
-        long child = k.findTask(k.fork(0));
-        k.run(1, pidOf(k, child));
-        long idle = k.idleTask(1);
+        long child = address(k, k.cpu(0).fork().nr());
+        k.cpu(1).run(Pid.of(pidOf(k, child)));
+        long idle = k.cpu(1).idleTask().address();
         long[] saved = contextWords(k, idle);
         long schedule = KernelInternals.symbol(k, "__schedule");
         long pc = saved[slot(k, "pc")];
@@ -133,9 +138,9 @@ public abstract class CopyThreadContract extends KernelContract {
         assertEquals(low(schedule, arch().longSize()), pc & -0x400L, "the saved pc returns into __schedule");
         long stack = k.task(idle).stack();
         assertTrue(sp > stack && sp < stack + arch().threadSize(), "the saved sp is on the idle task's stack");
-        assertEquals(idle, k.registers(1)[0], "switch_to returns prev in r0/x0");
-        assertEquals(init, k.current(0));
-        assertEquals(child, k.current(1));
+        assertEquals(idle, k.cpu(1).registers()[0], "switch_to returns prev in r0/x0");
+        assertEquals(init, k.cpu(0).current().address());
+        assertEquals(child, k.cpu(1).current().address());
     }
 
     private byte[] toBytes(long[] words) {

@@ -15,9 +15,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import java.util.EnumSet;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -36,9 +38,9 @@ public abstract class DoForkContract extends KernelContract {
     void parentSettidIsWrittenInTheParent() {
         Kernel k = boot(2);
         long init = runAs(k, 0, 1);
-        int pid = k.clone(0, EnumSet.of(PARENT_SETTID), SIGCHLD, 0, PTID, 0, 0);
+        int pid = k.cpu(0).clone(new CloneArgs(EnumSet.of(PARENT_SETTID), SIGCHLD, 0, 0, PTID, 0, 0)).nr();
         assertEquals(pid, k.userWord(init, PTID));
-        assertNull(k.userWord(k.findTask(pid), PTID), "written after dup_mm: not in the child's copy");
+        assertNull(k.userWord(address(k, pid), PTID), "written after dup_mm: not in the child's copy");
     }
 
     @Test
@@ -46,18 +48,18 @@ public abstract class DoForkContract extends KernelContract {
     void childSettidIsWrittenAtTheFirstRun() {
         Kernel k = boot(2);
         long init = runAs(k, 0, 1);
-        int pid = k.clone(0, EnumSet.of(CHILD_SETTID), SIGCHLD, 0, 0, CTID, 0);
-        long child = k.findTask(pid);
+        int pid = k.cpu(0).clone(new CloneArgs(EnumSet.of(CHILD_SETTID), SIGCHLD, 0, 0, 0, CTID, 0)).nr();
+        long child = address(k, pid);
         assertEquals(CTID, structs(k).taskPtr(child, "set_child_tid"));
         assertNull(k.userWord(child, CTID), "not before the child runs");
-        k.run(1, pid);
+        k.cpu(1).run(Pid.of(pid));
         assertEquals(pid, k.userWord(child, CTID));
         assertNull(k.userWord(init, CTID), "the child's own address space");
         // in a new pid namespace the child writes the number it sees: 1
-        int nsInit = k.clone(0, EnumSet.of(CHILD_SETTID, NEWPID), SIGCHLD, 0, 0, CTID, 0);
-        k.runIdle(1);
-        k.run(1, nsInit);
-        assertEquals(1, k.userWord(k.findTask(nsInit), CTID));
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CHILD_SETTID, NEWPID), SIGCHLD, 0, 0, 0, CTID, 0)).nr();
+        k.cpu(1).runIdle();
+        k.cpu(1).run(Pid.of(nsInit));
+        assertEquals(1, k.userWord(address(k, nsInit), CTID));
     }
 
     @Test
@@ -65,11 +67,12 @@ public abstract class DoForkContract extends KernelContract {
     void childCleartidIsClearedAtExit() {
         Kernel k = boot(2);
         long init = runAs(k, 0, 1);
-        int pid = k.clone(0, EnumSet.of(VM, FS, FILES, SIGHAND, THREAD, CHILD_SETTID, CHILD_CLEARTID), 0, 0, 0, CTID, 0);
-        assertEquals(CTID, structs(k).taskPtr(k.findTask(pid), "clear_child_tid"));
-        k.run(1, pid);
+        int pid = k.cpu(0).clone(new CloneArgs(EnumSet.of(VM, FS, FILES, SIGHAND, THREAD, CHILD_SETTID,
+                CHILD_CLEARTID), 0, 0, 0, 0, CTID, 0)).nr();
+        assertEquals(CTID, structs(k).taskPtr(address(k, pid), "clear_child_tid"));
+        k.cpu(1).run(Pid.of(pid));
         assertEquals(pid, k.userWord(init, CTID), "CLONE_CHILD_SETTID, in the shared mm");
-        k.exit(1, 0);
+        k.cpu(1).exit(0);
         assertEquals(0, k.userWord(init, CTID), "cleared for the futex waiter (pthread_join)");
     }
 
@@ -78,14 +81,15 @@ public abstract class DoForkContract extends KernelContract {
     void vforkChildClearsItsTidAtExec() {
         Kernel k = boot(2);
         long init = runAs(k, 0, 1);
-        int pid = k.clone(0, EnumSet.of(CloneFlag.VFORK, VM, CHILD_SETTID, CHILD_CLEARTID), SIGCHLD, 0, 0, CTID, 0);
-        long child = k.findTask(pid);
+        int pid = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.VFORK, VM, CHILD_SETTID, CHILD_CLEARTID), SIGCHLD,
+                0, 0, 0, CTID, 0)).nr();
+        long child = address(k, pid);
         int cpu = k.task(child).cpu();
-        if (k.current(cpu) != child) {
-            k.run(cpu, pid);
+        if (k.cpu(cpu).current().address() != child) {
+            k.cpu(cpu).run(Pid.of(pid));
         }
         assertEquals(pid, k.userWord(init, CTID), "schedule_tail wrote it into the borrowed mm");
-        k.exec(cpu, "sh");
+        k.cpu(cpu).exec("sh");
         assertEquals(0, k.userWord(init, CTID), "mm_users was 2: put_user(0, clear_child_tid)");
         assertEquals(0, structs(k).taskPtr(child, "clear_child_tid"));
     }
@@ -97,11 +101,11 @@ public abstract class DoForkContract extends KernelContract {
         long init = runAs(k, 0, 1);
         Structs s = structs(k);
         long mm = s.taskPtr(init, "mm");
-        int pid = k.vfork(0);
-        long child = k.findTask(pid);
-        assertEquals(TASK_KILLABLE, k.task(init).state());
+        int pid = k.cpu(0).vfork().nr();
+        long child = address(k, pid);
+        assertEquals(TASK_KILLABLE, k.task(init).rawState());
         assertEquals(0, k.task(init).onRq(), "not runnable");
-        assertTrue(k.current(0) != init && k.current(1) != init, "switched away");
+        assertTrue(k.cpu(0).current().address() != init && k.cpu(1).current().address() != init, "switched away");
         assertEquals(mm, s.taskPtr(child, "mm"), "CLONE_VM: the child borrows the parent's address space");
         assertEquals(3, k.task(child).usage(), "_do_fork's get_task_struct for the wait");
         long pid0 = s.taskPtr(child, "thread_pid");
@@ -110,16 +114,16 @@ public abstract class DoForkContract extends KernelContract {
         assertTrue(completion > k.task(init).stack() && completion < k.task(init).stack() + arch().threadSize(),
                 "the completion is on the parent's stack");
         int cpu = k.task(child).cpu();
-        if (k.current(cpu) != child) {
-            k.run(cpu, pid);
+        if (k.cpu(cpu).current().address() != child) {
+            k.cpu(cpu).run(Pid.of(pid));
         }
-        k.exec(cpu, "sh");
+        k.cpu(cpu).exec("sh");
         assertEquals(0, s.taskPtr(child, "vfork_done"), "complete_vfork_done");
-        assertEquals(TASK_RUNNING, k.task(init).state());
+        assertEquals(TASK_RUNNING, k.task(init).rawState());
         assertEquals(1, k.task(init).onRq());
         assertTrue(s.taskPtr(child, "mm") != mm, "exec_mmap: a new address space");
         assertTrue(KernelInternals.inVforkWait(k, init), "until the parent runs again");
-        k.run(k.task(init).cpu(), 1);
+        k.cpu(k.task(init).cpu()).run(Pid.INIT);
         assertFalse(KernelInternals.inVforkWait(k, init));
         assertEquals(2, k.task(child).usage(), "put_task_struct in wait_for_vfork_done");
         assertEquals(1, s.i32(pid0, "pid", "count"), "put_pid at the end of _do_fork");
@@ -131,17 +135,17 @@ public abstract class DoForkContract extends KernelContract {
         Kernel k = boot(2);
         long init = runAs(k, 0, 1);
         long users = structs(k).get(structs(k).taskPtr(init, "mm"), "mm_struct", "mm_users");
-        int pid = k.vfork(0);
-        long child = k.findTask(pid);
+        int pid = k.cpu(0).vfork().nr();
+        long child = address(k, pid);
         int cpu = k.task(child).cpu();
-        if (k.current(cpu) != child) {
-            k.run(cpu, pid);
+        if (k.cpu(cpu).current().address() != child) {
+            k.cpu(cpu).run(Pid.of(pid));
         }
-        k.exit(cpu, 0);
-        assertEquals(TASK_RUNNING, k.task(init).state());
+        k.cpu(cpu).exit(0);
+        assertEquals(TASK_RUNNING, k.task(init).rawState());
         assertEquals(users, structs(k).get(structs(k).taskPtr(init, "mm"), "mm_struct", "mm_users"));
-        k.run(k.task(init).cpu(), 1);
-        assertEquals(pid, k.wait(k.task(init).cpu(), pid));
+        k.cpu(k.task(init).cpu()).run(Pid.INIT);
+        assertTrue(k.cpu(k.task(init).cpu()).wait4(Pid.of(pid)));
     }
 
     @Test
@@ -149,10 +153,10 @@ public abstract class DoForkContract extends KernelContract {
     void cloneParentMakesASibling() {
         Kernel k = boot(2);
         long init = runAs(k, 0, 1);
-        int middle = k.fork(0);
+        int middle = k.cpu(0).fork().nr();
         long caller = runAs(k, 1, middle);
-        int pid = k.clone(1, EnumSet.of(PARENT), 0, 0, 0, 0, 0);
-        long child = k.findTask(pid);
+        int pid = k.cpu(1).clone(new CloneArgs(EnumSet.of(PARENT), 0, 0, 0, 0, 0, 0)).nr();
+        long child = address(k, pid);
         assertEquals(init, k.task(child).realParent(), "current->real_parent");
         assertEquals(SIGCHLD, k.task(child).exitSignal(), "current->group_leader->exit_signal, not the CSIGNAL 0");
         Structs s = structs(k);

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.Tracer;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.view.ThreadInfo;
@@ -31,8 +33,8 @@ public abstract class DupTaskStructContract extends KernelContract {
     @DisplayName("dup_task_struct: usage is 2 (the task's own reference and release_task's)")
     void usageIsTwo() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        long child = k.findTask(k.fork(0));
+        k.cpu(0).run(Pid.INIT);
+        long child = address(k, k.cpu(0).fork().nr());
         assertEquals(2, k.task(child).usage());
     }
 
@@ -40,9 +42,9 @@ public abstract class DupTaskStructContract extends KernelContract {
     @DisplayName("set_task_stack_end_magic: STACK_END_MAGIC at end_of_stack(p), where the architecture puts it")
     void stackEndMagicWhereTheArchitecturePutsIt() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         AddressSpace m = k.addressSpace();
-        long child = k.findTask(k.fork(0));
+        long child = address(k, k.cpu(0).fork().nr());
         long stack = k.task(child).stack();
         long magic = arch().longSize() == 8 ? m.readLong(stack + arch().endOfStackOffset())
                 : Integer.toUnsignedLong(m.readInt(stack + arch().endOfStackOffset()));
@@ -58,10 +60,10 @@ public abstract class DupTaskStructContract extends KernelContract {
     @DisplayName("dup_task_struct + setup_thread_stack: task->stack and thread_info point at each other (seed scenario 5)")
     void stackAndThreadInfoPointAtEachOther() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         Structs s = structs(k);
-        long parent = k.current(0);
-        long child = k.findTask(k.fork(0));
+        long parent = k.cpu(0).current().address();
+        long child = address(k, k.cpu(0).fork().nr());
         long stack = k.task(child).stack();
         assertNotEquals(k.task(parent).stack(), stack, "the child's own stack");
         ThreadInfo ti = k.task(child).threadInfo();
@@ -75,8 +77,8 @@ public abstract class DupTaskStructContract extends KernelContract {
         assertEquals(child, ti.task());
         // the child's first run: current_thread_info() / sp_el0 find it from the CPU's registers
         int cpu = k.task(child).cpu();
-        k.run(cpu, pidOf(k, child));
-        long[] regs = k.registers(cpu);
+        k.cpu(cpu).run(Pid.of(pidOf(k, child)));
+        long[] regs = k.cpu(cpu).registers();
         long sp = regs[platform().cpuRegisters().indexOf("sp")];
         assertTrue(sp >= stack && sp < stack + arch().threadSize(), "sp inside the child's stack");
         if (!platform().threadInfoInTask()) {
@@ -84,24 +86,25 @@ public abstract class DupTaskStructContract extends KernelContract {
         } else {
             assertEquals(child, regs[platform().cpuRegisters().indexOf("sp_el0")], "current = sp_el0");
         }
-        assertEquals(child, k.current(cpu));
+        assertEquals(child, k.cpu(cpu).current().address());
     }
 
     @Test
     @DisplayName("alloc_thread_stack_node: every stack is THREAD_SIZE and THREAD_ALIGN aligned, none overlaps")
     void stacksAreAlignedAndDisjoint() {
         Kernel k = boot(4);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         assertEquals(arch().threadSize(), platform().threadSize());
         assertEquals(arch().threadAlign(), platform().threadAlign());
         Set<Long> slots = new HashSet<>();
-        List<Long> tasks = new ArrayList<>(k.tasks());
+        List<Long> tasks = new ArrayList<>(taskAddresses(k));
         for (int i = 0; i < 40; i++) {
-            tasks.add(k.findTask(i % 2 == 0 ? k.fork(0)
-                    : k.clone(0, EnumSet.of(CloneFlag.VM, CloneFlag.SIGHAND, CloneFlag.THREAD), 0, 0, 0, 0, 0)));
+            tasks.add(address(k, i % 2 == 0 ? k.cpu(0).fork().nr()
+                    : k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.VM, CloneFlag.SIGHAND, CloneFlag.THREAD), 0, 0,
+                            0, 0, 0, 0)).nr()));
         }
         for (int cpu = 1; cpu < 4; cpu++) {
-            tasks.add(k.idleTask(cpu));
+            tasks.add(k.cpu(cpu).idleTask().address());
         }
         for (long t : tasks) {
             long stack = k.task(t).stack();
@@ -114,12 +117,12 @@ public abstract class DupTaskStructContract extends KernelContract {
     @DisplayName("dup_task_struct: clear_tsk_need_resched in the child; the other TIF flags are copied")
     void needReschedIsClearedInTheChild() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        ThreadInfo parent = k.task(k.current(0)).threadInfo();
+        k.cpu(0).run(Pid.INIT);
+        ThreadInfo parent = k.cpu(0).current().threadInfo();
         int notifyResume = platform().tifBit("TIF_NOTIFY_RESUME");
         parent.flag(TIF_NEED_RESCHED, true);
         parent.flag(notifyResume, true);
-        ThreadInfo child = k.task(k.findTask(k.fork(0))).threadInfo();
+        ThreadInfo child = k.task(k.cpu(0).fork()).orElseThrow().threadInfo();
         assertFalse(child.testFlag(TIF_NEED_RESCHED));
         assertTrue(child.testFlag(notifyResume));
         assertTrue(parent.testFlag(TIF_NEED_RESCHED));
@@ -129,8 +132,8 @@ public abstract class DupTaskStructContract extends KernelContract {
     @DisplayName("copy_process: user_disable_single_step and clear_tsk_thread_flag(p, TIF_SYSCALL_TRACE) in the child")
     void tracingFlagsAreClearedInTheChild() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        ThreadInfo parent = k.task(k.current(0)).threadInfo();
+        k.cpu(0).run(Pid.INIT);
+        ThreadInfo parent = k.cpu(0).current().threadInfo();
         int syscallTrace = platform().tifBit("TIF_SYSCALL_TRACE");
         // arm64 single-steps with TIF_SINGLESTEP; ARM32 has no hardware single step (a no-op)
         int singleStep = platform().tifBit("TIF_SINGLESTEP");
@@ -138,7 +141,7 @@ public abstract class DupTaskStructContract extends KernelContract {
         if (singleStep >= 0) {
             parent.flag(singleStep, true);
         }
-        ThreadInfo child = k.task(k.findTask(k.fork(0))).threadInfo();
+        ThreadInfo child = k.task(k.cpu(0).fork()).orElseThrow().threadInfo();
         assertFalse(child.testFlag(syscallTrace));
         if (singleStep >= 0) {
             assertFalse(child.testFlag(singleStep));
@@ -150,10 +153,10 @@ public abstract class DupTaskStructContract extends KernelContract {
     @DisplayName("dup_task_struct: a new stack canary (get_random_canary) for every task")
     void stackCanaryIsNew() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         Structs s = structs(k);
-        long parent = k.current(0);
-        long child = k.findTask(k.fork(0));
+        long parent = k.cpu(0).current().address();
+        long child = address(k, k.cpu(0).fork().nr());
         long canary = s.task(child, "stack_canary");
         assertNotEquals(s.task(parent, "stack_canary"), canary);
         if (arch().longSize() == 8) {
@@ -165,10 +168,10 @@ public abstract class DupTaskStructContract extends KernelContract {
     @DisplayName("arch_dup_task_struct: the child is a byte copy of the parent where copy_process changes nothing")
     void childIsAByteCopy() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         Structs s = structs(k);
-        long parent = k.current(0);
-        long child = k.findTask(k.fork(0));
+        long parent = k.cpu(0).current().address();
+        long child = address(k, k.cpu(0).fork().nr());
         for (String member : new String[] {"static_prio", "normal_prio", "policy", "comm", "cpus_allowed",
             "nr_cpus_allowed", "personality", "sas_ss_flags"}) {
             long offset = s.offset("task_struct", member);
@@ -184,18 +187,18 @@ public abstract class DupTaskStructContract extends KernelContract {
         Kernel k = boot(2);
         ListHeads heads = new ListHeads(platform(), k.addressSpace());
         List<String> broken = new ArrayList<>();
-        for (long t : k.tasks().subList(1, k.tasks().size())) {
+        for (long t : taskAddresses(k).subList(1, taskAddresses(k).size())) {
             broken.addAll(heads.broken(t, Set.of()));
         }
-        broken.addAll(heads.broken(k.idleTask(1), ListHeads.IDLE_EXEMPT));
-        k.run(0, 1);
-        long child = k.findTask(k.fork(0));
+        broken.addAll(heads.broken(k.cpu(1).idleTask().address(), ListHeads.IDLE_EXEMPT));
+        k.cpu(0).run(Pid.INIT);
+        long child = address(k, k.cpu(0).fork().nr());
         broken.addAll(heads.broken(child, Set.of()));
-        long thread = k.findTask(k.clone(0, EnumSet.of(CloneFlag.VM, CloneFlag.SIGHAND, CloneFlag.THREAD), 0, 0, 0,
-                0, 0));
+        long thread = address(k, k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.VM, CloneFlag.SIGHAND,
+                CloneFlag.THREAD), 0, 0, 0, 0, 0, 0)).nr());
         broken.addAll(heads.broken(thread, ListHeads.THREAD_EXEMPT));
-        k.run(1, 2);
-        long worker = k.findTask(k.kernelThread(1, "kthread", 0, EnumSet.noneOf(CloneFlag.class)));
+        k.cpu(1).run(Pid.KTHREADD);
+        long worker = address(k, k.cpu(1).kernelThread("kthread", 0, EnumSet.noneOf(CloneFlag.class)).nr());
         broken.addAll(heads.broken(worker, Set.of()));
         assertEquals(List.of(), broken);
         // sched_fork: plist_node_init(&p->pushable_tasks, MAX_PRIO); rcu_copy_process (TASKS_RCU): idle CPU -1
@@ -211,10 +214,10 @@ public abstract class DupTaskStructContract extends KernelContract {
         List<String> lines = new ArrayList<>();
         Kernel k = boot(b -> b.cpus(4).memory(64L << 20).tracer(Tracer.eventsAndFunctions(lines::add)));
         k.advanceClock(3495_071_290_000L - k.clock());
-        k.run(3, 2);
+        k.cpu(3).run(Pid.KTHREADD);
         lines.clear();
-        int child = k.kernelThread(3, "worker_thread", 0, EnumSet.noneOf(CloneFlag.class));
-        long task = k.findTask(child);
+        int child = k.cpu(3).kernelThread("worker_thread", 0, EnumSet.noneOf(CloneFlag.class)).nr();
+        long task = address(k, child);
         assertEquals("kthreadd", k.task(task).comm(), "the child inherits the parent's comm");
         String prefix = String.format("%16s-%-5d [%03d] ", "kthreadd", 2, 3);
         String time = String.format(" %5d.%06d: ", 3495, 71290);
@@ -233,12 +236,12 @@ public abstract class DupTaskStructContract extends KernelContract {
                 child, target)), wakeup);
         assertTrue(lines.indexOf(wakeup) > lines.indexOf(fork), "sched_process_fork comes before the wakeup");
         // its first run is there: sched_switch from that CPU's idle task
-        k.run(target, child);
+        k.cpu(target).run(Pid.of(child));
         String sw = lines.getLast();
         assertTrue(sw.startsWith(String.format("%16s-%-5d [%03d] ", "swapper/" + target, 0, target)), sw);
         assertTrue(sw.endsWith("==> next_comm=kthreadd next_pid=" + child + " next_prio=120"), sw);
         assertEquals(KernelInternals.symbol(k, "ret_from_fork"),
-                k.registers(target)[platform().cpuRegisters().indexOf("pc")] & -0x400L,
+                k.cpu(target).registers()[platform().cpuRegisters().indexOf("pc")] & -0x400L,
                 "the child runs ret_from_fork");
     }
 }

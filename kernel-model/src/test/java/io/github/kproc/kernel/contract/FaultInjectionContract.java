@@ -4,15 +4,17 @@ import static io.github.kproc.kernel.CloneFlag.FILES;
 import static io.github.kproc.kernel.CloneFlag.FS;
 import static io.github.kproc.kernel.CloneFlag.NEWPID;
 import static io.github.kproc.kernel.CloneFlag.SIGHAND;
-import io.github.kproc.kernel.CloneFlag;
 import static io.github.kproc.kernel.CloneFlag.VM;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
+import io.github.kproc.kernel.CloneArgs;
+import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.ForkStep;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.function.ToIntFunction;
@@ -35,17 +37,18 @@ public abstract class FaultInjectionContract extends KernelContract {
     /** The forks whose unwinding is checked, each from the task that would make it. */
     enum Variant {
         /** {@code fork()} by init: every structure copied, a new mm. */
-        FORK(1, 10, k -> k.fork(0)),
+        FORK(1, 10, k -> k.cpu(0).fork().nr()),
         /** {@code clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD)} by init: everything shared. */
-        THREAD(1, 3, k -> k.clone(0, EnumSet.of(VM, FS, FILES, SIGHAND, CloneFlag.THREAD), 0, 0, 0, 0, 0)),
+        THREAD(1, 3, k -> k.cpu(0).clone(new CloneArgs(EnumSet.of(VM, FS, FILES, SIGHAND, CloneFlag.THREAD), 0, 0, 0,
+                0, 0, 0)).nr()),
         /** {@code kernel_thread(fn, arg, CLONE_FS|CLONE_FILES)} by kthreadd: no mm at all. */
-        KERNEL_THREAD(2, 6, k -> k.kernelThread(0, "kthread", 7, EnumSet.of(FS, FILES))),
+        KERNEL_THREAD(2, 6, k -> k.cpu(0).kernelThread("kthread", 7, EnumSet.of(FS, FILES)).nr()),
         /**
          * {@code clone(CLONE_NEWPID)} by init: a new nsproxy and pid namespace, a two-level pid, and a
          * {@code radix_tree_node} for number 1 in the new namespace's empty IDR ({@code idr_alloc_cyclic}:
          * only index 0 fits in the root itself).
          */
-        NEW_PID(1, 13, k -> k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0));
+        NEW_PID(1, 13, k -> k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr());
 
         final int caller;
         /** Slab and page allocations the fork makes (task, stack, cred, files, fs, sighand, signal, mm, pgd, nsproxy, pid_ns, pid, IDR nodes as needed). */
@@ -75,7 +78,7 @@ public abstract class FaultInjectionContract extends KernelContract {
 
     private Kernel bootAs(Variant v) {
         Kernel k = boot(2);
-        k.run(0, v.caller);
+        k.cpu(0).run(Pid.of(v.caller));
         return k;
     }
 
@@ -83,7 +86,7 @@ public abstract class FaultInjectionContract extends KernelContract {
     @MethodSource("everyStepOfEveryVariant")
     void everyStepUnwindsExactly(Variant variant, ForkStep step) {
         Kernel k = bootAs(variant);
-        long caller = k.current(0);
+        long caller = k.cpu(0).current().address();
         KernelState before = KernelState.of(k, caller);
         long injected = k.faults().injected();
         k.faults().failStep(step, errnoOf(step), 1);
@@ -99,19 +102,19 @@ public abstract class FaultInjectionContract extends KernelContract {
         int n = 1;
         for (;; n++) {
             Kernel k = boot(2);
-            k.run(0, 1);
-            int pid = k.clone(0, EnumSet.of(VM, FILES, SIGHAND), SIGCHLD, 0, 0, 0, 0);
-            k.run(1, pid);
-            long task = k.current(1);
+            k.cpu(0).run(Pid.INIT);
+            int pid = k.cpu(0).clone(new CloneArgs(EnumSet.of(VM, FILES, SIGHAND), SIGCHLD, 0, 0, 0, 0, 0)).nr();
+            k.cpu(1).run(Pid.of(pid));
+            long task = k.cpu(1).current().address();
             KernelState before = KernelState.of(k, task);
             k.faults().failNthAllocation(n);
             try {
-                k.exec(1, "sh");
+                k.cpu(1).exec("sh");
             } catch (KernelException e) {
                 assertEquals(Errno.ENOMEM, e.errno());
                 before.assertUnchanged(k, KernelState.of(k, task));
                 k.faults().clear();
-                k.exec(1, "sh");
+                k.cpu(1).exec("sh");
                 continue;
             }
             k.faults().clear();
@@ -126,7 +129,7 @@ public abstract class FaultInjectionContract extends KernelContract {
         int n = 1;
         for (;; n++) {
             Kernel k = bootAs(variant);
-            long caller = k.current(0);
+            long caller = k.cpu(0).current().address();
             KernelState before = KernelState.of(k, caller);
             long injected = k.faults().injected();
             k.faults().failNthAllocation(n);

@@ -3,6 +3,7 @@ package io.github.kproc.kernel.contract;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -18,10 +19,10 @@ public abstract class ForkExitSoakContract extends KernelContract {
     private static final int CYCLES = Integer.getInteger("kproc.soak.cycles", 1_000_000);
 
     private static void cycle(Kernel k) {
-        int pid = k.fork(0);
-        k.run(1, pid);
-        k.exit(1, 0);
-        if (k.wait(0, pid) != pid) {
+        int pid = k.cpu(0).fork().nr();
+        k.cpu(1).run(Pid.of(pid));
+        k.cpu(1).exit(0);
+        if (!k.cpu(0).wait4(Pid.of(pid))) {
             throw new AssertionError("wait4 did not reap " + pid);
         }
     }
@@ -30,7 +31,7 @@ public abstract class ForkExitSoakContract extends KernelContract {
     @DisplayName("fork/do_exit/wait4: a million cycles keep memory flat")
     void aMillionCyclesKeepMemoryFlat(TestReporter reporter) {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         // after one cycle CPU 1's idle task lazily holds the last child's mm, as it will after every cycle
         cycle(k);
         MemoryUsage baseline = usage(k);
@@ -47,6 +48,6 @@ public abstract class ForkExitSoakContract extends KernelContract {
         assertSameUsage(baseline, usage(k));
         assertEquals(threads, k.nrThreads());
         assertEquals(forks + CYCLES, k.totalForks());
-        assertEquals(k.tasks().size(), 3, "swapper, init and kthreadd");
+        assertEquals(taskAddresses(k).size(), 3, "swapper, init and kthreadd");
     }
 }

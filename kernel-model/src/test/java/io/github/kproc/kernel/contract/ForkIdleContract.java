@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -25,15 +26,15 @@ public abstract class ForkIdleContract extends KernelContract {
         assertEquals(2, k.nrThreads(), "init and kthreadd");
         assertEquals(5, k.totalForks(), "init, kthreadd and three idle tasks");
         for (int cpu = 1; cpu < 4; cpu++) {
-            long idle = k.idleTask(cpu);
+            long idle = k.cpu(cpu).idleTask().address();
             assertEquals(0, k.task(idle).pid());
             assertEquals(initStructPid, s.taskPtr(idle, "thread_pid"));
-            assertFalse(k.tasks().contains(idle));
+            assertFalse(taskAddresses(k).contains(idle));
             assertEquals("swapper/" + cpu, k.task(idle).comm());
             assertEquals(2, k.task(idle).flags() & 0x2, "PF_IDLE");
             assertEquals(1, s.task(idle, "nr_cpus_allowed"));
             assertEquals(cpu, k.task(idle).cpu());
-            assertEquals(idle, k.current(cpu));
+            assertEquals(idle, k.cpu(cpu).current().address());
         }
     }
 
@@ -44,7 +45,7 @@ public abstract class ForkIdleContract extends KernelContract {
         Structs s = structs(k);
         long initMm = KernelInternals.initMm(k);
         for (int cpu = 1; cpu < 4; cpu++) {
-            long idle = k.idleTask(cpu);
+            long idle = k.cpu(cpu).idleTask().address();
             assertEquals(0, k.task(idle).mm());
             assertEquals(initMm, k.task(idle).activeMm(), "current->active_mm = &init_mm");
             assertEquals(arch().forkPreemptCount() / 2, k.task(idle).threadInfo().preemptCountValue(),
@@ -53,7 +54,7 @@ public abstract class ForkIdleContract extends KernelContract {
         // init_mm: its static reference plus one per idle task lending it
         assertEquals(1 + 3, s.i32(initMm, "mm_struct", "mm_count"));
         // the first switch to a task with an mm gives init_mm back (finish_task_switch's mmdrop)
-        k.run(1, 1);
+        k.cpu(1).run(Pid.INIT);
         assertEquals(1 + 2, s.i32(initMm, "mm_struct", "mm_count"));
     }
 }

@@ -6,10 +6,12 @@ import static org.quicktheories.generators.SourceDSL.lists;
 
 import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.ForkStep;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -99,7 +101,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
         }
 
         long current(int cpu) {
-            return k.current(cpu);
+            return k.cpu(cpu).current().address();
         }
 
         boolean idle(long t) {
@@ -112,7 +114,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
 
         int cpuOf(long t) {
             for (int c = 0; c < CPUS; c++) {
-                if (k.current(c) == t) {
+                if (k.cpu(c).current().address() == t) {
                     return c;
                 }
             }
@@ -147,10 +149,10 @@ public abstract class ForkPropertiesContract extends KernelContract {
     private static void assertTasksAre(Kernel k, List<Integer> pids) {
         List<Integer> now = new ArrayList<>();
         StringBuilder left = new StringBuilder();
-        for (long t : k.tasks()) {
+        for (long t : taskAddresses(k)) {
             now.add(k.task(t).pid());
             left.append(String.format("%n  %s state 0x%x exit_state 0x%x exit_signal %d real_parent %d", k.task(t),
-                    k.task(t).state(), k.task(t).exitState(), k.task(t).exitSignal(),
+                    k.task(t).rawState(), k.task(t).exitState(), k.task(t).exitSignal(),
                     k.task(k.task(t).realParent()).pid()));
         }
         if (!now.equals(pids) || k.nrThreads() != pids.size() - 1) {
@@ -171,12 +173,12 @@ public abstract class ForkPropertiesContract extends KernelContract {
     }
 
     /** Runs a fork-like call; on failure asserts the state is unchanged. Returns the pid or -1. */
-    private int forkLike(Run run, int cpu, java.util.function.IntSupplier call) {
+    private int forkLike(Run run, int cpu, java.util.function.Supplier<Pid> call) {
         Kernel k = run.k;
         long caller = run.current(cpu);
         KernelState before = KernelState.of(k, caller);
         try {
-            return call.getAsInt();
+            return call.get().nr();
         } catch (KernelException e) {
             before.assertUnchanged(k, KernelState.of(k, caller));
             return -1;
@@ -190,13 +192,13 @@ public abstract class ForkPropertiesContract extends KernelContract {
      */
     private static int actor(Run run, Op op, java.util.function.LongPredicate suits) {
         Kernel k = run.k;
-        long current = k.current(op.cpu());
+        long current = k.cpu(op.cpu()).current().address();
         if (!run.idle(current) && suits.test(current) && (op.pick() & 8) == 0) {
             return op.cpu();
         }
         List<Long> candidates = new ArrayList<>();
-        for (long t : k.tasks()) {
-            if (!run.idle(t) && k.task(t).exitState() == 0 && k.task(t).state() == 0 && suits.test(t)) {
+        for (long t : taskAddresses(k)) {
+            if (!run.idle(t) && k.task(t).exitState() == 0 && k.task(t).rawState() == 0 && suits.test(t)) {
                 candidates.add(t);
             }
         }
@@ -208,7 +210,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
         if (where >= 0) {
             return where;
         }
-        k.run(op.cpu(), k.task(t).pid());
+        k.cpu(op.cpu()).run(Pid.of(k.task(t).pid()));
         return op.cpu();
     }
 
@@ -221,18 +223,18 @@ public abstract class ForkPropertiesContract extends KernelContract {
         switch (op.kind()) {
             case RUN -> {
                 List<Long> candidates = new ArrayList<>();
-                for (long t : k.tasks()) {
-                    if (!run.idle(t) && k.task(t).state() == 0 && k.task(t).onRq() == 1 && run.cpuOf(t) < 0) {
+                for (long t : taskAddresses(k)) {
+                    if (!run.idle(t) && k.task(t).rawState() == 0 && k.task(t).onRq() == 1 && run.cpuOf(t) < 0) {
                         candidates.add(t);
                     }
                 }
                 if (!candidates.isEmpty()) {
-                    k.run(op.cpu(), k.task(candidates.get(op.pick() % candidates.size())).pid());
+                    k.cpu(op.cpu()).run(Pid.of(k.task(candidates.get(op.pick() % candidates.size())).pid()));
                 }
                 return;
             }
             case IDLE -> {
-                k.runIdle(op.cpu());
+                k.cpu(op.cpu()).runIdle();
                 return;
             }
             case KTHREAD -> cpu = actor(run, op, run::kthread);
@@ -247,16 +249,17 @@ public abstract class ForkPropertiesContract extends KernelContract {
             return;
         }
         long chosen = run.current(cpu);
-        k.step(cpu);
+        k.cpu(cpu).step();
         if (run.current(cpu) != chosen) {
             return;
         }
         long current = run.current(cpu);
         arm(k, op.fault());
         switch (op.kind()) {
-            case FORK -> forkLike(run, cpu, () -> k.fork(cpu));
-            case THREAD -> forkLike(run, cpu, () -> k.clone(cpu, EnumSet.of(CloneFlag.VM, CloneFlag.FS,
-                    CloneFlag.FILES, CloneFlag.SIGHAND, CloneFlag.THREAD), 0, 0, 0, 0, 0));
+            case FORK -> forkLike(run, cpu, () -> k.cpu(cpu).fork());
+            case THREAD -> forkLike(run, cpu, () -> k.cpu(cpu).clone(new CloneArgs(EnumSet.of(CloneFlag.VM,
+                    CloneFlag.FS,
+                    CloneFlag.FILES, CloneFlag.SIGHAND, CloneFlag.THREAD), 0, 0, 0, 0, 0, 0)));
             case NEWPID -> {
                 Set<CloneFlag> flags = EnumSet.of(CloneFlag.NEWPID);
                 if ((op.flags() & 1) != 0) {
@@ -265,7 +268,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
                 if ((op.flags() & 2) != 0) {
                     flags.add(CloneFlag.FS);
                 }
-                forkLike(run, cpu, () -> k.clone(cpu, flags, SIGCHLD, 0, 0, 0, 0));
+                forkLike(run, cpu, () -> k.cpu(cpu).clone(new CloneArgs(flags, SIGCHLD, 0, 0, 0, 0, 0)));
             }
             case CLONE -> {
                 Set<CloneFlag> flags = EnumSet.noneOf(CloneFlag.class);
@@ -275,8 +278,9 @@ public abstract class ForkPropertiesContract extends KernelContract {
                     }
                 }
                 int exitSignal = (op.pick() & 1) == 0 ? SIGCHLD : 0;
-                forkLike(run, cpu, () -> k.clone(cpu, flags, exitSignal, 0, 0x7e000000L + 4L * op.pick(),
-                        0x7e001000L + 4L * op.pick(), 0x4000L * op.pick()));
+                forkLike(run, cpu, () -> k.cpu(cpu).clone(new CloneArgs(flags, exitSignal, 0, 0,
+                        0x7e000000L + 4L * op.pick(),
+                        0x7e001000L + 4L * op.pick(), 0x4000L * op.pick())));
             }
             case KTHREAD -> {
                 Set<CloneFlag> flags = EnumSet.noneOf(CloneFlag.class);
@@ -289,10 +293,10 @@ public abstract class ForkPropertiesContract extends KernelContract {
                 if ((op.flags() & 4) != 0) {
                     flags.add(CloneFlag.SIGHAND);
                 }
-                forkLike(run, cpu, () -> k.kernelThread(cpu, "kthread", op.pick(), flags));
+                forkLike(run, cpu, () -> k.cpu(cpu).kernelThread("kthread", op.pick(), flags));
             }
             case VFORK, VFORK_EXEC -> {
-                int pid = forkLike(run, cpu, () -> k.vfork(cpu));
+                int pid = forkLike(run, cpu, () -> k.cpu(cpu).vfork());
                 if (pid > 0) {
                     // vfork returns the number in the caller's pid namespace
                     long child = PidsContract.findByNs(k, k.taskActivePidNs(current), pid);
@@ -302,16 +306,16 @@ public abstract class ForkPropertiesContract extends KernelContract {
                         int where = run.cpuOf(child);
                         if (where < 0) {
                             where = k.task(child).cpu();
-                            k.run(where, k.task(child).pid());
+                            k.cpu(where).run(Pid.of(k.task(child).pid()));
                         }
-                        k.exec(where, "sh");
+                        k.cpu(where).exec("sh");
                     }
                 }
             }
             case EXEC -> {
                 MemoryUsage before = usage(k);
                 try {
-                    k.exec(cpu, "exe" + op.pick());
+                    k.cpu(cpu).exec("exe" + op.pick());
                 } catch (KernelException e) {
                     if (e.errno() != Errno.ENOMEM) {
                         throw e;
@@ -319,13 +323,13 @@ public abstract class ForkPropertiesContract extends KernelContract {
                     assertSameUsage(before, usage(k));
                 }
             }
-            case EXIT -> k.exit(cpu, op.pick());
+            case EXIT -> k.cpu(cpu).exit(op.pick());
             case WAIT -> {
                 int target = (op.pick() & 3) == 0 ? -1 : childPid(k, current, op.pick());
                 try {
                     long ns = k.taskActivePidNs(current);
-                    int reaped = k.wait(cpu, target);
-                    for (long t : k.tasks()) {
+                    int reaped = reap(k, cpu, target);
+                    for (long t : taskAddresses(k)) {
                         if (reaped > 0 && k.pidNr(t, ns) == reaped && k.task(t).groupLeader() == t
                                 && k.task(k.task(t).realParent()).groupLeader() == k.task(current).groupLeader()) {
                             throw new AssertionError("wait returned " + reaped + ", a child still listed");
@@ -350,7 +354,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
     /** True if the task's thread group has children (zombie ones only, if asked). */
     private static boolean hasChildren(Kernel k, long task, boolean zombies) {
         long leader = k.task(task).groupLeader();
-        for (long t : k.tasks()) {
+        for (long t : taskAddresses(k)) {
             long parent = k.task(t).realParent();
             if (k.task(t).groupLeader() == t && parent != 0 && k.task(parent).groupLeader() == leader
                     && (!zombies || k.task(t).exitState() == EXIT_ZOMBIE)) {
@@ -364,7 +368,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
     private static int childPid(Kernel k, long current, int pick) {
         List<Integer> children = new ArrayList<>();
         long leader = k.task(current).groupLeader();
-        for (long t : k.tasks()) {
+        for (long t : taskAddresses(k)) {
             long parent = k.task(t).realParent();
             if (parent != 0 && k.task(parent).groupLeader() == leader && k.task(t).groupLeader() == t) {
                 children.add(k.pidNr(t, k.taskActivePidNs(current)));
@@ -384,11 +388,11 @@ public abstract class ForkPropertiesContract extends KernelContract {
             k.stepAll();
             long exiting = 0;
             long zombie = 0;
-            for (long t : k.tasks()) {
+            for (long t : taskAddresses(k)) {
                 if (k.task(t).pid() <= 2 || run.idle(t)) {
                     continue;
                 }
-                if (k.task(t).exitState() == 0 && k.task(t).state() == 0) {
+                if (k.task(t).exitState() == 0 && k.task(t).rawState() == 0) {
                     exiting = t;
                     break;
                 }
@@ -401,22 +405,22 @@ public abstract class ForkPropertiesContract extends KernelContract {
                 int cpu = run.cpuOf(exiting);
                 if (cpu < 0) {
                     cpu = k.task(exiting).cpu();
-                    k.run(cpu, k.task(exiting).pid());
+                    k.cpu(cpu).run(Pid.of(k.task(exiting).pid()));
                 }
-                k.exit(cpu, 0);
+                k.cpu(cpu).exit(0);
             } else if (zombie != 0) {
                 long parent = k.task(zombie).realParent();
                 int cpu = run.cpuOf(parent);
                 if (cpu < 0) {
                     cpu = run.idle(parent) ? k.task(parent).cpu() : 0;
                     if (run.idle(parent)) {
-                        k.runIdle(cpu);
+                        k.cpu(cpu).runIdle();
                     } else {
-                        k.run(cpu, k.task(parent).pid());
+                        k.cpu(cpu).run(Pid.of(k.task(parent).pid()));
                     }
                 }
                 int pid = k.pidNr(zombie, k.taskActivePidNs(parent));
-                if (k.wait(cpu, pid) != pid) {
+                if (!k.cpu(cpu).wait4(Pid.of(pid))) {
                     throw new AssertionError(k.task(zombie) + " is a zombie its parent cannot reap");
                 }
             } else {
@@ -424,17 +428,17 @@ public abstract class ForkPropertiesContract extends KernelContract {
             }
         }
         // a vfork parent drops its reference on the child when it runs again (init and kthreadd too)
-        for (long t : k.tasks()) {
+        for (long t : taskAddresses(k)) {
             if (KernelInternals.inVforkWait(k, t) && run.cpuOf(t) < 0) {
-                k.run(k.task(t).cpu(), k.task(t).pid());
+                k.cpu(k.task(t).cpu()).run(Pid.of(k.task(t).pid()));
             }
         }
         for (int cpu = 0; cpu < CPUS; cpu++) {
-            k.runIdle(cpu);
+            k.cpu(cpu).runIdle();
         }
         for (int cpu = 0; cpu < CPUS; cpu++) {
-            k.run(cpu, 1);
-            k.runIdle(cpu);
+            k.cpu(cpu).run(Pid.INIT);
+            k.cpu(cpu).runIdle();
         }
     }
 }

@@ -77,10 +77,10 @@ final class Invariants {
                 listed.add(t);
             }
         }
-        check(listed.equals(k.tasks()), "Kernel.tasks() disagrees with the list in memory");
+        check(listed.equals(KernelContract.taskAddresses(k)), "Kernel.tasks() disagrees with the list in memory");
         Set<Long> live = new LinkedHashSet<>(listed);
         for (int cpu = 1; cpu < k.cpus(); cpu++) {
-            live.add(k.idleTask(cpu));
+            live.add(k.cpu(cpu).idleTask().address());
         }
         check(live.size() == listed.size() + k.cpus() - 1, "a task is listed twice");
         Set<Long> all = new LinkedHashSet<>(live);
@@ -97,7 +97,7 @@ final class Invariants {
 
     private boolean isIdle(long t) {
         for (int cpu = 0; cpu < k.cpus(); cpu++) {
-            if (k.idleTask(cpu) == t) {
+            if (k.cpu(cpu).idleTask().address() == t) {
                 return true;
             }
         }
@@ -117,7 +117,7 @@ final class Invariants {
         } else {
             check(stack == 0, name(t) + ": a dead task's stack is released (put_task_stack)");
         }
-        long state = k.task(t).state();
+        long state = k.task(t).rawState();
         if (exitState == 0) {
             check((state == TASK_RUNNING) == (k.task(t).onRq() == 1), name(t) + ": state " + state + " on_rq "
                     + k.task(t).onRq());
@@ -243,25 +243,27 @@ final class Invariants {
         Set<Long> queued = new HashSet<>();
         int spIndex = p.cpuRegisters().indexOf("sp");
         for (int cpu = 0; cpu < k.cpus(); cpu++) {
-            long cur = k.current(cpu);
+            long cur = k.cpu(cpu).current().address();
             check(cur == KernelInternals.rqCurr(k, cpu), "CPU " + cpu + ": current is not rq->curr");
             check(all.contains(cur), "CPU " + cpu + " runs a task that is gone");
-            check(k.task(cur).cpu() == cpu && k.smpProcessorId(cpu) == cpu, "CPU " + cpu + ": task_cpu(current)");
-            check(k.task(cur).state() == TASK_RUNNING, "CPU " + cpu + ": current is not TASK_RUNNING");
+            check(k.task(cur).cpu() == cpu && k.cpu(cpu).smpProcessorId() == cpu, "CPU " + cpu + ": task_cpu(current)");
+            check(k.task(cur).rawState() == TASK_RUNNING, "CPU " + cpu + ": current is not TASK_RUNNING");
             check(s.task(cur, "on_cpu") == 1, "CPU " + cpu + ": current's on_cpu");
-            long sp = k.registers(cpu)[spIndex];
+            long sp = k.cpu(cpu).registers()[spIndex];
             long stack = k.task(cur).stack();
             check(sp > stack && sp <= stack + p.threadSize(), "CPU " + cpu + ": sp outside current's stack");
             currents.add(cur);
             List<Long> queue = KernelInternals.runQueue(k, cpu);
             for (long t : queue) {
                 check(live.contains(t) && !isIdle(t), "CPU " + cpu + " queues a task that is gone or idle");
-                check(k.task(t).onRq() == 1 && k.task(t).state() == TASK_RUNNING, name(t) + ": queued but not runnable");
+                check(k.task(t).onRq() == 1 && k.task(t).rawState() == TASK_RUNNING,
+                        name(t) + ": queued but not runnable");
                 check(k.task(t).cpu() == cpu, name(t) + ": queued on CPU " + cpu + " but task_cpu " + k.task(t).cpu());
                 check(queued.add(t), name(t) + " is queued twice");
             }
-            int running = cur == k.idleTask(cpu) ? 0 : 1;
-            check(k.nrRunning(cpu) == queue.size() + running, "CPU " + cpu + ": nr_running " + k.nrRunning(cpu)
+            int running = cur == k.cpu(cpu).idleTask().address() ? 0 : 1;
+            check(k.cpu(cpu).nrRunning() == queue.size() + running,
+                    "CPU " + cpu + ": nr_running " + k.cpu(cpu).nrRunning()
                     + " with " + queue.size() + " queued");
         }
         check(currents.size() == k.cpus(), "a task is current on two CPUs");

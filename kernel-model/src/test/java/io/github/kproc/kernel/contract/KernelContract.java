@@ -7,7 +7,9 @@ import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
+import io.github.kproc.view.TaskStruct;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -73,20 +75,41 @@ public abstract class KernelContract {
 
     /** Runs {@code pid} on {@code cpu} and returns its task_struct. */
     protected static long runAs(Kernel k, int cpu, int pid) {
-        k.run(cpu, pid);
-        return k.current(cpu);
+        k.cpu(cpu).run(Pid.of(pid));
+        return k.cpu(cpu).current().address();
     }
 
     /** The CPU {@code pid} runs on: where it already is current, else {@code cpu} after running it there. */
     protected static int cpuRunning(Kernel k, int pid, int cpu) {
-        long t = k.findTask(pid);
+        long t = address(k, pid);
         for (int c = 0; c < k.cpus(); c++) {
-            if (k.current(c) == t) {
+            if (k.cpu(c).current().address() == t) {
                 return c;
             }
         }
-        k.run(cpu, pid);
+        k.cpu(cpu).run(Pid.of(pid));
         return cpu;
+    }
+
+    /** The task_struct of the task with global pid {@code pid}, or 0 if there is none (as {@code find_task_by_vpid}). */
+    protected static long address(Kernel k, int pid) {
+        return pid < 1 ? 0 : k.task(Pid.of(pid)).map(TaskStruct::address).orElse(0L);
+    }
+
+    /** The addresses of the tasks on the global task list, init_task first. */
+    protected static List<Long> taskAddresses(Kernel k) {
+        return k.tasks().stream().map(TaskStruct::address).toList();
+    }
+
+    /**
+     * {@code wait4(pid, ..., WNOHANG | __WALL)} on {@code cpu} ({@code pid} -1 for any child): the reaped
+     * child's pid, or 0 if no matching child has exited yet; ECHILD is thrown.
+     */
+    protected static int reap(Kernel k, int cpu, int pid) {
+        if (pid == -1) {
+            return k.cpu(cpu).wait4Any().map(Pid::nr).orElse(0);
+        }
+        return k.cpu(cpu).wait4(Pid.of(pid)) ? pid : 0;
     }
 
     /** Asserts a kernel call fails with {@code errno}. */

@@ -61,10 +61,11 @@ record KernelState(MemoryUsage usage, int nrThreads, long totalForks, List<Long>
         }
         List<Integer> running = new ArrayList<>();
         for (int cpu = 0; cpu < k.cpus(); cpu++) {
-            running.add(k.nrRunning(cpu));
+            running.add(k.cpu(cpu).nrRunning());
         }
         k.memory().shrinkCaches();
-        return new KernelState(k.memory().usage(), k.nrThreads(), k.totalForks(), k.tasks(), running, structs, idrs);
+        return new KernelState(k.memory().usage(), k.nrThreads(), k.totalForks(), KernelContract.taskAddresses(k),
+                running, structs, idrs);
     }
 
     private static void add(Map<String, byte[]> structs, Structs s, String name, long address, String type) {

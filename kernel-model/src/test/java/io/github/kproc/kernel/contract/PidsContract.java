@@ -8,9 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -35,29 +37,29 @@ public abstract class PidsContract extends KernelContract {
     @DisplayName("alloc_pid: numbers are handed out in sequence (init 1, kthreadd 2, then 3, 4, ...)")
     void pidsAreSequential() {
         Kernel k = boot(2);
-        assertEquals("init", k.task(k.findTask(1)).comm());
-        assertEquals("kthreadd", k.task(k.findTask(2)).comm());
-        k.run(0, 1);
-        assertEquals(3, k.fork(0));
-        assertEquals(4, k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0));
-        k.run(1, 2);
-        assertEquals(5, k.kernelThread(1, "kthread", 0, EnumSet.noneOf(CloneFlag.class)));
-        assertEquals(6, k.fork(0));
+        assertEquals("init", k.task(Pid.INIT).orElseThrow().comm());
+        assertEquals("kthreadd", k.task(Pid.KTHREADD).orElseThrow().comm());
+        k.cpu(0).run(Pid.INIT);
+        assertEquals(3, k.cpu(0).fork().nr());
+        assertEquals(4, k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr());
+        k.cpu(1).run(Pid.KTHREADD);
+        assertEquals(5, k.cpu(1).kernelThread("kthread", 0, EnumSet.noneOf(CloneFlag.class)).nr());
+        assertEquals(6, k.cpu(0).fork().nr());
     }
 
     @Test
     @DisplayName("alloc_pid: past pid_max - 1 the cursor wraps to RESERVED_PIDS (300), never back to 1")
     void pidsWrapToReservedPids() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         int pid = 0;
         while (pid != k.pidMax() - 1) {
-            pid = k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
-            k.run(1, pid);
-            k.exit(1, 0);
+            pid = k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
+            k.cpu(1).run(Pid.of(pid));
+            k.cpu(1).exit(0);
         }
-        assertEquals(300, k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0));
-        assertEquals(301, k.fork(0));
+        assertEquals(300, k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr());
+        assertEquals(301, k.cpu(0).fork().nr());
     }
 
     @Test
@@ -77,9 +79,9 @@ public abstract class PidsContract extends KernelContract {
     void newPidNamespaceChildIsItsInit() {
         Kernel k = boot(2);
         Structs s = structs(k);
-        k.run(0, 1);
-        int global = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
-        long child = k.findTask(global);
+        k.cpu(0).run(Pid.INIT);
+        int global = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
+        long child = address(k, global);
         assertEquals(global, k.task(child).pid(), "_do_fork returns pid_vnr: the number in the caller's namespace");
         long ns = k.taskActivePidNs(child);
         assertNotEquals(k.initPidNamespace(), ns);
@@ -99,18 +101,19 @@ public abstract class PidsContract extends KernelContract {
         assertEquals(1, s.i32(numbers + upid, "upid", "nr"));
         assertEquals(ns, s.ptr(numbers + upid, "upid", "ns"));
         // the parent's own pid namespace for children is untouched
-        assertEquals(k.initPidNamespace(), s.ptr(s.taskPtr(k.current(0), "nsproxy"), "nsproxy", "pid_ns_for_children"));
+        assertEquals(k.initPidNamespace(), s.ptr(s.taskPtr(k.cpu(0).current().address(), "nsproxy"), "nsproxy",
+                "pid_ns_for_children"));
     }
 
     @Test
     @DisplayName("_do_fork: the return value is pid_vnr, the child's number in the caller's pid namespace")
     void forkInsideANamespaceReturnsItsNumber() {
         Kernel k = boot(3);
-        k.run(0, 1);
-        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        k.cpu(0).run(Pid.INIT);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long init = runAs(k, 1, nsInit);
         long ns = k.taskActivePidNs(init);
-        int vnr = k.fork(1);
+        int vnr = k.cpu(1).fork().nr();
         assertEquals(2, vnr);
         long child = findByNs(k, ns, 2);
         assertEquals(2, k.pidNr(child, ns));
@@ -120,30 +123,30 @@ public abstract class PidsContract extends KernelContract {
         assertEquals(ns, k.taskActivePidNs(child));
         assertEquals(init, k.task(child).realParent());
         // the numbers of a namespace are its own: the global cursor went on meanwhile
-        assertEquals(global + 1, k.fork(0));
+        assertEquals(global + 1, k.cpu(0).fork().nr());
         // wait4 takes and returns the number as the caller sees it
-        k.run(2, global);
-        k.exit(2, 0);
-        assertEquals(2, k.wait(1, 2));
+        k.cpu(2).run(Pid.of(global));
+        k.cpu(2).exit(0);
+        assertTrue(k.cpu(1).wait4(Pid.KTHREADD));
     }
 
     @Test
     @DisplayName("alloc_pid: once a namespace's init has exited (no PIDNS_ADDING) a fork into it is -ENOMEM")
     void deadNamespaceRefusesNewPids() {
         Kernel k = boot(3);
-        k.run(0, 1);
-        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        k.cpu(0).run(Pid.INIT);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long init = runAs(k, 1, nsInit);
         long ns = k.taskActivePidNs(init);
-        int child = k.task(findByNs(k, ns, k.fork(1))).pid();
+        int child = k.task(findByNs(k, ns, k.cpu(1).fork().nr())).pid();
         Structs s = structs(k);
         int adding = 1 << 31;
         assertEquals(adding, s.i32(ns, "pid_namespace", "pid_allocated") & adding);
-        k.exit(1, 0);
+        k.cpu(1).exit(0);
         assertEquals(0, s.i32(ns, "pid_namespace", "pid_allocated") & adding, "disable_pid_allocation");
         long task = runAs(k, 2, child);
         KernelState before = KernelState.of(k, task);
-        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.fork(2));
+        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.cpu(2).fork());
         before.assertUnchanged(k, KernelState.of(k, task));
     }
 
@@ -151,11 +154,12 @@ public abstract class PidsContract extends KernelContract {
     @DisplayName("alloc_pid: nested namespaces give one number per level, pid 1 at the innermost")
     void nestedNamespaces() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        int outer = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        k.cpu(0).run(Pid.INIT);
+        int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long outerInit = runAs(k, 1, outer);
         long ns1 = k.taskActivePidNs(outerInit);
-        assertEquals(2, k.clone(1, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0), "numbered 2 in the caller's namespace");
+        assertEquals(2, k.cpu(1).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr(),
+                "numbered 2 in the caller's namespace");
         long inner = findByNs(k, ns1, 2);
         long ns2 = k.taskActivePidNs(inner);
         Structs s = structs(k);
@@ -173,17 +177,17 @@ public abstract class PidsContract extends KernelContract {
     @DisplayName("put_pid_ns: a pid namespace is freed when its last task is reaped")
     void namespaceIsFreedWithItsLastTask() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         MemoryUsage before = usage(k);
-        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         assertEquals(1L, k.memory().usage().objectsInUse().get("pid_namespace"));
-        k.run(1, nsInit);
-        k.exit(1, 0);
-        assertEquals(nsInit, k.wait(0, nsInit));
+        k.cpu(1).run(Pid.of(nsInit));
+        k.cpu(1).exit(0);
+        assertTrue(k.cpu(0).wait4(Pid.of(nsInit)));
         // the idle task of CPU 1 lazily holds the dead task's mm until it switches to another mm
-        k.runIdle(0);
-        k.run(1, 1);
-        k.runIdle(1);
+        k.cpu(0).runIdle();
+        k.cpu(1).run(Pid.INIT);
+        k.cpu(1).runIdle();
         assertSameUsage(before, usage(k));
     }
 
@@ -191,17 +195,18 @@ public abstract class PidsContract extends KernelContract {
     @DisplayName("alloc_pid + idr_alloc_cyclic: idr_get_cursor is the last number + 1, and 300 + 1 after the wrap")
     void idrCursorFollowsAllocAndWraps() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         long init = k.initPidNamespace();
-        int pid = k.fork(0);
+        int pid = k.cpu(0).fork().nr();
         assertEquals(pid + 1, KernelInternals.idrCursor(k, init));
         while (pid != k.pidMax() - 1) {
-            pid = k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
-            k.run(1, pid);
-            k.exit(1, 0);
+            pid = k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
+            k.cpu(1).run(Pid.of(pid));
+            k.cpu(1).exit(0);
         }
         assertEquals(k.pidMax(), KernelInternals.idrCursor(k, init), "idr_next past pid_max - 1");
-        assertEquals(300, k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0), "pid_min = RESERVED_PIDS once the cursor is past it");
+        assertEquals(300, k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr(),
+                "pid_min = RESERVED_PIDS once the cursor is past it");
         assertEquals(301, KernelInternals.idrCursor(k, init));
         assertEquals(List.of(1, 2, 3, 300), KernelInternals.idrNumbers(k, init), "the exited threads' numbers are gone");
     }
@@ -213,7 +218,7 @@ public abstract class PidsContract extends KernelContract {
         Set<Long> namespaces = namespaces(k);
         assertEquals(3, namespaces.size(), "init_pid_ns and two nested namespaces");
         for (long ns : namespaces) {
-            for (long task : k.tasks()) {
+            for (long task : taskAddresses(k)) {
                 int nr = k.pidNr(task, ns);
                 if (nr != 0) {
                     assertEquals(task, KernelInternals.findTaskByPidNs(k, nr, ns),
@@ -224,10 +229,10 @@ public abstract class PidsContract extends KernelContract {
             assertEquals(0, KernelInternals.findTaskByPidNs(k, 0, ns), "number 0 (the idle tasks') is not in the IDR");
             assertEquals(0, KernelInternals.findTaskByPidNs(k, k.pidMax() - 1, ns), "a number never allocated");
         }
-        for (long task : k.tasks()) {
+        for (long task : taskAddresses(k)) {
             int global = k.pidNr(task, k.initPidNamespace());
             if (global != 0) {
-                assertEquals(task, k.findTask(global), "Kernel.findTask = find_task_by_pid_ns(nr, &init_pid_ns)");
+                assertEquals(task, address(k, global), "Kernel.findTask = find_task_by_pid_ns(nr, &init_pid_ns)");
             }
         }
     }
@@ -238,7 +243,7 @@ public abstract class PidsContract extends KernelContract {
         Kernel k = busyNamespaces();
         for (long ns : namespaces(k)) {
             Set<Integer> live = new TreeSet<>();
-            for (long task : k.tasks()) {
+            for (long task : taskAddresses(k)) {
                 int nr = k.pidNr(task, ns);
                 if (nr != 0) {
                     live.add(nr);
@@ -252,32 +257,32 @@ public abstract class PidsContract extends KernelContract {
     @DisplayName("free_pid: idr_remove drops the number once the task is reaped (a zombie keeps it)")
     void reapRemovesTheNumberFromTheIdr() {
         Kernel k = boot(2);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         long init = k.initPidNamespace();
         List<Integer> before = KernelInternals.idrNumbers(k, init);
-        int pid = k.fork(0);
-        long task = k.findTask(pid);
+        int pid = k.cpu(0).fork().nr();
+        long task = address(k, pid);
         assertTrue(KernelInternals.idrNumbers(k, init).contains(pid));
-        k.run(1, pid);
-        k.exit(1, 0);
+        k.cpu(1).run(Pid.of(pid));
+        k.cpu(1).exit(0);
         assertEquals(task, KernelInternals.findTaskByPidNs(k, pid, init), "a zombie is still found by its number");
-        assertEquals(pid, k.wait(0, pid));
+        assertTrue(k.cpu(0).wait4(Pid.of(pid)));
         assertEquals(before, KernelInternals.idrNumbers(k, init));
         assertEquals(0, KernelInternals.findPidNs(k, pid, init), "find_pid_ns after free_pid");
-        assertEquals(0, k.findTask(pid));
+        assertEquals(0, address(k, pid));
     }
 
     @Test
     @DisplayName("alloc_pid: a nested namespace's IDR holds that level's numbers, its parents' IDRs theirs")
     void nestedNamespaceIdrHoldsTheLevelsNumbers() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        int outer = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        k.cpu(0).run(Pid.INIT);
+        int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long outerInit = runAs(k, 1, outer);
         long ns1 = k.taskActivePidNs(outerInit);
         assertEquals(List.of(1), KernelInternals.idrNumbers(k, ns1));
-        assertEquals(2, k.clone(1, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0));
-        assertEquals(3, k.fork(1));
+        assertEquals(2, k.cpu(1).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr());
+        assertEquals(3, k.cpu(1).fork().nr());
         long inner = findByNs(k, ns1, 2);
         long ns2 = k.taskActivePidNs(inner);
         assertEquals(List.of(1, 2, 3), KernelInternals.idrNumbers(k, ns1));
@@ -295,16 +300,16 @@ public abstract class PidsContract extends KernelContract {
     @DisplayName("alloc_pid out_unlock/out_free: a fork into a dead namespace takes numbers and idr_removes them again")
     void deadNamespaceForkLeavesTheIdrs() {
         Kernel k = boot(3);
-        k.run(0, 1);
-        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        k.cpu(0).run(Pid.INIT);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long init = runAs(k, 1, nsInit);
         long ns = k.taskActivePidNs(init);
-        int child = k.task(findByNs(k, ns, k.fork(1))).pid();
-        k.exit(1, 0);
+        int child = k.task(findByNs(k, ns, k.cpu(1).fork().nr())).pid();
+        k.cpu(1).exit(0);
         runAs(k, 2, child);
         List<Integer> inNs = KernelInternals.idrNumbers(k, ns);
         List<Integer> global = KernelInternals.idrNumbers(k, k.initPidNamespace());
-        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.fork(2));
+        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.cpu(2).fork());
         assertEquals(inNs, KernelInternals.idrNumbers(k, ns));
         assertEquals(global, KernelInternals.idrNumbers(k, k.initPidNamespace()));
     }
@@ -315,21 +320,21 @@ public abstract class PidsContract extends KernelContract {
      */
     private Kernel busyNamespaces() {
         Kernel k = boot(3);
-        k.run(0, 1);
-        k.fork(0);
-        int thread = k.clone(0, THREAD_FLAGS, 0, 0, 0, 0, 0);
-        int reaped = k.fork(0);
-        k.run(1, reaped);
-        k.exit(1, 0);
-        assertEquals(reaped, k.wait(0, reaped));
-        int zombie = k.fork(0);
-        k.run(1, zombie);
-        k.exit(1, 0);
-        int nsInit = k.clone(0, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        k.cpu(0).run(Pid.INIT);
+        k.cpu(0).fork();
+        int thread = k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
+        int reaped = k.cpu(0).fork().nr();
+        k.cpu(1).run(Pid.of(reaped));
+        k.cpu(1).exit(0);
+        assertTrue(k.cpu(0).wait4(Pid.of(reaped)));
+        int zombie = k.cpu(0).fork().nr();
+        k.cpu(1).run(Pid.of(zombie));
+        k.cpu(1).exit(0);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         runAs(k, 1, nsInit);
-        k.fork(1);
-        k.clone(1, THREAD_FLAGS, 0, 0, 0, 0, 0);
-        k.clone(1, EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0);
+        k.cpu(1).fork();
+        k.cpu(1).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0));
+        k.cpu(1).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0));
         assertTrue(thread > 0);
         return k;
     }
@@ -338,7 +343,7 @@ public abstract class PidsContract extends KernelContract {
     private Set<Long> namespaces(Kernel k) {
         Structs s = structs(k);
         Set<Long> out = new LinkedHashSet<>();
-        for (long task : k.tasks()) {
+        for (long task : taskAddresses(k)) {
             for (long ns = k.taskActivePidNs(task); ns != 0; ns = s.ptr(ns, "pid_namespace", "parent")) {
                 out.add(ns);
             }
@@ -348,7 +353,7 @@ public abstract class PidsContract extends KernelContract {
 
     /** The task numbered {@code nr} in pid namespace {@code ns}. */
     static long findByNs(Kernel k, long ns, int nr) {
-        for (long t : k.tasks()) {
+        for (long t : taskAddresses(k)) {
             if (k.pidNr(t, ns) == nr) {
                 return t;
             }

@@ -6,9 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.kproc.arch.Platform;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.kernel.Policy;
 import io.github.kproc.layout.Pahole;
 import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskStruct;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -93,9 +96,9 @@ public abstract class RunqueuesContract extends KernelContract {
 
     private Kernel busy(int cpus, int children) {
         Kernel k = boot(cpus);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         for (int i = 0; i < children; i++) {
-            k.fork(0);
+            k.cpu(0).fork();
         }
         return k;
     }
@@ -109,11 +112,11 @@ public abstract class RunqueuesContract extends KernelContract {
         for (int cpu = 0; cpu < 4; cpu++) {
             long rq = rq(k, cpu);
             assertEquals(cpu, m.readInt(rq + at("rq", "cpu")));
-            assertEquals(k.current(cpu), m.readPointer(rq + at("rq", "curr")));
-            assertEquals(k.idleTask(cpu), m.readPointer(rq + at("rq", "idle")));
-            assertEquals(k.nrRunning(cpu), m.readInt(rq + at("rq", "nr_running")));
-            assertEquals(k.nrSwitches(cpu), m.readLong(rq + at("rq", "nr_switches")));
-            assertEquals(k.minVruntime(cpu), m.readLong(rq + at("rq", "cfs") + at("cfs_rq", "min_vruntime")));
+            assertEquals(k.cpu(cpu).current().address(), m.readPointer(rq + at("rq", "curr")));
+            assertEquals(k.cpu(cpu).idleTask().address(), m.readPointer(rq + at("rq", "idle")));
+            assertEquals(k.cpu(cpu).nrRunning(), m.readInt(rq + at("rq", "nr_running")));
+            assertEquals(k.cpu(cpu).nrSwitches(), m.readLong(rq + at("rq", "nr_switches")));
+            assertEquals(k.cpu(cpu).minVruntime(), m.readLong(rq + at("rq", "cfs") + at("cfs_rq", "min_vruntime")));
         }
     }
 
@@ -121,9 +124,9 @@ public abstract class RunqueuesContract extends KernelContract {
     @DisplayName("enqueue_entity/__enqueue_entity, enqueue_rt_entity: every queued task is in exactly one runqueue's tree or list, in order")
     void everyRunnableTaskIsQueuedOnce() {
         Kernel k = busy(2, 16);
-        List<Long> tasks = k.tasks();
-        k.setScheduler(k.pidNr(tasks.get(tasks.size() - 1), k.initPidNamespace()), 1, 10);
-        k.setScheduler(k.pidNr(tasks.get(tasks.size() - 2), k.initPidNamespace()), 2, 30);
+        List<Long> tasks = taskAddresses(k);
+        k.setScheduler(Pid.of(k.pidNr(tasks.get(tasks.size() - 1), k.initPidNamespace())), Policy.FIFO, 10);
+        k.setScheduler(Pid.of(k.pidNr(tasks.get(tasks.size() - 2), k.initPidNamespace())), Policy.RR, 30);
         k.stepAll();
         AddressSpace m = k.addressSpace();
         long vruntime = at("task_struct", "se.vruntime");
@@ -144,18 +147,19 @@ public abstract class RunqueuesContract extends KernelContract {
                 assertTrue(seen.add(t), "queued once");
             }
             queued += fair.size() + rt.size();
-            int fairOnCpu = fair.size() + (isFair(k, k.current(cpu)) ? 1 : 0);
+            int fairOnCpu = fair.size() + (isFair(k, k.cpu(cpu).current().address()) ? 1 : 0);
             assertEquals(fairOnCpu, m.readInt(rq + at("rq", "cfs") + at("cfs_rq", "nr_running")),
                     "cfs_rq->nr_running counts the queued and the running fair entity");
-            assertEquals(new HashSet<>(k.queued(cpu)), new HashSet<>(concat(fair, rt)));
+            assertEquals(new HashSet<>(k.cpu(cpu).queued().stream().map(TaskStruct::address).toList()),
+                    new HashSet<>(concat(fair, rt)));
         }
         long state = at("task_struct", "state");
         long onRq = at("task_struct", "on_rq");
         int runnable = 0;
-        for (long t : k.tasks()) {
+        for (long t : taskAddresses(k)) {
             boolean running = false;
             for (int cpu = 0; cpu < 2; cpu++) {
-                running |= k.current(cpu) == t;
+                running |= k.cpu(cpu).current().address() == t;
             }
             boolean idle = (m.readInt(t + at("task_struct", "flags")) & 0x2) != 0;
             if (!running && !idle && m.readPointer(t + state) == 0 && m.readInt(t + onRq) == 1) {

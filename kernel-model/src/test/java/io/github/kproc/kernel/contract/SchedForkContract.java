@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.kproc.Errno;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.KernelInternals;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.Tracer;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,18 +38,18 @@ public abstract class SchedForkContract extends KernelContract {
             Matcher m = NEWTASK.matcher(line);
             if (m.find() && holder[0] != null) {
                 Kernel kk = holder[0];
-                long t = kk.findTask(Integer.parseInt(m.group(1)));
-                seen.add(new AtNewTask(kk.task(t).state(), kk.task(t).onRq(), kk.task(t).cpu(),
+                long t = address(kk, Integer.parseInt(m.group(1)));
+                seen.add(new AtNewTask(kk.task(t).rawState(), kk.task(t).onRq(), kk.task(t).cpu(),
                         kk.task(t).threadInfo().preemptCountValue()));
             }
         })));
         holder[0] = k;
-        k.run(1, 1);
-        int pid = k.fork(1);
+        k.cpu(1).run(Pid.INIT);
+        int pid = k.cpu(1).fork().nr();
         assertEquals(List.of(new AtNewTask(TASK_NEW, 0, 1, arch().forkPreemptCount())), seen,
                 "state, on_rq, task_cpu (smp_processor_id() of the fork) and preempt_count at task_newtask");
-        long child = k.findTask(pid);
-        assertEquals(TASK_RUNNING, k.task(child).state(), "wake_up_new_task: TASK_RUNNING");
+        long child = address(k, pid);
+        assertEquals(TASK_RUNNING, k.task(child).rawState(), "wake_up_new_task: TASK_RUNNING");
         assertEquals(1, k.task(child).onRq(), "TASK_ON_RQ_QUEUED");
     }
 
@@ -59,7 +60,7 @@ public abstract class SchedForkContract extends KernelContract {
         Structs s = structs(k);
         long init = runAs(k, 0, 1);
         s.set(init, "task_struct", "prio", 110);
-        long child = k.findTask(k.fork(0));
+        long child = address(k, k.cpu(0).fork().nr());
         assertEquals(120, k.task(child).prio());
         assertEquals(120, k.task(child).normalPrio());
         assertEquals(120, k.task(child).staticPrio());
@@ -76,7 +77,7 @@ public abstract class SchedForkContract extends KernelContract {
         s.memory().writeInt(word, s.memory().readInt(word) | (1 << reset.bitOffset()));
         s.set(init, "task_struct", "static_prio", 110);
         s.set(init, "task_struct", "normal_prio", 110);
-        long child = k.findTask(k.fork(0));
+        long child = address(k, k.cpu(0).fork().nr());
         assertEquals(120, k.task(child).staticPrio());
         assertEquals(120, k.task(child).normalPrio());
         assertEquals(120, k.task(child).prio());
@@ -92,7 +93,7 @@ public abstract class SchedForkContract extends KernelContract {
         s.set(init, "task_struct", "policy", 6);
         s.set(init, "task_struct", "normal_prio", -1);
         KernelState before = KernelState.of(k, init);
-        assertErrno(Errno.EAGAIN, () -> k.fork(0));
+        assertErrno(Errno.EAGAIN, () -> k.cpu(0).fork());
         before.assertUnchanged(k, KernelState.of(k, init));
     }
 
@@ -100,10 +101,10 @@ public abstract class SchedForkContract extends KernelContract {
     @DisplayName("init_task_preempt_count: FORK_PREEMPT_COUNT until schedule_tail's preempt_enable on the first run")
     void forkPreemptCountUntilTheFirstRun() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        long child = k.findTask(k.fork(0));
+        k.cpu(0).run(Pid.INIT);
+        long child = address(k, k.cpu(0).fork().nr());
         assertEquals(arch().forkPreemptCount(), k.task(child).threadInfo().preemptCountValue());
-        k.run(1, pidOf(k, child));
+        k.cpu(1).run(Pid.of(pidOf(k, child)));
         assertEquals(0, k.task(child).threadInfo().preemptCountValue());
     }
 
@@ -112,8 +113,8 @@ public abstract class SchedForkContract extends KernelContract {
     void cpuIsWrittenWhereKconfigKeepsIt() {
         Kernel k = boot(4);
         Structs s = structs(k);
-        k.run(2, 1);
-        long child = k.findTask(k.fork(2));
+        k.cpu(2).run(Pid.INIT);
+        long child = address(k, k.cpu(2).fork().nr());
         int cpu = k.task(child).cpu();
         assertEquals(cpu, s.memory().readInt(arch().cpu().address(platform(), s.memory(), child)));
         assertEquals(cpu, s.task(child, "wake_cpu"));
@@ -129,17 +130,18 @@ public abstract class SchedForkContract extends KernelContract {
     @DisplayName("wake_up_new_task: fork balancing queues the child on the idlest CPU and reschedules its idle task (resched_curr)")
     void newTaskGoesToTheIdlestCpu() {
         Kernel k = boot(4);
-        k.run(0, 1);
-        long ipis = k.reschedIpis(1);
-        long child = k.findTask(k.fork(0));
+        k.cpu(0).run(Pid.INIT);
+        long ipis = k.cpu(1).reschedIpis();
+        long child = address(k, k.cpu(0).fork().nr());
         assertEquals(1, k.task(child).cpu(), "CPU 0 runs init; 1, 2 and 3 are idle");
-        assertEquals(1, k.nrRunning(1));
+        assertEquals(1, k.cpu(1).nrRunning());
         assertTrue(KernelInternals.runQueue(k, 1).contains(child));
-        assertTrue(k.task(k.idleTask(1)).threadInfo().testFlag(TIF_NEED_RESCHED), "check_preempt_curr: the idle class loses");
-        assertEquals(ipis + 1, k.reschedIpis(1), "another CPU gets a reschedule IPI");
-        assertEquals(k.idleTask(1), k.current(1), "the child has not run yet");
-        long second = k.findTask(k.fork(0));
+        assertTrue(k.cpu(1).idleTask().threadInfo().testFlag(TIF_NEED_RESCHED),
+                "check_preempt_curr: the idle class loses");
+        assertEquals(ipis + 1, k.cpu(1).reschedIpis(), "another CPU gets a reschedule IPI");
+        assertEquals(k.cpu(1).idleTask().address(), k.cpu(1).current().address(), "the child has not run yet");
+        long second = address(k, k.cpu(0).fork().nr());
         assertEquals(2, k.task(second).cpu());
-        assertFalse(k.task(k.current(0)).threadInfo().testFlag(TIF_NEED_RESCHED));
+        assertFalse(k.cpu(0).current().threadInfo().testFlag(TIF_NEED_RESCHED));
     }
 }

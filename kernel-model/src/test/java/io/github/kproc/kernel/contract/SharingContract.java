@@ -10,8 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import java.util.EnumSet;
 import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
@@ -36,16 +38,16 @@ public abstract class SharingContract extends KernelContract {
 
     /** clone(flags) from init, the child's task_struct. */
     private long cloneChild(Set<CloneFlag> flags, int exitSignal) {
-        return k.findTask(k.clone(0, flags, exitSignal, 0, 0, 0, 0));
+        return address(k, k.cpu(0).clone(new CloneArgs(flags, exitSignal, 0, 0, 0, 0, 0)).nr());
     }
 
     /** Runs a child on CPU 1 and lets it exit; init reaps it if it became a zombie. */
     private void exitChild(long child) {
         int pid = pidOf(k, child);
         runAs(k, 1, pid);
-        k.exit(1, 0);
-        if (k.findTask(pid) != 0) {
-            assertEquals(pid, k.wait(0, pid));
+        k.cpu(1).exit(0);
+        if (address(k, pid) != 0) {
+            assertTrue(k.cpu(0).wait4(Pid.of(pid)));
         }
     }
 
@@ -116,7 +118,7 @@ public abstract class SharingContract extends KernelContract {
         bootAsInit();
         assertCopied(EnumSet.noneOf(CloneFlag.class), "sighand", "sighand_struct", "count");
         long kthreadd = runAs(k, 0, 2);
-        long worker = k.findTask(k.kernelThread(0, "kthread", 0, EnumSet.noneOf(CloneFlag.class)));
+        long worker = address(k, k.cpu(0).kernelThread("kthread", 0, EnumSet.noneOf(CloneFlag.class)).nr());
         long action = s.offset("sighand_struct", "action");
         long size = 64 * s.size("k_sigaction");
         assertEquals(java.util.HexFormat.of().formatHex(s.memory().readBytes(s.taskPtr(kthreadd, "sighand") + action,
@@ -155,7 +157,7 @@ public abstract class SharingContract extends KernelContract {
     void kernelThreadsHaveNoMm() {
         bootAsInit();
         runAs(k, 0, 2);
-        long worker = k.findTask(k.kernelThread(0, "kthread", 0, EnumSet.noneOf(CloneFlag.class)));
+        long worker = address(k, k.cpu(0).kernelThread("kthread", 0, EnumSet.noneOf(CloneFlag.class)).nr());
         assertEquals(0, s.taskPtr(worker, "mm"));
         assertEquals(0, s.taskPtr(worker, "active_mm"));
     }
@@ -186,12 +188,12 @@ public abstract class SharingContract extends KernelContract {
                 s.memory().readPointer(threadHead + s.offset("list_head", "prev")));
         long swapperChildren = k.task(parent).realParent() + s.offset("task_struct", "children");
         assertFalse(s.entries(swapperChildren).contains(thread + s.offset("task_struct", "sibling")));
-        assertTrue(k.tasks().contains(thread));
+        assertTrue(taskAddresses(k).contains(thread));
         // the thread's exit: live at do_exit, nr_threads at release_task, sigcnt when the task_struct goes
         int tid = pidOf(k, thread);
         runAs(k, 1, tid);
-        k.exit(1, 0);
-        assertEquals(0, k.findTask(tid), "an exited thread is released at once (EXIT_DEAD)");
+        k.cpu(1).exit(0);
+        assertEquals(0, address(k, tid), "an exited thread is released at once (EXIT_DEAD)");
         assertEquals(nrThreads, s.i32(signal, "signal_struct", "nr_threads"));
         assertEquals(live, s.i32(signal, "signal_struct", "live"));
         assertEquals(sigcnt, s.i32(signal, "signal_struct", "sigcnt"));
@@ -238,8 +240,8 @@ public abstract class SharingContract extends KernelContract {
         long files = s.taskPtr(parent, "files");
         int count = s.i32(files, "files_struct", "count");
         long child = cloneChild(EnumSet.of(FILES), SIGCHLD);
-        k.run(1, pidOf(k, child));
-        k.exec(1, "sh");
+        k.cpu(1).run(Pid.of(pidOf(k, child)));
+        k.cpu(1).exec("sh");
         long own = s.taskPtr(child, "files");
         assertNotEquals(files, own);
         assertEquals(1, s.i32(own, "files_struct", "count"));
@@ -258,8 +260,8 @@ public abstract class SharingContract extends KernelContract {
         s.memory().writePointer(usr1, 0x10400);
         long child = cloneChild(EnumSet.of(VM, SIGHAND), SIGCHLD);
         assertEquals(count + 1, s.i32(sighand, "sighand_struct", "count"));
-        k.run(1, pidOf(k, child));
-        k.exec(1, "sh");
+        k.cpu(1).run(Pid.of(pidOf(k, child)));
+        k.cpu(1).exec("sh");
         long own = s.taskPtr(child, "sighand");
         assertNotEquals(sighand, own);
         assertEquals(1, s.i32(own, "sighand_struct", "count"));

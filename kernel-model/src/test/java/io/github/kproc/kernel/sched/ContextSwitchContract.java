@@ -11,6 +11,7 @@ import static org.quicktheories.generators.SourceDSL.longs;
 import io.github.kproc.Errno;
 import io.github.kproc.KernelException;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.view.CpuContextSave;
 import io.github.kproc.view.ThreadInfo;
@@ -57,10 +58,10 @@ public abstract class ContextSwitchContract extends SchedContractBase {
         SchedFacts facts = facts();
         Tasks t = tasks(k);
         AddressSpace m = k.addressSpace();
-        k.run(0, 1);
-        long init = k.current(0);
+        k.cpu(0).run(Pid.INIT);
+        long init = k.cpu(0).current().address();
         long kthreadd = task(k, 2);
-        long[] before = k.registers(0);
+        long[] before = k.cpu(0).registers();
         CpuContextSave saved = t.context(kthreadd);
         long savedSp = saved.sp();
         long savedPc = saved.pc();
@@ -72,10 +73,10 @@ public abstract class ContextSwitchContract extends SchedContractBase {
                     values.get(facts.switched().size() + i));
         }
 
-        k.run(0, 2);
+        k.cpu(0).run(Pid.KTHREADD);
 
-        long[] during = k.registers(0);
-        assertEquals(kthreadd, k.current(0), "current after the switch");
+        long[] during = k.cpu(0).registers();
+        assertEquals(kthreadd, k.cpu(0).current().address(), "current after the switch");
         for (int i = 0; i < facts.switched().size(); i++) {
             SchedFacts.Switched s = facts.switched().get(i);
             assertEquals(values.get(i), during[reg(s.register())], s.register() + " loaded from cpu_context." + s.member());
@@ -107,10 +108,10 @@ public abstract class ContextSwitchContract extends SchedContractBase {
             }
         }
 
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
 
-        long[] after = k.registers(0);
-        assertEquals(init, k.current(0));
+        long[] after = k.cpu(0).registers();
+        assertEquals(init, k.cpu(0).current().address());
         for (SchedFacts.Switched s : facts.switched()) {
             assertEquals(before[reg(s.register())], after[reg(s.register())], s.register() + " back bit-exact");
         }
@@ -133,9 +134,9 @@ public abstract class ContextSwitchContract extends SchedContractBase {
             }
         }
 
-        k.run(0, 2);
+        k.cpu(0).run(Pid.KTHREADD);
 
-        long[] again = k.registers(0);
+        long[] again = k.cpu(0).registers();
         for (int i = 0; i < facts.switched().size(); i++) {
             SchedFacts.Switched s = facts.switched().get(i);
             assertEquals(values.get(i), again[reg(s.register())], s.register() + " comes back on the next switch-in");
@@ -152,27 +153,27 @@ public abstract class ContextSwitchContract extends SchedContractBase {
     @DisplayName("copy_thread + __switch_to: a new task's first switch-in loads sp = task_pt_regs(p)")
     void newTaskIsSwitchedInOnItsPtRegs() {
         Kernel k = boot(1);
-        k.run(0, 1);
-        int child = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int child = k.cpu(0).fork().nr();
         long p = task(k, child);
         long ptRegs = platform().taskPtRegs(k.addressSpace(), p);
         assertEquals(ptRegs, tasks(k).context(p).sp(), "copy_thread: cpu_context.sp = childregs");
 
-        k.run(0, child);
+        k.cpu(0).run(Pid.of(child));
 
-        assertEquals(p, k.current(0));
-        assertEquals(ptRegs, k.registers(0)[reg(facts().sp())], "ret_from_fork runs on the child's pt_regs");
+        assertEquals(p, k.cpu(0).current().address());
+        assertEquals(ptRegs, k.cpu(0).registers()[reg(facts().sp())], "ret_from_fork runs on the child's pt_regs");
     }
 
     @Test
     @DisplayName("current_thread_info() = sp & ~(THREAD_SIZE - 1) from any sp in the stack; arm64 current = sp_el0")
     void currentIsFoundFromAnyStackPointerInsideTheTasksStack() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        k.cpu(0).fork();
         AddressSpace m = k.addressSpace();
-        List<Long> all = new ArrayList<>(k.tasks());
-        all.add(k.idleTask(1));
+        List<Long> all = new ArrayList<>(taskAddresses(k));
+        all.add(k.cpu(1).idleTask().address());
         for (int i = 0; i < all.size(); i++) {
             long p = all.get(i);
             long stack = k.task(p).stack();
@@ -202,25 +203,25 @@ public abstract class ContextSwitchContract extends SchedContractBase {
     @DisplayName("current of every CPU is what its registers say, runs on its own stack, has on_cpu set and task_cpu == cpu")
     void everyCpusCurrentAgreesWithItsRegisters() {
         Kernel k = boot(4);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         for (int i = 0; i < 3; i++) {
-            k.fork(0);
+            k.cpu(0).fork();
         }
-        k.run(1, 2);
+        k.cpu(1).run(Pid.KTHREADD);
         for (int i = 0; i < 4; i++) {
             k.tickAll();
         }
         Tasks t = tasks(k);
         for (int cpu = 0; cpu < 4; cpu++) {
-            long[] regs = k.registers(cpu);
-            long current = k.current(cpu);
+            long[] regs = k.cpu(cpu).registers();
+            long current = k.cpu(cpu).current().address();
             assertEquals(current, platform().currentTask(k.addressSpace(), regs));
             if (facts().current() != null) {
                 assertEquals(current, regs[reg(facts().current())], facts().current() + " holds current");
             }
             assertTrue(t.onStack(current, regs[reg(facts().sp())]), "CPU " + cpu + " runs on the stack of " + name(k, current));
             assertEquals(1, t.onCpu(current), "on_cpu of " + name(k, current));
-            assertEquals(cpu, k.smpProcessorId(cpu), "smp_processor_id() on CPU " + cpu);
+            assertEquals(cpu, k.cpu(cpu).smpProcessorId(), "smp_processor_id() on CPU " + cpu);
         }
     }
 
@@ -231,15 +232,15 @@ public abstract class ContextSwitchContract extends SchedContractBase {
         TraceLog log = TraceLog.attach(k);
         Tasks t = tasks(k);
         AddressSpace m = k.addressSpace();
-        k.run(0, 1);
-        int pid = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
         long p = task(k, pid);
         for (int target : new int[] {0, 1, 0}) {
             int from = k.task(p).cpu();
             long migrations = t.nrMigrations(p);
             if (from != target) {
                 log.clear();
-                k.migrate(pid, target);
+                k.migrate(Pid.of(pid), target);
                 FtraceLine line = log.only("sched_migrate_task");
                 assertEquals(String.format("comm=%s pid=%d prio=%d orig_cpu=%d dest_cpu=%d", k.task(p).comm(), pid,
                         k.task(p).prio(), from, target), line.body());
@@ -247,16 +248,17 @@ public abstract class ContextSwitchContract extends SchedContractBase {
             }
             assertEquals(target, m.readInt(facts().cpu().address(platform(), m, p)), "the cpu word __set_task_cpu writes");
             assertEquals(target, t.wakeCpu(p), "p->wake_cpu");
-            assertTrue(k.queued(target).contains(p), "queued on its new CPU");
+            assertTrue(k.cpu(target).queued().stream().anyMatch(q -> q.address() == p),
+                    "queued on its new CPU");
 
-            k.run(target, pid);
+            k.cpu(target).run(Pid.of(pid));
 
-            assertEquals(p, k.current(target));
-            assertEquals(target, k.smpProcessorId(target), "smp_processor_id() = task_cpu(current)");
+            assertEquals(p, k.cpu(target).current().address());
+            assertEquals(target, k.cpu(target).smpProcessorId(), "smp_processor_id() = task_cpu(current)");
             KernelException busy = assertThrows(KernelException.class,
-                    () -> k.migrate(pid, 1 - target));
+                    () -> k.migrate(Pid.of(pid), 1 - target));
             assertEquals(Errno.EBUSY, busy.errno(), "a running task is not migrated");
-            k.runIdle(target);
+            k.cpu(target).runIdle();
         }
     }
 
@@ -264,38 +266,38 @@ public abstract class ContextSwitchContract extends SchedContractBase {
     @DisplayName("try_to_wake_up: a sleeping task moved to another CPU is woken onto that CPU")
     void aSleepingTaskMigratedIsWokenOnItsNewCpu() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        int pid = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
         long p = task(k, pid);
         int first = k.task(p).cpu();
-        k.run(first, pid);
-        k.sleep(first);
-        assertEquals(TASK_INTERRUPTIBLE, k.task(p).state());
+        k.cpu(first).run(Pid.of(pid));
+        k.cpu(first).sleep();
+        assertEquals(TASK_INTERRUPTIBLE, k.task(p).rawState());
         int second = 1 - first;
-        k.migrate(pid, second);
+        k.migrate(Pid.of(pid), second);
         assertEquals(second, k.task(p).cpu());
-        assertNotEquals(p, k.current(first));
+        assertNotEquals(p, k.cpu(first).current().address());
 
-        k.wakeUp(first, pid);
+        k.cpu(first).wakeUp(Pid.of(pid));
 
         assertEquals(second, k.task(p).cpu(), "woken where task_cpu() says");
         assertEquals(second, tasks(k).wakeCpu(p));
-        assertTrue(k.queued(second).contains(p) || k.current(second) == p);
+        assertTrue(k.cpu(second).queued().stream().anyMatch(q -> q.address() == p) || k.cpu(second).current().address() == p);
     }
 
     @Test
     @DisplayName("run(cpu, pid) of a task queued on another CPU moves it with set_task_cpu first")
     void runningATaskQueuedElsewhereMovesIt() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        int pid = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
         long p = task(k, pid);
         int other = 1 - k.task(p).cpu();
 
-        k.run(other, pid);
+        k.cpu(other).run(Pid.of(pid));
 
-        assertEquals(p, k.current(other));
-        assertEquals(other, k.smpProcessorId(other));
+        assertEquals(p, k.cpu(other).current().address());
+        assertEquals(other, k.cpu(other).smpProcessorId());
         assertEquals(other, tasks(k).wakeCpu(p));
     }
 }

@@ -8,7 +8,10 @@ import static io.github.kproc.kernel.CloneFlag.VM;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.kernel.SoftirqVector;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -40,12 +43,12 @@ public abstract class FtraceContract extends SchedContractBase {
     @DisplayName("trace_print_context: \"%16s-%-5d [%03d] \", irq-info, \" %5lu.%06lu: \", then \"event: \" and TP_printk")
     void contextPrefixIsTheKernelsFormat() {
         Kernel k = boot(2);
-        k.run(1, 2);
+        k.cpu(1).run(Pid.KTHREADD);
         TraceLog log = TraceLog.attach(k);
         k.advanceClock(1_234_567_891L);
-        k.raiseSoftirq(1, TIMER_SOFTIRQ);
+        k.cpu(1).raiseSoftirq(SoftirqVector.TIMER);
         k.advanceClock(12_345L * 1_000_000_000L - 1_234_567_891L + 1_000L);
-        k.raiseSoftirq(1, 9);
+        k.cpu(1).raiseSoftirq(SoftirqVector.RCU);
 
         assertEquals(List.of(
                 String.format("%16s-%-5d [%03d] %s %5d.%06d: softirq_raise: vec=%d [action=%s]", "kthreadd", 2, 1,
@@ -73,24 +76,24 @@ public abstract class FtraceContract extends SchedContractBase {
                 new Flags("task", k -> { }, "d..."),
                 new Flags("preemption disabled 10 times", k -> {
                     for (int i = 0; i < 10; i++) {
-                        k.preemptDisable(0);
+                        k.cpu(0).preemptDisable();
                     }
                 }, "d.." + depth(10 * p)),
-                new Flags("bh disabled", k -> k.localBhDisable(0), "d..."),
-                new Flags("hardirq", k -> k.irqEnter(0), "d.h."),
+                new Flags("bh disabled", k -> k.cpu(0).localBhDisable(), "d..."),
+                new Flags("hardirq", k -> k.cpu(0).irqEnter(), "d.h."),
                 new Flags("nested hardirq with preemption disabled", k -> {
-                    k.preemptDisable(0);
-                    k.irqEnter(0);
-                    k.irqEnter(0);
+                    k.cpu(0).preemptDisable();
+                    k.cpu(0).irqEnter();
+                    k.cpu(0).irqEnter();
                 }, "d.h" + depth(p)),
-                new Flags("NMI", k -> k.nmiEnter(0), "d.Z."),
+                new Flags("NMI", k -> k.cpu(0).nmiEnter(), "d.Z."),
                 new Flags("need resched", k -> {
                     // sched_setscheduler() of a queued task to SCHED_FIFO: check_preempt_curr -> resched_curr here
-                    int pid = k.fork(0);
+                    int pid = k.cpu(0).fork().nr();
                     if (k.task(task(k, pid)).cpu() != 0) {
-                        k.migrate(pid, 0);
+                        k.migrate(Pid.of(pid), 0);
                     }
-                    k.setScheduler(pid, SCHED_FIFO, 10);
+                    k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
                 }, "dn.."));
     }
 
@@ -99,10 +102,10 @@ public abstract class FtraceContract extends SchedContractBase {
     Stream<DynamicTest> irqInfoOfALineInEveryContext() {
         return flagCases().stream().map(c -> DynamicTest.dynamicTest(c.context(), () -> {
             try (Kernel k = bootUnmanaged(2)) {
-                k.run(0, 1);
+                k.cpu(0).run(Pid.INIT);
                 c.enter().accept(k);
                 TraceLog log = TraceLog.attach(k);
-                k.raiseSoftirq(0, TIMER_SOFTIRQ);
+                k.cpu(0).raiseSoftirq(SoftirqVector.TIMER);
                 assertEquals(c.irqInfo(), log.only("softirq_raise").irqInfo(), c.context());
             }
         }));
@@ -112,20 +115,20 @@ public abstract class FtraceContract extends SchedContractBase {
     @DisplayName("__do_softirq runs handlers with irqs on and SOFTIRQ_OFFSET: softirq_entry/exit show 's', from local_bh_enable depth 1")
     void softirqEntryAndExitShowServingSoftirq() {
         Kernel k = boot(1);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         TraceLog log = TraceLog.attach(k);
-        k.irqEnter(0);
-        k.raiseSoftirq(0, TIMER_SOFTIRQ);
-        k.irqExit(0);
+        k.cpu(0).irqEnter();
+        k.cpu(0).raiseSoftirq(SoftirqVector.TIMER);
+        k.cpu(0).irqExit();
         assertEquals("vec=1 [action=TIMER]", log.only("softirq_entry").body());
         assertEquals("..s.", log.only("softirq_entry").irqInfo(), "run by irq_exit(): preempt depth of the task");
         assertEquals("..s.", log.only("softirq_exit").irqInfo());
         assertEquals("d.h.", log.only("softirq_raise").irqInfo());
 
         log.clear();
-        k.localBhDisable(0);
-        k.raiseSoftirq(0, 9);
-        k.localBhEnable(0);
+        k.cpu(0).localBhDisable();
+        k.cpu(0).raiseSoftirq(SoftirqVector.RCU);
+        k.cpu(0).localBhEnable();
         assertEquals("vec=9 [action=RCU]", log.only("softirq_entry").body());
         assertEquals("..s1", log.only("softirq_entry").irqInfo(),
                 "run by __local_bh_enable_ip(), which keeps 1 in preempt_count while serving");
@@ -135,27 +138,27 @@ public abstract class FtraceContract extends SchedContractBase {
     @DisplayName("a hardirq taken while a softirq is served: 'H'; its softirq waits for __do_softirq's restart")
     void hardirqWhileServingASoftirqShowsH() {
         Kernel k = boot(1);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         TraceLog log = TraceLog.attach(k);
         boolean[] interrupted = {false};
         log.watch(e -> {
             if (e.line().event().equals("softirq_entry") && !interrupted[0]) {
                 // __do_softirq runs the handlers with irqs on: an interrupt can come in here
                 interrupted[0] = true;
-                k.irqEnter(0);
-                k.raiseSoftirq(0, 9);
-                k.irqExit(0);
+                k.cpu(0).irqEnter();
+                k.cpu(0).raiseSoftirq(SoftirqVector.RCU);
+                k.cpu(0).irqExit();
             }
         });
-        k.irqEnter(0);
-        k.raiseSoftirq(0, TIMER_SOFTIRQ);
-        k.irqExit(0);
+        k.cpu(0).irqEnter();
+        k.cpu(0).raiseSoftirq(SoftirqVector.TIMER);
+        k.cpu(0).irqExit();
 
         assertEquals(List.of("softirq_raise d.h. vec=1 [action=TIMER]", "softirq_entry ..s. vec=1 [action=TIMER]",
                 "softirq_raise d.H. vec=9 [action=RCU]", "softirq_exit ..s. vec=1 [action=TIMER]",
                 "softirq_entry ..s. vec=9 [action=RCU]", "softirq_exit ..s. vec=9 [action=RCU]"),
                 log.lines().stream().map(l -> l.event() + " " + l.irqInfo() + " " + l.body()).toList());
-        assertEquals(0, k.preemptCount(0));
+        assertEquals(0, k.cpu(0).preemptCount().value());
     }
 
     // ---- sched_switch ----
@@ -182,8 +185,8 @@ public abstract class FtraceContract extends SchedContractBase {
         Kernel k = boot(1);
         TraceLog log = TraceLog.attach(k);
         k.advanceClock(5_000_042_000L);
-        long idle = k.idleTask(0);
-        k.run(0, 1);
+        long idle = k.cpu(0).idleTask().address();
+        k.cpu(0).run(Pid.INIT);
         assertEquals(List.of(String.format(
                 "%16s-%-5d [%03d] %s %5d.%06d: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R"
                         + " ==> next_comm=init next_pid=1 next_prio=120", "swapper/0", 0, 0, switchIrqInfo(), 5, 42)),
@@ -206,15 +209,16 @@ public abstract class FtraceContract extends SchedContractBase {
                 new Leaving("SCHED_FIFO task preempted: prev_prio is p->prio", "R+"))
                 .map(l -> DynamicTest.dynamicTest(l.how() + " -> " + l.state(), () -> {
                     try (Kernel k = bootUnmanaged(1)) {
-                        k.run(0, 1);
+                        k.cpu(0).run(Pid.INIT);
                         // a thread (CLONE_THREAD) is autoreaped by exit_notify(); a process waits for wait()
                         int pid = l.state().equals("X")
-                                ? k.clone(0, EnumSet.of(VM, FS, FILES, SIGHAND, THREAD), 0, 0, 0, 0, 0)
-                                : k.fork(0);
+                                ? k.cpu(0).clone(new CloneArgs(EnumSet.of(VM, FS, FILES, SIGHAND, THREAD), 0, 0, 0, 0,
+                                        0, 0)).nr()
+                                : k.cpu(0).fork().nr();
                         long p = task(k, pid);
-                        k.run(0, pid);
+                        k.cpu(0).run(Pid.of(pid));
                         if (l.how().startsWith("SCHED_FIFO")) {
-                            k.setScheduler(pid, SCHED_FIFO, 10);
+                            k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
                             assertEquals(89, k.task(p).prio(), "prio = MAX_RT_PRIO - 1 - rt_priority");
                         }
                         // read before the switch: a task that dies autoreaped is freed by finish_task_switch
@@ -222,19 +226,19 @@ public abstract class FtraceContract extends SchedContractBase {
                                 k.task(p).comm(), pid, k.task(p).prio(), l.state());
                         TraceLog log = TraceLog.attach(k);
                         switch (l.how()) {
-                            case "schedule() while TASK_RUNNING" -> k.schedule(0);
-                            case "sleep (TASK_INTERRUPTIBLE)" -> k.sleep(0);
-                            case "vfork parent waiting (TASK_KILLABLE)" -> k.vfork(0);
+                            case "schedule() while TASK_RUNNING" -> k.cpu(0).schedule();
+                            case "sleep (TASK_INTERRUPTIBLE)" -> k.cpu(0).sleep();
+                            case "vfork parent waiting (TASK_KILLABLE)" -> k.cpu(0).vfork().nr();
                             default -> {
                                 if (l.how().startsWith("exit")) {
-                                    k.exit(0, 0);
+                                    k.cpu(0).exit(0);
                                 } else {
-                                    k.run(0, 1);
+                                    k.cpu(0).run(Pid.INIT);
                                 }
                             }
                         }
                         FtraceLine line = log.only("sched_switch");
-                        long next = k.current(0);
+                        long next = k.cpu(0).current().address();
                         assertEquals(String.format("%s ==> next_comm=%s next_pid=%d next_prio=%d", prev,
                                 k.task(next).comm(), k.task(next).pid(), k.task(next).prio()), line.body());
                         assertEquals(pid, line.pid(), "written by prev, still current");
@@ -249,15 +253,15 @@ public abstract class FtraceContract extends SchedContractBase {
     @DisplayName("try_to_wake_up: sched_waking then sched_wakeup (comm pid prio target_cpu=%03d), written by the waker")
     void wakeupLines() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        int pid = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
         int cpu = k.task(task(k, pid)).cpu();
-        k.run(cpu, pid);
-        k.sleep(cpu);
-        k.run(1 - cpu, 2);
+        k.cpu(cpu).run(Pid.of(pid));
+        k.cpu(cpu).sleep();
+        k.cpu(1 - cpu).run(Pid.KTHREADD);
         TraceLog log = TraceLog.attach(k);
 
-        k.wakeUp(1 - cpu, pid);
+        k.cpu(1 - cpu).wakeUp(Pid.of(pid));
 
         List<FtraceLine> lines = log.lines().stream().filter(l -> l.event().startsWith("sched_wak")).toList();
         String body = String.format("comm=init pid=%d prio=120 target_cpu=%03d", pid, cpu);
@@ -291,19 +295,19 @@ public abstract class FtraceContract extends SchedContractBase {
     @DisplayName("smp_send_reschedule: ipi_raise on the sender; handle_IPI(IPI_RESCHEDULE): ipi_entry/ipi_exit on the target, not in hardirq")
     void rescheduleIpiLines() {
         Kernel k = boot(2);
-        k.run(0, 1);
-        int pid = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
         if (k.task(task(k, pid)).cpu() != 0) {
-            k.migrate(pid, 0);
+            k.migrate(Pid.of(pid), 0);
         }
-        k.run(0, pid);
-        k.sleep(0);
-        k.run(0, 1);
-        k.setScheduler(pid, SCHED_FIFO, 10);
-        k.run(1, 2);
+        k.cpu(0).run(Pid.of(pid));
+        k.cpu(0).sleep();
+        k.cpu(0).run(Pid.INIT);
+        k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
+        k.cpu(1).run(Pid.KTHREADD);
         TraceLog log = TraceLog.attach(k);
 
-        k.wakeUp(1, pid);
+        k.cpu(1).wakeUp(Pid.of(pid));
 
         FtraceLine raise = log.only("ipi_raise");
         assertEquals("target_mask=" + cpumask(0) + " (Rescheduling interrupts)", raise.body());
@@ -311,7 +315,7 @@ public abstract class FtraceContract extends SchedContractBase {
         assertEquals('d', raise.irqInfo().charAt(0));
         assertEquals(List.of(), log.events("ipi_entry"), "not delivered before the target CPU runs");
 
-        k.step(0);
+        k.cpu(0).step();
 
         FtraceLine entry = log.only("ipi_entry");
         FtraceLine exit = log.only("ipi_exit");
@@ -331,14 +335,14 @@ public abstract class FtraceContract extends SchedContractBase {
     void everyLineIsWrittenByItsCpusCurrent() {
         Kernel k = boot(3);
         TraceLog log = TraceLog.attach(k);
-        k.run(0, 1);
-        k.run(1, 2);
-        int child = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        k.cpu(1).run(Pid.KTHREADD);
+        int child = k.cpu(0).fork().nr();
         for (int i = 0; i < 3; i++) {
-            k.fork(0);
+            k.cpu(0).fork();
         }
-        k.run(0, child);
-        k.exit(0, 0);
+        k.cpu(0).run(Pid.of(child));
+        k.cpu(0).exit(0);
         for (int i = 0; i < 12; i++) {
             k.tickAll();
         }

@@ -7,7 +7,9 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.lists;
 
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.PreemptCountException;
+import io.github.kproc.kernel.SoftirqVector;
 import io.github.kproc.view.PreemptCount;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -51,14 +53,14 @@ public abstract class PreemptContract extends SchedContractBase {
 
     private List<Context> contexts() {
         int preempt = facts().preemptDisableOffset();
-        ObjIntConsumer<Kernel> preemptDisable = Kernel::preemptDisable;
-        ObjIntConsumer<Kernel> preemptEnable = Kernel::preemptEnable;
-        ObjIntConsumer<Kernel> bhDisable = Kernel::localBhDisable;
-        ObjIntConsumer<Kernel> bhEnable = Kernel::localBhEnable;
-        ObjIntConsumer<Kernel> irqEnter = Kernel::irqEnter;
-        ObjIntConsumer<Kernel> irqExit = Kernel::irqExit;
-        ObjIntConsumer<Kernel> nmiEnter = Kernel::nmiEnter;
-        ObjIntConsumer<Kernel> nmiExit = Kernel::nmiExit;
+        ObjIntConsumer<Kernel> preemptDisable = (kernel, cpu) -> kernel.cpu(cpu).preemptDisable();
+        ObjIntConsumer<Kernel> preemptEnable = (kernel, cpu) -> kernel.cpu(cpu).preemptEnable();
+        ObjIntConsumer<Kernel> bhDisable = (kernel, cpu) -> kernel.cpu(cpu).localBhDisable();
+        ObjIntConsumer<Kernel> bhEnable = (kernel, cpu) -> kernel.cpu(cpu).localBhEnable();
+        ObjIntConsumer<Kernel> irqEnter = (kernel, cpu) -> kernel.cpu(cpu).irqEnter();
+        ObjIntConsumer<Kernel> irqExit = (kernel, cpu) -> kernel.cpu(cpu).irqExit();
+        ObjIntConsumer<Kernel> nmiEnter = (kernel, cpu) -> kernel.cpu(cpu).nmiEnter();
+        ObjIntConsumer<Kernel> nmiExit = (kernel, cpu) -> kernel.cpu(cpu).nmiExit();
         return List.of(
                 new Context("task", List.of(), List.of(), 0,
                         new Predicates(false, false, false, false, false, true)),
@@ -92,9 +94,9 @@ public abstract class PreemptContract extends SchedContractBase {
 
         void run(Kernel k) {
             switch (this) {
-                case INIT -> k.run(0, 1);
-                case KTHREADD -> k.run(0, 2);
-                case IDLE -> k.runIdle(0);
+                case INIT -> k.cpu(0).run(Pid.INIT);
+                case KTHREADD -> k.cpu(0).run(Pid.KTHREADD);
+                case IDLE -> k.cpu(0).runIdle();
             }
         }
     }
@@ -114,7 +116,7 @@ public abstract class PreemptContract extends SchedContractBase {
                     try (Kernel k = bootUnmanaged(1)) {
                         runner.run(k);
                         int base = base(runner);
-                        assertEquals(base, k.preemptCount(0), "preempt_count outside any context");
+                        assertEquals(base, k.cpu(0).preemptCount().value(), "preempt_count outside any context");
                         for (ObjIntConsumer<Kernel> op : context.enter()) {
                             op.accept(k, 0);
                         }
@@ -122,7 +124,8 @@ public abstract class PreemptContract extends SchedContractBase {
                         for (ObjIntConsumer<Kernel> op : context.exit()) {
                             op.accept(k, 0);
                         }
-                        assertEquals(base, k.preemptCount(0), "preempt_count back at its base after " + context.name());
+                        assertEquals(base, k.cpu(0).preemptCount().value(),
+                                "preempt_count back at its base after " + context.name());
                     }
                 }));
             }
@@ -152,27 +155,28 @@ public abstract class PreemptContract extends SchedContractBase {
                 }
             });
             if (fromBhEnable) {
-                k.localBhDisable(0);
-                k.raiseSoftirq(0, TIMER_SOFTIRQ);
-                k.localBhEnable(0);
+                k.cpu(0).localBhDisable();
+                k.cpu(0).raiseSoftirq(SoftirqVector.TIMER);
+                k.cpu(0).localBhEnable();
             } else {
-                k.irqEnter(0);
-                k.raiseSoftirq(0, TIMER_SOFTIRQ);
-                k.irqExit(0);
+                k.cpu(0).irqEnter();
+                k.cpu(0).raiseSoftirq(SoftirqVector.TIMER);
+                k.cpu(0).irqExit();
             }
             int expected = base + SOFTIRQ_OFFSET + (fromBhEnable ? 1 : 0);
             assertEquals(List.of(expected), seen, "preempt_count while serving the softirq");
             assertContext(new PreemptCount(expected), new Predicates(false, true, true, true, false, false),
                     "serving softirq");
-            assertEquals(base, k.preemptCount(0), "preempt_count back at its base");
+            assertEquals(base, k.cpu(0).preemptCount().value(), "preempt_count back at its base");
         }
     }
 
     private void assertContext(Kernel k, int expected, Predicates p, String context) {
-        assertEquals(expected, k.preemptCount(0), String.format("preempt_count in %s: 0x%x", context, expected));
-        assertEquals(expected, k.task(k.current(0)).threadInfo().preemptCountValue(),
+        assertEquals(expected, k.cpu(0).preemptCount().value(), String.format("preempt_count in %s: 0x%x", context,
+                expected));
+        assertEquals(expected, k.cpu(0).current().threadInfo().preemptCountValue(),
                 "preempt_count is current_thread_info()->preempt_count");
-        assertContext(k.task(k.current(0)).threadInfo().preemptCount(), p, context);
+        assertContext(k.cpu(0).current().threadInfo().preemptCount(), p, context);
     }
 
     private static void assertContext(PreemptCount pc, Predicates p, String context) {
@@ -238,7 +242,7 @@ public abstract class PreemptContract extends SchedContractBase {
             while (!nesting.open.isEmpty()) {
                 nesting.apply(Step.CLOSE, 0);
             }
-            assertEquals(nesting.base, k.preemptCount(0), "preempt_count back at its base");
+            assertEquals(nesting.base, k.cpu(0).preemptCount().value(), "preempt_count back at its base");
             assertEquals(nesting.expectedServing, nesting.serving,
                     "softirqs served on the way out, and preempt_count while serving");
             assertEquals(List.of(), k.bugs());
@@ -268,35 +272,35 @@ public abstract class PreemptContract extends SchedContractBase {
             switch (step) {
                 case PREEMPT -> {
                     if ((count & 0xff) < 0xff) {
-                        k.preemptDisable(0);
+                        k.cpu(0).preemptDisable();
                         open.push(step);
                     }
                 }
                 case BH -> {
                     if (!inIrq && (count & 0xff00) < 0xfe00) {
-                        k.localBhDisable(0);
+                        k.cpu(0).localBhDisable();
                         open.push(step);
                     }
                 }
                 case IRQ, NMI -> {
                     if (!inNmi && (count & 0xf0000) < 0xf0000) {
                         if (step == Step.IRQ) {
-                            k.irqEnter(0);
+                            k.cpu(0).irqEnter();
                         } else {
-                            k.nmiEnter(0);
+                            k.cpu(0).nmiEnter();
                         }
                         open.push(step);
                     }
                 }
                 case RAISE -> {
                     if (!inNmi) {
-                        k.raiseSoftirq(0, vector);
+                        k.cpu(0).raiseSoftirq(SoftirqVector.values()[vector]);
                         pending |= 1 << vector;
                     }
                 }
                 case CLOSE -> close();
             }
-            assertEquals(base + count(open, preempt), k.preemptCount(0),
+            assertEquals(base + count(open, preempt), k.cpu(0).preemptCount().value(),
                     "preempt_count after " + step + " with " + open + " open");
         }
 
@@ -307,10 +311,10 @@ public abstract class PreemptContract extends SchedContractBase {
             Step closed = open.pop();
             int left = count(open, preempt);
             switch (closed) {
-                case PREEMPT -> k.preemptEnable(0);
-                case BH -> k.localBhEnable(0);
-                case IRQ -> k.irqExit(0);
-                case NMI -> k.nmiExit(0);
+                case PREEMPT -> k.cpu(0).preemptEnable();
+                case BH -> k.cpu(0).localBhEnable();
+                case IRQ -> k.cpu(0).irqExit();
+                case NMI -> k.cpu(0).nmiExit();
                 default -> throw new AssertionError(closed);
             }
             boolean leavesInterrupt = (left & (0xff00 | 0xf0000 | NMI_OFFSET)) == 0;
@@ -340,100 +344,100 @@ public abstract class PreemptContract extends SchedContractBase {
     @DisplayName("preempt_disable(): 255 nest, the 256th overflows PREEMPT_MASK; without CONFIG_PREEMPT_COUNT it is barrier()")
     void preemptDisableOverflowsAt256OnlyWhenItCounts() {
         Kernel k = boot(1);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         for (int i = 0; i < 255; i++) {
-            k.preemptDisable(0);
+            k.cpu(0).preemptDisable();
         }
         int full = facts().preemptCount() ? 255 : 0;
-        assertEquals(full, k.preemptCount(0));
+        assertEquals(full, k.cpu(0).preemptCount().value());
         if (facts().preemptCount()) {
-            assertThrows(PreemptCountException.class, () -> k.preemptDisable(0));
+            assertThrows(PreemptCountException.class, () -> k.cpu(0).preemptDisable());
         } else {
-            k.preemptDisable(0);
+            k.cpu(0).preemptDisable();
         }
-        assertEquals(full, k.preemptCount(0), "the count is left as it was");
+        assertEquals(full, k.cpu(0).preemptCount().value(), "the count is left as it was");
         for (int i = 0; i < 255; i++) {
-            k.preemptEnable(0);
+            k.cpu(0).preemptEnable();
         }
-        assertEquals(0, k.preemptCount(0));
+        assertEquals(0, k.cpu(0).preemptCount().value());
     }
 
     @Test
     @DisplayName("irq_enter(): 15 nest in HARDIRQ_MASK (4 bits), the 16th overflows and changes nothing")
     void irqEnterOverflowsAt16() {
         Kernel k = boot(1);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         for (int i = 0; i < 15; i++) {
-            k.irqEnter(0);
+            k.cpu(0).irqEnter();
         }
-        assertEquals(0xf0000, k.preemptCount(0));
-        assertThrows(PreemptCountException.class, () -> k.irqEnter(0));
-        assertEquals(0xf0000, k.preemptCount(0), "the count is left as it was");
-        assertThrows(PreemptCountException.class, () -> k.nmiEnter(0), "nmi_enter() also adds HARDIRQ_OFFSET");
-        assertEquals(0xf0000, k.preemptCount(0));
+        assertEquals(0xf0000, k.cpu(0).preemptCount().value());
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).irqEnter());
+        assertEquals(0xf0000, k.cpu(0).preemptCount().value(), "the count is left as it was");
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiEnter(), "nmi_enter() also adds HARDIRQ_OFFSET");
+        assertEquals(0xf0000, k.cpu(0).preemptCount().value());
         for (int i = 0; i < 15; i++) {
-            k.irqExit(0);
+            k.cpu(0).irqExit();
         }
-        assertEquals(0, k.preemptCount(0));
+        assertEquals(0, k.cpu(0).preemptCount().value());
     }
 
     @Test
     @DisplayName("local_bh_disable(): 127 nest in SOFTIRQ_MASK (2 per disable), the 128th overflows and changes nothing")
     void localBhDisableOverflowsAt128() {
         Kernel k = boot(1);
-        k.run(0, 1);
+        k.cpu(0).run(Pid.INIT);
         for (int i = 0; i < 127; i++) {
-            k.localBhDisable(0);
+            k.cpu(0).localBhDisable();
         }
-        assertEquals(0xfe00, k.preemptCount(0));
-        assertThrows(PreemptCountException.class, () -> k.localBhDisable(0));
-        assertEquals(0xfe00, k.preemptCount(0), "the count is left as it was");
+        assertEquals(0xfe00, k.cpu(0).preemptCount().value());
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).localBhDisable());
+        assertEquals(0xfe00, k.cpu(0).preemptCount().value(), "the count is left as it was");
         for (int i = 0; i < 127; i++) {
-            k.localBhEnable(0);
+            k.cpu(0).localBhEnable();
         }
-        assertEquals(0, k.preemptCount(0));
+        assertEquals(0, k.cpu(0).preemptCount().value());
     }
 
     @Test
     @DisplayName("nmi_enter(): BUG_ON(in_nmi()) — NMIs do not nest, the count is left as it was")
     void nmiEnterDoesNotNest() {
         Kernel k = boot(1);
-        k.run(0, 1);
-        k.nmiEnter(0);
-        assertEquals(NMI_OFFSET + HARDIRQ_OFFSET, k.preemptCount(0));
-        assertThrows(PreemptCountException.class, () -> k.nmiEnter(0));
-        assertEquals(NMI_OFFSET + HARDIRQ_OFFSET, k.preemptCount(0));
-        k.nmiExit(0);
-        assertEquals(0, k.preemptCount(0));
+        k.cpu(0).run(Pid.INIT);
+        k.cpu(0).nmiEnter();
+        assertEquals(NMI_OFFSET + HARDIRQ_OFFSET, k.cpu(0).preemptCount().value());
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiEnter());
+        assertEquals(NMI_OFFSET + HARDIRQ_OFFSET, k.cpu(0).preemptCount().value());
+        k.cpu(0).nmiExit();
+        assertEquals(0, k.cpu(0).preemptCount().value());
     }
 
     @Test
     @DisplayName("an exit without its entry (irq_exit, nmi_exit, local_bh_enable, preempt_enable) is refused and changes nothing")
     void unbalancedExitsAreRefusedAndLeaveTheCountUnchanged() {
         Kernel k = boot(1);
-        k.run(0, 1);
-        assertThrows(PreemptCountException.class, () -> k.irqExit(0));
-        assertThrows(PreemptCountException.class, () -> k.nmiExit(0));
-        assertThrows(PreemptCountException.class, () -> k.localBhEnable(0));
+        k.cpu(0).run(Pid.INIT);
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).irqExit());
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiExit());
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).localBhEnable());
         if (facts().preemptCount()) {
-            assertThrows(PreemptCountException.class, () -> k.preemptEnable(0));
+            assertThrows(PreemptCountException.class, () -> k.cpu(0).preemptEnable());
         } else {
-            k.preemptEnable(0);
+            k.cpu(0).preemptEnable();
         }
-        assertEquals(0, k.preemptCount(0));
+        assertEquals(0, k.cpu(0).preemptCount().value());
 
-        k.localBhDisable(0);
-        assertThrows(PreemptCountException.class, () -> k.irqExit(0), "bh disabled is not hardirq");
-        assertThrows(PreemptCountException.class, () -> k.nmiExit(0));
-        assertEquals(SOFTIRQ_DISABLE_OFFSET, k.preemptCount(0));
-        k.irqEnter(0);
-        assertThrows(PreemptCountException.class, () -> k.localBhEnable(0),
+        k.cpu(0).localBhDisable();
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).irqExit(), "bh disabled is not hardirq");
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiExit());
+        assertEquals(SOFTIRQ_DISABLE_OFFSET, k.cpu(0).preemptCount().value());
+        k.cpu(0).irqEnter();
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).localBhEnable(),
                 "__local_bh_enable_ip: WARN_ON_ONCE(in_irq())");
-        assertThrows(PreemptCountException.class, () -> k.nmiExit(0), "hardirq is not NMI");
-        assertEquals(SOFTIRQ_DISABLE_OFFSET + HARDIRQ_OFFSET, k.preemptCount(0));
-        k.irqExit(0);
-        k.localBhEnable(0);
-        assertEquals(0, k.preemptCount(0), "balanced operations still work after refused ones");
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiExit(), "hardirq is not NMI");
+        assertEquals(SOFTIRQ_DISABLE_OFFSET + HARDIRQ_OFFSET, k.cpu(0).preemptCount().value());
+        k.cpu(0).irqExit();
+        k.cpu(0).localBhEnable();
+        assertEquals(0, k.cpu(0).preemptCount().value(), "balanced operations still work after refused ones");
         assertEquals(List.of(), k.bugs());
     }
 
@@ -451,21 +455,21 @@ public abstract class PreemptContract extends SchedContractBase {
         record Atomic(String name, ObjIntConsumer<Kernel> enter, int count) {
         }
         return Stream.of(
-                new Atomic("preemption disabled", Kernel::preemptDisable, preempt),
-                new Atomic("bh disabled", Kernel::localBhDisable, SOFTIRQ_DISABLE_OFFSET),
-                new Atomic("hardirq", Kernel::irqEnter, HARDIRQ_OFFSET))
+                new Atomic("preemption disabled", (kernel, cpu) -> kernel.cpu(cpu).preemptDisable(), preempt),
+                new Atomic("bh disabled", (kernel, cpu) -> kernel.cpu(cpu).localBhDisable(), SOFTIRQ_DISABLE_OFFSET),
+                new Atomic("hardirq", (kernel, cpu) -> kernel.cpu(cpu).irqEnter(), HARDIRQ_OFFSET))
                 .map(a -> DynamicTest.dynamicTest(a.name(), () -> {
                     try (Kernel k = bootUnmanaged(1)) {
-                        k.run(0, 1);
+                        k.cpu(0).run(Pid.INIT);
                         a.enter().accept(k, 0);
-                        k.schedule(0);
+                        k.cpu(0).schedule();
                         // schedule() adds its own preempt_disable before __schedule() looks
                         int seen = a.count() + preempt;
                         List<String> expected = seen == preempt ? List.of()
                                 : List.of(schedulingWhileAtomic("init", 1, seen));
                         assertEquals(expected, k.bugs());
-                        k.run(0, 1);
-                        assertEquals(0, k.preemptCount(0),
+                        k.cpu(0).run(Pid.INIT);
+                        assertEquals(0, k.cpu(0).preemptCount().value(),
                                 "preempt_count_set(PREEMPT_DISABLED) in __schedule, then schedule()'s preempt_enable");
                     }
                 }));
@@ -475,12 +479,12 @@ public abstract class PreemptContract extends SchedContractBase {
     @DisplayName("schedule_debug(): schedule() from a task, and schedule_idle() from idle, at their base count is no bug")
     void schedulingAtTheBaseCountIsNoBug() {
         Kernel k = boot(1);
-        k.run(0, 1);
-        k.schedule(0);
-        k.runIdle(0);
-        k.schedule(0);
-        k.run(0, 2);
-        k.schedule(0);
+        k.cpu(0).run(Pid.INIT);
+        k.cpu(0).schedule();
+        k.cpu(0).runIdle();
+        k.cpu(0).schedule();
+        k.cpu(0).run(Pid.KTHREADD);
+        k.cpu(0).schedule();
         assertEquals(List.of(), k.bugs());
     }
 }

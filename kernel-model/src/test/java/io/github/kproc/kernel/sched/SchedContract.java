@@ -9,6 +9,9 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.lists;
 
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.kernel.Policy;
+import io.github.kproc.view.TaskStruct;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -105,23 +108,23 @@ public abstract class SchedContract extends SchedContractBase {
      * init is current on CPU 0 afterwards.
      */
     static int sleeper(Kernel k, int cpu) {
-        k.run(0, 1);
-        int pid = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
         if (k.task(task(k, pid)).cpu() != cpu) {
-            k.migrate(pid, cpu);
+            k.migrate(Pid.of(pid), cpu);
         }
-        k.run(cpu, pid);
-        k.sleep(cpu);
-        k.run(0, 1);
+        k.cpu(cpu).run(Pid.of(pid));
+        k.cpu(cpu).sleep();
+        k.cpu(0).run(Pid.INIT);
         return pid;
     }
 
     /** A new child of init queued on {@code cpu} (init runs on CPU 0). */
     static int queuedChild(Kernel k, int cpu) {
-        k.run(0, 1);
-        int pid = k.fork(0);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
         if (k.task(task(k, pid)).cpu() != cpu) {
-            k.migrate(pid, cpu);
+            k.migrate(Pid.of(pid), cpu);
         }
         return pid;
     }
@@ -145,20 +148,20 @@ public abstract class SchedContract extends SchedContractBase {
     void reschedCurrOnThisCpuSetsNeedReschedWithoutAnIpi() {
         Kernel k = boot(2);
         int pid = sleeper(k, 0);
-        k.setScheduler(pid, SCHED_FIFO, 10);
-        long init = k.current(0);
+        k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
+        long init = k.cpu(0).current().address();
         TraceLog log = TraceLog.attach(k);
 
-        assertTrue(k.wakeUp(0, pid));
+        assertTrue(k.cpu(0).wakeUp(Pid.of(pid)));
 
         assertTrue(tasks(k).needResched(init), "TIF_NEED_RESCHED on the running task");
-        assertEquals(0, k.reschedIpis(0));
+        assertEquals(0, k.cpu(0).reschedIpis());
         assertEquals(List.of(), log.events("ipi_raise"));
-        assertEquals(init, k.current(0), "nothing switches inside the wakeup");
+        assertEquals(init, k.cpu(0).current().address(), "nothing switches inside the wakeup");
 
-        k.tick(0);
+        k.cpu(0).tick();
 
-        assertEquals(task(k, pid), k.current(0));
+        assertEquals(task(k, pid), k.cpu(0).current().address());
         assertFalse(tasks(k).needResched(init), "clear_tsk_need_resched(prev)");
     }
 
@@ -167,26 +170,26 @@ public abstract class SchedContract extends SchedContractBase {
     void reschedCurrOnAnotherCpuSendsAReschedIpi() {
         Kernel k = boot(2);
         int pid = sleeper(k, 0);
-        k.setScheduler(pid, SCHED_FIFO, 10);
-        k.run(1, 2);
-        k.step(1);
-        long init = k.current(0);
-        long ipis0 = k.reschedIpis(0);
-        long ipis1 = k.reschedIpis(1);
+        k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
+        k.cpu(1).run(Pid.KTHREADD);
+        k.cpu(1).step();
+        long init = k.cpu(0).current().address();
+        long ipis0 = k.cpu(0).reschedIpis();
+        long ipis1 = k.cpu(1).reschedIpis();
         TraceLog log = TraceLog.attach(k);
 
-        k.wakeUp(1, pid);
+        k.cpu(1).wakeUp(Pid.of(pid));
 
         assertTrue(tasks(k).needResched(init));
-        assertEquals(ipis0 + 1, k.reschedIpis(0));
-        assertEquals(ipis1, k.reschedIpis(1));
+        assertEquals(ipis0 + 1, k.cpu(0).reschedIpis());
+        assertEquals(ipis1, k.cpu(1).reschedIpis());
         assertEquals(1, log.only("ipi_raise").cpu());
-        assertEquals(init, k.current(0), "pending until CPU 0 takes the interrupt");
+        assertEquals(init, k.cpu(0).current().address(), "pending until CPU 0 takes the interrupt");
 
-        k.tick(0);
+        k.cpu(0).tick();
 
         assertEquals(1, log.events("ipi_entry").size());
-        assertEquals(task(k, pid), k.current(0));
+        assertEquals(task(k, pid), k.cpu(0).current().address());
     }
 
     @Test
@@ -195,17 +198,17 @@ public abstract class SchedContract extends SchedContractBase {
         Kernel k = boot(2);
         int a = sleeper(k, 0);
         int b = sleeper(k, 0);
-        k.setScheduler(a, SCHED_FIFO, 10);
-        k.setScheduler(b, SCHED_FIFO, 20);
-        k.run(1, 2);
-        long ipis = k.reschedIpis(0);
+        k.setScheduler(Pid.of(a), SCHED_FIFO, 10);
+        k.setScheduler(Pid.of(b), SCHED_FIFO, 20);
+        k.cpu(1).run(Pid.KTHREADD);
+        long ipis = k.cpu(0).reschedIpis();
 
-        k.wakeUp(1, a);
-        k.wakeUp(1, b);
+        k.cpu(1).wakeUp(Pid.of(a));
+        k.cpu(1).wakeUp(Pid.of(b));
 
-        assertEquals(ipis + 1, k.reschedIpis(0));
-        k.step(0);
-        assertEquals(task(k, b), k.current(0), "the higher rt_priority runs");
+        assertEquals(ipis + 1, k.cpu(0).reschedIpis());
+        k.cpu(0).step();
+        assertEquals(task(k, b), k.cpu(0).current().address(), "the higher rt_priority runs");
     }
 
     /** Who runs on CPU 0 when the reschedule IPI arrives, and what the way out of the interrupt does. */
@@ -232,28 +235,28 @@ public abstract class SchedContract extends SchedContractBase {
         return interruptions().stream().map(c -> DynamicTest.dynamicTest(c.who(), () -> {
             try (Kernel k = bootUnmanaged(2)) {
                 int pid = sleeper(k, 0);
-                k.setScheduler(pid, SCHED_FIFO, 10);
+                k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
                 switch (c.who()) {
-                    case "idle" -> k.runIdle(0);
-                    case "user task" -> k.run(0, 1);
-                    default -> k.run(0, 2);
+                    case "idle" -> k.cpu(0).runIdle();
+                    case "user task" -> k.cpu(0).run(Pid.INIT);
+                    default -> k.cpu(0).run(Pid.KTHREADD);
                 }
                 if (c.who().endsWith("bh disabled")) {
-                    k.localBhDisable(0);
+                    k.cpu(0).localBhDisable();
                 }
-                long interrupted = k.current(0);
+                long interrupted = k.cpu(0).current().address();
                 TraceLog log = TraceLog.attach(k);
-                k.wakeUp(1, pid);
+                k.cpu(1).wakeUp(Pid.of(pid));
 
-                k.step(0);
+                k.cpu(0).step();
 
                 assertEquals(1, log.events("ipi_entry").stream().filter(l -> l.cpu() == 0).count());
                 if (c.switches()) {
-                    assertEquals(task(k, pid), k.current(0));
+                    assertEquals(task(k, pid), k.cpu(0).current().address());
                     assertTrue(log.only("sched_switch").body().contains(" prev_state=" + c.prevState() + " ==> "),
                             log.only("sched_switch").text());
                 } else {
-                    assertEquals(interrupted, k.current(0), "keeps the CPU");
+                    assertEquals(interrupted, k.cpu(0).current().address(), "keeps the CPU");
                     assertTrue(tasks(k).needResched(interrupted), "with TIF_NEED_RESCHED still set");
                     assertEquals(List.of(), log.events("sched_switch"));
                 }
@@ -266,17 +269,18 @@ public abstract class SchedContract extends SchedContractBase {
     void anInterruptReturningIntoIdlesBhSectionDoesNotSwitch() {
         Kernel k = boot(2);
         int pid = sleeper(k, 1);
-        assertEquals(k.idleTask(1), k.current(1));
-        k.setScheduler(pid, SCHED_FIFO, 10);
-        k.localBhDisable(1);
-        k.wakeUp(0, pid);
+        assertEquals(k.cpu(1).idleTask().address(), k.cpu(1).current().address());
+        k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
+        k.cpu(1).localBhDisable();
+        k.cpu(0).wakeUp(Pid.of(pid));
 
-        k.localBhEnable(1);
+        k.cpu(1).localBhEnable();
 
         assertEquals(List.of(), k.bugs(), "no scheduling while atomic");
-        assertEquals(facts().preemptDisableOffset(), k.preemptCount(1), "the bh section closed normally");
-        k.tick(1);
-        assertEquals(task(k, pid), k.current(1), "the idle loop sees need_resched and calls schedule_idle()");
+        assertEquals(facts().preemptDisableOffset(), k.cpu(1).preemptCount().value(), "the bh section closed normally");
+        k.cpu(1).tick();
+        assertEquals(task(k, pid), k.cpu(1).current().address(),
+                "the idle loop sees need_resched and calls schedule_idle()");
     }
 
     @Test
@@ -284,24 +288,24 @@ public abstract class SchedContract extends SchedContractBase {
     void aKernelThreadIsPreemptedAtTheNextPreemptionPoint() {
         Kernel k = boot(2);
         int pid = sleeper(k, 0);
-        k.setScheduler(pid, SCHED_FIFO, 10);
-        k.run(0, 2);
-        long kthreadd = k.current(0);
-        k.localBhDisable(0);
-        k.wakeUp(1, pid);
-        k.step(0);
-        assertEquals(kthreadd, k.current(0));
+        k.setScheduler(Pid.of(pid), SCHED_FIFO, 10);
+        k.cpu(0).run(Pid.KTHREADD);
+        long kthreadd = k.cpu(0).current().address();
+        k.cpu(0).localBhDisable();
+        k.cpu(1).wakeUp(Pid.of(pid));
+        k.cpu(0).step();
+        assertEquals(kthreadd, k.cpu(0).current().address());
         TraceLog log = TraceLog.attach(k);
 
-        k.localBhEnable(0);
+        k.cpu(0).localBhEnable();
 
         if (facts().preempt()) {
-            assertEquals(task(k, pid), k.current(0), "preempt_check_resched() in __local_bh_enable_ip");
+            assertEquals(task(k, pid), k.cpu(0).current().address(), "preempt_check_resched() in __local_bh_enable_ip");
             assertTrue(log.only("sched_switch").body().contains(" prev_state=R+ ==> "));
         } else {
-            assertEquals(kthreadd, k.current(0), "no preemption points without CONFIG_PREEMPT");
-            k.schedule(0);
-            assertEquals(task(k, pid), k.current(0));
+            assertEquals(kthreadd, k.cpu(0).current().address(), "no preemption points without CONFIG_PREEMPT");
+            k.cpu(0).schedule();
+            assertEquals(task(k, pid), k.cpu(0).current().address());
             assertTrue(log.only("sched_switch").body().contains(" prev_state=R ==> "));
         }
     }
@@ -315,14 +319,14 @@ public abstract class SchedContract extends SchedContractBase {
         Tasks t = tasks(k);
         int fair = queuedChild(k, 0);
         int fifo = queuedChild(k, 0);
-        k.setScheduler(fifo, SCHED_FIFO, 1);
-        long min = k.minVruntime(0);
+        k.setScheduler(Pid.of(fifo), SCHED_FIFO, 1);
+        long min = k.cpu(0).minVruntime();
         t.vruntime(task(k, fair), min - 1_000_000_000L);
         t.vruntime(task(k, fifo), min + 1_000_000_000_000L);
 
-        k.schedule(0);
+        k.cpu(0).schedule();
 
-        assertEquals(task(k, fifo), k.current(0));
+        assertEquals(task(k, fifo), k.cpu(0).current().address());
     }
 
     @Test
@@ -332,18 +336,18 @@ public abstract class SchedContract extends SchedContractBase {
         int low = queuedChild(k, 0);
         int high = queuedChild(k, 0);
         int mid = queuedChild(k, 0);
-        k.setScheduler(low, SCHED_FIFO, 10);
-        k.setScheduler(high, SCHED_FIFO, 50);
-        k.setScheduler(mid, SCHED_FIFO, 30);
+        k.setScheduler(Pid.of(low), SCHED_FIFO, 10);
+        k.setScheduler(Pid.of(high), SCHED_FIFO, 50);
+        k.setScheduler(Pid.of(mid), SCHED_FIFO, 30);
         assertEquals(49, k.task(task(k, high)).prio(), "prio = MAX_RT_PRIO - 1 - rt_priority");
         assertEquals(50, tasks(k).rtPriority(task(k, high)));
 
-        k.schedule(0);
-        assertEquals(task(k, high), k.current(0));
-        k.sleep(0);
-        assertEquals(task(k, mid), k.current(0));
-        k.sleep(0);
-        assertEquals(task(k, low), k.current(0));
+        k.cpu(0).schedule();
+        assertEquals(task(k, high), k.cpu(0).current().address());
+        k.cpu(0).sleep();
+        assertEquals(task(k, mid), k.cpu(0).current().address());
+        k.cpu(0).sleep();
+        assertEquals(task(k, low), k.cpu(0).current().address());
     }
 
     @Test
@@ -352,18 +356,18 @@ public abstract class SchedContract extends SchedContractBase {
         Kernel k = boot(1);
         int a = queuedChild(k, 0);
         int b = queuedChild(k, 0);
-        k.setScheduler(a, SCHED_FIFO, 10);
-        k.setScheduler(b, SCHED_FIFO, 10);
-        k.schedule(0);
-        long running = k.current(0);
-        long switches = k.nrSwitches(0);
+        k.setScheduler(Pid.of(a), SCHED_FIFO, 10);
+        k.setScheduler(Pid.of(b), SCHED_FIFO, 10);
+        k.cpu(0).schedule();
+        long running = k.cpu(0).current().address();
+        long switches = k.cpu(0).nrSwitches();
 
         for (int i = 0; i < 3 * facts().hz(); i++) {
             k.tickAll();
         }
 
-        assertEquals(running, k.current(0));
-        assertEquals(switches, k.nrSwitches(0));
+        assertEquals(running, k.cpu(0).current().address());
+        assertEquals(switches, k.cpu(0).nrSwitches());
     }
 
     @Test
@@ -384,23 +388,24 @@ public abstract class SchedContract extends SchedContractBase {
         int b = queuedChild(k, 0);
         int c = queuedChild(k, 0);
         for (int pid : new int[] {a, b, c}) {
-            k.setScheduler(pid, SCHED_RR, 20);
+            k.setScheduler(Pid.of(pid), SCHED_RR, 20);
         }
-        k.schedule(0);
+        k.cpu(0).schedule();
         int slice = facts().rrTimeslice();
         List<Long> order = new ArrayList<>();
-        order.add(k.current(0));
+        order.add(k.cpu(0).current().address());
         for (int round = 0; round < 5; round++) {
-            long running = k.current(0);
+            long running = k.cpu(0).current().address();
             for (int tick = 1; tick < slice; tick++) {
                 k.tickAll();
-                assertEquals(running, k.current(0), "still running after " + tick + " of " + slice + " ticks");
+                assertEquals(running, k.cpu(0).current().address(),
+                        "still running after " + tick + " of " + slice + " ticks");
                 assertEquals(slice - tick, t.rtTimeSlice(running));
             }
             k.tickAll();
-            assertNotEquals(running, k.current(0), "switched after " + slice + " ticks");
+            assertNotEquals(running, k.cpu(0).current().address(), "switched after " + slice + " ticks");
             assertEquals(slice, t.rtTimeSlice(running), "time_slice refilled to sched_rr_timeslice");
-            order.add(k.current(0));
+            order.add(k.cpu(0).current().address());
         }
         List<Long> expected = new ArrayList<>();
         for (int i = 0; i < order.size(); i++) {
@@ -416,14 +421,14 @@ public abstract class SchedContract extends SchedContractBase {
         Kernel k = boot(1);
         int rr = queuedChild(k, 0);
         int other = queuedChild(k, 0);
-        k.setScheduler(rr, SCHED_RR, 20);
-        k.setScheduler(other, SCHED_RR, 10);
-        k.schedule(0);
-        assertEquals(task(k, rr), k.current(0));
+        k.setScheduler(Pid.of(rr), SCHED_RR, 20);
+        k.setScheduler(Pid.of(other), SCHED_RR, 10);
+        k.cpu(0).schedule();
+        assertEquals(task(k, rr), k.cpu(0).current().address());
         for (int i = 0; i < 3 * facts().rrTimeslice(); i++) {
             k.tickAll();
         }
-        assertEquals(task(k, rr), k.current(0));
+        assertEquals(task(k, rr), k.cpu(0).current().address());
     }
 
     @Test
@@ -438,9 +443,9 @@ public abstract class SchedContract extends SchedContractBase {
                         for (int i = 0; i < offsets.size(); i++) {
                             queued.add(task(k, queuedChild(k, 0)));
                         }
-                        long min = k.minVruntime(0);
+                        long min = k.cpu(0).minVruntime();
                         // init, which calls schedule(), and kthreadd are far behind
-                        t.vruntime(k.current(0), min + 1_000_000_000_000L);
+                        t.vruntime(k.cpu(0).current().address(), min + 1_000_000_000_000L);
                         t.vruntime(task(k, 2), min + 1_000_000_000_000L);
                         for (int i = 0; i < offsets.size(); i++) {
                             t.vruntime(queued.get(i), min + offsets.get(i) * 1000L + i);
@@ -448,9 +453,9 @@ public abstract class SchedContract extends SchedContractBase {
                         long smallest = queued.stream().min((x, y) -> Long.compare(t.vruntime(x), t.vruntime(y)))
                                 .orElseThrow();
 
-                        k.schedule(0);
+                        k.cpu(0).schedule();
 
-                        assertEquals(smallest, k.current(0));
+                        assertEquals(smallest, k.cpu(0).current().address());
                     }
                 });
     }
@@ -464,13 +469,13 @@ public abstract class SchedContract extends SchedContractBase {
         long p = task(k, pid);
         assertEquals(NICE_0 << facts().loadShift(), t.loadWeight(p), "nice 0 = NICE_0_LOAD");
         for (int nice = -20; nice <= 19; nice++) {
-            k.setNice(pid, nice);
+            k.setNice(Pid.of(pid), nice);
             assertEquals(PRIO_TO_WEIGHT[nice + 20] << facts().loadShift(), t.loadWeight(p), "weight of nice " + nice);
             assertEquals(PRIO_TO_WMULT[nice + 20], t.loadInvWeight(p), "inv_weight of nice " + nice);
             assertEquals(120 + nice, k.task(p).staticPrio());
             assertEquals(120 + nice, k.task(p).prio());
         }
-        k.setScheduler(pid, SCHED_IDLE, 0);
+        k.setScheduler(Pid.of(pid), SCHED_IDLE, 0);
         assertEquals(WEIGHT_IDLEPRIO << facts().loadShift(), t.loadWeight(p), "SCHED_IDLE: WEIGHT_IDLEPRIO");
         assertEquals(WMULT_IDLEPRIO, t.loadInvWeight(p));
     }
@@ -482,8 +487,8 @@ public abstract class SchedContract extends SchedContractBase {
             try (Kernel k = bootUnmanaged(2)) {
                 Tasks t = tasks(k);
                 int pid = queuedChild(k, 1);
-                k.run(1, pid);
-                k.setNice(pid, nice);
+                k.cpu(1).run(Pid.of(pid));
+                k.setNice(Pid.of(pid), nice);
                 long p = task(k, pid);
                 for (int tick = 0; tick < 3; tick++) {
                     long vruntime = t.vruntime(p);
@@ -494,7 +499,7 @@ public abstract class SchedContract extends SchedContractBase {
                     long delta = facts().tickNanos();
                     long weight = PRIO_TO_WEIGHT[nice + 20];
                     long expected = weight == NICE_0 ? delta : calcDelta(delta, NICE_0, PRIO_TO_WMULT[nice + 20]);
-                    assertEquals(p, k.current(1), "alone on CPU 1");
+                    assertEquals(p, k.cpu(1).current().address(), "alone on CPU 1");
                     assertEquals(sum + delta, t.sumExecRuntime(p), "sum_exec_runtime");
                     assertEquals(expected, t.vruntime(p) - vruntime, "vruntime of nice " + nice);
                     assertTrue(Math.abs(expected - delta * NICE_0 / weight) <= 1, "about delta * 1024 / weight");
@@ -547,33 +552,33 @@ public abstract class SchedContract extends SchedContractBase {
                         long total = PRIO_TO_WEIGHT[c.nice() + 20];
                         for (int nice : c.others()) {
                             int other = queuedChild(k, 1);
-                            k.setNice(other, nice);
+                            k.setNice(Pid.of(other), nice);
                             others.add(task(k, other));
                             total += PRIO_TO_WEIGHT[nice + 20];
                         }
                         int pid = queuedChild(k, 1);
                         long p = task(k, pid);
-                        k.run(1, pid);
-                        k.setNice(pid, c.nice());
+                        k.cpu(1).run(Pid.of(pid));
+                        k.setNice(Pid.of(pid), c.nice());
                         // set_user_nice may have asked for a reschedule: let schedule() keep p, then level the field
                         for (long other : others) {
                             t.vruntime(other, t.vruntime(p) + 1_000_000_000L);
                         }
-                        k.schedule(1);
-                        assertEquals(p, k.current(1));
+                        k.cpu(1).schedule();
+                        assertEquals(p, k.cpu(1).current().address());
                         for (long other : others) {
                             t.vruntime(other, t.vruntime(p));
                         }
                         long slice = schedSlice(PRIO_TO_WEIGHT[c.nice() + 20], total, others.size() + 1, cpus);
                         int ticks = 0;
-                        while (k.current(1) == p && ticks < 1000) {
+                        while (k.cpu(1).current().address() == p && ticks < 1000) {
                             k.tickAll();
                             ticks++;
                         }
                         assertEquals(ticksToPreemption(c.nice(), slice, cpus), ticks,
                                 String.format("ticks of %d ns to be preempted with a slice of %d ns",
                                         facts().tickNanos(), slice));
-                        assertTrue(others.contains(k.current(1)), "a level task runs next");
+                        assertTrue(others.contains(k.cpu(1).current().address()), "a level task runs next");
                     }
                 }));
     }
@@ -584,35 +589,37 @@ public abstract class SchedContract extends SchedContractBase {
         Kernel k = boot(2);
         int pid = queuedChild(k, 1);
         long p = task(k, pid);
-        k.step(1);
-        k.tick(1);
-        assertEquals(p, k.current(1), "the idle CPU was kicked by the fork's wakeup and runs the child");
-        assertEquals(1, k.nrRunning(1));
+        k.cpu(1).step();
+        k.cpu(1).tick();
+        assertEquals(p, k.cpu(1).current().address(),
+                "the idle CPU was kicked by the fork's wakeup and runs the child");
+        assertEquals(1, k.cpu(1).nrRunning());
 
-        k.sleep(1);
+        k.cpu(1).sleep();
 
-        assertEquals(k.idleTask(1), k.current(1));
-        assertEquals(0, k.nrRunning(1));
-        k.schedule(1);
-        assertEquals(k.idleTask(1), k.current(1), "schedule() with nothing queued keeps idle");
+        assertEquals(k.cpu(1).idleTask().address(), k.cpu(1).current().address());
+        assertEquals(0, k.cpu(1).nrRunning());
+        k.cpu(1).schedule();
+        assertEquals(k.cpu(1).idleTask().address(), k.cpu(1).current().address(),
+                "schedule() with nothing queued keeps idle");
 
-        k.wakeUp(0, pid);
-        k.step(1);
+        k.cpu(0).wakeUp(Pid.of(pid));
+        k.cpu(1).step();
 
-        assertEquals(p, k.current(1));
+        assertEquals(p, k.cpu(1).current().address());
     }
 
     @Test
     @DisplayName("check_preempt_wakeup: SCHED_BATCH and SCHED_IDLE wakeups never preempt, whatever their vruntime")
     void batchAndIdleWakeupsDoNotPreempt() {
-        for (int policy : new int[] {SCHED_BATCH, SCHED_IDLE}) {
+        for (Policy policy : new Policy[] {SCHED_BATCH, SCHED_IDLE}) {
             try (Kernel k = bootUnmanaged(1)) {
                 int pid = sleeper(k, 0);
-                k.setScheduler(pid, policy, 0);
-                long init = k.current(0);
-                tasks(k).vruntime(init, k.minVruntime(0) + 1_000_000_000L);
+                k.setScheduler(Pid.of(pid), policy, 0);
+                long init = k.cpu(0).current().address();
+                tasks(k).vruntime(init, k.cpu(0).minVruntime() + 1_000_000_000L);
 
-                k.wakeUp(0, pid);
+                k.cpu(0).wakeUp(Pid.of(pid));
 
                 assertFalse(tasks(k).needResched(init), "policy " + policy + ": preemption is driven by the tick");
             }
@@ -625,13 +632,13 @@ public abstract class SchedContract extends SchedContractBase {
         Kernel k = boot(1);
         int pid = sleeper(k, 0);
         int idlePolicy = queuedChild(k, 0);
-        k.setScheduler(idlePolicy, SCHED_IDLE, 0);
-        k.run(0, idlePolicy);
-        long running = k.current(0);
-        tasks(k).vruntime(running, k.minVruntime(0) - 1_000_000_000L);
-        tasks(k).vruntime(task(k, pid), k.minVruntime(0) + 1_000_000_000L);
+        k.setScheduler(Pid.of(idlePolicy), SCHED_IDLE, 0);
+        k.cpu(0).run(Pid.of(idlePolicy));
+        long running = k.cpu(0).current().address();
+        tasks(k).vruntime(running, k.cpu(0).minVruntime() - 1_000_000_000L);
+        tasks(k).vruntime(task(k, pid), k.cpu(0).minVruntime() + 1_000_000_000L);
 
-        k.wakeUp(0, pid);
+        k.cpu(0).wakeUp(Pid.of(pid));
 
         assertTrue(tasks(k).needResched(running));
     }
@@ -645,19 +652,19 @@ public abstract class SchedContract extends SchedContractBase {
         Tasks t = tasks(k);
         int pid = queuedChild(k, 1);
         long p = task(k, pid);
-        k.run(1, pid);
+        k.cpu(1).run(Pid.of(pid));
         long nvcsw = t.nvcsw(p);
         long nivcsw = t.nivcsw(p);
-        int running = k.nrRunning(1);
+        int running = k.cpu(1).nrRunning();
         TraceLog log = TraceLog.attach(k);
 
-        k.sleep(1);
+        k.cpu(1).sleep();
 
         assertEquals(TASK_INTERRUPTIBLE, t.state(p));
         assertEquals(0, t.onRq(p));
-        assertFalse(k.queued(1).contains(p));
-        assertNotEquals(p, k.current(1));
-        assertEquals(running - 1, k.nrRunning(1));
+        assertFalse(k.cpu(1).queued().stream().anyMatch(q -> q.address() == p));
+        assertNotEquals(p, k.cpu(1).current().address());
+        assertEquals(running - 1, k.cpu(1).nrRunning());
         assertEquals(nvcsw + 1, t.nvcsw(p), "nvcsw");
         assertEquals(nivcsw, t.nivcsw(p));
         assertTrue(log.only("sched_switch").body().contains(" prev_state=S ==> "));
@@ -672,16 +679,16 @@ public abstract class SchedContract extends SchedContractBase {
         long p = task(k, pid);
         TraceLog log = TraceLog.attach(k);
 
-        assertTrue(k.wakeUp(0, pid));
+        assertTrue(k.cpu(0).wakeUp(Pid.of(pid)));
 
         assertEquals(0, t.state(p));
         assertEquals(1, t.onRq(p));
-        assertTrue(k.queued(1).contains(p) || k.current(1) == p);
+        assertTrue(k.cpu(1).queued().stream().anyMatch(q -> q.address() == p) || k.cpu(1).current().address() == p);
         assertEquals(2, log.lines().stream().filter(l -> l.event().startsWith("sched_wak")).count());
 
         log.clear();
-        assertFalse(k.wakeUp(0, pid), "already TASK_RUNNING");
-        assertFalse(k.wakeUp(0, 1), "init is running");
+        assertFalse(k.cpu(0).wakeUp(Pid.of(pid)), "already TASK_RUNNING");
+        assertFalse(k.cpu(0).wakeUp(Pid.INIT), "init is running");
         assertEquals(List.of(), log.lines());
     }
 
@@ -691,14 +698,14 @@ public abstract class SchedContract extends SchedContractBase {
         Kernel k = boot(2);
         int rt = queuedChild(k, 0);
         int fair = sleeper(k, 0);
-        k.setScheduler(rt, SCHED_FIFO, 10);
-        k.run(0, rt);
-        k.run(1, 2);
+        k.setScheduler(Pid.of(rt), SCHED_FIFO, 10);
+        k.cpu(0).run(Pid.of(rt));
+        k.cpu(1).run(Pid.KTHREADD);
 
-        k.wakeUp(1, fair);
+        k.cpu(1).wakeUp(Pid.of(fair));
 
-        assertEquals(0, k.reschedIpis(0), "a CFS task does not preempt SCHED_FIFO");
-        assertFalse(tasks(k).needResched(k.current(0)));
-        assertTrue(k.queued(0).contains(task(k, fair)));
+        assertEquals(0, k.cpu(0).reschedIpis(), "a CFS task does not preempt SCHED_FIFO");
+        assertFalse(tasks(k).needResched(k.cpu(0).current().address()));
+        assertTrue(k.cpu(0).queued().stream().map(TaskStruct::address).toList().contains(task(k, fair)));
     }
 }

@@ -3,8 +3,11 @@ package io.github.kproc.kernel.sched;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.kernel.Policy;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.view.CpuContextSave;
+import io.github.kproc.view.TaskStruct;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -24,11 +27,11 @@ public abstract class SchedContractBase {
     /** {@code TASK_UNINTERRUPTIBLE}. */
     static final long TASK_UNINTERRUPTIBLE = 0x2;
     /** {@code SCHED_NORMAL}, {@code SCHED_FIFO}, {@code SCHED_RR}, {@code SCHED_BATCH}, {@code SCHED_IDLE}. */
-    static final int SCHED_NORMAL = 0;
-    static final int SCHED_FIFO = 1;
-    static final int SCHED_RR = 2;
-    static final int SCHED_BATCH = 3;
-    static final int SCHED_IDLE = 5;
+    static final Policy SCHED_NORMAL = Policy.NORMAL;
+    static final Policy SCHED_FIFO = Policy.FIFO;
+    static final Policy SCHED_RR = Policy.RR;
+    static final Policy SCHED_BATCH = Policy.BATCH;
+    static final Policy SCHED_IDLE = Policy.IDLE;
 
     private final List<Kernel> booted = new ArrayList<>();
 
@@ -65,11 +68,21 @@ public abstract class SchedContractBase {
 
     /** The task_struct of a pid, failing if there is none. */
     static long task(Kernel k, int pid) {
-        long t = k.findTask(pid);
+        long t = address(k, pid);
         if (t == 0) {
             throw new AssertionError("no task with pid " + pid);
         }
         return t;
+    }
+
+    /** The task_struct of the task with global pid {@code pid}, or 0 if there is none (as {@code find_task_by_vpid}). */
+    static long address(Kernel k, int pid) {
+        return pid < 1 ? 0 : k.task(Pid.of(pid)).map(TaskStruct::address).orElse(0L);
+    }
+
+    /** The addresses of the tasks on the global task list, init_task first. */
+    static List<Long> taskAddresses(Kernel k) {
+        return k.tasks().stream().map(TaskStruct::address).toList();
     }
 
     /** A task as {@code comm-pid}. */
@@ -79,7 +92,7 @@ public abstract class SchedContractBase {
 
     /** The pid of CPU {@code cpu}'s current task. */
     static int currentPid(Kernel k, int cpu) {
-        return k.task(k.current(cpu)).pid();
+        return k.cpu(cpu).current().pid();
     }
 
     /** A reader of one kernel's task_struct members by name. */
@@ -107,7 +120,7 @@ public abstract class SchedContractBase {
 
         /** {@code p->state}. */
         long state(long task) {
-            return k.task(task).state();
+            return k.task(task).rawState();
         }
 
         /** {@code p->on_rq}. */
@@ -200,7 +213,7 @@ public abstract class SchedContractBase {
         /** True if the task is an idle task (swapper/N). */
         boolean isIdle(long task) {
             for (int cpu = 0; cpu < k.cpus(); cpu++) {
-                if (k.idleTask(cpu) == task) {
+                if (k.cpu(cpu).idleTask().address() == task) {
                     return true;
                 }
             }

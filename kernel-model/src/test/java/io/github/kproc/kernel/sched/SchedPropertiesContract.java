@@ -9,7 +9,10 @@ import static org.quicktheories.generators.SourceDSL.lists;
 
 import io.github.kproc.KernelException;
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.kernel.SoftirqVector;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.view.TaskStruct;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -159,13 +162,13 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                 return;
             }
             if (preempt && facts().preemptCount()) {
-                k.preemptDisable(cpu);
+                k.cpu(cpu).preemptDisable();
                 open.get(cpu).add(facts().preemptDisableOffset());
             } else {
-                k.localBhDisable(cpu);
+                k.cpu(cpu).localBhDisable();
                 open.get(cpu).add(0x200);
             }
-            owner[cpu] = k.current(cpu);
+            owner[cpu] = k.cpu(cpu).current().address();
         }
 
         private void closeSection(int cpu) {
@@ -175,9 +178,9 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
             }
             int offset = sections.removeLast();
             if (offset == 0x200) {
-                k.localBhEnable(cpu);
+                k.cpu(cpu).localBhEnable();
             } else {
-                k.preemptEnable(cpu);
+                k.cpu(cpu).preemptEnable();
             }
         }
 
@@ -217,29 +220,29 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
             }
             try {
                 // take a pending IPI first, as every entry point does: it may change who is current
-                k.step(cpu);
+                k.cpu(cpu).step();
                 bringIn(op, cpu);
-                long current = k.current(cpu);
+                long current = k.cpu(cpu).current().address();
                 boolean idle = t.isIdle(current);
                 int pid = k.task(current).pid();
                 switch (op.kind()) {
                     case FORK -> {
                         if (pid == 2) {
-                            created.add(k.kernelThread(cpu, "kthread", op.a(), Set.of()));
+                            created.add(k.cpu(cpu).kernelThread("kthread", op.a(), Set.of()).nr());
                         } else if (!idle && k.task(current).mm() != 0) {
-                            created.add(k.fork(cpu));
+                            created.add(k.cpu(cpu).fork().nr());
                         }
                     }
                     case EXIT -> {
                         if (!idle && pid > 2) {
                             boolean autoreap = ignoresSigchld(k.task(current).parent());
-                            k.exit(cpu, op.a());
+                            k.cpu(cpu).exit(op.a());
                             (autoreap ? autoreaped : exited).add(pid);
                         }
                     }
                     case WAIT -> {
                         if (!idle) {
-                            int reapedPid = k.wait(cpu, -1);
+                            int reapedPid = k.cpu(cpu).wait4Any().map(Pid::nr).orElse(0);
                             if (reapedPid > 0) {
                                 reaped.add(reapedPid);
                             }
@@ -248,68 +251,68 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                     case RUN -> {
                         List<Long> queued = allQueued();
                         if (!queued.isEmpty()) {
-                            k.run(cpu, k.task(queued.get(op.a() % queued.size())).pid());
+                            k.cpu(cpu).run(Pid.of(k.task(queued.get(op.a() % queued.size())).pid()));
                         }
                     }
-                    case RUN_IDLE -> k.runIdle(cpu);
-                    case SCHEDULE -> k.schedule(cpu);
-                    case TICK -> k.tick(cpu);
+                    case RUN_IDLE -> k.cpu(cpu).runIdle();
+                    case SCHEDULE -> k.cpu(cpu).schedule();
+                    case TICK -> k.cpu(cpu).tick();
                     case TICK_ALL -> k.tickAll();
                     case SLEEP -> {
                         if (!idle) {
-                            k.sleep(cpu);
+                            k.cpu(cpu).sleep();
                         }
                     }
                     case WAKE_UP -> {
-                        List<Long> sleeping = k.tasks().stream()
+                        List<Long> sleeping = taskAddresses(k).stream()
                                 .filter(p -> t.state(p) == TASK_INTERRUPTIBLE && k.task(p).exitState() == 0).toList();
                         if (!sleeping.isEmpty()) {
-                            k.wakeUp(cpu, k.task(sleeping.get(op.a() % sleeping.size())).pid());
+                            k.cpu(cpu).wakeUp(Pid.of(k.task(sleeping.get(op.a() % sleeping.size())).pid()));
                         }
                     }
                     case IRQ -> {
-                        k.irqEnter(cpu);
+                        k.cpu(cpu).irqEnter();
                         if (op.a() % 2 == 0) {
-                            k.raiseSoftirq(cpu, op.b() % 10);
+                            k.cpu(cpu).raiseSoftirq(SoftirqVector.values()[op.b() % 10]);
                         }
-                        k.irqExit(cpu);
+                        k.cpu(cpu).irqExit();
                     }
                     case BH -> {
-                        k.localBhDisable(cpu);
+                        k.cpu(cpu).localBhDisable();
                         if (op.a() % 2 == 0) {
-                            k.raiseSoftirq(cpu, op.b() % 10);
+                            k.cpu(cpu).raiseSoftirq(SoftirqVector.values()[op.b() % 10]);
                         }
-                        k.localBhEnable(cpu);
+                        k.cpu(cpu).localBhEnable();
                     }
-                    case SOFTIRQ -> k.raiseSoftirq(cpu, op.b() % 10);
+                    case SOFTIRQ -> k.cpu(cpu).raiseSoftirq(SoftirqVector.values()[op.b() % 10]);
                     case NMI -> {
-                        k.nmiEnter(cpu);
-                        k.nmiExit(cpu);
+                        k.cpu(cpu).nmiEnter();
+                        k.cpu(cpu).nmiExit();
                     }
                     case PREEMPT -> {
-                        k.preemptDisable(cpu);
-                        k.preemptEnable(cpu);
+                        k.cpu(cpu).preemptDisable();
+                        k.cpu(cpu).preemptEnable();
                     }
                     case MIGRATE -> {
-                        List<Long> movable = k.tasks().stream().filter(p -> !t.isIdle(p) && !running(p)
+                        List<Long> movable = taskAddresses(k).stream().filter(p -> !t.isIdle(p) && !running(p)
                                 && k.task(p).exitState() == 0).toList();
                         if (!movable.isEmpty()) {
-                            k.migrate(k.task(movable.get(op.a() % movable.size())).pid(), op.b() % cpus);
+                            k.migrate(Pid.of(k.task(movable.get(op.a() % movable.size())).pid()), op.b() % cpus);
                         }
                     }
-                    case STEP -> k.step(cpu);
+                    case STEP -> k.cpu(cpu).step();
                     case OPEN_SECTION -> openSection(cpu, op.a() % 2 == 1);
                     case CLOSE_SECTION -> closeSection(cpu);
                     case SET_SCHEDULER -> {
-                        List<Long> live = k.tasks().stream().filter(p -> !t.isIdle(p) && k.task(p).exitState() == 0)
+                        List<Long> live = taskAddresses(k).stream().filter(p -> !t.isIdle(p) && k.task(p).exitState() == 0)
                                 .toList();
                         long p = live.get(op.a() % live.size());
                         int target = k.task(p).pid();
                         switch (op.b() % 4) {
-                            case 0 -> k.setScheduler(target, SCHED_NORMAL, 0);
-                            case 1 -> k.setScheduler(target, SCHED_FIFO, 1 + op.b() % 99);
-                            case 2 -> k.setScheduler(target, SCHED_RR, 1 + op.b() % 99);
-                            default -> k.setNice(target, op.b() % 40 - 20);
+                            case 0 -> k.setScheduler(Pid.of(target), SCHED_NORMAL, 0);
+                            case 1 -> k.setScheduler(Pid.of(target), SCHED_FIFO, 1 + op.b() % 99);
+                            case 2 -> k.setScheduler(Pid.of(target), SCHED_RR, 1 + op.b() % 99);
+                            default -> k.setNice(Pid.of(target), op.b() % 40 - 20);
                         }
                     }
                 }
@@ -326,12 +329,12 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
             List<Long> candidates = switch (op.kind()) {
                 case FORK -> allQueued().stream().filter(p -> k.task(p).mm() != 0 || k.task(p).pid() == 2).toList();
                 case EXIT -> allQueued().stream().filter(p -> k.task(p).pid() > 2).toList();
-                case WAIT -> k.tasks().stream().filter(p -> k.task(p).exitState() == 0x20)
+                case WAIT -> taskAddresses(k).stream().filter(p -> k.task(p).exitState() == 0x20)
                         .map(p -> k.task(p).parent()).filter(allQueued()::contains).toList();
                 default -> List.of();
             };
             if (!candidates.isEmpty() && op.b() % 4 != 0) {
-                k.run(cpu, k.task(candidates.get(op.b() % candidates.size())).pid());
+                k.cpu(cpu).run(Pid.of(k.task(candidates.get(op.b() % candidates.size())).pid()));
             }
         }
 
@@ -350,7 +353,7 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
 
         private boolean running(long p) {
             for (int cpu = 0; cpu < cpus; cpu++) {
-                if (k.current(cpu) == p) {
+                if (k.cpu(cpu).current().address() == p) {
                     return true;
                 }
             }
@@ -360,7 +363,7 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
         private List<Long> allQueued() {
             List<Long> all = new ArrayList<>();
             for (int cpu = 0; cpu < cpus; cpu++) {
-                all.addAll(k.queued(cpu));
+                all.addAll(k.cpu(cpu).queued().stream().map(TaskStruct::address).toList());
             }
             return all;
         }
@@ -372,8 +375,8 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
             Set<Long> currents = new HashSet<>();
             Set<Long> queuedAnywhere = new HashSet<>();
             for (int cpu = 0; cpu < cpus; cpu++) {
-                long current = k.current(cpu);
-                long[] regs = k.registers(cpu);
+                long current = k.cpu(cpu).current().address();
+                long[] regs = k.cpu(cpu).registers();
                 String where = "CPU " + cpu + " running " + name(k, current);
                 assertTrue(currents.add(current), where + " also runs on another CPU");
                 assertEquals(current, platform().currentTask(m, regs), where);
@@ -382,21 +385,21 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                 }
                 assertTrue(t.onStack(current, regs[reg(facts().sp())]), where + ": sp is on its stack");
                 assertEquals(1, t.onCpu(current), where + ": on_cpu");
-                assertEquals(cpu, k.smpProcessorId(cpu), where + ": smp_processor_id()");
+                assertEquals(cpu, k.cpu(cpu).smpProcessorId(), where + ": smp_processor_id()");
                 assertEquals(0, t.state(current), where + ": TASK_RUNNING");
                 String switched = switchedTo.get(cpu);
                 if (switched != null) {
                     assertEquals(switched, name(k, current), where + ": the last sched_switch's next");
                 }
-                boolean idle = current == k.idleTask(cpu);
+                boolean idle = current == k.cpu(cpu).idleTask().address();
                 int sections = open.get(cpu).stream().mapToInt(Integer::intValue).sum();
                 if (!open.get(cpu).isEmpty()) {
                     assertEquals(name(k, owner[cpu]), name(k, current),
                             where + ": a task is never switched out of a preempt- or bh-disabled section");
                 }
-                assertEquals((idle ? facts().preemptDisableOffset() : 0) + sections, k.preemptCount(cpu),
+                assertEquals((idle ? facts().preemptDisableOffset() : 0) + sections, k.cpu(cpu).preemptCount().value(),
                         where + ": preempt_count at its base plus the open sections " + open.get(cpu));
-                List<Long> queued = k.queued(cpu);
+                List<Long> queued = k.cpu(cpu).queued().stream().map(TaskStruct::address).toList();
                 for (long p : queued) {
                     String q = name(k, p) + " queued on CPU " + cpu;
                     assertTrue(queuedAnywhere.add(p), q + " is queued twice");
@@ -405,14 +408,14 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                     assertEquals(cpu, k.task(p).cpu(), q + ": task_cpu");
                     assertTrue(!t.isIdle(p), q + ": an idle task is never queued");
                 }
-                assertEquals(queued.size() + (idle ? 0 : 1), k.nrRunning(cpu), where + ": nr_running");
+                assertEquals(queued.size() + (idle ? 0 : 1), k.cpu(cpu).nrRunning(), where + ": nr_running");
             }
             for (long p : currents) {
                 assertTrue(!queuedAnywhere.contains(p), name(k, p) + " is both running and queued");
             }
-            List<Long> all = new ArrayList<>(k.tasks());
+            List<Long> all = new ArrayList<>(taskAddresses(k));
             for (int cpu = 1; cpu < cpus; cpu++) {
-                all.add(k.idleTask(cpu));
+                all.add(k.cpu(cpu).idleTask().address());
             }
             for (long p : all) {
                 String who = name(k, p);
@@ -434,7 +437,7 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                 }
             }
             for (int pid : created) {
-                long p = k.findTask(pid);
+                long p = address(k, pid);
                 if (reaped.contains(pid)) {
                     assertEquals(0, p, pid + " was reaped");
                 } else if (autoreaped.contains(pid)) {
@@ -448,7 +451,7 @@ public abstract class SchedPropertiesContract extends SchedContractBase {
                 }
             }
             for (int pid : new int[] {1, 2}) {
-                assertNotEquals(0, k.findTask(pid));
+                assertNotEquals(0, address(k, pid));
             }
         }
     }

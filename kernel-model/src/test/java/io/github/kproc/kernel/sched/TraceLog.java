@@ -34,7 +34,8 @@ final class TraceLog implements TraceSink {
     @Override
     public void line(String text) {
         FtraceLine line = FtraceLine.parse(text);
-        Entry entry = new Entry(line, kernel.current(line.cpu()), kernel.preemptCount(line.cpu()));
+        Entry entry = new Entry(line, kernel.cpu(line.cpu()).current().address(),
+                kernel.cpu(line.cpu()).preemptCount().value());
         entries.add(entry);
         for (Consumer<Entry> watcher : watchers) {
             watcher.accept(entry);
