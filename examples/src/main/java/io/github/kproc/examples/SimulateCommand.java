@@ -7,18 +7,30 @@ import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.Tracer;
 import io.github.kproc.view.TaskStruct;
 import io.github.kproc.view.Trace32;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * {@code kproc simulate}: boots a kernel, runs a seeded mix of forks, exits, reaps, wakeups and ticks,
- * and prints the ftrace log on stdout and a summary on stderr.
+ * and prints the ftrace log on stdout and a summary on stderr; with {@code --svg FILE} it also draws the
+ * run as a per-CPU timeline ({@link Timeline}, {@link TimelineSvg}).
  */
 final class SimulateCommand implements Command {
-    private static final Set<String> OPTIONS = Set.of("profile", "cpus", "forks", "seed", "show-task", "memory");
+    private static final Set<String> OPTIONS = Set.of("profile", "cpus", "forks", "seed", "show-task", "memory", "svg");
 
     @Override
     public String name() {
@@ -34,6 +46,7 @@ final class SimulateCommand implements Command {
     public String usage() {
         return """
                 usage: kproc simulate --profile NAME [--cpus N] [--forks N] [--seed S] [--memory MiB] [--show-task PID]
+                                      [--svg FILE]
                 Boots the build on N CPUs (default 4) and runs a seeded mix of fork, vfork, clone (threads
                 and processes), kernel_thread, exit and wait, with sleeps, wakeups, timer ticks, context
                 switches and reschedule IPIs, until N forks (default 50) have been tried. The ftrace log
@@ -46,6 +59,9 @@ final class SimulateCommand implements Command {
                   --memory MiB      RAM of the machine (default 256)
                   --show-task PID   at the end, print the TRACE32 view of that task's thread_info
                                     (and, on arm64, its thread.cpu_context)
+                  --svg FILE        also draw the run as an SVG picture in FILE: a lane per CPU with
+                                    the task that ran when, forks, wakeups, migrations and IPIs,
+                                    and each CPU's current task at the end (same seed, same bytes)
                 """;
     }
 
@@ -65,19 +81,70 @@ final class SimulateCommand implements Command {
         long seed = seedText == null ? 1 : Options.number("--seed", seedText);
         String show = options.get("show-task");
         int showPid = show == null ? -1 : (int) count(options, "show-task", 0, 0, Integer.MAX_VALUE);
-        Tracer tracer = Tracer.events(out::println);
+        String svg = options.get("svg");
+        @Nullable Timeline timeline = svg == null ? null : new Timeline(cpus);
+        @Nullable OutputStream svgOut = svg == null ? null : openSvg(svg);
+        Tracer tracer = Tracer.events(timeline == null ? out::println : line -> {
+            out.println(line);
+            timeline.accept(line);
+        });
         out.println(tracer.header());
-        try (Kernel kernel = Kernel.builder(platform).cpus(cpus).memory(memory).seed(seed).tracer(tracer).boot()) {
+        try (svgOut; Kernel kernel = Kernel.builder(platform).cpus(cpus).memory(memory).seed(seed).tracer(tracer)
+                .boot()) {
             Simulation simulation = new Simulation(kernel, seed);
             simulation.run(forks);
             kernel.tracer(null);
+            if (timeline != null && svgOut != null) {
+                timeline.finish(cpu -> {
+                    TaskStruct task = kernel.task(kernel.current(cpu));
+                    return new Timeline.Task(task.comm(), task.pid());
+                });
+                svgOut.write(TimelineSvg.render(timeline, title(build, cpus, forks, seed, memory))
+                        .getBytes(StandardCharsets.UTF_8));
+            }
             if (showPid >= 0) {
                 showTask(kernel, platform, showPid, out);
             }
             summary(kernel, simulation, err);
         } catch (IllegalArgumentException e) {
             throw new UsageException("simulate: " + e.getMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException("simulate: cannot write --svg " + svg + ": " + reason(e), e);
         }
+    }
+
+    /** The picture's heading: the options that decide the run, in a fixed order (not the file's name). */
+    private static String title(Build build, int cpus, int forks, long seed, long memory) {
+        return "kproc simulate --profile " + build.profile().name() + " --cpus " + cpus + " --forks " + forks
+                + " --seed " + Long.toUnsignedString(seed) + " --memory " + (memory >> 20);
+    }
+
+    /** Opens (creates or truncates) the picture's file before the run, so that a bad path fails first. */
+    private static OutputStream openSvg(String file) throws UsageException {
+        try {
+            Path path = Path.of(file);
+            if (Files.isDirectory(path)) {
+                throw new UsageException("simulate: cannot write --svg " + file + ": is a directory");
+            }
+            return Files.newOutputStream(path);
+        } catch (InvalidPathException e) {
+            throw new UsageException("simulate: cannot write --svg " + file + ": " + e.getReason());
+        } catch (IOException e) {
+            throw new UsageException("simulate: cannot write --svg " + file + ": " + reason(e));
+        }
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return String.valueOf(e.getMessage());
     }
 
     private static long count(Options options, String name, long fallback, long min, long max) throws UsageException {
