@@ -96,7 +96,7 @@ final class SimulateCommand implements Command {
             kernel.tracer(null);
             if (timeline != null && svgOut != null) {
                 timeline.finish(cpu -> {
-                    TaskStruct task = kernel.task(kernel.current(cpu));
+                    TaskStruct task = kernel.cpu(cpu).current();
                     return new Timeline.Task(task.comm(), task.pid());
                 });
                 svgOut.write(TimelineSvg.render(timeline, title(build, cpus, forks, seed, memory))

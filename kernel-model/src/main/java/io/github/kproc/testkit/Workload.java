@@ -92,7 +92,7 @@ public record Workload(List<Op> ops) {
      *
      * @param op the operation
      * @param actor the pid that acted, 0 if none could (the operation was skipped)
-     * @param result a pid the call returned, or 0
+     * @param result a pid the call returned (in the caller's pid namespace), or 0
      * @param errno the error the call returned, or null
      */
     public record Outcome(Op op, int actor, int result, io.github.kproc.@org.jspecify.annotations.Nullable Errno errno) {
@@ -212,6 +212,8 @@ public record Workload(List<Op> ops) {
             case EXIT -> t -> t.pid() > 2 && t.tgid() != 1 && t.tgid() != 2;
             case WAIT -> t -> hasChildren(kernel, t);
             case SLEEP -> t -> t.pid() > 2;
+            // its child then runs by its global pid: a caller in init's pid namespace sees the same number
+            case VFORK_EXEC -> t -> !t.isKernelThread() && kernel.taskActivePidNs(t.address()) == kernel.initPidNamespace();
             default -> t -> !t.isKernelThread() || t.pid() == 1;
         };
         TaskStruct actor = cpu.current();
