@@ -262,8 +262,15 @@ public final class Kernel implements AutoCloseable {
         return t == 0 ? java.util.Optional.empty() : java.util.Optional.of(task(t));
     }
 
-    /** A view of the task_struct at an address. */
+    /**
+     * A view of the task_struct at a kernel address.
+     *
+     * @throws IllegalArgumentException if no task_struct fits there (0, or outside the machine's memory)
+     */
     public TaskStruct task(long address) {
+        if (!mc.m.contains(address, mc.o.taskSize)) {
+            throw new IllegalArgumentException(String.format("no task_struct at 0x%x", address));
+        }
         return new TaskStruct(mc.platform, mc.m, address);
     }
 
