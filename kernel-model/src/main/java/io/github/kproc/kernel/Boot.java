@@ -60,10 +60,10 @@ final class Boot {
         mm.mmgrab(mc.initMm);
         mc.setPreemptCount(mc.initTask, platform.preemptDisableOffset());
         // fork_init: RLIMIT_NPROC and RLIMIT_SIGPENDING of init_task are max_threads / 2
-        long rlim = mc.initSignals + f.signalRlim;
+        long rlim = mc.initSignals + f.signal.rlim;
         for (int r : new int[] {Rlimit.RLIMIT_NPROC, Rlimit.RLIMIT_SIGPENDING}) {
-            m.writePointer(rlim + r * f.rlimitSize, mc.maxThreads() / 2);
-            m.writePointer(rlim + r * f.rlimitSize + ptr, mc.maxThreads() / 2);
+            m.writePointer(rlim + r * f.signal.rlimitSize, mc.maxThreads() / 2);
+            m.writePointer(rlim + r * f.signal.rlimitSize + ptr, mc.maxThreads() / 2);
         }
         // rest_init
         int init = kernelThread("kernel_init", CloneFlag.FS.value() | CloneFlag.SIGCHLD);
@@ -76,11 +76,11 @@ final class Boot {
                 throw new IllegalStateException("fork_idle(" + cpu + ") failed: " + idle);
             }
             for (int type = 0; type < Pids.PIDTYPE_MAX; type++) {
-                lists.hlistInitNode(idle + f.taskPidLinks + type * f.hnodeSize);
+                lists.hlistInitNode(idle + f.task.pidLinks + type * f.list.hnodeSize);
                 if (type == Pids.PIDTYPE_PID) {
-                    m.writePointer(idle + f.taskThreadPid, mc.initStructPid);
+                    m.writePointer(idle + f.task.threadPid, mc.initStructPid);
                 } else {
-                    m.writePointer(m.readPointer(idle + f.taskSignal) + f.signalPids + (long) type * ptr, mc.initStructPid);
+                    m.writePointer(m.readPointer(idle + f.task.signal) + f.signal.pids + (long) type * ptr, mc.initStructPid);
                 }
             }
             initIdle(idle, cpu);
@@ -124,19 +124,19 @@ final class Boot {
     }
 
     private void setCpusAllowedAll(long p) {
-        m.fill(p + f.taskCpusAllowed, f.taskCpusAllowedSize, (byte) 0);
+        m.fill(p + f.task.cpusAllowed, f.task.cpusAllowedSize, (byte) 0);
         for (int cpu = 0; cpu < mc.cpus; cpu++) {
-            long word = p + f.taskCpusAllowed + (long) (cpu / (8 * ptr)) * ptr;
+            long word = p + f.task.cpusAllowed + (long) (cpu / (8 * ptr)) * ptr;
             m.writePointer(word, m.readPointer(word) | (1L << (cpu % (8 * ptr))));
         }
-        m.writeInt(p + f.taskNrCpusAllowed, mc.cpus);
+        m.writeInt(p + f.task.nrCpusAllowed, mc.cpus);
     }
 
     private void setCpusAllowedOne(long p, int cpu) {
-        m.fill(p + f.taskCpusAllowed, f.taskCpusAllowedSize, (byte) 0);
-        long word = p + f.taskCpusAllowed + (long) (cpu / (8 * ptr)) * ptr;
+        m.fill(p + f.task.cpusAllowed, f.task.cpusAllowedSize, (byte) 0);
+        long word = p + f.task.cpusAllowed + (long) (cpu / (8 * ptr)) * ptr;
         m.writePointer(word, 1L << (cpu % (8 * ptr)));
-        m.writeInt(p + f.taskNrCpusAllowed, 1);
+        m.writeInt(p + f.task.nrCpusAllowed, 1);
     }
 
     /**
@@ -146,7 +146,7 @@ final class Boot {
     void initIdle(long idle, int cpu) {
         core.schedForkInit(idle);
         m.writePointer(idle + o.taskState, TaskStateBits.TASK_RUNNING);
-        m.writeLong(idle + f.taskSeExecStart, mc.clock);
+        m.writeLong(idle + f.task.seExecStart, mc.clock);
         m.writeInt(idle + o.taskFlags, m.readInt(idle + o.taskFlags) | TaskFlags.PF_IDLE);
         setCpusAllowedOne(idle, cpu);
         core.setTaskCpuRaw(idle, cpu);
@@ -157,65 +157,65 @@ final class Boot {
             m.writeInt(idle + o.taskOnCpu, 1);
         }
         mc.setPreemptCount(idle, 0);
-        m.writePointer(idle + f.taskSchedClass, core.idle.address());
+        m.writePointer(idle + f.task.schedClass, core.idle.address());
         m.writeCString(idle + o.taskComm, o.commLength, platform.smp() ? "swapper/" + cpu : "swapper");
     }
 
     private void staticStructures() {
         // root_user: one reference, one process (init_task)
-        m.writeInt(mc.rootUser + f.userCount, 1);
-        m.writeInt(mc.rootUser + f.userProcesses, 1);
+        m.writeInt(mc.rootUser + f.user.count, 1);
+        m.writeInt(mc.rootUser + f.user.processes, 1);
         // init_cred: usage 4, root, all capabilities
-        m.writeInt(mc.initCred + f.credUsage, 4);
-        m.writePointer(mc.initCred + f.credUser, mc.rootUser);
+        m.writeInt(mc.initCred + f.cred.usage, 4);
+        m.writePointer(mc.initCred + f.cred.user, mc.rootUser);
         for (String cap : new String[] {"cap_permitted", "cap_effective", "cap_bset"}) {
             long at = mc.initCred + o.required("cred", cap);
             m.writeInt(at, -1);
             m.writeInt(at + 4, 0x3f);
         }
         // init_pid_ns: kref 2, adding pids, child_reaper = init_task, .idr = IDR_INIT (pid_idr_init: idr_init)
-        m.writeInt(mc.initPidNs + f.pidNsKref, 2);
-        m.writeInt(mc.initPidNs + f.pidNsPidAllocated, Pids.PIDNS_ADDING);
-        m.writePointer(mc.initPidNs + f.pidNsChildReaper, mc.initTask);
-        mc.idr.init(mc.initPidNs + f.pidNsIdr);
+        m.writeInt(mc.initPidNs + f.pidNs.kref, 2);
+        m.writeInt(mc.initPidNs + f.pidNs.pidAllocated, Pids.PIDNS_ADDING);
+        m.writePointer(mc.initPidNs + f.pidNs.childReaper, mc.initTask);
+        mc.idr.init(mc.initPidNs + f.pidNs.idr);
         pids.cacheFor(0);
         // init_struct_pid: count 1, number 0 in init_pid_ns
-        m.writeInt(mc.initStructPid + f.pidCount, 1);
-        m.writePointer(mc.initStructPid + f.pidNumbers + f.upidNs, mc.initPidNs);
+        m.writeInt(mc.initStructPid + f.pid.count, 1);
+        m.writePointer(mc.initStructPid + f.pid.numbers + f.upid.ns, mc.initPidNs);
         // init_nsproxy
-        m.writeInt(mc.initNsproxy + f.nsproxyCount, 1);
-        m.writePointer(mc.initNsproxy + f.nsproxyPidNsForChildren, mc.initPidNs);
+        m.writeInt(mc.initNsproxy + f.nsproxy.count, 1);
+        m.writePointer(mc.initNsproxy + f.nsproxy.pidNsForChildren, mc.initPidNs);
         // init_mm: mm_users 2, mm_count 1, swapper_pg_dir
-        m.writeInt(mc.initMm + f.mmUsers, 2);
-        m.writeInt(mc.initMm + f.mmCount, 1);
-        lists.init(mc.initMm + f.mmMmlist);
+        m.writeInt(mc.initMm + f.mm.users, 2);
+        m.writeInt(mc.initMm + f.mm.count, 1);
+        lists.init(mc.initMm + f.mm.mmlist);
         long pgdSize = (long) platform.pageSize() << platform.pgdOrder();
-        m.writePointer(mc.initMm + f.mmPgd, mc.staticAlloc(pgdSize, pgdSize));
+        m.writePointer(mc.initMm + f.mm.pgd, mc.staticAlloc(pgdSize, pgdSize));
         // init_files
         files.initFiles(mc.initFiles);
         // init_fs: one user, umask 0022
         long fs = mc.initFs;
-        m.writeInt(fs + f.fsUsers, 1);
+        m.writeInt(fs + f.fs.users, 1);
         m.writeInt(fs + o.required("fs_struct", "umask"), 0022);
         // init_sighand: count 1, every handler SIG_DFL
         long sighand = mc.initSighand;
-        m.writeInt(sighand + f.sighandCount, 1);
-        lists.init(sighand + f.sighandSignalfdHead);
+        m.writeInt(sighand + f.sighand.count, 1);
+        lists.init(sighand + f.sighand.signalfdHead);
         // init_signals
         long signal = mc.initSignals;
-        m.writeInt(signal + f.signalNrThreads, 1);
-        m.writePointer(signal + f.signalThreadHead + f.listNext, mc.initTask + f.taskThreadNode);
-        m.writePointer(signal + f.signalThreadHead + f.listPrev, mc.initTask + f.taskThreadNode);
-        lists.init(signal + f.signalWaitChldexitHead);
-        lists.init(signal + f.signalSharedPendingList);
-        lists.init(signal + f.signalPosixTimers);
-        for (int i = 0; i < f.cpuTimersCount; i++) {
-            lists.init(signal + f.signalCpuTimers + i * 2L * ptr);
+        m.writeInt(signal + f.signal.nrThreads, 1);
+        m.writePointer(signal + f.signal.threadHead + f.list.next, mc.initTask + f.task.threadNode);
+        m.writePointer(signal + f.signal.threadHead + f.list.prev, mc.initTask + f.task.threadNode);
+        lists.init(signal + f.signal.waitChldexitHead);
+        lists.init(signal + f.signal.sharedPendingList);
+        lists.init(signal + f.signal.posixTimers);
+        for (int i = 0; i < f.signal.cpuTimersCount; i++) {
+            lists.init(signal + f.signal.cpuTimers + i * 2L * ptr);
         }
         for (int type = 0; type < Pids.PIDTYPE_MAX; type++) {
-            m.writePointer(signal + f.signalPids + (long) type * ptr, mc.initStructPid);
+            m.writePointer(signal + f.signal.pids + (long) type * ptr, mc.initStructPid);
         }
-        initRlimits(signal + f.signalRlim);
+        initRlimits(signal + f.signal.rlim);
     }
 
     /** {@code INIT_RLIMITS} (include/asm-generic/resource.h), in RLIMIT_* order. */
@@ -227,8 +227,8 @@ final class Boot {
             {infinity, infinity}, {infinity, infinity}, {0, 0}, {819200, 819200}, {0, 0}, {0, 0},
             {infinity, infinity}};
         for (int r = 0; r < limits.length; r++) {
-            m.writePointer(rlim + r * f.rlimitSize, limits[r][0]);
-            m.writePointer(rlim + r * f.rlimitSize + ptr, limits[r][1]);
+            m.writePointer(rlim + r * f.signal.rlimitSize, limits[r][0]);
+            m.writePointer(rlim + r * f.signal.rlimitSize + ptr, limits[r][1]);
         }
     }
 
@@ -243,35 +243,35 @@ final class Boot {
         m.writeInt(t + o.taskStaticPrio, Core.DEFAULT_PRIO);
         m.writeInt(t + o.taskNormalPrio, Core.DEFAULT_PRIO);
         m.writeInt(t + o.taskPolicy, Fair.SCHED_NORMAL);
-        m.fill(t + f.taskCpusAllowed, f.taskCpusAllowedSize, (byte) 0xff);
-        m.writeInt(t + f.taskNrCpusAllowed, platform.nrCpus());
+        m.fill(t + f.task.cpusAllowed, f.task.cpusAllowedSize, (byte) 0xff);
+        m.writeInt(t + f.task.nrCpusAllowed, platform.nrCpus());
         m.writePointer(t + o.taskActiveMm, mc.initMm);
         core.setLoadWeight(t);
-        lists.init(t + f.taskSeGroupNode);
-        lists.init(t + f.taskRtRunList);
+        lists.init(t + f.task.seGroupNode);
+        lists.init(t + f.task.rtRunList);
         lists.init(t + o.taskTasks);
-        lists.init(t + f.taskPtraced);
-        lists.init(t + f.taskPtraceEntry);
+        lists.init(t + f.task.ptraced);
+        lists.init(t + f.task.ptraceEntry);
         m.writePointer(t + o.taskRealParent, t);
         m.writePointer(t + o.taskParent, t);
         lists.init(t + o.taskChildren);
         lists.init(t + o.taskSibling);
         m.writePointer(t + o.taskGroupLeader, t);
-        m.writePointer(t + f.taskRealCred, mc.initCred);
-        m.writePointer(t + f.taskCred, mc.initCred);
+        m.writePointer(t + f.task.realCred, mc.initCred);
+        m.writePointer(t + f.task.cred, mc.initCred);
         m.writeCString(t + o.taskComm, o.commLength, "swapper");
-        m.writePointer(t + f.taskFs, mc.initFs);
-        m.writePointer(t + f.taskFiles, mc.initFiles);
-        m.writePointer(t + f.taskSignal, mc.initSignals);
-        m.writePointer(t + f.taskSighand, mc.initSighand);
-        m.writePointer(t + f.taskNsproxy, mc.initNsproxy);
+        m.writePointer(t + f.task.fs, mc.initFs);
+        m.writePointer(t + f.task.files, mc.initFiles);
+        m.writePointer(t + f.task.signal, mc.initSignals);
+        m.writePointer(t + f.task.sighand, mc.initSighand);
+        m.writePointer(t + f.task.nsproxy, mc.initNsproxy);
         signals.initSigpending(t);
-        m.writePointer(t + f.taskThreadPid, mc.initStructPid);
-        lists.init(t + f.taskThreadGroup);
-        m.writePointer(t + f.taskThreadNode + f.listNext, mc.initSignals + f.signalThreadHead);
-        m.writePointer(t + f.taskThreadNode + f.listPrev, mc.initSignals + f.signalThreadHead);
-        if (f.taskStackRefcount >= 0) {
-            m.writeInt(t + f.taskStackRefcount, 1);
+        m.writePointer(t + f.task.threadPid, mc.initStructPid);
+        lists.init(t + f.task.threadGroup);
+        m.writePointer(t + f.task.threadNode + f.list.next, mc.initSignals + f.signal.threadHead);
+        m.writePointer(t + f.task.threadNode + f.list.prev, mc.initSignals + f.signal.threadHead);
+        if (f.task.stackRefcount >= 0) {
+            m.writeInt(t + f.task.stackRefcount, 1);
         }
         if (o.taskStackCanary >= 0) {
             m.writePointer(t + o.taskStackCanary, randomCanary());

@@ -89,7 +89,7 @@ final class Core {
 
     /** The class of {@code p} by its {@code sched_class} pointer. */
     SchedClass classOf(long p) {
-        long address = m.readPointer(p + f.taskSchedClass);
+        long address = m.readPointer(p + f.task.schedClass);
         for (SchedClass c : classes) {
             if (c.address() == address) {
                 return c;
@@ -126,8 +126,8 @@ final class Core {
             weight = (long) PRIO_TO_WEIGHT[idx] << fair.loadShift();
             wmult = PRIO_TO_WMULT[idx];
         }
-        m.writePointer(p + f.taskSeLoadWeight, weight);
-        m.writeInt(p + f.taskSeLoadInvWeight, (int) wmult);
+        m.writePointer(p + f.task.seLoadWeight, weight);
+        m.writeInt(p + f.task.seLoadInvWeight, (int) wmult);
     }
 
     // ---- fork ----
@@ -135,17 +135,17 @@ final class Core {
     /** {@code __sched_fork()}: a clean scheduling entity. */
     void schedForkInit(long p) {
         m.writeInt(p + o.taskOnRq, 0);
-        m.writeInt(p + f.taskSeOnRq, 0);
-        m.writeLong(p + f.taskSeExecStart, 0);
-        m.writeLong(p + f.taskSeSumExec, 0);
-        m.writeLong(p + f.taskSePrevSumExec, 0);
-        m.writeLong(p + f.taskSeNrMigrations, 0);
-        m.writeLong(p + f.taskSeVruntime, 0);
-        mc.lists.init(p + f.taskSeGroupNode);
-        mc.lists.init(p + f.taskRtRunList);
-        m.writeInt(p + f.taskRtTimeSlice, rt.rrTimeslice());
-        m.writeShort(p + f.taskRtOnRq, (short) 0);
-        m.writeShort(p + f.taskRtOnList, (short) 0);
+        m.writeInt(p + f.task.seOnRq, 0);
+        m.writeLong(p + f.task.seExecStart, 0);
+        m.writeLong(p + f.task.seSumExec, 0);
+        m.writeLong(p + f.task.sePrevSumExec, 0);
+        m.writeLong(p + f.task.seNrMigrations, 0);
+        m.writeLong(p + f.task.seVruntime, 0);
+        mc.lists.init(p + f.task.seGroupNode);
+        mc.lists.init(p + f.task.rtRunList);
+        m.writeInt(p + f.task.rtTimeSlice, rt.rrTimeslice());
+        m.writeShort(p + f.task.rtOnRq, (short) 0);
+        m.writeShort(p + f.task.rtOnList, (short) 0);
     }
 
     /**
@@ -157,8 +157,8 @@ final class Core {
         schedForkInit(p);
         m.writePointer(p + o.taskState, TaskStateBits.TASK_NEW);
         m.writeInt(p + o.taskPrio, m.readInt(parent + o.taskNormalPrio));
-        long word = m.readInt(p + f.taskResetOnForkWord);
-        if ((word & (1L << f.taskResetOnForkBit)) != 0) {
+        long word = m.readInt(p + f.task.resetOnForkWord);
+        if ((word & (1L << f.task.resetOnForkBit)) != 0) {
             int policy = m.readInt(p + o.taskPolicy);
             if (policy == SCHED_DEADLINE || policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR) {
                 m.writeInt(p + o.taskPolicy, Fair.SCHED_NORMAL);
@@ -171,24 +171,24 @@ final class Core {
             m.writeInt(p + o.taskPrio, prio);
             m.writeInt(p + o.taskNormalPrio, prio);
             setLoadWeight(p);
-            m.writeInt(p + f.taskResetOnForkWord, (int) (word & ~(1L << f.taskResetOnForkBit)));
+            m.writeInt(p + f.task.resetOnForkWord, (int) (word & ~(1L << f.task.resetOnForkBit)));
         }
         if (m.readInt(p + o.taskPolicy) == SCHED_DEADLINE) {
             return Errno.EAGAIN.negative();
         }
         SchedClass cls = m.readInt(p + o.taskPrio) < Rt.MAX_RT_PRIO ? rt : fair;
-        m.writePointer(p + f.taskSchedClass, cls.address());
+        m.writePointer(p + f.task.schedClass, cls.address());
         setTaskCpuRaw(p, cpu);
         cls.taskFork(cpu, p);
         if (o.taskOnCpu >= 0) {
             m.writeInt(p + o.taskOnCpu, 0);
         }
         mc.setPreemptCount(p, platform.forkPreemptCount());
-        if (f.taskPushablePrio >= 0) {
+        if (f.task.pushablePrio >= 0) {
             // plist_node_init(&p->pushable_tasks, MAX_PRIO)
-            m.writeInt(p + f.taskPushablePrio, MAX_PRIO);
-            mc.lists.init(p + f.taskPushablePrioList);
-            mc.lists.init(p + f.taskPushableNodeList);
+            m.writeInt(p + f.task.pushablePrio, MAX_PRIO);
+            mc.lists.init(p + f.task.pushablePrioList);
+            mc.lists.init(p + f.task.pushableNodeList);
         }
         return 0;
     }
@@ -215,7 +215,7 @@ final class Core {
     /** {@code set_task_cpu(p, new_cpu)}: counts a migration, then {@code __set_task_cpu}. */
     void setTaskCpu(long p, int newCpu) {
         if (taskCpu(p) != newCpu) {
-            m.writeLong(p + f.taskSeNrMigrations, m.readLong(p + f.taskSeNrMigrations) + 1);
+            m.writeLong(p + f.task.seNrMigrations, m.readLong(p + f.task.seNrMigrations) + 1);
         }
         setTaskCpuRaw(p, newCpu);
     }
@@ -223,7 +223,7 @@ final class Core {
     /** The CPUs in {@code p->cpus_allowed}. */
     boolean allowed(long p, int cpu) {
         int bits = 8 * platform.pointerSize();
-        long word = m.readPointer(p + f.taskCpusAllowed + (long) (cpu / bits) * platform.pointerSize());
+        long word = m.readPointer(p + f.task.cpusAllowed + (long) (cpu / bits) * platform.pointerSize());
         return (word & (1L << (cpu % bits))) != 0;
     }
 
@@ -250,7 +250,7 @@ final class Core {
     /** {@code activate_task} -> {@code enqueue_task}: queued and counted. */
     void enqueue(int cpu, long p, boolean renormalize) {
         classOf(p).enqueueTask(cpu, p, renormalize);
-        m.writeInt(p + f.taskSeOnRq, 1);
+        m.writeInt(p + f.task.seOnRq, 1);
         m.writeInt(p + o.taskOnRq, TASK_ON_RQ_QUEUED);
         rq.addNrRunning(cpu, 1);
     }
@@ -258,7 +258,7 @@ final class Core {
     /** {@code deactivate_task} of a queued (not running) task. */
     void dequeueQueued(int cpu, long p, boolean normalize) {
         classOf(p).dequeueTask(cpu, p, normalize);
-        m.writeInt(p + f.taskSeOnRq, 0);
+        m.writeInt(p + f.task.seOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
         rq.addNrRunning(cpu, -1);
     }
@@ -266,7 +266,7 @@ final class Core {
     /** {@code deactivate_task} of the running task (it blocks or dies): no longer counted. */
     private void dequeueRunning(int cpu, long p) {
         classOf(p).dequeueTask(cpu, p, false);
-        m.writeInt(p + f.taskSeOnRq, 0);
+        m.writeInt(p + f.task.seOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
         rq.addNrRunning(cpu, -1);
     }
@@ -327,8 +327,8 @@ final class Core {
 
     /** {@code set_next_entity}: the task starts a slice now. */
     private void setNextEntity(long next) {
-        m.writeLong(next + f.taskSeExecStart, mc.clock);
-        m.writeLong(next + f.taskSePrevSumExec, m.readLong(next + f.taskSeSumExec));
+        m.writeLong(next + f.task.seExecStart, mc.clock);
+        m.writeLong(next + f.task.sePrevSumExec, m.readLong(next + f.task.seSumExec));
     }
 
     /**
@@ -378,7 +378,7 @@ final class Core {
         m.writeInt(p + o.taskNormalPrio, normalPrio);
         m.writeInt(p + o.taskPrio, normalPrio);
         setLoadWeight(p);
-        m.writePointer(p + f.taskSchedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
+        m.writePointer(p + f.task.schedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
         if (running) {
             // enqueue_task, then set_curr_task: counted again, and off the queue while it runs
             SchedClass cls = classOf(p);
@@ -476,7 +476,7 @@ final class Core {
         rq.incNrSwitches(cpu);
         rq.setCurr(cpu, next);
         setNextEntity(next);
-        long counter = prev + (voluntary ? f.taskNvcsw : f.taskNivcsw);
+        long counter = prev + (voluntary ? f.task.nvcsw : f.task.nivcsw);
         m.writePointer(counter, m.readPointer(counter) + 1);
         mc.trace.switchTo(cpu, preempted, prev, next);
         contextSwitch(cpu, prev, next);
@@ -549,9 +549,9 @@ final class Core {
      */
     private void scheduleTail(int cpu, long next) {
         preempt.preemptEnableNoResched(cpu);
-        long setChildTid = m.readPointer(next + f.taskSetChildTid);
+        long setChildTid = m.readPointer(next + f.task.setChildTid);
         if (setChildTid != 0) {
-            long pid = m.readPointer(next + f.taskThreadPid);
+            long pid = m.readPointer(next + f.task.threadPid);
             mc.putUser(next, setChildTid, pids.nrNs(pid, pids.taskActivePidNs(next)));
         }
         mc.registers[cpu][pcIndex] = retFromFork + 0x10;

@@ -21,41 +21,41 @@ final class Cred {
 
     /** {@code capable(CAP_SYS_ADMIN)}/{@code CAP_SYS_RESOURCE} as the model has them: euid 0. */
     boolean capable(long task) {
-        return m.readInt(m.readPointer(task + f.taskCred) + f.credEuid) == 0;
+        return m.readInt(m.readPointer(task + f.task.cred) + f.cred.euid) == 0;
     }
 
     void getCred(long cred) {
-        m.writeInt(cred + f.credUsage, m.readInt(cred + f.credUsage) + 1);
+        m.writeInt(cred + f.cred.usage, m.readInt(cred + f.cred.usage) + 1);
     }
 
     /** {@code put_cred}: frees a cred (dropping its user) at zero; the static init_cred is never freed. */
     void putCred(long cred) {
-        int usage = m.readInt(cred + f.credUsage) - 1;
-        m.writeInt(cred + f.credUsage, usage);
+        int usage = m.readInt(cred + f.cred.usage) - 1;
+        m.writeInt(cred + f.cred.usage, usage);
         if (usage == 0 && cred != mc.initCred) {
-            freeUid(m.readPointer(cred + f.credUser));
+            freeUid(m.readPointer(cred + f.cred.user));
             mc.credCache.free(cred);
         }
     }
 
     /** {@code get_uid}. */
     void getUid(long user) {
-        m.writeInt(user + f.userCount, m.readInt(user + f.userCount) + 1);
+        m.writeInt(user + f.user.count, m.readInt(user + f.user.count) + 1);
     }
 
     /** {@code free_uid}. */
     void freeUid(long user) {
-        m.writeInt(user + f.userCount, m.readInt(user + f.userCount) - 1);
+        m.writeInt(user + f.user.count, m.readInt(user + f.user.count) - 1);
     }
 
     /** The {@code user_struct} of a task's real credentials. */
     long user(long task) {
-        return m.readPointer(m.readPointer(task + f.taskRealCred) + f.credUser);
+        return m.readPointer(m.readPointer(task + f.task.realCred) + f.cred.user);
     }
 
     /** {@code atomic_inc/dec(&user->processes)}. */
     void addProcesses(long user, int delta) {
-        m.writeInt(user + f.userProcesses, m.readInt(user + f.userProcesses) + delta);
+        m.writeInt(user + f.user.processes, m.readInt(user + f.user.processes) + delta);
     }
 
     /**
@@ -64,25 +64,25 @@ final class Cred {
      * {@code processes} count goes up.
      */
     long copyCreds(long p, long flags) {
-        long cred = m.readPointer(p + f.taskCred);
+        long cred = m.readPointer(p + f.task.cred);
         long user;
         if ((flags & CloneFlag.THREAD.value()) != 0) {
             getCred(cred);
             getCred(cred);
-            m.writePointer(p + f.taskRealCred, cred);
-            user = m.readPointer(cred + f.credUser);
+            m.writePointer(p + f.task.realCred, cred);
+            user = m.readPointer(cred + f.cred.user);
         } else {
             long created = mc.kmemCacheAlloc(mc.credCache);
             if (created == 0) {
                 return Errno.ENOMEM.negative();
             }
-            m.copy(cred, created, f.credSize);
-            m.writeInt(created + f.credUsage, 1);
-            user = m.readPointer(created + f.credUser);
+            m.copy(cred, created, f.cred.size);
+            m.writeInt(created + f.cred.usage, 1);
+            user = m.readPointer(created + f.cred.user);
             getUid(user);
             getCred(created);
-            m.writePointer(p + f.taskCred, created);
-            m.writePointer(p + f.taskRealCred, created);
+            m.writePointer(p + f.task.cred, created);
+            m.writePointer(p + f.task.realCred, created);
         }
         addProcesses(user, 1);
         return 0;
@@ -90,10 +90,10 @@ final class Cred {
 
     /** {@code exit_creds(p)}: drops real_cred and cred. */
     void exitCreds(long p) {
-        long real = m.readPointer(p + f.taskRealCred);
-        long cred = m.readPointer(p + f.taskCred);
-        m.writePointer(p + f.taskCred, 0);
-        m.writePointer(p + f.taskRealCred, 0);
+        long real = m.readPointer(p + f.task.realCred);
+        long cred = m.readPointer(p + f.task.cred);
+        m.writePointer(p + f.task.cred, 0);
+        m.writePointer(p + f.task.realCred, 0);
         putCred(real);
         putCred(cred);
     }

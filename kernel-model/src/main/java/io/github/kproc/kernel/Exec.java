@@ -48,13 +48,13 @@ final class Exec {
             throw new KernelException(Errno.EPERM, "the idle task cannot exec");
         }
         long leader = m.readPointer(tsk + o.taskGroupLeader);
-        if (leader != tsk || !mc.lists.empty(tsk + f.taskThreadGroup)) {
+        if (leader != tsk || !mc.lists.empty(tsk + f.task.threadGroup)) {
             throw new KernelException(Errno.EINVAL, "exec of a multi-threaded process (de_thread) is not modelled");
         }
         // do_execveat_common: unshare_files(), so the new program's descriptors are its own
-        long oldFiles = m.readPointer(tsk + f.taskFiles);
+        long oldFiles = m.readPointer(tsk + f.task.files);
         long unshared = 0;
-        if (oldFiles != 0 && m.readInt(oldFiles + f.filesCount) > 1) {
+        if (oldFiles != 0 && m.readInt(oldFiles + f.files.count) > 1) {
             unshared = files.dupFd(oldFiles);
             if (unshared == 0) {
                 throw new KernelException(Errno.ENOMEM, "exec: no memory to unshare the file table");
@@ -66,9 +66,9 @@ final class Exec {
             throw new KernelException(Errno.ENOMEM, "exec: no memory for a new mm");
         }
         // de_thread(): a sighand_struct shared with another process (CLONE_SIGHAND) is replaced by a copy
-        long sighand = m.readPointer(tsk + f.taskSighand);
+        long sighand = m.readPointer(tsk + f.task.sighand);
         long newSighand = 0;
-        if (m.readInt(sighand + f.sighandCount) != 1) {
+        if (m.readInt(sighand + f.sighand.count) != 1) {
             newSighand = signals.copySighandStruct(sighand);
             if (newSighand == 0) {
                 mm.mmput(newMm);
@@ -78,11 +78,11 @@ final class Exec {
         }
         // past the point of no return
         if (unshared != 0) {
-            m.writePointer(tsk + f.taskFiles, unshared);
-            m.writeInt(oldFiles + f.filesCount, m.readInt(oldFiles + f.filesCount) - 1);
+            m.writePointer(tsk + f.task.files, unshared);
+            m.writeInt(oldFiles + f.files.count, m.readInt(oldFiles + f.files.count) - 1);
         }
         if (newSighand != 0) {
-            m.writePointer(tsk + f.taskSighand, newSighand);
+            m.writePointer(tsk + f.task.sighand, newSighand);
             signals.cleanupSighand(sighand);
             sighand = newSighand;
         }
@@ -106,7 +106,7 @@ final class Exec {
                 | TaskFlags.PF_KTHREAD | TaskFlags.PF_NOFREEZE | TaskFlags.PF_NO_SETAFFINITY));
         m.writePointer(mc.platform.taskThreadInfo(m, tsk) + o.tiAddrLimit, mc.platform.userDs());
         m.writeCString(tsk + o.taskComm, o.commLength, comm);
-        m.writeInt(tsk + f.taskSelfExecId, m.readInt(tsk + f.taskSelfExecId) + 1);
+        m.writeInt(tsk + f.task.selfExecId, m.readInt(tsk + f.task.selfExecId) + 1);
         signals.flushSignalHandlers(sighand);
     }
 

@@ -51,7 +51,7 @@ final class Exit {
     }
 
     private boolean threadGroupEmpty(long p) {
-        return lists.empty(p + f.taskThreadGroup);
+        return lists.empty(p + f.task.threadGroup);
     }
 
     /**
@@ -64,14 +64,14 @@ final class Exit {
         if (core.isIdle(tsk)) {
             throw new IllegalStateException("Attempted to kill the idle task!");
         }
-        long signal = m.readPointer(tsk + f.taskSignal);
-        int live = m.readInt(signal + f.signalLive);
+        long signal = m.readPointer(tsk + f.task.signal);
+        int live = m.readInt(signal + f.signal.live);
         boolean groupDead = live - 1 == 0;
         if (groupDead && m.readInt(tsk + o.taskTgid) == 1 && pids.taskActivePidNs(tsk) == mc.initPidNs) {
             throw new IllegalStateException(String.format("Attempted to kill init! exitcode=0x%08x", code));
         }
         m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | TaskFlags.PF_EXITING);
-        m.writeInt(signal + f.signalLive, live - 1);
+        m.writeInt(signal + f.signal.live, live - 1);
         m.writeInt(tsk + o.taskExitCode, code);
         exitMm(tsk);
         mc.trace.processExit(cpu, tsk, "sched_process_exit");
@@ -99,10 +99,10 @@ final class Exit {
     }
 
     private long findAliveThread(long p) {
-        long signal = m.readPointer(p + f.taskSignal);
-        long head = signal + f.signalThreadHead;
+        long signal = m.readPointer(p + f.task.signal);
+        long head = signal + f.signal.threadHead;
         for (long node = lists.next(head); node != head; node = lists.next(node)) {
-            long t = node - f.taskThreadNode;
+            long t = node - f.task.threadNode;
             if ((m.readInt(t + o.taskFlags) & TaskFlags.PF_EXITING) == 0) {
                 return t;
             }
@@ -122,13 +122,13 @@ final class Exit {
      */
     private long findChildReaper(long father) {
         long ns = pids.taskActivePidNs(father);
-        long reaper = m.readPointer(ns + f.pidNsChildReaper);
+        long reaper = m.readPointer(ns + f.pidNs.childReaper);
         if (reaper != father) {
             return accepting(ns) ? reaper : liveAncestorReaper(ns);
         }
         long thread = findAliveThread(father);
         if (thread != 0) {
-            m.writePointer(ns + f.pidNsChildReaper, thread);
+            m.writePointer(ns + f.pidNs.childReaper, thread);
             return thread;
         }
         pids.disablePidAllocation(ns);
@@ -150,16 +150,16 @@ final class Exit {
 
     /** True while a namespace's init lives: it still has PIDNS_ADDING (cleared when its init dies). */
     private boolean accepting(long ns) {
-        return (m.readInt(ns + f.pidNsPidAllocated) & Pids.PIDNS_ADDING) != 0;
+        return (m.readInt(ns + f.pidNs.pidAllocated) & Pids.PIDNS_ADDING) != 0;
     }
 
     /** The child reaper of the nearest ancestor of {@code ns} whose init still lives (init_pid_ns's at the latest). */
     private long liveAncestorReaper(long ns) {
-        long up = m.readPointer(ns + f.pidNsParent);
+        long up = m.readPointer(ns + f.pidNs.parent);
         while (up != mc.initPidNs && !accepting(up)) {
-            up = m.readPointer(up + f.pidNsParent);
+            up = m.readPointer(up + f.pidNs.parent);
         }
-        return m.readPointer(up + f.pidNsChildReaper);
+        return m.readPointer(up + f.pidNs.childReaper);
     }
 
     /**
@@ -178,9 +178,9 @@ final class Exit {
             for (long node = lists.next(children); node != children; node = lists.next(node)) {
                 long p = node - o.taskSibling;
                 reparent(p, tsk, reaper);
-                long head = p + f.taskThreadGroup;
+                long head = p + f.task.threadGroup;
                 for (long t = lists.next(head); t != head; t = lists.next(t)) {
-                    reparent(t - f.taskThreadGroup, tsk, reaper);
+                    reparent(t - f.task.threadGroup, tsk, reaper);
                 }
                 if (!sameGroup && m.readInt(p + o.taskExitState) != TaskStateBits.EXIT_DEAD) {
                     m.writeInt(p + o.taskExitSignal, Signals.SIGCHLD);
@@ -191,10 +191,10 @@ final class Exit {
             long last = lists.prev(children);
             long rhead = reaper + o.taskChildren;
             long rlast = lists.prev(rhead);
-            m.writePointer(first + f.listPrev, rlast);
-            m.writePointer(rlast + f.listNext, first);
-            m.writePointer(last + f.listNext, rhead);
-            m.writePointer(rhead + f.listPrev, last);
+            m.writePointer(first + f.list.prev, rlast);
+            m.writePointer(rlast + f.list.next, first);
+            m.writePointer(last + f.list.next, rhead);
+            m.writePointer(rhead + f.list.prev, last);
             lists.init(children);
             if (!sameGroup) {
                 releaseIgnoredZombies(cpu, reaper);
@@ -267,12 +267,12 @@ final class Exit {
 
     /** {@code __exit_signal(tsk)}: nr_threads down, {@code __unhash_process}, the sighand dropped. */
     private void exitSignal(long tsk) {
-        long sig = m.readPointer(tsk + f.taskSignal);
+        long sig = m.readPointer(tsk + f.task.signal);
         boolean groupDead = threadGroupLeader(tsk);
-        if (!groupDead && m.readPointer(sig + f.signalCurrTarget) == tsk) {
-            m.writePointer(sig + f.signalCurrTarget, lists.next(tsk + f.taskThreadGroup) - f.taskThreadGroup);
+        if (!groupDead && m.readPointer(sig + f.signal.currTarget) == tsk) {
+            m.writePointer(sig + f.signal.currTarget, lists.next(tsk + f.task.threadGroup) - f.task.threadGroup);
         }
-        m.writeInt(sig + f.signalNrThreads, m.readInt(sig + f.signalNrThreads) - 1);
+        m.writeInt(sig + f.signal.nrThreads, m.readInt(sig + f.signal.nrThreads) - 1);
         // __unhash_process
         mc.addNrThreads(-1);
         pids.detachPid(tsk, Pids.PIDTYPE_PID);
@@ -283,10 +283,10 @@ final class Exit {
             lists.del(tsk + o.taskTasks);
             lists.delInit(tsk + o.taskSibling);
         }
-        lists.del(tsk + f.taskThreadGroup);
-        lists.del(tsk + f.taskThreadNode);
-        long sighand = m.readPointer(tsk + f.taskSighand);
-        m.writePointer(tsk + f.taskSighand, 0);
+        lists.del(tsk + f.task.threadGroup);
+        lists.del(tsk + f.task.threadNode);
+        long sighand = m.readPointer(tsk + f.task.sighand);
+        m.writePointer(tsk + f.task.sighand, 0);
         signals.cleanupSighand(sighand);
     }
 
@@ -316,7 +316,7 @@ final class Exit {
                     return nr;
                 }
             }
-            thread = lists.next(thread + f.taskThreadGroup) - f.taskThreadGroup;
+            thread = lists.next(thread + f.task.threadGroup) - f.task.threadGroup;
         } while (thread != leader);
         if (!any) {
             throw new KernelException(Errno.ECHILD, "no child " + (pid == -1 ? "" : "with pid " + pid));

@@ -114,12 +114,12 @@ final class Fair implements SchedClass {
     }
 
     private boolean isFair(long p) {
-        return m.readPointer(p + f.taskSchedClass) == address;
+        return m.readPointer(p + f.task.schedClass) == address;
     }
 
     /** {@code scale_load_down(se.load.weight)}. */
     long weight(long p) {
-        return m.readPointer(p + f.taskSeLoadWeight) >>> loadShift;
+        return m.readPointer(p + f.task.seLoadWeight) >>> loadShift;
     }
 
     /** {@code SCHED_FIXEDPOINT_SHIFT} scaling of load weights on 64-bit builds (scale_load). */
@@ -161,7 +161,7 @@ final class Fair implements SchedClass {
         if (weight(p) == NICE_0_LOAD) {
             return delta;
         }
-        return calcDelta(delta, NICE_0_LOAD, Integer.toUnsignedLong(m.readInt(p + f.taskSeLoadInvWeight)));
+        return calcDelta(delta, NICE_0_LOAD, Integer.toUnsignedLong(m.readInt(p + f.task.seLoadInvWeight)));
     }
 
     /**
@@ -173,13 +173,13 @@ final class Fair implements SchedClass {
         long current = rq.curr(cpu);
         long vruntime = 0;
         if (current != 0 && isFair(current)) {
-            vruntime = m.readLong(current + f.taskSeVruntime);
+            vruntime = m.readLong(current + f.task.seVruntime);
         }
         long placed = minVruntime(cpu) + calcDeltaFair(slice(cpu, p), p);
         if (placed - vruntime > 0) {
             vruntime = placed;
         }
-        m.writeLong(p + f.taskSeVruntime, vruntime - minVruntime(cpu));
+        m.writeLong(p + f.task.seVruntime, vruntime - minVruntime(cpu));
     }
 
     /**
@@ -191,7 +191,7 @@ final class Fair implements SchedClass {
         long base = rq.cpuRq(cpu);
         int nr = m.readInt(base + cfsNrRunning);
         long load = m.readPointer(base + cfsLoadWeight) >>> loadShift;
-        if (m.readInt(p + f.taskSeOnRq) == 0) {
+        if (m.readInt(p + f.task.seOnRq) == 0) {
             nr++;
             load += weight(p);
         }
@@ -208,7 +208,7 @@ final class Fair implements SchedClass {
     public void updateCurr(int cpu, long p) {
         long delta = rq.accountExec(p);
         if (delta > 0) {
-            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) + calcDeltaFair(delta, p));
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + calcDeltaFair(delta, p));
             updateMinVruntime(cpu);
         }
     }
@@ -217,10 +217,10 @@ final class Fair implements SchedClass {
     void updateMinVruntime(int cpu) {
         long p = rq.curr(cpu);
         boolean haveCurr = p != rq.idle(cpu) && isFair(p) && m.readInt(p + o.taskOnRq) == Core.TASK_ON_RQ_QUEUED;
-        long vruntime = haveCurr ? m.readLong(p + f.taskSeVruntime) : 0;
+        long vruntime = haveCurr ? m.readLong(p + f.task.seVruntime) : 0;
         long left = pickFirstEntity(cpu);
         if (left != 0) {
-            long lv = m.readLong(left + f.taskSeVruntime);
+            long lv = m.readLong(left + f.task.seVruntime);
             vruntime = haveCurr ? (lv - vruntime < 0 ? lv : vruntime) : lv;
         } else if (!haveCurr) {
             return;
@@ -239,13 +239,13 @@ final class Fair implements SchedClass {
     /** {@code __enqueue_entity}: into the timeline by vruntime, equal keys to the right ({@code entity_before}). */
     private void enqueueEntity(int cpu, long p) {
         long root = rq.cpuRq(cpu) + cfsTimeline;
-        long key = m.readLong(p + f.taskSeVruntime);
+        long key = m.readLong(p + f.task.seVruntime);
         long link = rb.rootLink(rb.cachedRoot(root));
         long parent = 0;
         boolean leftmost = true;
         for (long node = m.readPointer(link); node != 0; node = m.readPointer(link)) {
             parent = node;
-            if (key - m.readLong(taskOf(node) + f.taskSeVruntime) < 0) {
+            if (key - m.readLong(taskOf(node) + f.task.seVruntime) < 0) {
                 link = rb.leftLink(node);
             } else {
                 link = rb.rightLink(node);
@@ -264,8 +264,8 @@ final class Fair implements SchedClass {
     /** {@code place_entity(cfs_rq, se, 0)} of a waking task: no earlier than min_vruntime minus half a latency (GENTLE_FAIR_SLEEPERS). */
     void placeWaking(int cpu, long p) {
         long floor = minVruntime(cpu) - latency / 2;
-        if (m.readLong(p + f.taskSeVruntime) - floor < 0) {
-            m.writeLong(p + f.taskSeVruntime, floor);
+        if (m.readLong(p + f.task.seVruntime) - floor < 0) {
+            m.writeLong(p + f.task.seVruntime, floor);
         }
     }
 
@@ -277,17 +277,17 @@ final class Fair implements SchedClass {
     @Override
     public void enqueueTask(int cpu, long p, boolean renormalize) {
         if (renormalize) {
-            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) + minVruntime(cpu));
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + minVruntime(cpu));
         }
         long base = rq.cpuRq(cpu);
         if (seCfsRq >= 0) {
             // set_task_rq: the entity's cfs_rq is the CPU's root cfs_rq
             m.writePointer(p + seCfsRq, base + rq.cfs);
         }
-        m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) + m.readPointer(p + f.taskSeLoadWeight));
+        m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) + m.readPointer(p + f.task.seLoadWeight));
         m.writeInt(base + cfsLoadInvWeight, 0);
         m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) + 1);
-        mc.lists.add(p + f.taskSeGroupNode, base + rq.cfsTasks);
+        mc.lists.add(p + f.task.seGroupNode, base + rq.cfsTasks);
         enqueueEntity(cpu, p);
     }
 
@@ -303,12 +303,12 @@ final class Fair implements SchedClass {
         } else {
             dequeueEntity(cpu, p);
         }
-        m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) - m.readPointer(p + f.taskSeLoadWeight));
+        m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) - m.readPointer(p + f.task.seLoadWeight));
         m.writeInt(base + cfsLoadInvWeight, 0);
         m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) - 1);
-        mc.lists.delInit(p + f.taskSeGroupNode);
+        mc.lists.delInit(p + f.task.seGroupNode);
         if (normalize) {
-            m.writeLong(p + f.taskSeVruntime, m.readLong(p + f.taskSeVruntime) - minVruntime(cpu));
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - minVruntime(cpu));
         }
     }
 
@@ -317,7 +317,7 @@ final class Fair implements SchedClass {
         if (inTimeline) {
             dequeueEntity(cpu, p);
         }
-        m.writeLong(p + f.taskSeVruntime, value);
+        m.writeLong(p + f.task.seVruntime, value);
         if (inTimeline) {
             enqueueEntity(cpu, p);
         }
@@ -359,7 +359,7 @@ final class Fair implements SchedClass {
             return;
         }
         updateCurr(cpu, current);
-        long vdiff = m.readLong(current + f.taskSeVruntime) - m.readLong(p + f.taskSeVruntime);
+        long vdiff = m.readLong(current + f.task.seVruntime) - m.readLong(p + f.task.seVruntime);
         if (vdiff > calcDeltaFair(wakeupGranularity, p)) {
             rq.reschedCurr(cpu, thisCpu);
         }
@@ -375,7 +375,7 @@ final class Fair implements SchedClass {
             return;
         }
         long ideal = slice(cpu, p);
-        long ran = m.readLong(p + f.taskSeSumExec) - m.readLong(p + f.taskSePrevSumExec);
+        long ran = m.readLong(p + f.task.seSumExec) - m.readLong(p + f.task.sePrevSumExec);
         if (ran > ideal) {
             rq.reschedCurr(cpu, cpu);
             return;
@@ -384,7 +384,7 @@ final class Fair implements SchedClass {
             return;
         }
         long left = pickFirstEntity(cpu);
-        if (left != 0 && m.readLong(p + f.taskSeVruntime) - m.readLong(left + f.taskSeVruntime) > ideal) {
+        if (left != 0 && m.readLong(p + f.task.seVruntime) - m.readLong(left + f.task.seVruntime) > ideal) {
             rq.reschedCurr(cpu, cpu);
         }
     }

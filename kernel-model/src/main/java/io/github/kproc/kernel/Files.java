@@ -24,8 +24,8 @@ final class Files {
         if (newf == 0) {
             return 0;
         }
-        m.copy(oldf, newf, f.filesSize);
-        m.writeInt(newf + f.filesNextFd, 0);
+        m.copy(oldf, newf, f.files.size);
+        m.writeInt(newf + f.files.nextFd, 0);
         initFiles(newf);
         return newf;
     }
@@ -36,26 +36,26 @@ final class Files {
      * {@code dup_fd} set it up.
      */
     void initFiles(long files) {
-        m.writeInt(files + f.filesCount, 1);
-        mc.lists.init(files + f.filesResizeWaitHead);
-        long fdt = files + f.filesFdtab;
-        m.writePointer(files + f.filesFdt, fdt);
-        m.writeInt(fdt + f.fdtMaxFds, (int) f.filesFdArrayLength);
-        m.writePointer(fdt + f.fdtCloseOnExec, files + f.filesCloseOnExecInit);
-        m.writePointer(fdt + f.fdtOpenFds, files + f.filesOpenFdsInit);
-        m.writePointer(fdt + f.fdtFullFdsBits, files + f.filesFullFdsBitsInit);
-        m.writePointer(fdt + f.fdtFd, files + f.filesFdArray);
+        m.writeInt(files + f.files.count, 1);
+        mc.lists.init(files + f.files.resizeWaitHead);
+        long fdt = files + f.files.fdtab;
+        m.writePointer(files + f.files.fdt, fdt);
+        m.writeInt(fdt + f.fdt.maxFds, (int) f.files.fdArrayLength);
+        m.writePointer(fdt + f.fdt.closeOnExec, files + f.files.closeOnExecInit);
+        m.writePointer(fdt + f.fdt.openFds, files + f.files.openFdsInit);
+        m.writePointer(fdt + f.fdt.fullFdsBits, files + f.files.fullFdsBitsInit);
+        m.writePointer(fdt + f.fdt.fd, files + f.files.fdArray);
     }
 
     /** {@code atomic_inc(&files->count)}. */
     void getFiles(long files) {
-        m.writeInt(files + f.filesCount, m.readInt(files + f.filesCount) + 1);
+        m.writeInt(files + f.files.count, m.readInt(files + f.files.count) + 1);
     }
 
     /** {@code put_files_struct}: count--, freed at zero. */
     void putFiles(long files) {
-        int count = m.readInt(files + f.filesCount) - 1;
-        m.writeInt(files + f.filesCount, count);
+        int count = m.readInt(files + f.files.count) - 1;
+        m.writeInt(files + f.files.count, count);
         if (count == 0) {
             mc.filesCache.free(files);
         }
@@ -63,11 +63,11 @@ final class Files {
 
     /** {@code exit_files(p)}: detach and {@code put_files_struct}. */
     void exitFiles(long p) {
-        long files = m.readPointer(p + f.taskFiles);
+        long files = m.readPointer(p + f.task.files);
         if (files == 0) {
             return;
         }
-        m.writePointer(p + f.taskFiles, 0);
+        m.writePointer(p + f.task.files, 0);
         putFiles(files);
     }
 
@@ -77,22 +77,22 @@ final class Files {
         if (copy == 0) {
             return 0;
         }
-        m.copy(old, copy, f.fsSize);
-        m.writeInt(copy + f.fsUsers, 1);
-        m.writeInt(copy + f.fsInExec, 0);
-        m.writeInt(copy + f.fsSeq, 0);
+        m.copy(old, copy, f.fs.size);
+        m.writeInt(copy + f.fs.users, 1);
+        m.writeInt(copy + f.fs.inExec, 0);
+        m.writeInt(copy + f.fs.seq, 0);
         return copy;
     }
 
     /** {@code exit_fs(p)}: detach, {@code --fs->users}, {@code free_fs_struct} at zero. */
     void exitFs(long p) {
-        long fs = m.readPointer(p + f.taskFs);
+        long fs = m.readPointer(p + f.task.fs);
         if (fs == 0) {
             return;
         }
-        m.writePointer(p + f.taskFs, 0);
-        int users = m.readInt(fs + f.fsUsers) - 1;
-        m.writeInt(fs + f.fsUsers, users);
+        m.writePointer(p + f.task.fs, 0);
+        int users = m.readInt(fs + f.fs.users) - 1;
+        m.writeInt(fs + f.fs.users, users);
         if (users == 0) {
             mc.fsCache.free(fs);
         }

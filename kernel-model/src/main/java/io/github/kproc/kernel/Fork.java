@@ -68,7 +68,7 @@ final class Fork {
             return p;
         }
         mc.trace.processFork(cpu, current, p);
-        long pid = m.readPointer(p + f.taskThreadPid);
+        long pid = m.readPointer(p + f.task.threadPid);
         pids.getPid(pid);
         long nr = pids.nrNs(pid, pids.taskActivePidNs(current));
         if ((flags & CloneFlag.PARENT_SETTID.value()) != 0) {
@@ -103,11 +103,11 @@ final class Fork {
             return retval;
         }
         // struct multiprocess_signals delayed, on the parent's stack, collects group signals during the fork
-        long currentSignal = m.readPointer(current + f.taskSignal);
+        long currentSignal = m.readPointer(current + f.task.signal);
         long delayedNode = mc.onStackDelayedNode(current);
         lists.hlistInitNode(delayedNode);
         if ((flags & CloneFlag.THREAD.value()) == 0) {
-            lists.hlistAddHead(delayedNode, currentSignal + f.signalMultiprocess);
+            lists.hlistAddHead(delayedNode, currentSignal + f.signal.multiprocess);
         }
         if (signals.signalPending(current)) {
             return forkOut(delayedNode, Errno.ERESTARTNOINTR.negative());
@@ -117,12 +117,12 @@ final class Fork {
         if (Machine.isErr(p)) {
             return forkOut(delayedNode, p);
         }
-        m.writePointer(p + f.taskSetChildTid, (flags & CloneFlag.CHILD_SETTID.value()) != 0 ? childTidptr : 0);
-        m.writePointer(p + f.taskClearChildTid, (flags & CloneFlag.CHILD_CLEARTID.value()) != 0 ? childTidptr : 0);
+        m.writePointer(p + f.task.setChildTid, (flags & CloneFlag.CHILD_SETTID.value()) != 0 ? childTidptr : 0);
+        m.writePointer(p + f.task.clearChildTid, (flags & CloneFlag.CHILD_CLEARTID.value()) != 0 ? childTidptr : 0);
 
         long user = cred.user(p);
-        long nproc = m.readPointer(m.readPointer(p + f.taskSignal) + f.signalRlim + Rlimit.RLIMIT_NPROC * f.rlimitSize);
-        if (Long.compareUnsigned(Integer.toUnsignedLong(m.readInt(user + f.userProcesses)), nproc) >= 0
+        long nproc = m.readPointer(m.readPointer(p + f.task.signal) + f.signal.rlim + Rlimit.RLIMIT_NPROC * f.signal.rlimitSize);
+        if (Long.compareUnsigned(Integer.toUnsignedLong(m.readInt(user + f.user.processes)), nproc) >= 0
                 && user != mc.rootUser && !cred.capable(current)) {
             return badForkFree(p, delayedNode, Errno.EAGAIN.negative());
         }
@@ -139,23 +139,23 @@ final class Fork {
         lists.init(p + o.taskChildren);
         lists.init(p + o.taskSibling);
         rcuCopyProcess(p);
-        m.writePointer(p + f.taskVforkDone, 0);
+        m.writePointer(p + f.task.vforkDone, 0);
         signals.initSigpending(p);
-        m.writeLong(p + f.taskUtime, 0);
-        m.writeLong(p + f.taskStime, 0);
-        m.writeLong(p + f.taskGtime, 0);
+        m.writeLong(p + f.task.utime, 0);
+        m.writeLong(p + f.task.stime, 0);
+        m.writeLong(p + f.task.gtime, 0);
         posixCpuTimersInit(p);
-        m.writeLong(p + f.taskStartTime, mc.clock);
-        m.writeLong(p + f.taskRealStartTime, mc.clock);
+        m.writeLong(p + f.task.startTime, mc.clock);
+        m.writeLong(p + f.task.realStartTime, mc.clock);
         // cgroup_fork(p)
-        initListHead(p, f.taskCgList);
+        initListHead(p, f.task.cgList);
 
         if ((retval = schedFork(cpu, p, current)) < 0) {
             return badForkCleanupPolicy(p, flags, delayedNode, retval);
         }
         perfEventInitTask(p);
         // shm_init_task(p)
-        initListHead(p, f.taskShmClist);
+        initListHead(p, f.task.shmClist);
         if ((retval = copyFiles(flags, p, current)) < 0) {
             return badForkCleanupSemundo(p, flags, delayedNode, retval);
         }
@@ -185,10 +185,10 @@ final class Fork {
             return badForkCleanupThread(p, flags, delayedNode, pid);
         }
         // CONFIG_FUTEX
-        writePointer(p, f.taskRobustList, 0);
-        writePointer(p, f.taskCompatRobustList, 0);
-        initListHead(p, f.taskPiStateList);
-        writePointer(p, f.taskPiStateCache, 0);
+        writePointer(p, f.task.robustList, 0);
+        writePointer(p, f.task.compatRobustList, 0);
+        initListHead(p, f.task.piStateList);
+        writePointer(p, f.task.piStateCache, 0);
         if ((flags & (CloneFlag.VM.value() | CloneFlag.VFORK.value())) == CloneFlag.VM.value()) {
             signals.sasSsReset(p);
         }
@@ -209,20 +209,20 @@ final class Fork {
             m.writePointer(p + o.taskGroupLeader, p);
             m.writeInt(p + o.taskTgid, nr);
         }
-        m.writeInt(p + f.taskPdeathSignal, 0);
-        lists.init(p + f.taskThreadGroup);
+        m.writeInt(p + f.task.pdeathSignal, 0);
+        lists.init(p + f.task.threadGroup);
         if ((retval = fault(ForkStep.CGROUP_CAN_FORK)) < 0) {
             return badForkFreePid(p, flags, delayedNode, pid, retval);
         }
         // write_lock_irq(&tasklist_lock)
         if ((flags & (CloneFlag.PARENT.value() | CloneFlag.THREAD.value())) != 0) {
             m.writePointer(p + o.taskRealParent, m.readPointer(current + o.taskRealParent));
-            m.writeInt(p + f.taskParentExecId, m.readInt(current + f.taskParentExecId));
+            m.writeInt(p + f.task.parentExecId, m.readInt(current + f.task.parentExecId));
         } else {
             m.writePointer(p + o.taskRealParent, current);
-            m.writeInt(p + f.taskParentExecId, m.readInt(current + f.taskSelfExecId));
+            m.writeInt(p + f.task.parentExecId, m.readInt(current + f.task.selfExecId));
         }
-        if (!idle && (m.readInt(pids.nsOf(pid) + f.pidNsPidAllocated) & Pids.PIDNS_ADDING) == 0) {
+        if (!idle && (m.readInt(pids.nsOf(pid) + f.pidNs.pidAllocated) & Pids.PIDNS_ADDING) == 0) {
             return badForkCancelCgroup(p, flags, delayedNode, pid, Errno.ENOMEM.negative());
         }
         if ((retval = lateFatalSignal(current)) < 0) {
@@ -249,17 +249,17 @@ final class Fork {
         if ((thread && !sighand) || (sighand && (flags & CloneFlag.VM.value()) == 0)) {
             return Errno.EINVAL.negative();
         }
-        long currentSignal = m.readPointer(current + f.taskSignal);
+        long currentSignal = m.readPointer(current + f.task.signal);
         if ((flags & CloneFlag.PARENT.value()) != 0
-                && (m.readInt(currentSignal + f.signalFlags) & Signals.SIGNAL_UNKILLABLE) != 0) {
+                && (m.readInt(currentSignal + f.signal.flags) & Signals.SIGNAL_UNKILLABLE) != 0) {
             return Errno.EINVAL.negative();
         }
         if (thread) {
             if ((flags & (CloneFlag.NEWUSER.value() | CloneFlag.NEWPID.value())) != 0) {
                 return Errno.EINVAL.negative();
             }
-            long ns = m.readPointer(current + f.taskNsproxy);
-            if (pids.taskActivePidNs(current) != m.readPointer(ns + f.nsproxyPidNsForChildren)) {
+            long ns = m.readPointer(current + f.task.nsproxy);
+            if (pids.taskActivePidNs(current) != m.readPointer(ns + f.nsproxy.pidNsForChildren)) {
                 return Errno.EINVAL.negative();
             }
         }
@@ -307,8 +307,8 @@ final class Fork {
             return err;
         }
         mc.trace.function(cpu, "alloc_pid", "copy_process");
-        long ns = m.readPointer(p + f.taskNsproxy);
-        return pids.allocPid(m.readPointer(ns + f.nsproxyPidNsForChildren));
+        long ns = m.readPointer(p + f.task.nsproxy);
+        return pids.allocPid(m.readPointer(ns + f.nsproxy.pidNsForChildren));
     }
 
     /** The last check under the tasklist lock: a fatal signal for the parent aborts the fork with -EINTR. */
@@ -327,46 +327,46 @@ final class Fork {
      */
     private void linkTask(long p, long flags, long current, long pid) {
         for (int type = 0; type < Pids.PIDTYPE_MAX; type++) {
-            lists.hlistInitNode(p + f.taskPidLinks + type * f.hnodeSize);
+            lists.hlistInitNode(p + f.task.pidLinks + type * f.list.hnodeSize);
         }
         // ptrace_init_task(p, 0)
-        lists.init(p + f.taskPtraceEntry);
-        lists.init(p + f.taskPtraced);
-        m.writeInt(p + f.taskPtrace, 0);
+        lists.init(p + f.task.ptraceEntry);
+        lists.init(p + f.task.ptraced);
+        m.writeInt(p + f.task.ptrace, 0);
         m.writePointer(p + o.taskParent, m.readPointer(p + o.taskRealParent));
-        m.writePointer(p + f.taskThreadPid, pid);
-        long signal = m.readPointer(p + f.taskSignal);
+        m.writePointer(p + f.task.threadPid, pid);
+        long signal = m.readPointer(p + f.task.signal);
         if ((flags & CloneFlag.THREAD.value()) == 0) {
-            long parentSignal = m.readPointer(current + f.taskSignal);
-            m.writePointer(signal + f.signalPids + Pids.PIDTYPE_TGID * ptr, pid);
-            m.writePointer(signal + f.signalPids + Pids.PIDTYPE_PGID * ptr,
-                    m.readPointer(parentSignal + f.signalPids + Pids.PIDTYPE_PGID * ptr));
-            m.writePointer(signal + f.signalPids + Pids.PIDTYPE_SID * ptr,
-                    m.readPointer(parentSignal + f.signalPids + Pids.PIDTYPE_SID * ptr));
+            long parentSignal = m.readPointer(current + f.task.signal);
+            m.writePointer(signal + f.signal.pids + Pids.PIDTYPE_TGID * ptr, pid);
+            m.writePointer(signal + f.signal.pids + Pids.PIDTYPE_PGID * ptr,
+                    m.readPointer(parentSignal + f.signal.pids + Pids.PIDTYPE_PGID * ptr));
+            m.writePointer(signal + f.signal.pids + Pids.PIDTYPE_SID * ptr,
+                    m.readPointer(parentSignal + f.signal.pids + Pids.PIDTYPE_SID * ptr));
             if (pids.isChildReaper(pid)) {
-                m.writePointer(pids.nsOf(pid) + f.pidNsChildReaper, p);
-                m.writeInt(signal + f.signalFlags, m.readInt(signal + f.signalFlags) | Signals.SIGNAL_UNKILLABLE);
+                m.writePointer(pids.nsOf(pid) + f.pidNs.childReaper, p);
+                m.writeInt(signal + f.signal.flags, m.readInt(signal + f.signal.flags) | Signals.SIGNAL_UNKILLABLE);
             }
             long realParent = m.readPointer(p + o.taskRealParent);
-            long rpSignal = m.readPointer(realParent + f.taskSignal);
-            int rpBits = m.readInt(rpSignal + f.signalSubreaperWord);
-            int bits = m.readInt(signal + f.signalSubreaperWord);
-            int has = 1 << f.signalHasSubreaperBit;
-            boolean inherit = (rpBits & ((1 << f.signalIsSubreaperBit) | has)) != 0;
-            m.writeInt(signal + f.signalSubreaperWord, inherit ? bits | has : bits & ~has);
+            long rpSignal = m.readPointer(realParent + f.task.signal);
+            int rpBits = m.readInt(rpSignal + f.signal.subreaperWord);
+            int bits = m.readInt(signal + f.signal.subreaperWord);
+            int has = 1 << f.signal.hasSubreaperBit;
+            boolean inherit = (rpBits & ((1 << f.signal.isSubreaperBit) | has)) != 0;
+            m.writeInt(signal + f.signal.subreaperWord, inherit ? bits | has : bits & ~has);
             lists.addTail(p + o.taskSibling, realParent + o.taskChildren);
             lists.addTail(p + o.taskTasks, mc.initTask + o.taskTasks);
             pids.attachPid(p, Pids.PIDTYPE_TGID);
             pids.attachPid(p, Pids.PIDTYPE_PGID);
             pids.attachPid(p, Pids.PIDTYPE_SID);
         } else {
-            long sig = m.readPointer(current + f.taskSignal);
-            m.writeInt(sig + f.signalNrThreads, m.readInt(sig + f.signalNrThreads) + 1);
-            m.writeInt(sig + f.signalLive, m.readInt(sig + f.signalLive) + 1);
-            m.writeInt(sig + f.signalSigcnt, m.readInt(sig + f.signalSigcnt) + 1);
+            long sig = m.readPointer(current + f.task.signal);
+            m.writeInt(sig + f.signal.nrThreads, m.readInt(sig + f.signal.nrThreads) + 1);
+            m.writeInt(sig + f.signal.live, m.readInt(sig + f.signal.live) + 1);
+            m.writeInt(sig + f.signal.sigcnt, m.readInt(sig + f.signal.sigcnt) + 1);
             long leader = m.readPointer(p + o.taskGroupLeader);
-            lists.addTail(p + f.taskThreadGroup, leader + f.taskThreadGroup);
-            lists.addTail(p + f.taskThreadNode, signal + f.signalThreadHead);
+            lists.addTail(p + f.task.threadGroup, leader + f.task.threadGroup);
+            lists.addTail(p + f.task.threadNode, signal + f.signal.threadHead);
         }
         pids.attachPid(p, Pids.PIDTYPE_PID);
         mc.addNrThreads(1);
@@ -390,36 +390,36 @@ final class Fork {
      * with TASKS_RCU not held out, on no holdout list, idle CPU -1.
      */
     private void rcuCopyProcess(long p) {
-        if (f.taskRcuNodeEntry >= 0) {
-            m.writeInt(p + f.taskRcuReadLockNesting, 0);
-            m.writeInt(p + f.taskRcuReadUnlockSpecial, 0);
-            lists.init(p + f.taskRcuNodeEntry);
-            m.writePointer(p + f.taskRcuBlockedNode, 0);
+        if (f.task.rcuNodeEntry >= 0) {
+            m.writeInt(p + f.task.rcuReadLockNesting, 0);
+            m.writeInt(p + f.task.rcuReadUnlockSpecial, 0);
+            lists.init(p + f.task.rcuNodeEntry);
+            m.writePointer(p + f.task.rcuBlockedNode, 0);
         }
-        if (f.taskRcuTasksHoldoutList >= 0) {
-            m.writeByte(p + f.taskRcuTasksHoldout, (byte) 0);
-            lists.init(p + f.taskRcuTasksHoldoutList);
-            m.writeInt(p + f.taskRcuTasksIdleCpu, -1);
+        if (f.task.rcuTasksHoldoutList >= 0) {
+            m.writeByte(p + f.task.rcuTasksHoldout, (byte) 0);
+            lists.init(p + f.task.rcuTasksHoldoutList);
+            m.writeInt(p + f.task.rcuTasksIdleCpu, -1);
         }
     }
 
     /** {@code posix_cpu_timers_init(p)}: no expiry set, three empty timer lists. */
     private void posixCpuTimersInit(long p) {
-        if (f.taskCpuTimers >= 0) {
-            m.fill(p + f.taskCputimeExpires, f.taskCputimeExpiresSize, (byte) 0);
-            for (int i = 0; i < f.cpuTimersCount; i++) {
-                lists.init(p + f.taskCpuTimers + i * 2L * ptr);
+        if (f.task.cpuTimers >= 0) {
+            m.fill(p + f.task.cputimeExpires, f.task.cputimeExpiresSize, (byte) 0);
+            for (int i = 0; i < f.signal.cpuTimersCount; i++) {
+                lists.init(p + f.task.cpuTimers + i * 2L * ptr);
             }
         }
     }
 
     /** {@code perf_event_init_task(p)}: no contexts, {@code mutex_init(&p->perf_event_mutex)}, an empty event list. */
     private void perfEventInitTask(long p) {
-        if (f.taskPerfEventList >= 0) {
-            m.fill(p + f.taskPerfEventCtxp, f.taskPerfEventCtxpSize, (byte) 0);
-            m.fill(p + f.taskPerfEventMutex, f.taskPerfEventMutexSize, (byte) 0);
-            lists.init(p + f.taskPerfEventMutexWaitList);
-            lists.init(p + f.taskPerfEventList);
+        if (f.task.perfEventList >= 0) {
+            m.fill(p + f.task.perfEventCtxp, f.task.perfEventCtxpSize, (byte) 0);
+            m.fill(p + f.task.perfEventMutex, f.task.perfEventMutexSize, (byte) 0);
+            lists.init(p + f.task.perfEventMutexWaitList);
+            lists.init(p + f.task.perfEventList);
         }
     }
 
@@ -451,11 +451,11 @@ final class Fork {
         }
         m.copy(orig, tsk, o.taskSize);
         m.writePointer(tsk + o.taskStack, stack);
-        if (f.taskStackVmArea >= 0) {
-            m.writePointer(tsk + f.taskStackVmArea, 0);
+        if (f.task.stackVmArea >= 0) {
+            m.writePointer(tsk + f.task.stackVmArea, 0);
         }
-        if (f.taskStackRefcount >= 0) {
-            m.writeInt(tsk + f.taskStackRefcount, 1);
+        if (f.task.stackRefcount >= 0) {
+            m.writeInt(tsk + f.task.stackRefcount, 1);
         }
         if (!platform.threadInfoInTask()) {
             long ti = stack;
@@ -477,7 +477,7 @@ final class Fork {
         if (err != 0) {
             return err;
         }
-        long oldf = m.readPointer(current + f.taskFiles);
+        long oldf = m.readPointer(current + f.task.files);
         if (oldf == 0) {
             return 0;
         }
@@ -489,7 +489,7 @@ final class Fork {
         if (newf == 0) {
             return Errno.ENOMEM.negative();
         }
-        m.writePointer(p + f.taskFiles, newf);
+        m.writePointer(p + f.task.files, newf);
         return 0;
     }
 
@@ -499,19 +499,19 @@ final class Fork {
         if (err != 0) {
             return err;
         }
-        long fs = m.readPointer(current + f.taskFs);
+        long fs = m.readPointer(current + f.task.fs);
         if ((flags & CloneFlag.FS.value()) != 0) {
-            if (m.readInt(fs + f.fsInExec) != 0) {
+            if (m.readInt(fs + f.fs.inExec) != 0) {
                 return Errno.EAGAIN.negative();
             }
-            m.writeInt(fs + f.fsUsers, m.readInt(fs + f.fsUsers) + 1);
+            m.writeInt(fs + f.fs.users, m.readInt(fs + f.fs.users) + 1);
             return 0;
         }
         long copy = files.copyFsStruct(fs);
         if (copy == 0) {
             return Errno.ENOMEM.negative();
         }
-        m.writePointer(p + f.taskFs, copy);
+        m.writePointer(p + f.task.fs, copy);
         return 0;
     }
 
@@ -521,13 +521,13 @@ final class Fork {
         if (err != 0) {
             return err;
         }
-        long sighand = m.readPointer(current + f.taskSighand);
+        long sighand = m.readPointer(current + f.task.sighand);
         if ((flags & CloneFlag.SIGHAND.value()) != 0) {
-            m.writeInt(sighand + f.sighandCount, m.readInt(sighand + f.sighandCount) + 1);
+            m.writeInt(sighand + f.sighand.count, m.readInt(sighand + f.sighand.count) + 1);
             return 0;
         }
         long sig = signals.copySighandStruct(sighand);
-        m.writePointer(p + f.taskSighand, sig);
+        m.writePointer(p + f.task.sighand, sig);
         return sig == 0 ? Errno.ENOMEM.negative() : 0;
     }
 
@@ -538,29 +538,29 @@ final class Fork {
             return err;
         }
         long sig = mc.kmemCacheZalloc(mc.signalCache);
-        m.writePointer(p + f.taskSignal, sig);
+        m.writePointer(p + f.task.signal, sig);
         if (sig == 0) {
             return Errno.ENOMEM.negative();
         }
-        m.writeInt(sig + f.signalNrThreads, 1);
-        m.writeInt(sig + f.signalLive, 1);
-        m.writeInt(sig + f.signalSigcnt, 1);
+        m.writeInt(sig + f.signal.nrThreads, 1);
+        m.writeInt(sig + f.signal.live, 1);
+        m.writeInt(sig + f.signal.sigcnt, 1);
         // sig->thread_head and tsk->thread_node: a ring of two
-        m.writePointer(sig + f.signalThreadHead + f.listNext, p + f.taskThreadNode);
-        m.writePointer(sig + f.signalThreadHead + f.listPrev, p + f.taskThreadNode);
-        m.writePointer(p + f.taskThreadNode + f.listNext, sig + f.signalThreadHead);
-        m.writePointer(p + f.taskThreadNode + f.listPrev, sig + f.signalThreadHead);
-        lists.init(sig + f.signalWaitChldexitHead);
-        m.writePointer(sig + f.signalCurrTarget, p);
-        lists.init(sig + f.signalSharedPendingList);
-        lists.hlistInitHead(sig + f.signalMultiprocess);
-        lists.init(sig + f.signalPosixTimers);
-        for (int i = 0; i < f.cpuTimersCount; i++) {
-            lists.init(sig + f.signalCpuTimers + i * 2L * ptr);
+        m.writePointer(sig + f.signal.threadHead + f.list.next, p + f.task.threadNode);
+        m.writePointer(sig + f.signal.threadHead + f.list.prev, p + f.task.threadNode);
+        m.writePointer(p + f.task.threadNode + f.list.next, sig + f.signal.threadHead);
+        m.writePointer(p + f.task.threadNode + f.list.prev, sig + f.signal.threadHead);
+        lists.init(sig + f.signal.waitChldexitHead);
+        m.writePointer(sig + f.signal.currTarget, p);
+        lists.init(sig + f.signal.sharedPendingList);
+        lists.hlistInitHead(sig + f.signal.multiprocess);
+        lists.init(sig + f.signal.posixTimers);
+        for (int i = 0; i < f.signal.cpuTimersCount; i++) {
+            lists.init(sig + f.signal.cpuTimers + i * 2L * ptr);
         }
-        long parentSig = m.readPointer(current + f.taskSignal);
-        m.copy(parentSig + f.signalRlim, sig + f.signalRlim, f.signalRlimSize);
-        m.writeInt(sig + f.signalOomScoreAdj, m.readInt(parentSig + f.signalOomScoreAdj));
+        long parentSig = m.readPointer(current + f.task.signal);
+        m.copy(parentSig + f.signal.rlim, sig + f.signal.rlim, f.signal.rlimSize);
+        m.writeInt(sig + f.signal.oomScoreAdj, m.readInt(parentSig + f.signal.oomScoreAdj));
         return 0;
     }
 
@@ -573,10 +573,10 @@ final class Fork {
         if (err != 0) {
             return err;
         }
-        m.writePointer(p + f.taskMinFlt, 0);
-        m.writePointer(p + f.taskMajFlt, 0);
-        m.writePointer(p + f.taskNvcsw, 0);
-        m.writePointer(p + f.taskNivcsw, 0);
+        m.writePointer(p + f.task.minFlt, 0);
+        m.writePointer(p + f.task.majFlt, 0);
+        m.writePointer(p + f.task.nvcsw, 0);
+        m.writePointer(p + f.task.nivcsw, 0);
         m.writePointer(p + o.taskMm, 0);
         m.writePointer(p + o.taskActiveMm, 0);
         long oldmm = m.readPointer(current + o.taskMm);
@@ -635,13 +635,13 @@ final class Fork {
 
     private long badForkCleanupSignal(long p, long flags, long delayed, long retval) {
         if ((flags & CloneFlag.THREAD.value()) == 0) {
-            mc.signalCache.free(m.readPointer(p + f.taskSignal));
+            mc.signalCache.free(m.readPointer(p + f.task.signal));
         }
         return badForkCleanupSighand(p, flags, delayed, retval);
     }
 
     private long badForkCleanupSighand(long p, long flags, long delayed, long retval) {
-        signals.cleanupSighand(m.readPointer(p + f.taskSighand));
+        signals.cleanupSighand(m.readPointer(p + f.task.sighand));
         return badForkCleanupFs(p, flags, delayed, retval);
     }
 
@@ -665,7 +665,7 @@ final class Fork {
     }
 
     private long badForkCleanupCount(long p, long flags, long delayed, long retval) {
-        cred.addProcesses(m.readPointer(m.readPointer(p + f.taskCred) + f.credUser), -1);
+        cred.addProcesses(m.readPointer(m.readPointer(p + f.task.cred) + f.cred.user), -1);
         cred.exitCreds(p);
         return badForkFree(p, delayed, retval);
     }

@@ -18,10 +18,10 @@ final class Lists {
 
     Lists(AddressSpace m, Fields f, long poisonPointerDelta) {
         this.m = m;
-        this.next = f.listNext;
-        this.prev = f.listPrev;
-        this.hnext = f.hnodeNext;
-        this.hpprev = f.hnodePprev;
+        this.next = f.list.next;
+        this.prev = f.list.prev;
+        this.hnext = f.list.hnodeNext;
+        this.hpprev = f.list.hnodePprev;
         this.poison1 = 0x100 + poisonPointerDelta;
         this.poison2 = 0x200 + poisonPointerDelta;
     }

@@ -135,14 +135,14 @@ final class Machine {
                 align("radix_tree_node"));
         idr = new Idr(m, platform.profile(), radixTreeNodeCache, faults::allocation);
         taskCache = mem.createCache("task_struct", o.taskSize, Math.max(l1, align("task_struct")));
-        filesCache = mem.createCache("files_cache", f.filesSize, align("files_struct"));
-        fsCache = mem.createCache("fs_cache", f.fsSize, align("fs_struct"));
-        sighandCache = mem.createCache("sighand_cache", f.sighandSize, align("sighand_struct"));
-        signalCache = mem.createCache("signal_cache", f.signalSize, align("signal_struct"));
-        mmCache = mem.createCache("mm_struct", f.mmSize, align("mm_struct"));
-        credCache = mem.createCache("cred_jar", f.credSize, align("cred"));
-        nsproxyCache = mem.createCache("nsproxy", f.nsproxySize, align("nsproxy"));
-        pidNsCache = mem.createCache("pid_namespace", f.pidNsSize, align("pid_namespace"));
+        filesCache = mem.createCache("files_cache", f.files.size, align("files_struct"));
+        fsCache = mem.createCache("fs_cache", f.fs.size, align("fs_struct"));
+        sighandCache = mem.createCache("sighand_cache", f.sighand.size, align("sighand_struct"));
+        signalCache = mem.createCache("signal_cache", f.signal.size, align("signal_struct"));
+        mmCache = mem.createCache("mm_struct", f.mm.size, align("mm_struct"));
+        credCache = mem.createCache("cred_jar", f.cred.size, align("cred"));
+        nsproxyCache = mem.createCache("nsproxy", f.nsproxy.size, align("nsproxy"));
+        pidNsCache = mem.createCache("pid_namespace", f.pidNs.size, align("pid_namespace"));
         pgdOrder = platform.pgdOrder();
 
         // the kernel image's data: init_task, init_thread_union and the other static objects
@@ -158,17 +158,17 @@ final class Machine {
         // pid_idr_init: PIDS_PER_CPU_DEFAULT * cpus, at least the default, at most PID_MAX_LIMIT
         setPidMax((int) Math.min(platform.pidMaxLimit(), Math.max(32768, 1024L * cpus)));
 
-        rootUser = staticAlloc(f.userSize, 8);
-        initCred = staticAlloc(f.credSize, 8);
-        initPidNs = staticAlloc(f.pidNsSize, 8);
-        initStructPid = staticAlloc(f.pidBaseSize, 8);
-        initNsproxy = staticAlloc(f.nsproxySize, 8);
-        initMm = staticAlloc(f.mmSize, 64);
+        rootUser = staticAlloc(f.user.size, 8);
+        initCred = staticAlloc(f.cred.size, 8);
+        initPidNs = staticAlloc(f.pidNs.size, 8);
+        initStructPid = staticAlloc(f.pid.baseSize, 8);
+        initNsproxy = staticAlloc(f.nsproxy.size, 8);
+        initMm = staticAlloc(f.mm.size, 64);
         initTask = staticAlloc(o.taskSize, 64);
-        initFiles = staticAlloc(f.filesSize, 64);
-        initFs = staticAlloc(f.fsSize, 8);
-        initSighand = staticAlloc(f.sighandSize, 8);
-        initSignals = staticAlloc(f.signalSize, 8);
+        initFiles = staticAlloc(f.files.size, 64);
+        initFs = staticAlloc(f.fs.size, 8);
+        initSighand = staticAlloc(f.sighand.size, 8);
+        initSignals = staticAlloc(f.signal.size, 8);
         this.perCpu = new PerCpu(this, 2L * platform.pageSize());
         this.trace = new TraceEvents(this);
     }

@@ -29,7 +29,7 @@ final class Mm {
         if (mm == 0) {
             return 0;
         }
-        m.copy(oldmm, mm, f.mmSize);
+        m.copy(oldmm, mm, f.mm.size);
         if (!mmInit(mm, tsk)) {
             mc.mmCache.free(mm);
             return 0;
@@ -40,20 +40,20 @@ final class Mm {
 
     /** {@code mm_init}: counters and lists reset, {@code pgd_alloc} (16 KiB on ARM32, a page on arm64). */
     private boolean mmInit(long mm, long owner) {
-        m.writePointer(mm + f.mmMmap, 0);
-        m.writeInt(mm + f.mmUsers, 1);
-        m.writeInt(mm + f.mmCount, 1);
-        m.writeInt(mm + f.mmMapCount, 0);
-        mc.lists.init(mm + f.mmMmlist);
-        if (f.mmOwner >= 0) {
-            m.writePointer(mm + f.mmOwner, owner);
+        m.writePointer(mm + f.mm.mmap, 0);
+        m.writeInt(mm + f.mm.users, 1);
+        m.writeInt(mm + f.mm.count, 1);
+        m.writeInt(mm + f.mm.mapCount, 0);
+        mc.lists.init(mm + f.mm.mmlist);
+        if (f.mm.owner >= 0) {
+            m.writePointer(mm + f.mm.owner, owner);
         }
         long pgd = mc.allocPages(mc.pgdOrder);
         if (pgd == 0) {
             return false;
         }
         m.fill(pgd, (long) mc.platform.pageSize() << mc.pgdOrder, (byte) 0);
-        m.writePointer(mm + f.mmPgd, pgd);
+        m.writePointer(mm + f.mm.pgd, pgd);
         return true;
     }
 
@@ -72,16 +72,16 @@ final class Mm {
 
     /** {@code mmget}: mm_users++. */
     void mmget(long mm) {
-        m.writeInt(mm + f.mmUsers, m.readInt(mm + f.mmUsers) + 1);
+        m.writeInt(mm + f.mm.users, m.readInt(mm + f.mm.users) + 1);
     }
 
     /** {@code mmput(mm)}: mm_users--; at zero {@code __mmput} frees the page tables and drops mm_count. */
     void mmput(long mm) {
-        int users = m.readInt(mm + f.mmUsers) - 1;
-        m.writeInt(mm + f.mmUsers, users);
+        int users = m.readInt(mm + f.mm.users) - 1;
+        m.writeInt(mm + f.mm.users, users);
         if (users == 0) {
-            mc.mem.pages().freePages(m.readPointer(mm + f.mmPgd), mc.pgdOrder);
-            m.writePointer(mm + f.mmPgd, 0);
+            mc.mem.pages().freePages(m.readPointer(mm + f.mm.pgd), mc.pgdOrder);
+            m.writePointer(mm + f.mm.pgd, 0);
             mc.userMemory.drop(mm);
             mmdrop(mm);
         }
@@ -89,13 +89,13 @@ final class Mm {
 
     /** {@code mmgrab}: mm_count++. */
     void mmgrab(long mm) {
-        m.writeInt(mm + f.mmCount, m.readInt(mm + f.mmCount) + 1);
+        m.writeInt(mm + f.mm.count, m.readInt(mm + f.mm.count) + 1);
     }
 
     /** {@code mmdrop}: mm_count--, the mm_struct freed at zero (init_mm never). */
     void mmdrop(long mm) {
-        int count = m.readInt(mm + f.mmCount) - 1;
-        m.writeInt(mm + f.mmCount, count);
+        int count = m.readInt(mm + f.mm.count) - 1;
+        m.writeInt(mm + f.mm.count, count);
         if (count == 0 && mm != mc.initMm) {
             mc.mmCache.free(mm);
         }

@@ -30,9 +30,9 @@ final class Nsproxy {
      * whose pid namespace for children is new with CLONE_NEWPID.
      */
     long copyNamespaces(long flags, long p, long current) {
-        long old = m.readPointer(p + f.taskNsproxy);
+        long old = m.readPointer(p + f.task.nsproxy);
         if ((flags & NS_FLAGS) == 0) {
-            m.writeInt(old + f.nsproxyCount, m.readInt(old + f.nsproxyCount) + 1);
+            m.writeInt(old + f.nsproxy.count, m.readInt(old + f.nsproxy.count) + 1);
             return 0;
         }
         long newIpcSysvsem = CloneFlag.NEWIPC.value() | CloneFlag.SYSVSEM.value();
@@ -43,9 +43,9 @@ final class Nsproxy {
         if (ns == 0) {
             return Errno.ENOMEM.negative();
         }
-        m.copy(old, ns, f.nsproxySize);
-        m.writeInt(ns + f.nsproxyCount, 1);
-        long oldPidNs = m.readPointer(old + f.nsproxyPidNsForChildren);
+        m.copy(old, ns, f.nsproxy.size);
+        m.writeInt(ns + f.nsproxy.count, 1);
+        long oldPidNs = m.readPointer(old + f.nsproxy.pidNsForChildren);
         long pidNs;
         if ((flags & CloneFlag.NEWPID.value()) == 0) {
             pids.getPidNs(oldPidNs);
@@ -61,22 +61,22 @@ final class Nsproxy {
                 return pidNs;
             }
         }
-        m.writePointer(ns + f.nsproxyPidNsForChildren, pidNs);
-        m.writePointer(p + f.taskNsproxy, ns);
+        m.writePointer(ns + f.nsproxy.pidNsForChildren, pidNs);
+        m.writePointer(p + f.task.nsproxy, ns);
         return 0;
     }
 
     /** {@code exit_task_namespaces(p)}: {@code put_nsproxy}, freeing it (and its pid namespace reference) at zero. */
     void exitTaskNamespaces(long p) {
-        long ns = m.readPointer(p + f.taskNsproxy);
+        long ns = m.readPointer(p + f.task.nsproxy);
         if (ns == 0) {
             return;
         }
-        m.writePointer(p + f.taskNsproxy, 0);
-        int count = m.readInt(ns + f.nsproxyCount) - 1;
-        m.writeInt(ns + f.nsproxyCount, count);
+        m.writePointer(p + f.task.nsproxy, 0);
+        int count = m.readInt(ns + f.nsproxy.count) - 1;
+        m.writeInt(ns + f.nsproxy.count, count);
         if (count == 0 && ns != mc.initNsproxy) {
-            pids.putPidNs(m.readPointer(ns + f.nsproxyPidNsForChildren));
+            pids.putPidNs(m.readPointer(ns + f.nsproxy.pidNsForChildren));
             mc.nsproxyCache.free(ns);
         }
     }

@@ -48,7 +48,7 @@ final class Pids {
     SlabCache cacheFor(int level) {
         SlabCache c = pidCaches[level];
         if (c == null) {
-            long size = f.pidBaseSize + (long) level * f.upidSize;
+            long size = f.pid.baseSize + (long) level * f.upid.size;
             // init_pid_ns uses KMEM_CACHE(pid, SLAB_HWCACHE_ALIGN); create_pid_cachep() names the deeper ones pid_N
             c = mc.mem.createCache(level == 0 ? "pid" : "pid_" + (level + 1), size, 64);
             pidCaches[level] = c;
@@ -57,21 +57,21 @@ final class Pids {
     }
 
     long numberAddress(long pid, int level) {
-        return pid + f.pidNumbers + (long) level * f.upidSize;
+        return pid + f.pid.numbers + (long) level * f.upid.size;
     }
 
     int level(long pid) {
-        return m.readInt(pid + f.pidLevel);
+        return m.readInt(pid + f.pid.level);
     }
 
     /** {@code pid_nr()}: the global number. */
     int nr(long pid) {
-        return pid == 0 ? 0 : m.readInt(numberAddress(pid, 0) + f.upidNr);
+        return pid == 0 ? 0 : m.readInt(numberAddress(pid, 0) + f.upid.nr);
     }
 
     /** {@code ns_of_pid()}: the namespace the pid was allocated in. */
     long nsOf(long pid) {
-        return m.readPointer(numberAddress(pid, level(pid)) + f.upidNs);
+        return m.readPointer(numberAddress(pid, level(pid)) + f.upid.ns);
     }
 
     /** {@code pid_nr_ns(pid, ns)}. */
@@ -79,11 +79,11 @@ final class Pids {
         if (pid == 0) {
             return 0;
         }
-        int nsLevel = m.readInt(ns + f.pidNsLevel);
+        int nsLevel = m.readInt(ns + f.pidNs.level);
         if (nsLevel <= level(pid)) {
             long upid = numberAddress(pid, nsLevel);
-            if (m.readPointer(upid + f.upidNs) == ns) {
-                return m.readInt(upid + f.upidNr);
+            if (m.readPointer(upid + f.upid.ns) == ns) {
+                return m.readInt(upid + f.upid.nr);
             }
         }
         return 0;
@@ -91,12 +91,12 @@ final class Pids {
 
     /** {@code is_child_reaper(pid)}: number 1 in its own namespace. */
     boolean isChildReaper(long pid) {
-        return m.readInt(numberAddress(pid, level(pid)) + f.upidNr) == 1;
+        return m.readInt(numberAddress(pid, level(pid)) + f.upid.nr) == 1;
     }
 
     /** {@code &ns->idr}. */
     private long idrOf(long ns) {
-        return ns + f.pidNsIdr;
+        return ns + f.pidNs.idr;
     }
 
     /**
@@ -111,7 +111,7 @@ final class Pids {
      * {@code pid_ns_prepare_proc} (procfs) is not modelled.
      */
     long allocPid(long ns) {
-        int nsLevel = m.readInt(ns + f.pidNsLevel);
+        int nsLevel = m.readInt(ns + f.pidNs.level);
         SlabCache cache = cacheFor(nsLevel);
         int retval = Errno.ENOMEM.negative();
         long pid = mc.kmemCacheAlloc(cache);
@@ -119,7 +119,7 @@ final class Pids {
             return retval;
         }
         long tmp = ns;
-        m.writeInt(pid + f.pidLevel, nsLevel);
+        m.writeInt(pid + f.pid.level, nsLevel);
         int i;
         boolean failed = false;
         for (i = nsLevel; i >= 0; i--) {
@@ -136,23 +136,23 @@ final class Pids {
                 break;
             }
             long upid = numberAddress(pid, i);
-            m.writeInt(upid + f.upidNr, nr);
-            m.writePointer(upid + f.upidNs, tmp);
-            tmp = m.readPointer(tmp + f.pidNsParent);
+            m.writeInt(upid + f.upid.nr, nr);
+            m.writePointer(upid + f.upid.ns, tmp);
+            tmp = m.readPointer(tmp + f.pidNs.parent);
         }
         if (!failed) {
             getPidNs(ns);
-            m.writeInt(pid + f.pidCount, 1);
+            m.writeInt(pid + f.pid.count, 1);
             for (int type = 0; type < PIDTYPE_MAX; type++) {
-                mc.lists.hlistInitHead(pid + f.pidTasks + (long) type * mc.platform.pointerSize());
+                mc.lists.hlistInitHead(pid + f.pid.tasks + (long) type * mc.platform.pointerSize());
             }
-            if ((m.readInt(ns + f.pidNsPidAllocated) & PIDNS_ADDING) != 0) {
+            if ((m.readInt(ns + f.pidNs.pidAllocated) & PIDNS_ADDING) != 0) {
                 for (int u = nsLevel; u >= 0; u--) {
                     // make the pid visible to find_pid_ns
                     long upid = numberAddress(pid, u);
-                    long upidNs = m.readPointer(upid + f.upidNs);
-                    idr.replace(idrOf(upidNs), pid, m.readInt(upid + f.upidNr));
-                    m.writeInt(upidNs + f.pidNsPidAllocated, m.readInt(upidNs + f.pidNsPidAllocated) + 1);
+                    long upidNs = m.readPointer(upid + f.upid.ns);
+                    idr.replace(idrOf(upidNs), pid, m.readInt(upid + f.upid.nr));
+                    m.writeInt(upidNs + f.pidNs.pidAllocated, m.readInt(upidNs + f.pidNs.pidAllocated) + 1);
                 }
                 return pid;
             }
@@ -162,10 +162,10 @@ final class Pids {
         // out_free: give back the numbers taken at the levels below the failing one (i is -1 after out_unlock)
         while (++i <= nsLevel) {
             long upid = numberAddress(pid, i);
-            idr.remove(idrOf(m.readPointer(upid + f.upidNs)), m.readInt(upid + f.upidNr));
+            idr.remove(idrOf(m.readPointer(upid + f.upid.ns)), m.readInt(upid + f.upid.nr));
         }
         // on failure to allocate the first pid, reset the state
-        if (m.readInt(ns + f.pidNsPidAllocated) == PIDNS_ADDING) {
+        if (m.readInt(ns + f.pidNs.pidAllocated) == PIDNS_ADDING) {
             idr.setCursor(idrOf(ns), 0);
         }
         cache.free(pid);
@@ -180,11 +180,11 @@ final class Pids {
         int level = level(pid);
         for (int i = 0; i <= level; i++) {
             long upid = numberAddress(pid, i);
-            long ns = m.readPointer(upid + f.upidNs);
-            int allocated = m.readInt(ns + f.pidNsPidAllocated) - 1;
+            long ns = m.readPointer(upid + f.upid.ns);
+            int allocated = m.readInt(ns + f.pidNs.pidAllocated) - 1;
             // case PIDNS_ADDING: a fork failure of the namespace's first process; no pids after it
-            m.writeInt(ns + f.pidNsPidAllocated, allocated == PIDNS_ADDING ? 0 : allocated);
-            idr.remove(idrOf(ns), m.readInt(upid + f.upidNr));
+            m.writeInt(ns + f.pidNs.pidAllocated, allocated == PIDNS_ADDING ? 0 : allocated);
+            idr.remove(idrOf(ns), m.readInt(upid + f.upid.nr));
         }
         putPid(pid);
     }
@@ -192,7 +192,7 @@ final class Pids {
     /** {@code get_pid()}. */
     void getPid(long pid) {
         if (pid != 0) {
-            m.writeInt(pid + f.pidCount, m.readInt(pid + f.pidCount) + 1);
+            m.writeInt(pid + f.pid.count, m.readInt(pid + f.pid.count) + 1);
         }
     }
 
@@ -201,8 +201,8 @@ final class Pids {
         if (pid == 0) {
             return;
         }
-        int count = m.readInt(pid + f.pidCount) - 1;
-        m.writeInt(pid + f.pidCount, count);
+        int count = m.readInt(pid + f.pid.count) - 1;
+        m.writeInt(pid + f.pid.count, count);
         if (count == 0) {
             long ns = nsOf(pid);
             cacheFor(level(pid)).free(pid);
@@ -212,19 +212,19 @@ final class Pids {
 
     /** {@code get_pid_ns()}: kref++ (init_pid_ns is never freed). */
     void getPidNs(long ns) {
-        m.writeInt(ns + f.pidNsKref, m.readInt(ns + f.pidNsKref) + 1);
+        m.writeInt(ns + f.pidNs.kref, m.readInt(ns + f.pidNs.kref) + 1);
     }
 
     /** {@code put_pid_ns()}: kref--, freeing the namespace (and dropping its parent) at zero. */
     void putPidNs(long nsAddress) {
         long ns = nsAddress;
         while (ns != 0) {
-            int ref = m.readInt(ns + f.pidNsKref) - 1;
-            m.writeInt(ns + f.pidNsKref, ref);
+            int ref = m.readInt(ns + f.pidNs.kref) - 1;
+            m.writeInt(ns + f.pidNs.kref, ref);
             if (ref != 0 || ns == mc.initPidNs) {
                 return;
             }
-            long parent = m.readPointer(ns + f.pidNsParent);
+            long parent = m.readPointer(ns + f.pidNs.parent);
             // free_pid_ns -> delayed_free_pidns: idr_destroy, then the namespace goes back to its cache
             idr.destroy(idrOf(ns));
             mc.pidNsCache.free(ns);
@@ -237,7 +237,7 @@ final class Pids {
      * -ENOSPC beyond MAX_PID_NS_LEVEL, -ENOMEM without memory.
      */
     long createPidNamespace(long parentAddress) {
-        int level = m.readInt(parentAddress + f.pidNsLevel) + 1;
+        int level = m.readInt(parentAddress + f.pidNs.level) + 1;
         if (level > MAX_PID_NS_LEVEL) {
             return Errno.ENOSPC.negative();
         }
@@ -246,38 +246,38 @@ final class Pids {
             return Errno.ENOMEM.negative();
         }
         idr.init(idrOf(ns));
-        m.writeInt(ns + f.pidNsKref, 1);
-        m.writeInt(ns + f.pidNsLevel, level);
+        m.writeInt(ns + f.pidNs.kref, 1);
+        m.writeInt(ns + f.pidNs.level, level);
         getPidNs(parentAddress);
-        m.writePointer(ns + f.pidNsParent, parentAddress);
-        m.writeInt(ns + f.pidNsPidAllocated, PIDNS_ADDING);
+        m.writePointer(ns + f.pidNs.parent, parentAddress);
+        m.writeInt(ns + f.pidNs.pidAllocated, PIDNS_ADDING);
         cacheFor(level);
         return ns;
     }
 
     /** {@code disable_pid_allocation(ns)}: the namespace's init is gone; no new pids. */
     void disablePidAllocation(long ns) {
-        m.writeInt(ns + f.pidNsPidAllocated, m.readInt(ns + f.pidNsPidAllocated) & ~PIDNS_ADDING);
+        m.writeInt(ns + f.pidNs.pidAllocated, m.readInt(ns + f.pidNs.pidAllocated) & ~PIDNS_ADDING);
     }
 
     /** {@code attach_pid(task, type)}: link the task into its pid's list of that type. */
     void attachPid(long task, int type) {
         long pid = taskPid(task, type);
-        mc.lists.hlistAddHead(task + f.taskPidLinks + type * f.hnodeSize,
-                pid + f.pidTasks + (long) type * mc.platform.pointerSize());
+        mc.lists.hlistAddHead(task + f.task.pidLinks + type * f.list.hnodeSize,
+                pid + f.pid.tasks + (long) type * mc.platform.pointerSize());
     }
 
     /** {@code detach_pid(task, type)}: unlink, and free the pid once no task of any type uses it. */
     void detachPid(long task, int type) {
         long pid = taskPid(task, type);
-        mc.lists.hlistDel(task + f.taskPidLinks + type * f.hnodeSize);
+        mc.lists.hlistDel(task + f.task.pidLinks + type * f.list.hnodeSize);
         if (type == PIDTYPE_PID) {
-            m.writePointer(task + f.taskThreadPid, 0);
+            m.writePointer(task + f.task.threadPid, 0);
         } else {
-            m.writePointer(m.readPointer(task + f.taskSignal) + f.signalPids + (long) type * mc.platform.pointerSize(), 0);
+            m.writePointer(m.readPointer(task + f.task.signal) + f.signal.pids + (long) type * mc.platform.pointerSize(), 0);
         }
         for (int t = 0; t < PIDTYPE_MAX; t++) {
-            if (mc.lists.hlistFirst(pid + f.pidTasks + (long) t * mc.platform.pointerSize()) != 0) {
+            if (mc.lists.hlistFirst(pid + f.pid.tasks + (long) t * mc.platform.pointerSize()) != 0) {
                 return;
             }
         }
@@ -289,19 +289,19 @@ final class Pids {
     /** {@code task_pid_ptr}: thread_pid for PIDTYPE_PID, else {@code signal->pids[type]}. */
     long taskPid(long task, int type) {
         if (type == PIDTYPE_PID) {
-            return m.readPointer(task + f.taskThreadPid);
+            return m.readPointer(task + f.task.threadPid);
         }
-        return m.readPointer(m.readPointer(task + f.taskSignal) + f.signalPids + (long) type * mc.platform.pointerSize());
+        return m.readPointer(m.readPointer(task + f.task.signal) + f.signal.pids + (long) type * mc.platform.pointerSize());
     }
 
     /** {@code task_pid_nr_ns(task, ns)}: 0 if the task is not visible in {@code ns}. */
     int taskPidNrNs(long task, long ns) {
-        return nrNs(m.readPointer(task + f.taskThreadPid), ns);
+        return nrNs(m.readPointer(task + f.task.threadPid), ns);
     }
 
     /** {@code task_active_pid_ns(task)}. */
     long taskActivePidNs(long task) {
-        long pid = m.readPointer(task + f.taskThreadPid);
+        long pid = m.readPointer(task + f.task.threadPid);
         return pid == 0 ? mc.initPidNs : nsOf(pid);
     }
 
@@ -315,8 +315,8 @@ final class Pids {
         if (pid == 0) {
             return 0;
         }
-        long first = mc.lists.hlistFirst(pid + f.pidTasks + (long) type * mc.platform.pointerSize());
-        return first == 0 ? 0 : first - (f.taskPidLinks + (long) type * f.hnodeSize);
+        long first = mc.lists.hlistFirst(pid + f.pid.tasks + (long) type * mc.platform.pointerSize());
+        return first == 0 ? 0 : first - (f.task.pidLinks + (long) type * f.list.hnodeSize);
     }
 
     /** {@code find_task_by_pid_ns(nr, ns)}: the task numbered {@code nr} in {@code ns}, or 0. */

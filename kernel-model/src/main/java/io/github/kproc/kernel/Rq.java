@@ -132,12 +132,12 @@ final class Rq {
      */
     long accountExec(long p) {
         long now = mc.clock;
-        long delta = now - m.readLong(p + f.taskSeExecStart);
+        long delta = now - m.readLong(p + f.task.seExecStart);
         if (delta <= 0) {
             return 0;
         }
-        m.writeLong(p + f.taskSeExecStart, now);
-        m.writeLong(p + f.taskSeSumExec, m.readLong(p + f.taskSeSumExec) + delta);
+        m.writeLong(p + f.task.seExecStart, now);
+        m.writeLong(p + f.task.seSumExec, m.readLong(p + f.task.seSumExec) + delta);
         return delta;
     }
 

@@ -98,27 +98,27 @@ final class Rt implements SchedClass {
 
     /** {@code __delist_rt_entity}: off its list, the priority's bit cleared when the list empties. */
     private void delist(int cpu, long p) {
-        if (m.readShort(p + f.taskRtOnList) == 0) {
+        if (m.readShort(p + f.task.rtOnList) == 0) {
             return;
         }
-        mc.lists.delInit(p + f.taskRtRunList);
+        mc.lists.delInit(p + f.task.rtRunList);
         int prio = m.readInt(p + o.taskPrio);
         if (mc.lists.empty(queueHead(cpu, prio))) {
             clearBit(cpu, prio);
         }
-        m.writeShort(p + f.taskRtOnList, (short) 0);
+        m.writeShort(p + f.task.rtOnList, (short) 0);
     }
 
     /** The list half of {@code __enqueue_rt_entity}: at the head or the tail of its priority's list. */
     private void enlist(int cpu, long p, boolean head) {
         int prio = m.readInt(p + o.taskPrio);
         if (head) {
-            mc.lists.add(p + f.taskRtRunList, queueHead(cpu, prio));
+            mc.lists.add(p + f.task.rtRunList, queueHead(cpu, prio));
         } else {
-            mc.lists.addTail(p + f.taskRtRunList, queueHead(cpu, prio));
+            mc.lists.addTail(p + f.task.rtRunList, queueHead(cpu, prio));
         }
         setBit(cpu, prio);
-        m.writeShort(p + f.taskRtOnList, (short) 1);
+        m.writeShort(p + f.task.rtOnList, (short) 1);
     }
 
     @Override
@@ -135,7 +135,7 @@ final class Rt implements SchedClass {
     @Override
     public void enqueueTask(int cpu, long p, boolean renormalize) {
         enlist(cpu, p, false);
-        m.writeShort(p + f.taskRtOnRq, (short) 1);
+        m.writeShort(p + f.task.rtOnRq, (short) 1);
         m.writeInt(rq.cpuRq(cpu) + rtNrRunning, nrRunning(cpu) + 1);
     }
 
@@ -143,7 +143,7 @@ final class Rt implements SchedClass {
     @Override
     public void dequeueTask(int cpu, long p, boolean normalize) {
         delist(cpu, p);
-        m.writeShort(p + f.taskRtOnRq, (short) 0);
+        m.writeShort(p + f.task.rtOnRq, (short) 0);
         m.writeInt(rq.cpuRq(cpu) + rtNrRunning, nrRunning(cpu) - 1);
     }
 
@@ -159,7 +159,7 @@ final class Rt implements SchedClass {
     @Override
     public long pickNextTask(int cpu) {
         int prio = findFirstBit(cpu);
-        return prio >= MAX_RT_PRIO ? 0 : mc.lists.next(queueHead(cpu, prio)) - f.taskRtRunList;
+        return prio >= MAX_RT_PRIO ? 0 : mc.lists.next(queueHead(cpu, prio)) - f.task.rtRunList;
     }
 
     @Override
@@ -187,12 +187,12 @@ final class Rt implements SchedClass {
         if (m.readInt(p + o.taskPolicy) != SCHED_RR) {
             return;
         }
-        int slice = m.readInt(p + f.taskRtTimeSlice) - 1;
+        int slice = m.readInt(p + f.task.rtTimeSlice) - 1;
         if (slice > 0) {
-            m.writeInt(p + f.taskRtTimeSlice, slice);
+            m.writeInt(p + f.task.rtTimeSlice, slice);
             return;
         }
-        m.writeInt(p + f.taskRtTimeSlice, rrTimeslice());
+        m.writeInt(p + f.task.rtTimeSlice, rrTimeslice());
         if (hasQueuedOfPrio(cpu, m.readInt(p + o.taskPrio))) {
             rrExpired[cpu] = true;
             rq.reschedCurr(cpu, cpu);
@@ -212,7 +212,7 @@ final class Rt implements SchedClass {
         for (int prio = findFirstBit(cpu); prio < MAX_RT_PRIO; prio++) {
             long head = queueHead(cpu, prio);
             for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
-                out.add(node - f.taskRtRunList);
+                out.add(node - f.task.rtRunList);
             }
         }
     }

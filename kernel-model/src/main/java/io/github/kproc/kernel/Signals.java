@@ -35,7 +35,7 @@ final class Signals {
         this.mc = mc;
         this.m = mc.m;
         this.f = mc.f;
-        this.nsig = (int) (f.sighandActionSize / f.sigactionSize);
+        this.nsig = (int) (f.sighand.actionSize / f.sigaction.size);
         this.pendingList = mc.o.required("task_struct", "pending.list");
         this.pendingSignal = mc.o.required("task_struct", "pending.signal");
         this.sigsetSize = mc.platform.profile().field("task_struct", "pending.signal").size();
@@ -77,18 +77,18 @@ final class Signals {
 
     /** The handler of {@code sig} in a sighand_struct. */
     long handler(long sighand, int sig) {
-        return m.readPointer(sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionHandler);
+        return m.readPointer(sighand + f.sighand.action + (sig - 1) * f.sigaction.size + f.sigaction.handler);
     }
 
     long saFlags(long sighand, int sig) {
-        return m.readPointer(sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionFlags);
+        return m.readPointer(sighand + f.sighand.action + (sig - 1) * f.sigaction.size + f.sigaction.flags);
     }
 
     /** {@code ignore_signals(t)}: every handler SIG_IGN, pending signals flushed (kthreadd does this). */
     void ignoreSignals(long t) {
-        long sighand = m.readPointer(t + f.taskSighand);
+        long sighand = m.readPointer(t + f.task.sighand);
         for (int sig = 1; sig <= nsig; sig++) {
-            m.writePointer(sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionHandler,
+            m.writePointer(sighand + f.sighand.action + (sig - 1) * f.sigaction.size + f.sigaction.handler,
                     SIG_IGN);
         }
         flushSignals(t);
@@ -104,10 +104,10 @@ final class Signals {
     boolean doNotifyParent(long tsk, int sig) {
         long parent = m.readPointer(tsk + mc.o.taskParent);
         int notify = sig;
-        if (notify != SIGCHLD && m.readInt(tsk + f.taskParentExecId) != m.readInt(parent + f.taskSelfExecId)) {
+        if (notify != SIGCHLD && m.readInt(tsk + f.task.parentExecId) != m.readInt(parent + f.task.selfExecId)) {
             notify = SIGCHLD;
         }
-        long psig = m.readPointer(parent + f.taskSighand);
+        long psig = m.readPointer(parent + f.task.sighand);
         return notify == SIGCHLD && (handler(psig, SIGCHLD) == SIG_IGN
                 || (saFlags(psig, SIGCHLD) & SA_NOCLDWAIT) != 0);
     }
@@ -124,7 +124,7 @@ final class Signals {
 
     /** {@code sighand_ctor}: the signalfd wait queue (and the siglock) of a new sighand_struct. */
     void sighandCtor(long sig) {
-        mc.lists.init(sig + f.sighandSignalfdHead);
+        mc.lists.init(sig + f.sighand.signalfdHead);
     }
 
     /** A new {@code sighand_struct} with one reference and a copy of {@code from}'s handlers, or 0 without memory. */
@@ -134,8 +134,8 @@ final class Signals {
             return 0;
         }
         sighandCtor(sig);
-        m.writeInt(sig + f.sighandCount, 1);
-        m.copy(from + f.sighandAction, sig + f.sighandAction, f.sighandActionSize);
+        m.writeInt(sig + f.sighand.count, 1);
+        m.copy(from + f.sighand.action, sig + f.sighand.action, f.sighand.actionSize);
         return sig;
     }
 
@@ -144,8 +144,8 @@ final class Signals {
         if (sighand == 0) {
             return;
         }
-        int count = m.readInt(sighand + f.sighandCount) - 1;
-        m.writeInt(sighand + f.sighandCount, count);
+        int count = m.readInt(sighand + f.sighand.count) - 1;
+        m.writeInt(sighand + f.sighand.count, count);
         if (count == 0) {
             mc.sighandCache.free(sighand);
         }
@@ -154,7 +154,7 @@ final class Signals {
     /** {@code flush_signal_handlers(t, 0)}: every handler but SIG_IGN back to SIG_DFL (exec). */
     void flushSignalHandlers(long sighand) {
         for (int sig = 1; sig <= nsig; sig++) {
-            long handler = sighand + f.sighandAction + (sig - 1) * f.sigactionSize + f.sigactionHandler;
+            long handler = sighand + f.sighand.action + (sig - 1) * f.sigaction.size + f.sigaction.handler;
             if (m.readPointer(handler) != SIG_IGN) {
                 m.writePointer(handler, 0);
             }
@@ -166,7 +166,7 @@ final class Signals {
         java.util.List<Long> out = new java.util.ArrayList<>();
         out.add(mc.initTask);
         long tasks = mc.o.taskTasks;
-        long group = f.taskThreadGroup;
+        long group = f.task.threadGroup;
         long head = mc.initTask + tasks;
         for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
             long leader = node - tasks;

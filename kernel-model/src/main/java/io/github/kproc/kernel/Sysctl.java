@@ -29,7 +29,7 @@ final class Sysctl {
         this.m = mc.m;
         this.f = mc.f;
         this.cred = cred;
-        this.nlimits = (int) (f.signalRlimSize / f.rlimitSize);
+        this.nlimits = (int) (f.signal.rlimSize / f.signal.rlimitSize);
         this.infinity = mc.platform.pointerSize() == 8 ? -1L : 0xffffffffL;
     }
 
@@ -78,7 +78,7 @@ final class Sysctl {
         if (Long.compareUnsigned(cur, max) > 0) {
             throw new KernelException(Errno.EINVAL, "soft limit above the hard limit");
         }
-        long rlim = m.readPointer(task + f.taskSignal) + f.signalRlim + resource * f.rlimitSize;
+        long rlim = m.readPointer(task + f.task.signal) + f.signal.rlim + resource * f.signal.rlimitSize;
         int ptr = mc.platform.pointerSize();
         if (Long.compareUnsigned(max, m.readPointer(rlim + ptr)) > 0 && !cred.capable(caller)) {
             throw new KernelException(Errno.EPERM, "raising the hard limit needs CAP_SYS_RESOURCE");
@@ -92,7 +92,7 @@ final class Sysctl {
         if (resource < 0 || resource >= nlimits) {
             throw new KernelException(Errno.EINVAL, "no rlimit " + resource);
         }
-        long rlim = m.readPointer(task + f.taskSignal) + f.signalRlim + resource * f.rlimitSize;
+        long rlim = m.readPointer(task + f.task.signal) + f.signal.rlim + resource * f.signal.rlimitSize;
         return new long[] {m.readPointer(rlim), m.readPointer(rlim + mc.platform.pointerSize())};
     }
 }

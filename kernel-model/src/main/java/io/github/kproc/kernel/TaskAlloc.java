@@ -56,11 +56,11 @@ final class TaskAlloc {
      * when it drops to zero; without it the stack lives as long as the task_struct.
      */
     void putTaskStack(long p) {
-        if (f.taskStackRefcount < 0) {
+        if (f.task.stackRefcount < 0) {
             return;
         }
-        int ref = m.readInt(p + f.taskStackRefcount) - 1;
-        m.writeInt(p + f.taskStackRefcount, ref);
+        int ref = m.readInt(p + f.task.stackRefcount) - 1;
+        m.writeInt(p + f.task.stackRefcount, ref);
         if (ref == 0) {
             freeThreadStack(m.readPointer(p + mc.o.taskStack));
             m.writePointer(p + mc.o.taskStack, 0);
@@ -69,7 +69,7 @@ final class TaskAlloc {
 
     /** {@code free_task(p)}: the stack (without THREAD_INFO_IN_TASK) and the task_struct. */
     void freeTask(long p) {
-        if (f.taskStackRefcount < 0) {
+        if (f.task.stackRefcount < 0) {
             freeThreadStack(m.readPointer(p + mc.o.taskStack));
         }
         mc.taskCache.free(p);
@@ -95,9 +95,9 @@ final class TaskAlloc {
      */
     private void putTaskStructFinal(long tsk) {
         cred.exitCreds(tsk);
-        long sig = m.readPointer(tsk + f.taskSignal);
-        int sigcnt = m.readInt(sig + f.signalSigcnt) - 1;
-        m.writeInt(sig + f.signalSigcnt, sigcnt);
+        long sig = m.readPointer(tsk + f.task.signal);
+        int sigcnt = m.readInt(sig + f.signal.sigcnt) - 1;
+        m.writeInt(sig + f.signal.sigcnt, sigcnt);
         if (sigcnt == 0) {
             mc.signalCache.free(sig);
         }

@@ -62,7 +62,7 @@ final class TraceEvents {
         }
         begin(cpu).append("task_newtask: pid=").append(m.readInt(p + o.taskPid)).append(" comm=")
                 .append(mc.comm(p)).append(" clone_flags=").append(Long.toHexString(flags)).append(" oom_score_adj=")
-                .append(m.readShort(m.readPointer(p + f.taskSignal) + f.signalOomScoreAdj));
+                .append(m.readShort(m.readPointer(p + f.task.signal) + f.signal.oomScoreAdj));
         t.emit();
     }
 

@@ -64,9 +64,9 @@ final class Vfork {
     /** {@code init_completion(&vfork)} on the parent's stack, and {@code p->vfork_done = &vfork}. */
     void initCompletion(long parent, long child) {
         long vfork = mc.onStackCompletion(parent);
-        m.writePointer(child + f.taskVforkDone, vfork);
-        m.writeInt(vfork + f.completionDone, 0);
-        mc.lists.init(vfork + f.completionWaitHead);
+        m.writePointer(child + f.task.vforkDone, vfork);
+        m.writeInt(vfork + f.completion.done, 0);
+        mc.lists.init(vfork + f.completion.waitHead);
     }
 
     /**
@@ -80,7 +80,7 @@ final class Vfork {
         m.writePointer(locals, child);
         m.writePointer(locals + ptr, pid);
         long vfork = mc.onStackCompletion(parent);
-        if (m.readInt(vfork + f.completionDone) != 0) {
+        if (m.readInt(vfork + f.completion.done) != 0) {
             finish(parent, vfork);
             return false;
         }
@@ -88,7 +88,7 @@ final class Vfork {
         m.writeInt(wait + entryFlags, WQ_FLAG_EXCLUSIVE);
         m.writePointer(wait + entryPrivate, parent);
         m.writePointer(wait + entryFunc, defaultWakeFunction);
-        mc.lists.addTail(wait + entryList, vfork + f.completionWaitHead);
+        mc.lists.addTail(wait + entryList, vfork + f.completion.waitHead);
         m.writePointer(parent + o.taskState, TaskStateBits.TASK_KILLABLE);
         return true;
     }
@@ -100,20 +100,20 @@ final class Vfork {
      * wake ({@code try_to_wake_up} of the entry's {@code private}), or 0.
      */
     long mmRelease(long tsk, long mm) {
-        long clear = m.readPointer(tsk + f.taskClearChildTid);
+        long clear = m.readPointer(tsk + f.task.clearChildTid);
         if (clear != 0) {
-            if (mm != 0 && m.readInt(mm + f.mmUsers) > 1) {
+            if (mm != 0 && m.readInt(mm + f.mm.users) > 1) {
                 mc.userMemory.putUser(mm, clear, 0);
             }
-            m.writePointer(tsk + f.taskClearChildTid, 0);
+            m.writePointer(tsk + f.task.clearChildTid, 0);
         }
-        long vfork = m.readPointer(tsk + f.taskVforkDone);
+        long vfork = m.readPointer(tsk + f.task.vforkDone);
         if (vfork == 0) {
             return 0;
         }
-        m.writePointer(tsk + f.taskVforkDone, 0);
-        m.writeInt(vfork + f.completionDone, m.readInt(vfork + f.completionDone) + 1);
-        long head = vfork + f.completionWaitHead;
+        m.writePointer(tsk + f.task.vforkDone, 0);
+        m.writeInt(vfork + f.completion.done, m.readInt(vfork + f.completion.done) + 1);
+        long head = vfork + f.completion.waitHead;
         long first = mc.lists.next(head);
         if (first == head) {
             return 0;
@@ -136,9 +136,9 @@ final class Vfork {
 
     /** {@code x->done--} (not UINT_MAX), then _do_fork's {@code put_task_struct(p)} and {@code put_pid(pid)}. */
     private void finish(long parent, long vfork) {
-        int done = m.readInt(vfork + f.completionDone);
+        int done = m.readInt(vfork + f.completion.done);
         if (done != -1) {
-            m.writeInt(vfork + f.completionDone, done - 1);
+            m.writeInt(vfork + f.completion.done, done - 1);
         }
         long locals = locals(parent);
         taskAlloc.putTaskStruct(m.readPointer(locals));
@@ -150,7 +150,7 @@ final class Vfork {
         if (m.readPointer(task + o.taskStack) == 0) {
             return false;
         }
-        long head = mc.onStackCompletion(task) + f.completionWaitHead;
+        long head = mc.onStackCompletion(task) + f.completion.waitHead;
         long entry = waitEntry(task) + entryList;
         return mc.lists.next(head) == entry && mc.lists.prev(entry) == head
                 && m.readPointer(entry - entryList + entryPrivate) == task;

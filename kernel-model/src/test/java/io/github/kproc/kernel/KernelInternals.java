@@ -59,21 +59,21 @@ public final class KernelInternals {
     public static void setUid(Kernel k, long task, int uid) {
         Machine mc = k.core().mc;
         Cred creds = new Cred(mc);
-        long user = mc.staticAlloc(mc.f.userSize, 8);
-        mc.m.writeInt(user + mc.f.userCount, 1);
-        mc.m.writeInt(user + mc.f.userUid, uid);
-        long old = mc.m.readPointer(task + mc.f.taskCred);
+        long user = mc.staticAlloc(mc.f.user.size, 8);
+        mc.m.writeInt(user + mc.f.user.count, 1);
+        mc.m.writeInt(user + mc.f.user.uid, uid);
+        long old = mc.m.readPointer(task + mc.f.task.cred);
         long cred = mc.credCache.alloc();
-        mc.m.copy(old, cred, mc.f.credSize);
-        mc.m.writeInt(cred + mc.f.credUsage, 2);
-        mc.m.writeInt(cred + mc.f.credUid, uid);
-        mc.m.writeInt(cred + mc.f.credEuid, uid);
-        mc.m.writePointer(cred + mc.f.credUser, user);
-        mc.m.writeInt(user + mc.f.userProcesses, 1);
-        long oldUser = mc.m.readPointer(old + mc.f.credUser);
-        mc.m.writeInt(oldUser + mc.f.userProcesses, mc.m.readInt(oldUser + mc.f.userProcesses) - 1);
-        mc.m.writePointer(task + mc.f.taskCred, cred);
-        mc.m.writePointer(task + mc.f.taskRealCred, cred);
+        mc.m.copy(old, cred, mc.f.cred.size);
+        mc.m.writeInt(cred + mc.f.cred.usage, 2);
+        mc.m.writeInt(cred + mc.f.cred.uid, uid);
+        mc.m.writeInt(cred + mc.f.cred.euid, uid);
+        mc.m.writePointer(cred + mc.f.cred.user, user);
+        mc.m.writeInt(user + mc.f.user.processes, 1);
+        long oldUser = mc.m.readPointer(old + mc.f.cred.user);
+        mc.m.writeInt(oldUser + mc.f.user.processes, mc.m.readInt(oldUser + mc.f.user.processes) - 1);
+        mc.m.writePointer(task + mc.f.task.cred, cred);
+        mc.m.writePointer(task + mc.f.task.realCred, cred);
         creds.putCred(old);
         creds.putCred(old);
     }
@@ -94,7 +94,7 @@ public final class KernelInternals {
      */
     public static List<Integer> idrNumbers(Kernel k, long ns) {
         Machine mc = k.core().mc;
-        long idr = ns + mc.f.pidNsIdr;
+        long idr = ns + mc.f.pidNs.idr;
         List<Integer> out = new ArrayList<>();
         for (int id = mc.idr.getNext(idr, 0); id >= 0; id = mc.idr.getNext(idr, id + 1)) {
             out.add(id);
@@ -107,6 +107,6 @@ public final class KernelInternals {
 
     /** {@code idr_get_cursor(&ns->idr)}: the number the cyclic allocator tries next. */
     public static int idrCursor(Kernel k, long ns) {
-        return k.core().mc.idr.getCursor(ns + k.core().mc.f.pidNsIdr);
+        return k.core().mc.idr.getCursor(ns + k.core().mc.f.pidNs.idr);
     }
 }
