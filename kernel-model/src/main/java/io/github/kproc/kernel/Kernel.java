@@ -5,6 +5,7 @@ import io.github.kproc.KernelException;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.mem.KernelMemory;
+import io.github.kproc.view.KernelReader;
 import io.github.kproc.view.TaskStruct;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -28,7 +29,7 @@ import org.jspecify.annotations.Nullable;
  * <p>Costs follow the kernel's: a pid is found through the IDR, a CFS task through the red-black
  * tree; {@code wait4} walks the caller's children as {@code do_wait} does.
  */
-public final class Kernel implements AutoCloseable {
+public final class Kernel implements KernelReader, AutoCloseable {
     private final Machine mc;
     private final Pids pids;
     private final Core core;
@@ -134,6 +135,7 @@ public final class Kernel implements AutoCloseable {
     }
 
     /** The build this kernel runs. */
+    @Override
     public Platform platform() {
         return mc.platform;
     }
@@ -144,6 +146,7 @@ public final class Kernel implements AutoCloseable {
     }
 
     /** Kernel addresses of the machine. */
+    @Override
     public AddressSpace addressSpace() {
         return mc.m;
     }
@@ -154,6 +157,7 @@ public final class Kernel implements AutoCloseable {
     }
 
     /** Number of CPUs. */
+    @Override
     public int cpus() {
         return mc.cpus;
     }
@@ -240,6 +244,11 @@ public final class Kernel implements AutoCloseable {
         return signals.forEachProcessThread().stream().map(this::task).toList();
     }
 
+    @Override
+    public long[] registers(int cpu) {
+        return cpu(cpu).registers();
+    }
+
     /** CPU {@code n}, 0 .. {@link #cpus()} - 1. */
     public Cpu cpu(int n) {
         mc.checkCpu(n);
@@ -252,6 +261,7 @@ public final class Kernel implements AutoCloseable {
      * {@code init_mm}, {@code nr_threads}, {@code total_forks}, {@code max_threads}, {@code pid_max}, or a
      * function of the model's text.
      */
+    @Override
     public long symbol(String name) {
         return mc.symbol(name);
     }

@@ -1,11 +1,12 @@
 package io.github.kproc.testkit;
 
 import io.github.kproc.arch.Platform;
-import io.github.kproc.kernel.Kernel;
 import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.testkit.Violation.Rule;
+import io.github.kproc.view.KernelReader;
 import io.github.kproc.view.TaskFlags;
+import io.github.kproc.view.TaskStruct;
 import io.github.kproc.view.TaskStateBits;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -31,7 +32,7 @@ import java.util.Set;
  */
 public final class KernelInvariants {
 
-    private final Kernel kernel;
+    private final KernelReader kernel;
     private final Platform platform;
     private final Profile profile;
     private final AddressSpace m;
@@ -40,18 +41,34 @@ public final class KernelInvariants {
     private final Map<String, Long> offsets = new HashMap<>();
     private final List<Violation> violations = new ArrayList<>();
 
-    private KernelInvariants(Kernel kernel) {
+    private final long initTask;
+    private final long initPidNs;
+    private final int pidMax;
+
+    private KernelInvariants(KernelReader kernel) {
         this.kernel = kernel;
         this.platform = kernel.platform();
         this.profile = platform.profile();
         this.m = kernel.addressSpace();
         this.ptr = platform.pointerSize();
-        this.bound = kernel.maxThreads() + kernel.cpus() + 1;
+        this.initTask = kernel.symbol("init_task");
+        this.initPidNs = kernel.symbol("init_pid_ns");
+        this.pidMax = m.readInt(kernel.symbol("pid_max"));
+        this.bound = m.readInt(kernel.symbol("max_threads")) + kernel.cpus() + 1;
     }
 
-    /** The invariants of a live kernel. */
-    public static KernelInvariants of(Kernel kernel) {
+    /** The invariants of a kernel's memory: a live {@code Kernel}, or any other reader of one. */
+    public static KernelInvariants of(KernelReader kernel) {
         return new KernelInvariants(kernel);
+    }
+
+    private TaskStruct task(long address) {
+        return new TaskStruct(platform, m, address);
+    }
+
+    /** {@code current} of a CPU, from its registers as the architecture derives it. */
+    private long current(int cpu) {
+        return platform.currentTask(m, kernel.registers(cpu));
     }
 
     /** Checks every rule; an empty list means they all hold. */
@@ -116,7 +133,7 @@ public final class KernelInvariants {
     }
 
     private String name(long t) {
-        return String.format("%s/%d @0x%x", kernel.task(t).comm(), kernel.task(t).pid(), t);
+        return String.format("%s/%d @0x%x", task(t).comm(), task(t).pid(), t);
     }
 
     /** The entries of a list_head ring (excluding the head), or a LIST_CLOSES violation and what was read. */
@@ -143,26 +160,25 @@ public final class KernelInvariants {
     }
 
     private boolean isIdle(long t) {
-        return (kernel.task(t).flags() & TaskFlags.PF_IDLE) != 0;
+        return (task(t).flags() & TaskFlags.PF_IDLE) != 0;
     }
 
     // ---- the rules ----
 
     private List<Long> taskList() {
-        long initTask = kernel.initTask();
         long tasks = off("task_struct", "tasks");
         long threadGroup = off("task_struct", "thread_group");
         List<Long> listed = new ArrayList<>();
         listed.add(initTask);
         for (long node : entries(initTask + tasks, "init_task.tasks")) {
             long leader = node - tasks;
-            if (kernel.task(leader).groupLeader() != leader) {
+            if (task(leader).groupLeader() != leader) {
                 fail(Rule.TASK_LIST, name(leader) + " is on the task list but is not a group leader");
             }
             listed.add(leader);
             for (long tg : entries(leader + threadGroup, name(leader) + ".thread_group")) {
                 long t = tg - threadGroup;
-                if (kernel.task(t).groupLeader() != leader || kernel.task(t).tgid() != kernel.task(leader).pid()
+                if (task(t).groupLeader() != leader || task(t).tgid() != task(leader).pid()
                         || pointer(t, "task_struct", "signal") != pointer(leader, "task_struct", "signal")) {
                     fail(Rule.THREAD_GROUP, name(t) + " differs from its leader " + name(leader));
                 }
@@ -176,11 +192,11 @@ public final class KernelInvariants {
     }
 
     private void checkTask(long t, boolean idle, Set<Integer> pids) {
-        int exitState = kernel.task(t).exitState();
+        int exitState = task(t).exitState();
         if (exitState != 0 && exitState != TaskStateBits.EXIT_ZOMBIE) {
             fail(Rule.EXIT_STATE, name(t) + " has exit_state 0x" + Integer.toHexString(exitState));
         }
-        long stack = kernel.task(t).stack();
+        long stack = task(t).stack();
         if (exitState == 0 || !platform.threadInfoInTask()) {
             if (stack == 0 || stack % platform.threadAlign() != 0 || !m.contains(stack, platform.threadSize())) {
                 fail(Rule.STACK, name(t) + " has stack 0x" + Long.toHexString(stack));
@@ -192,7 +208,7 @@ public final class KernelInvariants {
             if (!platform.threadInfoInTask() && pointer(stack, "thread_info", "task") != t) {
                 fail(Rule.STACK, name(t) + ": thread_info->task does not point back");
             }
-            int cpu = kernel.task(t).cpu();
+            int cpu = task(t).cpu();
             if (cpu < 0 || cpu >= kernel.cpus()) {
                 fail(Rule.STACK, name(t) + ": task_cpu " + cpu + " is not an online CPU");
             }
@@ -202,8 +218,8 @@ public final class KernelInvariants {
         if (idle) {
             return;
         }
-        int pid = kernel.task(t).pid();
-        if (pid < 1 || pid >= kernel.pidMax() || !pids.add(pid)) {
+        int pid = task(t).pid();
+        if (pid < 1 || pid >= pidMax || !pids.add(pid)) {
             fail(Rule.PID, name(t) + ": pid out of range or used twice");
             return;
         }
@@ -218,7 +234,7 @@ public final class KernelInvariants {
         if (m.readPointer(pidStruct + off("pid", "tasks")) != t + off("task_struct", "pid_links")) {
             fail(Rule.PID, name(t) + ": not first on its pid's PIDTYPE_PID list (attach_pid)");
         }
-        if (idrFind(kernel.initPidNamespace(), pid) != pidStruct) {
+        if (idrFind(initPidNs, pid) != pidStruct) {
             fail(Rule.PID, name(t) + ": idr_find(&init_pid_ns.idr, " + pid + ") is not its struct pid");
         }
     }
@@ -253,7 +269,7 @@ public final class KernelInvariants {
         for (long parent : live) {
             for (long node : entries(parent + children, name(parent) + ".children")) {
                 long child = node - sibling;
-                if (!live.contains(child) || kernel.task(child).realParent() != parent) {
+                if (!live.contains(child) || task(child).realParent() != parent) {
                     fail(Rule.FAMILY, "0x" + Long.toHexString(child) + " on " + name(parent)
                             + ".children is not a live child of it");
                     continue;
@@ -262,13 +278,13 @@ public final class KernelInvariants {
             }
         }
         for (long t : listed) {
-            if (t == kernel.initTask()) {
+            if (t == initTask) {
                 continue;
             }
-            if (kernel.task(t).groupLeader() == t && seen.getOrDefault(t, 0) != 1) {
+            if (task(t).groupLeader() == t && seen.getOrDefault(t, 0) != 1) {
                 fail(Rule.FAMILY, name(t) + " is on " + seen.getOrDefault(t, 0) + " children lists");
             }
-            if (!live.contains(kernel.task(t).realParent())) {
+            if (!live.contains(task(t).realParent())) {
                 fail(Rule.FAMILY, name(t) + ": its real_parent is gone");
             }
         }
@@ -298,10 +314,10 @@ public final class KernelInvariants {
         users(all, "fs").forEach((a, n) -> expectCount(a, "fs_struct", "users", n));
         users(all, "sighand").forEach((a, n) -> expectCount(a, "sighand_struct", "count", n));
         users(all, "nsproxy").forEach((a, n) -> expectCount(a, "nsproxy", "count", n));
-        long initSignal = pointer(kernel.initTask(), "task_struct", "signal");
+        long initSignal = pointer(initTask, "task_struct", "signal");
         Map<Long, Integer> alive = new HashMap<>();
         for (long t : live) {
-            if ((kernel.task(t).flags() & TaskFlags.PF_EXITING) == 0) {
+            if ((task(t).flags() & TaskFlags.PF_EXITING) == 0) {
                 alive.merge(pointer(t, "task_struct", "signal"), 1, Integer::sum);
             }
         }
@@ -332,7 +348,7 @@ public final class KernelInvariants {
             expectCount(mm, "mm_struct", "mm_users", u);
             expectCount(mm, "mm_struct", "mm_count", (u > 0 ? 1 : 0) + borrowed.getOrDefault(mm, 0));
         }
-        long initCred = pointer(kernel.initTask(), "task_struct", "cred");
+        long initCred = pointer(initTask, "task_struct", "cred");
         Map<Long, Integer> creds = users(all, "cred");
         users(all, "real_cred").forEach((c, n) -> creds.merge(c, n, Integer::sum));
         creds.forEach((c, n) -> {
@@ -353,17 +369,17 @@ public final class KernelInvariants {
         Set<Long> queued = new HashSet<>();
         for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
             long rq = rq(cpu);
-            long cur = kernel.cpu(cpu).current().address();
+            long cur = current(cpu);
             String where = "CPU " + cpu;
             if (cur != pointer(rq, "rq", "curr")) {
                 fail(Rule.CURRENT, where + ": current " + name(cur) + " is not rq->curr");
             }
-            if (!live.contains(cur) || kernel.task(cur).rawState() != 0 || kernel.task(cur).cpu() != cpu
+            if (!live.contains(cur) || task(cur).rawState() != 0 || task(cur).cpu() != cpu
                     || int32(cur, "task_struct", "on_cpu") != 1) {
                 fail(Rule.CURRENT, where + ": current " + name(cur) + " is not a live TASK_RUNNING task on it");
             }
-            long sp = kernel.cpu(cpu).registers()[spIndex];
-            long stack = kernel.task(cur).stack();
+            long sp = kernel.registers(cpu)[spIndex];
+            long stack = task(cur).stack();
             if (sp <= stack || sp > stack + platform.threadSize()) {
                 fail(Rule.CURRENT, where + ": sp 0x" + Long.toHexString(sp) + " is outside current's stack");
             }
@@ -376,8 +392,8 @@ public final class KernelInvariants {
             for (List<Long> q : List.of(fair, rt)) {
                 for (long t : q) {
                     count++;
-                    if (!live.contains(t) || isIdle(t) || kernel.task(t).rawState() != 0 || kernel.task(t).onRq() != 1
-                            || kernel.task(t).cpu() != cpu) {
+                    if (!live.contains(t) || isIdle(t) || task(t).rawState() != 0 || task(t).onRq() != 1
+                            || task(t).cpu() != cpu) {
                         fail(Rule.RUNQUEUE, where + " queues " + name(t) + ", which is not a runnable task of it");
                     }
                     if (!queued.add(t)) {
@@ -398,10 +414,10 @@ public final class KernelInvariants {
             if (int32(t, "task_struct", "on_cpu") != 0) {
                 fail(Rule.CURRENT, name(t) + " has on_cpu set but runs nowhere");
             }
-            if (kernel.task(t).onRq() == 1 && !queued.contains(t)) {
+            if (task(t).onRq() == 1 && !queued.contains(t)) {
                 fail(Rule.RUNQUEUE, name(t) + " is on_rq but on no runqueue");
             }
-            if (kernel.task(t).exitState() == 0) {
+            if (task(t).exitState() == 0) {
                 int expected = platform.forkPreemptCount();
                 int count = m.readInt(platform.taskThreadInfo(m, t) + platform.offsets().tiPreemptCount);
                 if (platform.preemptCountEnabled() && count != expected) {
