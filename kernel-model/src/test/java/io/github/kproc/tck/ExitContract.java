@@ -1,0 +1,281 @@
+package io.github.kproc.tck;
+
+import static io.github.kproc.kernel.CloneFlag.FILES;
+import static io.github.kproc.kernel.CloneFlag.FS;
+import static io.github.kproc.kernel.CloneFlag.SIGHAND;
+import static io.github.kproc.kernel.CloneFlag.THREAD;
+import static io.github.kproc.kernel.CloneFlag.VM;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.kproc.Errno;
+import io.github.kproc.kernel.CloneArgs;
+import io.github.kproc.kernel.CloneFlag;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.kernel.Tracer;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code do_exit()}, {@code exit_notify()}, {@code release_task()} and {@code wait4()}
+ * (kernel/exit.c): a process stays a zombie until its parent waits, unless it is a thread or its
+ * parent ignores SIGCHLD; orphans go to the child reaper.
+ */
+public abstract class ExitContract extends KernelContract {
+    private static final Set<CloneFlag> THREAD_FLAGS = EnumSet.of(VM, FS, FILES, SIGHAND, THREAD);
+
+    @Test
+    @DisplayName("exit_notify: an exited child is EXIT_ZOMBIE until wait4 reaps it (release_task)")
+    void exitedChildIsAZombieUntilReaped() {
+        List<String> lines = new ArrayList<>();
+        Kernel k = boot(b -> b.cpus(2).memory(64L << 20).tracer(Tracer.events(lines::add)));
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        long child = address(k, pid);
+        k.cpu(1).run(Pid.of(pid));
+        int threads = k.nrThreads();
+        k.cpu(1).exit(3);
+        assertEquals(EXIT_ZOMBIE, k.task(child).exitState());
+        assertEquals(0x80, k.task(child).rawState(), "TASK_DEAD");
+        assertTrue(taskAddresses(k).contains(child));
+        assertEquals(threads, k.nrThreads(), "a zombie still counts");
+        assertEquals(0, structs(k).taskPtr(child, "mm"), "exit_mm");
+        assertEquals(0, structs(k).taskPtr(child, "files"), "exit_files");
+        assertEquals(0, structs(k).taskPtr(child, "fs"), "exit_fs");
+        assertEquals(3, structs(k).task(child, "exit_code"));
+        assertTrue(lines.stream().anyMatch(l -> l.endsWith("sched_process_exit: comm=init pid=" + pid + " prio=120")),
+                () -> String.join("\n", lines));
+        assertFalse(lines.stream().anyMatch(l -> l.contains("sched_process_free")));
+        assertEquals(Optional.of(Pid.of(pid)), k.cpu(0).wait4Any());
+        assertEquals(0, address(k, pid));
+        assertEquals(threads - 1, k.nrThreads());
+        assertTrue(lines.getLast().endsWith("sched_process_free: comm=init pid=" + pid + " prio=120"), lines.getLast());
+        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
+    }
+
+    @Test
+    @DisplayName("wait4(WNOHANG): 0 while the child still runs; -ECHILD without such a child")
+    void waitReturnsZeroWhileTheChildRuns() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.INIT);
+        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
+        int pid = k.cpu(0).fork().nr();
+        assertEquals(Optional.empty(), k.cpu(0).wait4Any());
+        assertFalse(k.cpu(0).wait4(Pid.of(pid)));
+        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4(Pid.KTHREADD));
+    }
+
+    @Test
+    @DisplayName("exit_notify: a thread is EXIT_DEAD and released at once (sched_process_free), never a zombie")
+    void exitedThreadIsReleasedAtOnce() {
+        List<String> lines = new ArrayList<>();
+        Kernel k = boot(b -> b.cpus(2).memory(64L << 20).tracer(Tracer.events(lines::add)));
+        k.cpu(0).run(Pid.INIT);
+        int threads = k.nrThreads();
+        int tid = k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
+        k.cpu(1).run(Pid.of(tid));
+        lines.clear();
+        k.cpu(1).exit(0);
+        assertEquals(0, address(k, tid));
+        assertEquals(threads, k.nrThreads());
+        assertTrue(lines.stream().anyMatch(l -> l.contains("sched_process_free: comm=init pid=" + tid)),
+                () -> String.join("\n", lines));
+        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
+    }
+
+    @Test
+    @DisplayName("do_notify_parent: kthreadd ignores SIGCHLD, so its children are reaped at exit (EXIT_DEAD)")
+    void kthreaddsChildrenAreReapedAtExit() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.KTHREADD);
+        int threads = k.nrThreads();
+        int pid = k.cpu(0).kernelThread("kthread", 0, EnumSet.noneOf(CloneFlag.class)).nr();
+        k.cpu(1).run(Pid.of(pid));
+        k.cpu(1).exit(0);
+        assertEquals(0, address(k, pid));
+        assertEquals(threads, k.nrThreads());
+    }
+
+    @Test
+    @DisplayName("forget_original_parent: orphans go to the child reaper (init), which reaps them")
+    void orphansAreReparentedToInit() {
+        Kernel k = boot(2);
+        long init = runAs(k, 0, 1);
+        int parent = k.cpu(0).fork().nr();
+        runAs(k, 1, parent);
+        int orphan = k.cpu(1).clone(new CloneArgs(EnumSet.noneOf(CloneFlag.class), SIGUSR1, 0, 0, 0, 0, 0)).nr();
+        long child = address(k, orphan);
+        k.cpu(1).exit(0);
+        assertEquals(init, k.task(child).realParent());
+        assertEquals(init, k.task(child).parent());
+        assertEquals(SIGCHLD, k.task(child).exitSignal(), "reparent_leader: exit_signal = SIGCHLD");
+        Structs s = structs(k);
+        assertTrue(s.entries(init + s.offset("task_struct", "children"))
+                .contains(child + s.offset("task_struct", "sibling")));
+        assertTrue(k.cpu(0).wait4(Pid.of(parent)));
+        k.cpu(1).run(Pid.of(orphan));
+        k.cpu(1).exit(0);
+        assertEquals(Optional.of(Pid.of(orphan)), k.cpu(0).wait4Any());
+        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
+    }
+
+    @Test
+    @DisplayName("wait4: a zombie leader is not reaped while its threads live (delay_group_leader)")
+    void zombieLeaderWaitsForItsThreads() {
+        Kernel k = boot(3);
+        k.cpu(0).run(Pid.INIT);
+        int leader = k.cpu(0).fork().nr();
+        k.cpu(1).run(Pid.of(leader));
+        int thread = k.cpu(1).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
+        k.cpu(1).exit(0);
+        assertEquals(EXIT_ZOMBIE, k.task(Pid.of(leader)).orElseThrow().exitState());
+        assertFalse(k.cpu(0).wait4(Pid.of(leader)));
+        k.cpu(2).run(Pid.of(thread));
+        k.cpu(2).exit(0);
+        assertEquals(Optional.of(Pid.of(leader)), k.cpu(0).wait4Any());
+        assertEquals(0, address(k, thread));
+    }
+
+    @Test
+    @DisplayName("find_child_reaper: when init's leader exits, a live thread of init becomes the child reaper")
+    void aThreadOfInitBecomesTheChildReaper() {
+        Kernel k = boot(3);
+        Structs s = structs(k);
+        k.cpu(0).run(Pid.INIT);
+        int thread = k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
+        k.cpu(0).exit(0);
+        long reaper = address(k, thread);
+        assertEquals(reaper, s.ptr(k.initPidNamespace(), "pid_namespace", "child_reaper"));
+        // an orphan made later goes to that thread, and the thread can reap it
+        int cpu = cpuRunning(k, 2, 1);
+        int worker = k.cpu(cpu).kernelThread("kthread", 0, EnumSet.noneOf(CloneFlag.class)).nr();
+        cpu = cpuRunning(k, worker, 2);
+        int orphan = k.cpu(cpu).fork().nr();
+        k.cpu(cpu).exit(0);
+        assertEquals(reaper, k.task(Pid.of(orphan)).orElseThrow().realParent());
+        cpu = cpuRunning(k, orphan, 2);
+        k.cpu(cpu).exit(0);
+        assertTrue(k.cpu(cpuRunning(k, thread, 0)).wait4(Pid.of(orphan)));
+    }
+
+    /** {@code sigaction(SIGCHLD, SIG_IGN)} by a task: the handler word in its sighand_struct. */
+    private static void ignoreSigchld(Kernel k, long task) {
+        Structs s = new Structs(k);
+        long sighand = s.taskPtr(task, "sighand");
+        s.memory().writePointer(sighand + s.offset("sighand_struct", "action") + (SIGCHLD - 1) * s.size("k_sigaction")
+                + s.offset("k_sigaction", "sa.sa_handler"), 1);
+    }
+
+    @Test
+    @DisplayName("do_notify_parent: a parent ignoring SIGCHLD gets its SIGCHLD children reaped at exit, not others")
+    void ignoredSigchldReapsOnlySigchldChildren() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.INIT);
+        int parent = k.cpu(0).fork().nr();
+        long p = runAs(k, 1, parent);
+        ignoreSigchld(k, p);
+        int sigchld = k.cpu(1).clone(new CloneArgs(EnumSet.noneOf(CloneFlag.class), SIGCHLD, 0, 0, 0, 0, 0)).nr();
+        int quiet = k.cpu(1).clone(new CloneArgs(EnumSet.noneOf(CloneFlag.class), 0, 0, 0, 0, 0, 0)).nr();
+        for (int child : new int[] {sigchld, quiet}) {
+            k.cpu(0).run(Pid.of(child));
+            k.cpu(0).exit(0);
+        }
+        assertEquals(0, address(k, sigchld), "SIGCHLD child: EXIT_DEAD and released");
+        assertEquals(EXIT_ZOMBIE, k.task(Pid.of(quiet)).orElseThrow().exitState(),
+                "exit signal 0: a zombie to wait for");
+        assertTrue(k.cpu(1).wait4(Pid.of(quiet)));
+    }
+
+    @Test
+    @DisplayName("do_notify_parent: once the parent has exec'd (parent_exec_id != self_exec_id) any exit signal becomes SIGCHLD")
+    void exitSignalIsSigchldAfterTheParentExecs() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.INIT);
+        int parent = k.cpu(0).fork().nr();
+        long p = runAs(k, 1, parent);
+        ignoreSigchld(k, p);
+        int quiet = k.cpu(1).clone(new CloneArgs(EnumSet.noneOf(CloneFlag.class), 0, 0, 0, 0, 0, 0)).nr();
+        Structs s = structs(k);
+        assertEquals(s.task(p, "self_exec_id"), s.task(address(k, quiet), "parent_exec_id"));
+        k.cpu(1).exec("sh");
+        assertEquals(s.task(p, "self_exec_id"), s.task(address(k, quiet), "parent_exec_id") + 1);
+        k.cpu(0).run(Pid.of(quiet));
+        k.cpu(0).exit(0);
+        assertEquals(0, address(k, quiet), "notified as SIGCHLD, which the parent ignores: released at once");
+        assertErrno(Errno.ECHILD, () -> k.cpu(1).wait4Any());
+    }
+
+    @Test
+    @DisplayName("find_new_reaper: orphans of a dying pid-namespace init never go to a reaper that is itself gone")
+    void orphansOfNestedNamespaceInitsGoToALiveReaper() {
+        Kernel k = boot(3);
+        long init = runAs(k, 0, 1);
+        int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
+        runAs(k, 1, outer);
+        k.cpu(1).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0));
+        long inner = taskAddresses(k).getLast();
+        int innerPid = pidOf(k, inner);
+        runAs(k, 2, innerPid);
+        k.cpu(2).fork();
+        long leaf = taskAddresses(k).getLast();
+        // the outer namespace's init exits first and is reaped; then the inner one exits
+        k.cpu(1).exit(0);
+        assertEquals(init, k.task(inner).realParent());
+        assertTrue(k.cpu(0).wait4(Pid.of(outer)));
+        k.cpu(2).exit(0);
+        assertEquals(init, k.task(leaf).realParent(), "the nearest namespace whose init lives: init_pid_ns");
+        assertTrue(k.cpu(0).wait4(Pid.of(innerPid)));
+        int leafPid = pidOf(k, leaf);
+        runAs(k, 2, leafPid);
+        k.cpu(2).exit(0);
+        assertTrue(k.cpu(0).wait4(Pid.of(leafPid)));
+        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
+    }
+
+    @Test
+    @DisplayName("find_child_reaper: in a namespace whose init is gone, orphans go to a live reaper, not the dead init")
+    void orphansInADeadNamespaceGoToALiveReaper() {
+        Kernel k = boot(3);
+        long init = runAs(k, 0, 1);
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
+        runAs(k, 1, nsInit);
+        k.cpu(1).fork();
+        long child = taskAddresses(k).getLast();
+        int childPid = pidOf(k, child);
+        runAs(k, 2, childPid);
+        k.cpu(2).fork();
+        long grandchild = taskAddresses(k).getLast();
+        k.cpu(1).exit(0);
+        assertEquals(init, k.task(child).realParent());
+        assertTrue(k.cpu(0).wait4(Pid.of(nsInit)), "the namespace's init is reaped and freed");
+        k.cpu(2).exit(0);
+        assertEquals(init, k.task(grandchild).realParent());
+        assertTrue(k.cpu(0).wait4(Pid.of(childPid)));
+    }
+
+    @Test
+    @DisplayName("release_task: the last thread of a zombie leader whose parent ignores SIGCHLD releases the leader too")
+    void lastThreadReleasesAnIgnoredZombieLeader() {
+        Kernel k = boot(3);
+        k.cpu(0).run(Pid.KTHREADD);
+        int threads = k.nrThreads();
+        int leader = k.cpu(0).kernelThread("kthread", 0, EnumSet.noneOf(CloneFlag.class)).nr();
+        k.cpu(1).run(Pid.of(leader));
+        int thread = k.cpu(1).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
+        k.cpu(1).exit(0);
+        assertEquals(EXIT_ZOMBIE, k.task(Pid.of(leader)).orElseThrow().exitState(),
+                "not notified while a thread lives");
+        k.cpu(2).run(Pid.of(thread));
+        k.cpu(2).exit(0);
+        assertEquals(0, address(k, thread));
+        assertEquals(0, address(k, leader), "zap_leader: kthreadd ignores SIGCHLD");
+        assertEquals(threads, k.nrThreads());
+    }
+}
