@@ -171,6 +171,37 @@ public abstract class TestKitContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("copy_process: a thread linked on init_task.tasks as if it led a group is a TASK_LIST violation")
+    void threadOnTheTaskList() {
+        Kernel k = busy();
+        long thread = k.tasks().stream().filter(t -> !t.isGroupLeader()).findFirst().orElseThrow().address();
+        long leader = k.task(thread).groupLeader();
+        AddressSpace m = k.addressSpace();
+        long tasks = off("task_struct", "tasks");
+        // splice the thread's tasks node into the ring right after its leader's (list_add)
+        long next = m.readPointer(leader + tasks);
+        m.writePointer(thread + tasks, next);
+        m.writePointer(thread + tasks + m.pointerSize(), leader + tasks);
+        m.writePointer(next + m.pointerSize(), thread + tasks);
+        m.writePointer(leader + tasks, thread + tasks);
+        assertTrue(has(KernelInvariants.of(k).check(), Rule.TASK_LIST));
+    }
+
+    @Test
+    @DisplayName("schedule_debug/sched_fork: a task off the CPU with a preempt_count other than FORK_PREEMPT_COUNT is a"
+            + " PREEMPT_COUNT violation (CONFIG_PREEMPT_COUNT builds)")
+    void preemptCountOffTheCpu() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(platform().preemptCountEnabled(),
+                "without CONFIG_PREEMPT_COUNT the count is not kept");
+        Kernel k = busy();
+        TaskStruct queued = java.util.stream.IntStream.range(0, k.cpus()).mapToObj(c -> k.cpu(c).queued())
+                .flatMap(List::stream).findFirst().orElseThrow();
+        long ti = platform().taskThreadInfo(k.addressSpace(), queued.address());
+        k.addressSpace().writeInt(ti + platform().offsets().tiPreemptCount, 5);
+        assertTrue(has(KernelInvariants.of(k).check(), Rule.PREEMPT_COUNT));
+    }
+
+    @Test
     @DisplayName("KernelSnapshot: a fork failing at any step leaves no difference; a successful one does")
     void snapshotOfFailedFork() {
         Kernel k = busy();
