@@ -239,7 +239,11 @@ public final class Kernel implements KernelReader, AutoCloseable {
         return mc.initPidNs;
     }
 
-    /** Every task on the global task list, init_task first (idle tasks of other CPUs are not on it). */
+    /**
+     * Every task on the global task list: {@code init_task} (swapper/0, pid 0) first, then each thread
+     * group leader followed by its threads. The idle tasks of the other CPUs are not on it. {@link
+     * #nrThreads()} counts the tasks with a pid, so it is one less than this list's size.
+     */
     public List<TaskStruct> tasks() {
         return signals.forEachProcessThread().stream().map(this::task).toList();
     }

@@ -125,7 +125,11 @@ public final class KernelMemory implements AutoCloseable {
         }
     }
 
-    /** The current accounting. Compare two snapshots (after {@link #shrinkCaches()}) to find leaks. */
+    /**
+     * The current accounting. Two snapshots (after {@link #shrinkCaches()}) that differ mean memory
+     * moved; for a kernel's leak check use {@code io.github.kproc.testkit.KernelSnapshot#leaksSince}, which
+     * does not count an {@code mm_struct} kept only as a lazy-TLB kernel thread's {@code active_mm}.
+     */
     public MemoryUsage usage() {
         Map<String, Long> inUse = new LinkedHashMap<>();
         for (SlabCache c : caches) {
