@@ -254,8 +254,8 @@ public final class KernelInvariants {
                 return -1;
             }
             int shift = m.readByte(node + off("radix_tree_node", "shift")) & 0xff;
-            if (shift + 6 < 64 && (index >>> (shift + 6)) != 0) {
-                return 0;
+            if (depth == 0 && shift + 6 < 64 && (index >>> (shift + 6)) != 0) {
+                return 0; // beyond the tree's maximum index (radix_tree_load_root)
             }
             entry = m.readPointer(node + slots + ((index >>> shift) & 63) * ptr);
         }

@@ -183,7 +183,7 @@ public final class Debugger {
                 return 0;
             }
             int shift = m.readByte(node + s.offset("radix_tree_node", "shift")) & 0xff;
-            if (shift + 6 < 64 && (index >>> (shift + 6)) != 0) {
+            if (depth == 0 && shift + 6 < 64 && (index >>> (shift + 6)) != 0) {
                 return 0;
             }
             entry = m.readPointer(node + slots + ((index >>> shift) & 63) * ptr);

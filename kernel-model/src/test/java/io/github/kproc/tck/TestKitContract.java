@@ -62,6 +62,20 @@ public abstract class TestKitContract extends KernelContract {
         assertEquals(List.of(), KernelInvariants.of(busy()).check());
     }
 
+    @Test
+    @DisplayName("idr_find through a two-level IDR: with pids past 63 the radix tree grows a level and the invariants"
+            + " still find every pid (radix_tree_extend)")
+    void pidsPastOneRadixNode() {
+        Kernel k = boot(b -> b.cpus(1).memory(64L << 20));
+        k.cpu(0).run(Pid.INIT);
+        Pid last = Pid.INIT;
+        for (int i = 0; i < 200; i++) {
+            last = k.cpu(0).as(Pid.INIT).fork();
+        }
+        assertTrue(last.nr() > 200, "pids reach " + last);
+        assertEquals(List.of(), KernelInvariants.of(k).check());
+    }
+
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 4})
     @DisplayName("Workload.generate: any seeded workload leaves every invariant holding")
