@@ -40,9 +40,11 @@ public final class KernelSnapshot {
     private final List<String> cpus;
     private final Map<Long, Long> checksums;
     private final int lazyMms;
+    /** Slab pages kept only because a lazy-TLB mm_struct is the last live object in them. */
+    private final long lazyPages;
 
     private KernelSnapshot(MemoryUsage usage, int nrThreads, long totalForks, List<Integer> tasks, List<String> cpus,
-            Map<Long, Long> checksums, int lazyMms) {
+            Map<Long, Long> checksums, int lazyMms, long lazyPages) {
         this.usage = usage;
         this.nrThreads = nrThreads;
         this.totalForks = totalForks;
@@ -50,6 +52,7 @@ public final class KernelSnapshot {
         this.cpus = cpus;
         this.checksums = checksums;
         this.lazyMms = lazyMms;
+        this.lazyPages = lazyPages;
     }
 
     /** Takes a snapshot (shrinking the slab caches first, which changes no live object). */
@@ -64,6 +67,7 @@ public final class KernelSnapshot {
         List<TaskStruct> all = new ArrayList<>(kernel.tasks());
         List<String> cpus = new ArrayList<>();
         int lazy = 0;
+        long lazyPages = 0;
         for (int c = 0; c < kernel.cpus(); c++) {
             TaskStruct current = kernel.cpu(c).current();
             all.add(kernel.cpu(c).idleTask());
@@ -73,6 +77,7 @@ public final class KernelSnapshot {
             if (current.mm() == 0 && current.activeMm() != 0 && current.activeMm() != kernel.symbol("init_mm")
                     && m.readInt(current.activeMm() + profile.offsetOf("mm_struct", "mm_users")) == 0) {
                 lazy++;
+                lazyPages += slabPagesHeldBy(kernel, current.activeMm());
             }
         }
         for (TaskStruct t : kernel.tasks()) {
@@ -116,7 +121,29 @@ public final class KernelSnapshot {
             }
         }
         return new KernelSnapshot(kernel.memory().usage(), kernel.nrThreads(), kernel.totalForks(), List.copyOf(pids),
-                List.copyOf(cpus), sums, lazy);
+                List.copyOf(cpus), sums, lazy, lazyPages);
+    }
+
+    /**
+     * The pages of the slab holding {@code object} if it is the slab's only live object (the slab
+     * would go back to the page allocator with it), else 0. Slabs are naturally aligned blocks.
+     */
+    private static long slabPagesHeldBy(Kernel kernel, long object) {
+        MemoryState state = kernel.memory().classify(object);
+        io.github.kproc.mem.SlabCache cache = kernel.memory().caches().stream()
+                .filter(c -> c.name().equals(state.cache())).findFirst().orElse(null);
+        if (cache == null) {
+            return 0;
+        }
+        long slabBytes = (long) kernel.platform().pageSize() << cache.order();
+        long base = object & -slabBytes;
+        for (int i = 0; i < cache.objectsPerSlab(); i++) {
+            long o = base + i * cache.size();
+            if (o != state.start() && kernel.memory().classify(o).kind() == MemoryState.Kind.LIVE_OBJECT) {
+                return 0;
+            }
+        }
+        return 1L << cache.order();
     }
 
     private static boolean containsInitPidNs(Kernel kernel, long page, long pageSize) {
@@ -199,7 +226,7 @@ public final class KernelSnapshot {
                 out.put(e.getKey(), extra);
             }
         }
-        long pages = usage.freePages() - now.usage.freePages();
+        long pages = usage.freePages() - now.usage.freePages() - (now.lazyPages - lazyPages);
         if (pages > 0) {
             out.put("pages", pages);
         }
