@@ -7,10 +7,14 @@ package io.github.kproc.kernel;
  * @param nr the number, 1 or more (pid 0 names the idle tasks, which are reached through their CPU)
  */
 public record Pid(int nr) {
+    /** Pids below this are cached, so that fork and wait4 in a loop allocate nothing (pid_max is 32768 by default). */
+    private static final int CACHED = 1 << 16;
+    private static final Pid[] CACHE = new Pid[CACHED];
+
     /** Pid 1, the init process. */
-    public static final Pid INIT = new Pid(1);
+    public static final Pid INIT = of(1);
     /** Pid 2, kthreadd. */
-    public static final Pid KTHREADD = new Pid(2);
+    public static final Pid KTHREADD = of(2);
 
     /** @throws IllegalArgumentException if {@code nr} is below 1 */
     public Pid {
@@ -19,8 +23,16 @@ public record Pid(int nr) {
         }
     }
 
-    /** The pid numbered {@code nr}. */
+    /** The pid numbered {@code nr} (one shared instance for each pid below 65536, as Integer.valueOf does). */
     public static Pid of(int nr) {
+        if (nr > 0 && nr < CACHED) {
+            Pid p = CACHE[nr];
+            if (p == null) {
+                p = new Pid(nr);
+                CACHE[nr] = p;
+            }
+            return p;
+        }
         return new Pid(nr);
     }
 
