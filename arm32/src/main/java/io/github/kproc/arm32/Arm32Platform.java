@@ -42,6 +42,12 @@ public final class Arm32Platform extends Platform {
     private final long tiCpuContext;
     private final long tiTpValue;
     private final long cpuContextSize;
+    /** {@code cpu_context_save.sp}. */
+    private final long ctxSp;
+    /** {@code cpu_context_save.pc}. */
+    private final long ctxPc;
+    /** {@code cpu_context_save.r5} (r4 is at 0: the registers r4..fp are stored in order). */
+    private final long ctxR5;
     /** {@code thread_info.vfpstate.hard.cpu}, or -1 without CONFIG_VFP or without CONFIG_SMP. */
     private final long tiVfpCpu;
     private static final List<String> REGISTERS = List.of("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9",
@@ -68,6 +74,9 @@ public final class Arm32Platform extends Platform {
         this.tiCpuContext = offsets().required("thread_info", "cpu_context");
         this.tiTpValue = offsets().required("thread_info", "tp_value");
         this.cpuContextSize = profile.sizeOf("cpu_context_save");
+        this.ctxSp = profile.offsetOf("cpu_context_save", "sp");
+        this.ctxPc = profile.offsetOf("cpu_context_save", "pc");
+        this.ctxR5 = profile.offsetOf("cpu_context_save", "r5");
         this.tiVfpCpu = profile.config().enabled("CONFIG_VFP")
                 ? offsets().optional("thread_info", "vfpstate.hard.cpu") : -1;
         if (threadInfoInTask()) {
@@ -205,8 +214,8 @@ public final class Arm32Platform extends Platform {
         for (int r = 4; r <= 11; r++) {
             memory.writeInt(save + 4L * (r - 4), (int) registers[r]);
         }
-        memory.writeInt(save + 32, (int) registers[SP]);
-        memory.writeInt(save + 36, (int) registers[LR]);
+        memory.writeInt(save + ctxSp, (int) registers[SP]);
+        memory.writeInt(save + ctxPc, (int) registers[LR]);
         long tpUser = registers[TPIDRURW];
         registers[TPIDRURO] = memory.readPointer(nextTi + tiTpValue);
         registers[TPIDRURW] = memory.readPointer(nextTi + tiTpValue + 4);
@@ -215,8 +224,8 @@ public final class Arm32Platform extends Platform {
         for (int r = 4; r <= 11; r++) {
             registers[r] = memory.readPointer(load + 4L * (r - 4));
         }
-        registers[SP] = memory.readPointer(load + 32);
-        registers[PC] = memory.readPointer(load + 36);
+        registers[SP] = memory.readPointer(load + ctxSp);
+        registers[PC] = memory.readPointer(load + ctxPc);
         registers[0] = prev;
     }
 
@@ -244,11 +253,11 @@ public final class Arm32Platform extends Platform {
         } else {
             memory.fill(childRegs, ptRegsSize, (byte) 0);
             memory.writeInt(context, (int) stackArg);
-            memory.writeInt(context + 4, (int) stackStart);
+            memory.writeInt(context + ctxR5, (int) stackStart);
             memory.writeInt(childRegs + 4L * UREGS_CPSR, SVC_MODE);
         }
-        memory.writeInt(context + 36, (int) retFromFork);
-        memory.writeInt(context + 32, (int) childRegs);
+        memory.writeInt(context + ctxPc, (int) retFromFork);
+        memory.writeInt(context + ctxSp, (int) childRegs);
         if ((cloneFlags & CLONE_SETTLS) != 0) {
             memory.writeInt(thread + tiTpValue, memory.readInt(childRegs + 4L * 3));
         }
@@ -260,10 +269,7 @@ public final class Arm32Platform extends Platform {
 
     /** The syscall arguments in r0, r1, ... of the task's pt_regs (CLONE_BACKWARDS: clone passes TLS in r3). */
     @Override
-    public void setSyscallArguments(AddressSpace memory, long task, long... arguments) {
-        long regs = taskPtRegs(memory, task);
-        for (int i = 0; i < arguments.length; i++) {
-            memory.writeInt(regs + 4L * i, (int) arguments[i]);
-        }
+    public void setSyscallArgument(AddressSpace memory, long task, int index, long value) {
+        memory.writeInt(taskPtRegs(memory, task) + 4L * index, (int) value);
     }
 }

@@ -50,6 +50,13 @@ public final class Arm64Platform extends Platform {
     private final long threadAlign;
     private final long ptRegsSize;
     private final long cpuContextOffset;
+    /** {@code sizeof(struct cpu_context)}. */
+    private final long cpuContextSize;
+    /** {@code cpu_context.x20}, {@code .fp}, {@code .sp}, {@code .pc} (x19..x28 are stored in order from 0). */
+    private final long ctxX20;
+    private final long ctxFp;
+    private final long ctxSp;
+    private final long ctxPc;
     private final long tpValue;
     private final long sveState;
     private final long regsSp;
@@ -97,6 +104,11 @@ public final class Arm64Platform extends Platform {
         this.threadAlign = vmapStack ? 2 * threadSize : threadSize;
         this.ptRegsSize = profile.sizeOf("pt_regs");
         this.cpuContextOffset = offsets().required("task_struct", "thread.cpu_context");
+        this.cpuContextSize = profile.sizeOf("cpu_context");
+        this.ctxX20 = profile.offsetOf("cpu_context", "x20");
+        this.ctxFp = profile.offsetOf("cpu_context", "fp");
+        this.ctxSp = profile.offsetOf("cpu_context", "sp");
+        this.ctxPc = profile.offsetOf("cpu_context", "pc");
         this.tpValue = offsets().required("task_struct", "thread.uw.tp_value");
         this.sveState = offsets().required("task_struct", "thread.sve_state");
         this.regsSp = offsets().required("pt_regs", "sp");
@@ -241,16 +253,16 @@ public final class Arm64Platform extends Platform {
         for (int r = 19; r <= 28; r++) {
             memory.writeLong(save + 8L * (r - 19), registers[r]);
         }
-        memory.writeLong(save + 80, registers[FP]);
-        memory.writeLong(save + 88, registers[SP]);
-        memory.writeLong(save + 96, registers[LR]);
+        memory.writeLong(save + ctxFp, registers[FP]);
+        memory.writeLong(save + ctxSp, registers[SP]);
+        memory.writeLong(save + ctxPc, registers[LR]);
         long load = next + cpuContextOffset;
         for (int r = 19; r <= 28; r++) {
             registers[r] = memory.readLong(load + 8L * (r - 19));
         }
-        registers[FP] = memory.readLong(load + 80);
-        registers[SP] = memory.readLong(load + 88);
-        registers[LR] = memory.readLong(load + 96);
+        registers[FP] = memory.readLong(load + ctxFp);
+        registers[SP] = memory.readLong(load + ctxSp);
+        registers[LR] = memory.readLong(load + ctxPc);
         registers[PC] = registers[LR];
         registers[SP_EL0] = next;
         registers[0] = prev;
@@ -267,7 +279,7 @@ public final class Arm64Platform extends Platform {
             long child, boolean kernelThread, long retFromFork) {
         long childRegs = taskPtRegs(memory, child);
         long context = child + cpuContextOffset;
-        memory.fill(context, 104, (byte) 0);
+        memory.fill(context, cpuContextSize, (byte) 0);
         long flags = child + offsets().tiFlags;
         memory.writeLong(flags, memory.readLong(flags) & ~(1L << TIF_SVE));
         memory.writeLong(child + sveState, 0);
@@ -285,18 +297,15 @@ public final class Arm64Platform extends Platform {
             memory.fill(childRegs, ptRegsSize, (byte) 0);
             memory.writeLong(childRegs + regsPstate, PSR_MODE_EL1H);
             memory.writeLong(context, stackStart);
-            memory.writeLong(context + 8, stackArg);
+            memory.writeLong(context + ctxX20, stackArg);
         }
-        memory.writeLong(context + 96, retFromFork);
-        memory.writeLong(context + 88, childRegs);
+        memory.writeLong(context + ctxPc, retFromFork);
+        memory.writeLong(context + ctxSp, childRegs);
     }
 
-    /** The syscall arguments in x0, x1, ... of the task's pt_regs (clone passes TLS in x3). */
+    /** Syscall argument {@code index} in x{@code index} of the task's pt_regs (clone passes TLS in x3). */
     @Override
-    public void setSyscallArguments(AddressSpace memory, long task, long... arguments) {
-        long regs = taskPtRegs(memory, task);
-        for (int i = 0; i < arguments.length; i++) {
-            memory.writeLong(regs + 8L * i, arguments[i]);
-        }
+    public void setSyscallArgument(AddressSpace memory, long task, int index, long value) {
+        memory.writeLong(taskPtRegs(memory, task) + 8L * index, value);
     }
 }

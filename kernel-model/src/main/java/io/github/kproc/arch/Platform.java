@@ -234,11 +234,11 @@ public abstract class Platform {
             long child, boolean kernelThread, long retFromFork);
 
     /**
-     * Stores the arguments of a clone system call where the architecture's entry code leaves them in
-     * the caller's pt_regs (both ARM ABIs pass clone's TLS argument in the fourth register, which
-     * {@link #copyThread} reads with CLONE_SETTLS).
+     * Stores argument {@code index} (0-based) of a system call where the architecture's entry code
+     * leaves it in the caller's pt_regs (both ARM ABIs pass clone's TLS argument in the fourth
+     * register, which {@link #copyThread} reads with CLONE_SETTLS).
      */
-    public abstract void setSyscallArguments(AddressSpace memory, long task, long... arguments);
+    public abstract void setSyscallArgument(AddressSpace memory, long task, int index, long value);
 
     @Override
     public String toString() {

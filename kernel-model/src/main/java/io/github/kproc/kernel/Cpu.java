@@ -167,7 +167,12 @@ public final class Cpu {
         mightSleep("clone");
         long current = mc.current(cpu);
         if ((mc.m.readInt(current + mc.o.taskFlags) & TaskFlags.PF_KTHREAD) == 0) {
-            mc.platform.setSyscallArguments(mc.m, current, word, stack, parentTid, tls, childTid);
+            // clone(flags, newsp, parent_tidptr, tls, child_tidptr): ARM's CLONE_BACKWARDS order
+            mc.platform.setSyscallArgument(mc.m, current, 0, word);
+            mc.platform.setSyscallArgument(mc.m, current, 1, stack);
+            mc.platform.setSyscallArgument(mc.m, current, 2, parentTid);
+            mc.platform.setSyscallArgument(mc.m, current, 3, tls);
+            mc.platform.setSyscallArgument(mc.m, current, 4, childTid);
         }
         return check(fork.doFork(cpu, word, stack, stackSize, parentTid, childTid, tls, "sys_clone"), "clone");
     }

@@ -151,7 +151,7 @@ final class StubPlatform extends Platform {
     }
 
     @Override
-    public void setSyscallArguments(AddressSpace memory, long task, long... arguments) {
+    public void setSyscallArgument(AddressSpace memory, long task, int index, long value) {
         throw new UnsupportedOperationException("the view tests make no system call");
     }
 }
