@@ -73,7 +73,7 @@ public final class Cpu {
     /** The pid of {@code current}, or empty for the idle task (pid 0). */
     public java.util.Optional<Pid> currentPid() {
         int nr = mc.m.readInt(mc.current(cpu) + mc.o.taskPid);
-        return nr == 0 ? java.util.Optional.empty() : java.util.Optional.of(Pid.of(nr));
+        return nr == 0 ? java.util.Optional.empty() : java.util.Optional.of(mc.pid(nr));
     }
 
     /** The CPU's registers (a copy), named by {@code Platform.cpuRegisters()}. */
@@ -130,7 +130,7 @@ public final class Cpu {
 
     /** {@code fork()}: {@code _do_fork(SIGCHLD, 0, 0, NULL, NULL, 0)}. Returns the child's pid. */
     public Pid fork() {
-        return Pid.of(forkRaw());
+        return mc.pid(forkRaw());
     }
 
     int forkRaw() {
@@ -146,7 +146,7 @@ public final class Cpu {
     public Pid vfork() {
         enter();
         mightSleep("vfork");
-        return Pid.of(check(fork.doFork(cpu, CloneFlag.VFORK.value() | CloneFlag.VM.value() | CloneFlag.SIGCHLD, 0, 0,
+        return mc.pid(check(fork.doFork(cpu, CloneFlag.VFORK.value() | CloneFlag.VM.value() | CloneFlag.SIGCHLD, 0, 0,
                 0, 0, 0, "sys_vfork"), "vfork"));
     }
 
@@ -158,7 +158,7 @@ public final class Cpu {
      *     EAGAIN at a limit, ENOMEM, ...)
      */
     public Pid clone(CloneArgs args) {
-        return Pid.of(cloneRaw(args.word(), args.stack(), args.stackSize(), args.parentTid(), args.childTid(),
+        return mc.pid(cloneRaw(args.word(), args.stack(), args.stackSize(), args.parentTid(), args.childTid(),
                 args.tls()));
     }
 
@@ -192,7 +192,7 @@ public final class Cpu {
             throw new KernelException(Errno.EPERM, "kernel_thread() is called by kernel threads only");
         }
         long word = CloneFlag.word(flags, CloneFlag.SIGCHLD) | CloneFlag.VM.value() | CloneFlag.UNTRACED.value();
-        return Pid.of(check(fork.doFork(cpu, word, mc.symbols.address(fn), arg, 0, 0, 0, "kernel_thread"),
+        return mc.pid(check(fork.doFork(cpu, word, mc.symbols.address(fn), arg, 0, 0, 0, "kernel_thread"),
                 "kernel_thread"));
     }
 
@@ -227,7 +227,7 @@ public final class Cpu {
     public java.util.Optional<Pid> wait4Any() {
         enter();
         int nr = exit.wait(cpu, -1);
-        return nr == 0 ? java.util.Optional.empty() : java.util.Optional.of(Pid.of(nr));
+        return nr == 0 ? java.util.Optional.empty() : java.util.Optional.of(mc.pid(nr));
     }
 
     /**

@@ -186,6 +186,29 @@ final class Machine {
         }
     }
 
+    /** The {@link Pid} handle of each number this kernel has returned, grown as pids grow (never past pid_max). */
+    private Pid[] pidHandles = new Pid[1024];
+
+    /**
+     * The one {@link Pid} for {@code nr}: fork, run and wait4 in a loop then allocate nothing, whatever
+     * {@code kernel.pid_max} is. Simulator state: handles for the caller, not kernel memory.
+     */
+    Pid pid(int nr) {
+        if (nr >= pidHandles.length) {
+            int size = pidHandles.length;
+            while (size <= nr) {
+                size *= 2;
+            }
+            pidHandles = java.util.Arrays.copyOf(pidHandles, size);
+        }
+        Pid p = pidHandles[nr];
+        if (p == null) {
+            p = Pid.of(nr);
+            pidHandles[nr] = p;
+        }
+        return p;
+    }
+
     /** {@code MIN_THREADS}. */
     static final int MIN_THREADS = 20;
     /** {@code MAX_THREADS} = FUTEX_TID_MASK. */

@@ -7,8 +7,8 @@ package io.github.kproc.kernel;
  * @param nr the number, 1 or more (pid 0 names the idle tasks, which are reached through their CPU)
  */
 public record Pid(int nr) {
-    /** Pids below this are cached, so that fork and wait4 in a loop allocate nothing (pid_max is 32768 by default). */
-    private static final int CACHED = 1 << 16;
+    /** Small pids are shared instances, as {@code Integer.valueOf}'s are. */
+    private static final int CACHED = 1024;
     private static final Pid[] CACHE = new Pid[CACHED];
 
     /** Pid 1, the init process. */
@@ -23,7 +23,7 @@ public record Pid(int nr) {
         }
     }
 
-    /** The pid numbered {@code nr} (one shared instance for each pid below 65536, as Integer.valueOf does). */
+    /** The pid numbered {@code nr} (a shared instance below 1024). */
     public static Pid of(int nr) {
         if (nr > 0 && nr < CACHED) {
             Pid p = CACHE[nr];
