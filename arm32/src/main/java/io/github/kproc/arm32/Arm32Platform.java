@@ -89,7 +89,7 @@ public final class Arm32Platform extends Platform {
         return PAGE_SIZE;
     }
 
-    /** {@code THREAD_SIZE} = PAGE_SIZE << THREAD_SIZE_ORDER (1 in 4.19) = 8 KiB. */
+    /** {@code THREAD_SIZE = PAGE_SIZE << THREAD_SIZE_ORDER} (1 in 4.19) = 8 KiB. */
     @Override
     public long threadSize() {
         return threadSize;

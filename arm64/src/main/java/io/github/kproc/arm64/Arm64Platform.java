@@ -123,7 +123,7 @@ public final class Arm64Platform extends Platform {
         return 1 << pageShift;
     }
 
-    /** {@code THREAD_SIZE} = 1 << THREAD_SHIFT: 16 KiB, 32 KiB with KASAN, 64 KiB with 64K pages and VMAP_STACK. */
+    /** {@code THREAD_SIZE = 1 << THREAD_SHIFT}: 16 KiB, 32 KiB with KASAN, 64 KiB with 64K pages and VMAP_STACK. */
     @Override
     public long threadSize() {
         return threadSize;
