@@ -44,7 +44,7 @@ class WorkloadParameterizedTest {
                 assertEquals(List.of(), broken, () -> "after " + outcome);
             }
 
-            Teardown.reapAll(kernel, 100);
+            Workload.reapAll(kernel, 100);
             assertEquals(Map.of(), boot.leaksSince(kernel), "leaked once everything was reaped");
             assertEquals(List.of(), invariants.check());
         }

@@ -38,7 +38,7 @@ class WorkloadQuickTheoriesTest {
                         Workload.generate(seed, length).apply(kernel);
                         assertEquals(List.of(), KernelInvariants.of(kernel).check());
 
-                        Teardown.reapAll(kernel, 100);
+                        Workload.reapAll(kernel, 100);
                         assertEquals(Map.of(), boot.leaksSince(kernel));
                     }
                 });

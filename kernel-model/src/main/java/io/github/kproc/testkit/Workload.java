@@ -313,4 +313,55 @@ public record Workload(List<Op> ops) {
         }
         return candidates.isEmpty() ? null : candidates.get(op.pick() % candidates.size());
     }
+
+    /** True if a task boot did not make is left (anything but the idle tasks, init and kthreadd). */
+    public static boolean anyLeft(Kernel kernel) {
+        return kernel.tasks().stream().anyMatch(t -> !t.isIdle() && t.pid() > 2);
+    }
+
+    /**
+     * Ends every task a workload left behind, so that a {@link KernelSnapshot} taken at boot can tell
+     * what leaked: round after round on every CPU it applies WAKE (the sleepers), EXIT (whatever may
+     * exit) and WAIT (reaping zombies), and ends init's own threads (which a workload never exits);
+     * finally it runs init on every CPU, so that no idle task still borrows a dead process's mm as its
+     * lazy-TLB {@code active_mm}.
+     *
+     * @throws AssertionError naming the tasks left if {@code rounds} rounds do not end them all
+     */
+    public static void reapAll(Kernel kernel, int rounds) {
+        for (int round = 0; round < rounds && anyLeft(kernel); round++) {
+            for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+                for (Kind kind : new Kind[] {Kind.WAKE, Kind.EXIT, Kind.WAIT}) {
+                    apply(kernel, new Op(kind, cpu, round, 0));
+                }
+            }
+            endInitThreads(kernel);
+        }
+        if (anyLeft(kernel)) {
+            throw new AssertionError("left after " + rounds + " rounds: "
+                    + kernel.tasks().stream().filter(t -> !t.isIdle() && t.pid() > 2).toList());
+        }
+        for (int cpu = kernel.cpus() - 1; cpu >= 0; cpu--) {
+            for (int other = 0; other < kernel.cpus(); other++) {
+                if (kernel.cpu(other).currentPid().equals(java.util.Optional.of(Pid.INIT))) {
+                    kernel.cpu(other).runIdle();
+                }
+            }
+            kernel.cpu(cpu).run(Pid.INIT);
+        }
+    }
+
+    /** Each runnable thread of init's thread group runs and exits (a thread reaps itself). */
+    private static void endInitThreads(Kernel kernel) {
+        for (TaskStruct t : kernel.tasks()) {
+            if (t.tgid() == 1 && t.pid() > 2 && t.state() == TaskState.RUNNING && !t.isZombie()) {
+                Cpu cpu = kernel.cpu(t.cpu());
+                Pid thread = Pid.of(t.pid());
+                if (!cpu.currentPid().equals(java.util.Optional.of(thread))) {
+                    cpu.run(thread);
+                }
+                cpu.as(thread).exit(0);
+            }
+        }
+    }
 }

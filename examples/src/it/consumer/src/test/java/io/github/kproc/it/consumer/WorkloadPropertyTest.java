@@ -33,7 +33,7 @@ class WorkloadPropertyTest {
                         Workload.generate(seed, length).apply(kernel);
                         assertEquals(List.of(), KernelInvariants.of(kernel).check(), profile);
 
-                        Teardown.reapAll(kernel, 100);
+                        Workload.reapAll(kernel, 100);
                         assertEquals(Map.of(), boot.leaksSince(kernel), profile);
                     }
                 });
