@@ -66,8 +66,8 @@ final class Boot {
             m.writePointer(rlim + r * f.signal.rlimitSize + ptr, mc.maxThreads() / 2);
         }
         // rest_init
-        int init = kernelThread("kernel_init", CloneFlag.FS.value() | CloneFlag.SIGCHLD);
-        int kthreadd = kernelThread("kthreadd", CloneFlag.FS.value() | CloneFlag.FILES.value() | CloneFlag.SIGCHLD);
+        int init = kernelThread("kernel_init", CloneFlag.FS.value());
+        int kthreadd = kernelThread("kthreadd", CloneFlag.FS.value() | CloneFlag.FILES.value());
         // kernel_init runs: smp_init() brings the other CPUs up with their idle tasks
         core.runTask(0, pids.findTaskByVpid(init));
         for (int cpu = 1; cpu < mc.cpus; cpu++) {

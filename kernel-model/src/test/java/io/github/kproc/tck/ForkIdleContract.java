@@ -2,6 +2,7 @@ package io.github.kproc.tck;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
@@ -15,6 +16,19 @@ import org.junit.jupiter.api.Test;
  * init_mm and disables preemption before the idle loop.
  */
 public abstract class ForkIdleContract extends KernelContract {
+
+    @Test
+    @DisplayName("rest_init: kernel_thread(kernel_init, NULL, CLONE_FS) and kernel_thread(kthreadd, NULL, CLONE_FS |"
+            + " CLONE_FILES): exit_signal 0, task_newtask shows clone_flags=800300 and 800700")
+    void restInitCloneFlags() {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        Kernel k = boot(b -> b.cpus(1).memory(64L << 20).tracer(io.github.kproc.kernel.Tracer.events(lines::add)));
+        assertEquals(0, k.task(io.github.kproc.kernel.Pid.INIT).orElseThrow().exitSignal());
+        assertEquals(0, k.task(io.github.kproc.kernel.Pid.KTHREADD).orElseThrow().exitSignal());
+        java.util.List<String> newTasks = lines.stream().filter(l -> l.contains("task_newtask:")).toList();
+        assertTrue(newTasks.get(0).contains("task_newtask: pid=1 comm=swapper/0 clone_flags=800300 "), newTasks.get(0));
+        assertTrue(newTasks.get(1).contains("task_newtask: pid=2 comm=swapper/0 clone_flags=800700 "), newTasks.get(1));
+    }
 
     @Test
     @DisplayName("fork_idle: pid 0 on init_struct_pid, on no list, not in nr_threads but in total_forks")
