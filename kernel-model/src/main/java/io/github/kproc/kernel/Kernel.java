@@ -305,16 +305,24 @@ public final class Kernel implements KernelReader, AutoCloseable {
     }
 
     /**
-     * Marks signal {@code sig} pending for the task (the part of {@code send_signal} fork looks at:
-     * {@code signal_pending} gives -ERESTARTNOINTR; a pending SIGKILL is a fatal signal).
+     * {@code kill(pid, sig)} from user space: the signal is dropped if {@code sig_ignored} says so (init
+     * and a namespace's init ignore default-action signals, kthreadd ignores every signal, SIGCHLD and
+     * its like are ignored by default); otherwise it is marked pending (the part of {@code send_signal}
+     * fork looks at: {@code signal_pending} gives -ERESTARTNOINTR; a pending SIGKILL is fatal).
+     *
+     * @return true if the signal is pending now, false if it was dropped
      */
-    public void kill(Pid pid, int sig) {
+    public boolean kill(Pid pid, int sig) {
         long t = taskOrEsrch(pid);
         if (sig < 1 || sig > 64) {
             throw new KernelException(Errno.EINVAL, "bad signal " + sig);
         }
+        if (signals.sigIgnored(t, sig)) {
+            return false;
+        }
         signals.sigaddset(t, sig);
         mc.setTsiFlag(t, Machine.TIF_SIGPENDING);
+        return true;
     }
 
     /** Clears all pending signals of a task ({@code flush_signals}). */

@@ -11,6 +11,10 @@ final class Signals {
     /** {@code SA_NOCLDWAIT} (asm-generic). */
     static final long SA_NOCLDWAIT = 0x2;
     static final int SIGKILL = 9;
+    static final int SIGSTOP = 19;
+    static final int SIGCONT = 18;
+    static final int SIGURG = 23;
+    static final int SIGWINCH = 28;
     static final int SIGCHLD = CloneFlag.SIGCHLD;
     /** {@code SIG_IGN}. */
     static final long SIG_IGN = 1;
@@ -30,6 +34,8 @@ final class Signals {
     private final long sasSsSp;
     private final long sasSsSize;
     private final long sasSsFlags;
+    /** {@code task_struct.blocked}. */
+    private final long blockedOffset;
 
     Signals(Machine mc) {
         this.mc = mc;
@@ -42,6 +48,31 @@ final class Signals {
         this.sasSsSp = mc.o.required("task_struct", "sas_ss_sp");
         this.sasSsSize = mc.o.required("task_struct", "sas_ss_size");
         this.sasSsFlags = mc.o.required("task_struct", "sas_ss_flags");
+        this.blockedOffset = mc.o.required("task_struct", "blocked");
+    }
+
+    /**
+     * {@code sig_ignored(t, sig, false)}: a signal that is not blocked is dropped when
+     * {@code sig_task_ignored} says so: SIGKILL and SIGSTOP to the global init; any default-action
+     * signal to a SIGNAL_UNKILLABLE task (init, a namespace's init); a SIG_IGN handler (kthreadd
+     * ignores every signal); a default action of ignoring (SIGCONT, SIGCHLD, SIGWINCH, SIGURG).
+     */
+    boolean sigIgnored(long t, int sig) {
+        long word = t + blockedOffset + ((sig - 1) / 32) * 4L;
+        if ((m.readInt(word) & (1 << ((sig - 1) % 32))) != 0) {
+            return false;
+        }
+        long handler = handler(m.readPointer(t + f.task.sighand), sig);
+        boolean kernelOnly = sig == SIGKILL || sig == SIGSTOP;
+        if (m.readInt(t + mc.o.taskTgid) == 1 && kernelOnly) {
+            return true;
+        }
+        int flags = m.readInt(m.readPointer(t + f.task.signal) + f.signal.flags);
+        if ((flags & SIGNAL_UNKILLABLE) != 0 && handler == 0) {
+            return true;
+        }
+        boolean kernelIgnore = sig == SIGCONT || sig == CloneFlag.SIGCHLD || sig == SIGWINCH || sig == SIGURG;
+        return handler == SIG_IGN || (handler == 0 && kernelIgnore);
     }
 
     /** {@code init_sigpending(&p->pending)}: an empty queue and set. */

@@ -10,6 +10,7 @@ import static io.github.kproc.kernel.CloneFlag.SIGHAND;
 import static io.github.kproc.kernel.CloneFlag.THREAD;
 import static io.github.kproc.kernel.CloneFlag.VM;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -124,22 +125,46 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         assertTrue(k.cpu(1).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr() > 0);
     }
 
+    /** A kernel with a user process of init's current on CPU 0, and its pid. */
+    private Pid bootAsUserProcess(Kernel k) {
+        k.cpu(0).run(Pid.INIT);
+        Pid child = k.cpu(0).fork();
+        k.cpu(0).run(child);
+        return child;
+    }
+
     @Test
     @DisplayName("copy_process: a pending signal is -ERESTARTNOINTR before anything is allocated")
     void pendingSignalRestartsTheFork() {
-        Kernel k = bootAsInit();
-        k.kill(Pid.INIT, SIGUSR1);
+        Kernel k = boot(2);
+        Pid user = bootAsUserProcess(k);
+        assertTrue(k.kill(user, SIGUSR1), "a user process takes SIGUSR1");
         assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.ERESTARTNOINTR);
-        k.flushSignals(Pid.INIT);
-        assertTrue(k.cpu(0).fork().nr() > 0);
+        k.flushSignals(user);
+        assertTrue(k.cpu(0).as(user).fork().nr() > 0);
     }
 
     @Test
     @DisplayName("copy_process: a pending SIGKILL is still -ERESTARTNOINTR (signal_pending is checked first)")
     void pendingSigkillAtEntryRestartsTheFork() {
-        Kernel k = bootAsInit();
-        k.kill(Pid.INIT, SIGKILL);
+        Kernel k = boot(2);
+        Pid user = bootAsUserProcess(k);
+        assertTrue(k.kill(user, SIGKILL));
         assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.ERESTARTNOINTR);
+    }
+
+    @Test
+    @DisplayName("sig_task_ignored: init drops default-action signals and SIGKILL, kthreadd every signal, anyone"
+            + " SIGCHLD's default; a dropped signal leaves the next fork alone")
+    void signalsTheTargetIgnoresAreDropped() {
+        Kernel k = bootAsInit();
+        assertFalse(k.kill(Pid.INIT, SIGUSR1), "SIGNAL_UNKILLABLE with SIG_DFL");
+        assertFalse(k.kill(Pid.INIT, SIGKILL), "is_global_init && sig_kernel_only");
+        assertFalse(k.kill(Pid.KTHREADD, SIGKILL), "kthreadd's ignore_signals: SIG_IGN");
+        assertTrue(k.cpu(0).as(Pid.INIT).fork().nr() > 0, "no -ERESTARTNOINTR: nothing is pending");
+        Pid user = bootAsUserProcess(k);
+        assertFalse(k.kill(user, SIGCHLD), "sig_kernel_ignore: SIGCHLD's default action is to ignore");
+        assertTrue(k.kill(user, SIGUSR1));
     }
 
     @Test
