@@ -39,7 +39,7 @@ final class Core {
     static final int WEIGHT_IDLEPRIO = 3;
     static final int WMULT_IDLEPRIO = 1431655765;
 
-    final Machine mc;
+    private final Machine mc;
     private final AddressSpace m;
     private final Platform platform;
     private final Offsets o;
@@ -53,8 +53,8 @@ final class Core {
     private final SchedClass[] classes;
     private final Mm mm;
     private final TaskAlloc taskAlloc;
-    final Pids pids;
-    final Vfork vfork;
+    private final Pids pids;
+    private final Vfork vfork;
     private final int spIndex;
     private final int lrIndex;
     private final int pcIndex;
@@ -555,14 +555,6 @@ final class Core {
             mc.putUser(next, setChildTid, pids.nrNs(pid, pids.taskActivePidNs(next)));
         }
         mc.registers[cpu][pcIndex] = retFromFork + 0x10;
-    }
-
-    /** Sets {@code p->se.vruntime}, moving a queued fair entity to its new place in the timeline. */
-    void setVruntime(long p, long value) {
-        int cpu = taskCpu(p);
-        boolean inTimeline = classOf(p) == fair && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED
-                && rq.curr(cpu) != p;
-        fair.setVruntime(cpu, p, value, inTimeline);
     }
 
     /** The tasks queued (runnable, not running) on {@code cpu}, class by class, highest first. */

@@ -312,17 +312,6 @@ final class Fair implements SchedClass {
         }
     }
 
-    /** A new key for {@code p}: out of the timeline and back in at it when {@code inTimeline}. */
-    void setVruntime(int cpu, long p, long value, boolean inTimeline) {
-        if (inTimeline) {
-            dequeueEntity(cpu, p);
-        }
-        m.writeLong(p + f.task.seVruntime, value);
-        if (inTimeline) {
-            enqueueEntity(cpu, p);
-        }
-    }
-
     @Override
     public long pickNextTask(int cpu) {
         return pickFirstEntity(cpu);

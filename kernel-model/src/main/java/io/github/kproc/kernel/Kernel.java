@@ -393,10 +393,6 @@ public final class Kernel implements KernelReader, AutoCloseable {
         mc.mem.close();
     }
 
-    /** The scheduler core (and through it the machine and the subsystems), for the package's tests. */
-    Core core() {
-        return core;
-    }
 
     /** The BUG and WARN messages the kernel has printed, oldest first. */
     public List<String> bugs() {
