@@ -7,6 +7,7 @@ module io.github.kproc {
     exports io.github.kproc.view;
     exports io.github.kproc.kernel;
     exports io.github.kproc.testkit;
+    exports io.github.kproc.image;
 
     uses io.github.kproc.arch.Architecture;
 }

@@ -6,6 +6,7 @@ public enum Errno {
     ENOENT(2),
     ESRCH(3),
     EINTR(4),
+    ENOEXEC(8),
     ECHILD(10),
     EAGAIN(11),
     ENOMEM(12),
@@ -13,6 +14,7 @@ public enum Errno {
     EBUSY(16),
     EINVAL(22),
     ENOSPC(28),
+    ELOOP(40),
     ERESTARTNOINTR(513);
 
     private final int code;

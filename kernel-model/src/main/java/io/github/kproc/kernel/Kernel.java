@@ -270,6 +270,22 @@ public final class Kernel implements KernelReader, AutoCloseable {
         return mc.symbol(name);
     }
 
+    /**
+     * Every symbol {@link #symbol(String)} knows, by name: the data symbols and the functions of the
+     * model's text (what a System.map of this image would list, and what a vmcore of it carries in
+     * its VMCOREINFO).
+     */
+    public java.util.Map<String, Long> symbols() {
+        java.util.Map<String, Long> all = new java.util.TreeMap<>();
+        for (String name : Machine.DATA_SYMBOLS) {
+            all.put(name, mc.symbol(name));
+        }
+        for (String name : KernelSymbols.names()) {
+            all.put(name, mc.symbol(name));
+        }
+        return java.util.Collections.unmodifiableMap(all);
+    }
+
     /** {@code find_task_by_pid_ns(pid, &init_pid_ns)}: the task with this global pid, if any. */
     public java.util.Optional<TaskStruct> task(Pid pid) {
         long t = pids.findTaskByVpid(pid.nr());

@@ -24,6 +24,11 @@ final class KernelSymbols {
         this.base = text + 0x100000;
     }
 
+    /** Every function name, in address order. */
+    static List<String> names() {
+        return NAMES;
+    }
+
     long address(String name) {
         int i = NAMES.indexOf(name);
         if (i < 0) {

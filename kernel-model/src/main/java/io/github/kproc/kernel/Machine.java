@@ -272,6 +272,10 @@ final class Machine {
         return at;
     }
 
+    /** The data symbols {@link #symbol} knows. */
+    static final List<String> DATA_SYMBOLS = List.of("init_task", "init_pid_ns", "init_struct_pid", "init_mm",
+            "__per_cpu_offset", "runqueues", "nr_threads", "total_forks", "max_threads", "pid_max");
+
     /** A data symbol's address, or a function of the model's text ({@link KernelSymbols}). */
     long symbol(String name) {
         return switch (name) {

