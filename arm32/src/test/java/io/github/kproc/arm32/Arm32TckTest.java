@@ -29,6 +29,7 @@ import io.github.kproc.tck.SchedPropertiesContract;
 import io.github.kproc.tck.SharingContract;
 import io.github.kproc.tck.SysctlContract;
 import io.github.kproc.tck.TestKitContract;
+import io.github.kproc.tck.VmcoreContract;
 import java.util.HexFormat;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -228,6 +229,14 @@ class Arm32TckTest {
 
     @Nested
     class TestKit extends TestKitContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Vmcore extends VmcoreContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

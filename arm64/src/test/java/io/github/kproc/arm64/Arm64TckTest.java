@@ -31,6 +31,7 @@ import io.github.kproc.tck.SchedPropertiesContract;
 import io.github.kproc.tck.SharingContract;
 import io.github.kproc.tck.SysctlContract;
 import io.github.kproc.tck.TestKitContract;
+import io.github.kproc.tck.VmcoreContract;
 import io.github.kproc.view.ThreadInfo;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -229,6 +230,14 @@ class Arm64TckTest {
 
     @Nested
     class TestKit extends TestKitContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Vmcore extends VmcoreContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

@@ -113,9 +113,18 @@ public final class Crash {
      */
     public record StackCheck(Task task, long stack, long threadInfo, boolean taskPointsBack, boolean cpuValid,
             boolean magicIntact, long savedSp, long savedPc, boolean spInStack, List<String> notes) {
-        /** True if every check passed. */
+        /**
+         * True if every check passed. A task whose stack is gone ({@code stack} NULL: with
+         * THREAD_INFO_IN_TASK a dead task's stack is freed by {@code put_task_stack}) has no stack to
+         * check, only its {@code task_struct}.
+         */
         public boolean passed() {
-            return taskPointsBack && cpuValid && magicIntact && spInStack;
+            return taskPointsBack && cpuValid && (stackFreed() || magicIntact && spInStack);
+        }
+
+        /** True if the task has no stack any more ({@code task->stack} is NULL). */
+        public boolean stackFreed() {
+            return stack == 0;
         }
     }
 
@@ -453,6 +462,10 @@ public final class Crash {
         String s = what(task);
         long stack = pointer(task + o.taskStack, s + ".stack");
         long ti = p.threadInfoInTask() ? task : stack;
+        if (stack == 0 && p.threadInfoInTask()) {
+            return new StackCheck(t, 0, ti, true, t.cpu() >= 0 && t.cpu() < k.cpus(), false, 0, 0, false,
+                    List.of("no stack: freed by put_task_stack when the task died"));
+        }
         boolean back = p.threadInfoInTask() || pointer(ti + o.tiTask, "thread_info of " + s) == task;
         boolean cpuValid = t.cpu() >= 0 && t.cpu() < k.cpus();
         long endOfStack = p.threadInfoInTask() ? stack : stack + o.threadInfoSize;
@@ -554,6 +567,11 @@ public final class Crash {
             first = false;
             Task t = c.task();
             out.append(String.format("PID: %-8d TASK: %x  CPU: %-4d COMMAND: \"%s\"%n", t.pid(), t.task(), t.cpu(), t.comm()));
+            if (c.stackFreed()) {
+                out.append(String.format("  no stack: task->stack is NULL (freed by put_task_stack after its last switch), cpu %d %s%n",
+                        t.cpu(), c.cpuValid() ? "ok" : "INVALID"));
+                continue;
+            }
             out.append(String.format("  stack %x-%x: thread_info.task %s, cpu %d %s, STACK_END_MAGIC %s, saved sp %s%n",
                     c.stack(), c.stack() + p.threadSize(), c.taskPointsBack() ? "ok" : "DOES NOT POINT BACK", t.cpu(),
                     c.cpuValid() ? "ok" : "INVALID", c.magicIntact() ? "ok" : "CORRUPTED",

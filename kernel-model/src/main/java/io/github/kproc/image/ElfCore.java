@@ -34,6 +34,12 @@ public final class ElfCore implements AutoCloseable {
     private static final int PT_NOTE = 4;
     private static final int NT_PRSTATUS = 1;
     private static final int PN_XNUM = 0xffff;
+    /**
+     * The owner of the notes a model's vmcore adds after the {@code NT_PRSTATUS}es (as QEMU adds its
+     * own {@code QEMU} notes): each CPU's registers in {@code Platform.cpuRegisters()} order, 8 bytes
+     * each, with those {@code pr_reg} has no room for ({@code sp_el0}, the TLS registers).
+     */
+    public static final String KPROC_NOTE = "KPROC";
     /** The kernel's VMCOREINFO_BYTES is one page; a larger note is refused. */
     private static final int MAX_VMCOREINFO = 64 * 1024;
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -60,6 +66,7 @@ public final class ElfCore implements AutoCloseable {
     private final int machine;
     private final List<Segment> loads;
     private final List<long[]> prstatus;
+    private final List<long[]> kprocRegisters = new ArrayList<>();
     private final @Nullable String vmcoreinfo;
 
     private ElfCore(@Nullable Arena arena, MemorySegment file) {
@@ -224,6 +231,15 @@ public final class ElfCore implements AutoCloseable {
             String owner = cString(name, (int) Math.min(namesz, 64));
             if (ntype == NT_PRSTATUS && owner.equals("CORE")) {
                 regs.add(prRegs(desc, descsz, at));
+            } else if (owner.equals(KPROC_NOTE) && ntype == NT_PRSTATUS) {
+                if (descsz % 8 != 0 || descsz > 8 * 1024) {
+                    throw new ImageFormatException(String.format("KPROC note at 0x%x of %d bytes", at, descsz));
+                }
+                long[] r = new long[(int) (descsz / 8)];
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = file.get(U64, desc + 8L * i);
+                }
+                kprocRegisters.add(r);
             } else if (owner.equals("VMCOREINFO")) {
                 if (descsz > MAX_VMCOREINFO) {
                     throw new ImageFormatException(String.format("VMCOREINFO note at 0x%x of %d bytes (at most %d)",
@@ -303,6 +319,11 @@ public final class ElfCore implements AutoCloseable {
      */
     public List<long[]> prstatus() {
         return prstatus;
+    }
+
+    /** The registers of each CPU from {@link #KPROC_NOTE} notes (a vmcore the model wrote), in note order. */
+    public List<long[]> kprocRegisters() {
+        return Collections.unmodifiableList(kprocRegisters);
     }
 
     /** The {@code VMCOREINFO} note's text ({@code KEY=VALUE} lines), if the dump has one. */

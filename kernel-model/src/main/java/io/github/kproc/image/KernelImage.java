@@ -121,8 +121,14 @@ public final class KernelImage implements KernelReader, AutoCloseable {
         }
         tr.physOffset = phys;
         List<long[]> regs = new ArrayList<>();
-        for (long[] pr : core.prstatus()) {
-            regs.add(registersOf(platform, pr));
+        List<long[]> full = core.kprocRegisters();
+        int names = platform.cpuRegisters().size();
+        for (int c = 0; c < core.prstatus().size(); c++) {
+            long[] r = registersOf(platform, core.prstatus().get(c));
+            if (c < full.size() && full.get(c).length == names) {
+                r = full.get(c).clone();
+            }
+            regs.add(r);
         }
         int cpus = regs.size();
         if (cpus == 0) {
@@ -340,13 +346,27 @@ public final class KernelImage implements KernelReader, AutoCloseable {
          * The MMU's translation table walk for a kernel address (TTBR1): {@code swapper_pg_dir} at
          * level {@code 4 - levels}, 8-byte descriptors, table descriptors (bits 1:0 = 3) above the last
          * level, block descriptors (1) at levels 1 and 2, page descriptors (3) at the last. -1 if
-         * unmapped or if the access crosses the page.
+         * unmapped, or if the access crosses into a page that is not physically next.
          */
         private long walk(long address, long length) {
             long pageMask = (1L << granuleShift) - 1;
-            if ((address & pageMask) + length > pageMask + 1) {
-                return -1;
+            long first = walkPage(address);
+            if (first == -1 || (address & pageMask) + length <= pageMask + 1) {
+                return first;
             }
+            // an access across pages is backed only if every page maps to the next physical page
+            long pages = ((address & pageMask) + length - 1) >>> granuleShift;
+            for (long i = 1; i <= pages; i++) {
+                long next = walkPage((address & ~pageMask) + (i << granuleShift));
+                if (next != (first & ~pageMask) + (i << granuleShift)) {
+                    return -1;
+                }
+            }
+            return first;
+        }
+
+        private long walkPage(long address) {
+            long pageMask = (1L << granuleShift) - 1;
             long page = address & ~pageMask;
             if (page == tlbPage) {
                 return tlbPhys + (address & pageMask);
@@ -427,7 +447,11 @@ public final class KernelImage implements KernelReader, AutoCloseable {
         return cpus;
     }
 
-    /** The CPU's registers from its {@code NT_PRSTATUS} (all zero if the dump has none for it). */
+    /**
+     * The CPU's registers from its {@code NT_PRSTATUS} (all zero if the dump has none for it); from
+     * the model's own {@code KPROC} note where the dump has one, which holds the registers
+     * {@code pr_reg} has no room for.
+     */
     @Override
     public long[] registers(int cpu) {
         if (cpu < 0 || cpu >= cpus) {

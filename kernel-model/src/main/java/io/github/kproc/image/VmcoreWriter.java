@@ -21,7 +21,8 @@ import java.util.Map;
 /**
  * Writes a model's memory as an ELF core, as kdump's {@code /proc/vmcore} is laid out: one
  * {@code PT_NOTE} with an {@code NT_PRSTATUS} per CPU (the model's registers in {@code pr_reg}, the pid
- * of {@code rq->curr} in {@code pr_pid}) and a {@code VMCOREINFO} note, then a {@code PT_LOAD} for
+ * of {@code rq->curr} in {@code pr_pid}), a {@code KPROC} note per CPU with all the model's registers
+ * ({@link ElfCore#KPROC_NOTE}) and a {@code VMCOREINFO} note, then a {@code PT_LOAD} for
  * RAM by physical address ({@code p_vaddr} its linear-map address).
  *
  * <p>With VMAP stacks (arm64) the stacks' bytes are written where their pages are, at the physical
@@ -191,6 +192,14 @@ public final class VmcoreWriter {
                 }
             }
             all.add(note("CORE", NT_PRSTATUS, d.array()));
+        }
+        for (int c = 0; c < kernel.cpus(); c++) {
+            long[] r = kernel.registers(c);
+            ByteBuffer d = ByteBuffer.allocate(8 * r.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (long v : r) {
+                d.putLong(v);
+            }
+            all.add(note(ElfCore.KPROC_NOTE, NT_PRSTATUS, d.array()));
         }
         all.add(note("VMCOREINFO", 0, info));
         int size = all.stream().mapToInt(b -> b.length).sum();

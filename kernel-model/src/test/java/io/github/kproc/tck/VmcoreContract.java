@@ -1,0 +1,148 @@
+package io.github.kproc.tck;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.kproc.image.Crash;
+import io.github.kproc.image.KernelImage;
+import io.github.kproc.image.SymbolTable;
+import io.github.kproc.image.VmcoreWriter;
+import io.github.kproc.image.WalkException;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
+import io.github.kproc.testkit.KernelInvariants;
+import io.github.kproc.testkit.Workload;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.OptionalLong;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The model written as a vmcore ({@link VmcoreWriter}) and read back by {@link KernelImage}: crash's
+ * {@code ps}, {@code runq} and {@code bt -v} print on the image exactly what they print on the live
+ * model, and the test kit's invariants hold on it too. On arm64 the VMAP stacks are reached by
+ * walking the page tables the writer builds (the MMU's walk of {@code swapper_pg_dir}).
+ */
+public abstract class VmcoreContract extends KernelContract {
+    @TempDir
+    Path temp;
+
+    private Kernel busyKernel(long seed) {
+        Kernel k = boot(b -> b.cpus(4).memory(64L << 20));
+        Workload.generate(seed, 300).apply(k);
+        return k;
+    }
+
+    @Test
+    @DisplayName("ps, runq and bt -v on the written vmcore equal the live model's (VMCOREINFO symbols alone)")
+    void roundTrip() throws IOException {
+        for (long seed : new long[] {1, 7, 42}) {
+            try (Kernel k = busyKernel(seed)) {
+                Path file = temp.resolve("vmcore-" + seed);
+                VmcoreWriter.write(k, file);
+                Crash live = new Crash(k, null);
+                try (KernelImage image = KernelImage.open(platform(), file, null, OptionalLong.empty())) {
+                    Crash read = new Crash(image);
+                    assertEquals(live.formatPs(live.ps()), read.formatPs(read.ps()), "ps, seed " + seed);
+                    assertEquals(live.formatRunq(live.runq()), read.formatRunq(read.runq()), "runq, seed " + seed);
+                    List<Crash.StackCheck> checks = read.bt();
+                    for (Crash.StackCheck c : checks) {
+                        assertTrue(c.passed(), read.formatBt(List.of(c)));
+                    }
+                    assertEquals(live.bt().size(), checks.size());
+                    assertEquals(KernelInvariants.of(k).check(), KernelInvariants.of(image).check(), "invariants, seed " + seed);
+                    assertTrue(image.physOffsetSource().contains("VMCOREINFO"), image.physOffsetSource());
+                    assertEquals(VmcoreWriter.DEFAULT_PHYS_OFFSET, image.physOffset());
+                    for (int c = 0; c < k.cpus(); c++) {
+                        assertEquals(java.util.Arrays.toString(k.registers(c)), java.util.Arrays.toString(image.registers(c)));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("a System.map of the model's symbols and an explicit PHYS_OFFSET read the same vmcore the same way")
+    void systemMapAndExplicitPhysOffset() throws IOException {
+        try (Kernel k = busyKernel(3)) {
+            Path file = temp.resolve("vmcore");
+            VmcoreWriter.write(k, file, 0x80000000L);
+            StringBuilder map = new StringBuilder();
+            k.symbols().forEach((name, address) -> map.append(String.format("%x T %s%n", address, name)));
+            Path systemMap = temp.resolve("System.map");
+            Files.writeString(systemMap, map);
+            Crash live = new Crash(k, null);
+            try (KernelImage image = KernelImage.open(platform(), file, SymbolTable.readSystemMap(systemMap),
+                    OptionalLong.of(0x80000000L))) {
+                assertTrue(image.physOffsetSource().contains("as given"), image.physOffsetSource());
+                Crash read = new Crash(image);
+                assertEquals(live.formatPs(live.ps()), read.formatPs(read.ps()));
+                assertEquals(k.symbol("init_task"), image.symbol("init_task"));
+                assertEquals(live.task(1), read.task(1), "task 1's TRACE32 view");
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("ps shows '>' on each CPU's rq->curr, kernel threads in brackets, and the zombie as ZO")
+    void psMarksCurrentKernelThreadsAndZombies() {
+        try (Kernel k = boot(4)) {
+            runAs(k, 0, 1);
+            Pid child = k.cpu(0).as(Pid.INIT).fork();
+            int cpu = k.task(child).orElseThrow().cpu();
+            k.cpu(cpu).run(child);
+            k.cpu(cpu).exit(0);
+            Crash crash = new Crash(k, null);
+            List<Crash.Task> tasks = crash.ps();
+            Crash.Task zombie = tasks.stream().filter(t -> t.pid() == child.nr()).findFirst().orElseThrow();
+            assertEquals("ZO", zombie.state());
+            assertEquals(1, zombie.ppid());
+            Crash.Task kthreadd = tasks.stream().filter(t -> t.pid() == 2).findFirst().orElseThrow();
+            assertTrue(kthreadd.kernelThread());
+            assertTrue(crash.formatPs(tasks).contains("[kthreadd]"));
+            assertEquals(4, tasks.stream().filter(t -> t.pid() == 0).count(), "an idle task per CPU, from rq->idle");
+            for (int c = 0; c < 4; c++) {
+                long curr = k.addressSpace().readPointer(crash.runqueue(c) + platform().offsets().required("rq", "curr"));
+                assertTrue(tasks.stream().anyMatch(t -> t.task() == curr && t.active()), "CPU " + c + "'s current is marked");
+            }
+            assertEquals(4, tasks.stream().filter(Crash.Task::active).count());
+        }
+    }
+
+    @Test
+    @DisplayName("a cycle in init_task.tasks is a WalkException naming the list, not a hang")
+    void cycleInTaskList() {
+        try (Kernel k = boot(2)) {
+            runAs(k, 0, 1);
+            k.cpu(0).as(Pid.INIT).fork();
+            long tasks = platform().offsets().taskTasks;
+            long init = k.symbol("init_task");
+            long first = k.addressSpace().readPointer(init + tasks);
+            // the first task's next points back at itself, and its prev agrees: a cycle that never returns to the head
+            k.addressSpace().writePointer(first, first);
+            k.addressSpace().writePointer(first + platform().pointerSize(), first);
+            WalkException e = assertThrows(WalkException.class, () -> new Crash(k, null).ps());
+            assertTrue(e.getMessage().contains("init_task.tasks"), e.getMessage());
+        }
+    }
+
+    @Test
+    @DisplayName("a garbage next pointer is an EFAULT WalkException naming the address and the list")
+    void garbagePointerInTaskList() {
+        try (Kernel k = boot(2)) {
+            long tasks = platform().offsets().taskTasks;
+            long init = k.symbol("init_task");
+            long garbage = platform().pointerSize() == 8 ? 0x1234_5678_9abc_0000L : 0x1234_0000L;
+            k.addressSpace().writePointer(init + tasks, garbage);
+            WalkException e = assertThrows(WalkException.class, () -> new Crash(k, null).ps());
+            assertEquals(io.github.kproc.Errno.EFAULT, e.errno());
+            assertEquals(garbage + platform().pointerSize(), e.address());
+            assertEquals("init_task.tasks", e.structure());
+        }
+    }
+}
