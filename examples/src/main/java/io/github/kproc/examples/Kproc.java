@@ -23,7 +23,13 @@ public final class Kproc {
             new ProfilesCommand(),
             new LayoutCommand(),
             new ViewCommand(),
-            new SimulateCommand());
+            new SimulateCommand(),
+            new CrashCommand("ps"),
+            new CrashCommand("runq"),
+            new CrashCommand("bt"),
+            new CrashCommand("task"),
+            new CrashCommand("struct"),
+            new CrashCommand("sym"));
 
     private Kproc() {
     }

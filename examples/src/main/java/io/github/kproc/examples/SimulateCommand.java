@@ -30,7 +30,8 @@ import org.jspecify.annotations.Nullable;
  * run as a per-CPU timeline ({@link Timeline}, {@link TimelineSvg}).
  */
 final class SimulateCommand implements Command {
-    private static final Set<String> OPTIONS = Set.of("profile", "cpus", "forks", "seed", "show-task", "memory", "svg");
+    private static final Set<String> OPTIONS = Set.of("profile", "cpus", "forks", "seed", "show-task", "memory", "svg",
+            "then", "vmcore");
 
     @Override
     public String name() {
@@ -46,7 +47,7 @@ final class SimulateCommand implements Command {
     public String usage() {
         return """
                 usage: kproc simulate --profile NAME [--cpus N] [--forks N] [--seed S] [--memory MiB] [--show-task PID]
-                                      [--svg FILE]
+                                      [--svg FILE] [--then 'CMD[; CMD...]'] [--vmcore FILE]
                 Boots the build on N CPUs (default 4) and runs a seeded mix of fork, vfork, clone (threads
                 and processes), kernel_thread, exit and wait, with sleeps, wakeups, timer ticks, context
                 switches and reschedule IPIs, until N forks (default 50) have been tried. The ftrace log
@@ -62,6 +63,12 @@ final class SimulateCommand implements Command {
                   --svg FILE        also draw the run as an SVG picture in FILE: a lane per CPU with
                                     the task that ran when, forks, wakeups, migrations and IPIs,
                                     and each CPU's current task at the end (same seed, same bytes)
+                  --then CMDS       at the end, run crash's commands on the live model (';' between
+                                    them): ps, runq, bt -v, task PID, struct TYPE ADDR, sym NAME|ADDR;
+                                    stdout then has their output instead of the ftrace log
+                  --vmcore FILE     at the end, write the model's memory as an ELF core (PT_LOAD by
+                                    physical address, NT_PRSTATUS per CPU, VMCOREINFO with the
+                                    symbols) that 'kproc ps --vmcore FILE' and crash's peers read
                 """;
     }
 
@@ -82,13 +89,20 @@ final class SimulateCommand implements Command {
         String show = options.get("show-task");
         int showPid = show == null ? -1 : (int) count(options, "show-task", 0, 0, Integer.MAX_VALUE);
         String svg = options.get("svg");
+        String then = options.get("then");
+        List<List<String>> commands = then == null ? List.of() : commands(then);
+        String vmcore = options.get("vmcore");
+        if (vmcore != null && Files.isDirectory(Path.of(vmcore))) {
+            throw new UsageException("simulate: cannot write --vmcore " + vmcore + ": is a directory");
+        }
+        PrintStream log = then == null ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
         @Nullable Timeline timeline = svg == null ? null : new Timeline(cpus);
         @Nullable OutputStream svgOut = svg == null ? null : openSvg(svg);
-        Tracer tracer = Tracer.events(timeline == null ? out::println : line -> {
-            out.println(line);
+        Tracer tracer = Tracer.events(timeline == null ? log::println : line -> {
+            log.println(line);
             timeline.accept(line);
         });
-        out.println(tracer.header());
+        log.println(tracer.header());
         try (svgOut; Kernel kernel = Kernel.builder(platform).cpus(cpus).memory(memory).seed(seed).tracer(tracer)
                 .boot()) {
             Simulation simulation = new Simulation(kernel, seed);
@@ -105,12 +119,42 @@ final class SimulateCommand implements Command {
             if (showPid >= 0) {
                 showTask(kernel, platform, showPid, out);
             }
+            if (vmcore != null) {
+                try {
+                    io.github.kproc.image.VmcoreWriter.write(kernel, Path.of(vmcore));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("simulate: cannot write --vmcore " + vmcore + ": " + reason(e), e);
+                }
+            }
+            if (!commands.isEmpty()) {
+                var symbols = io.github.kproc.image.SymbolTable.of(kernel.symbols());
+                for (List<String> command : commands) {
+                    out.print(CrashCommand.execute(kernel, symbols, command));
+                }
+            }
             summary(kernel, simulation, err);
         } catch (IllegalArgumentException e) {
             throw new UsageException("simulate: " + e.getMessage());
         } catch (IOException e) {
             throw new UncheckedIOException("simulate: cannot write --svg " + svg + ": " + reason(e), e);
         }
+    }
+
+    /** {@code 'ps; task 1'}: the commands, each as its words, checked before the run. */
+    private static List<List<String>> commands(String text) throws UsageException {
+        List<List<String>> all = new java.util.ArrayList<>();
+        for (String part : text.split(";")) {
+            List<String> words = java.util.Arrays.stream(part.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
+            if (words.isEmpty()) {
+                throw new UsageException("simulate: --then has an empty command");
+            }
+            if (!CrashCommand.NAMES.contains(words.get(0))) {
+                throw new UsageException("simulate: --then: unknown command '" + words.get(0) + "' (one of "
+                        + String.join(", ", CrashCommand.NAMES) + ")");
+            }
+            all.add(words);
+        }
+        return all;
     }
 
     /** The picture's heading: the options that decide the run, in a fixed order (not the file's name). */
