@@ -141,11 +141,8 @@ public final class ElfCore implements AutoCloseable {
                     throw new ImageFormatException(String.format(
                             "program header %d: PT_LOAD with p_filesz 0x%x and p_memsz 0x%x", i, filesz, memsz));
                 }
-                if (offset < 0 || offset > length) {
-                    throw new ImageFormatException(String.format(
-                            "program header %d: PT_LOAD at file offset 0x%x, past the end of the file (%d bytes)", i, offset, length));
-                }
-                long available = Math.min(filesz, length - offset);
+                // a segment the file ends before (or inside) is kept with the bytes there are
+                long available = offset < 0 || offset >= length ? 0 : Math.min(filesz, length - offset);
                 segs.add(new Segment(paddr, vaddr, offset, filesz, memsz, available));
             } else if (ptype == PT_NOTE) {
                 if (filesz < 0 || !inside(offset, filesz)) {

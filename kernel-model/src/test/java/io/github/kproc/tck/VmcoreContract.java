@@ -145,4 +145,65 @@ public abstract class VmcoreContract extends KernelContract {
             assertEquals("init_task.tasks", e.structure());
         }
     }
+
+    @Test
+    @DisplayName("a vmcore cut short: the cut segment is recorded, and ps is a WalkException naming an address past the cut")
+    void truncatedVmcore() throws IOException {
+        try (Kernel k = busyKernel(5)) {
+            Path file = temp.resolve("vmcore");
+            VmcoreWriter.write(k, file);
+            long cut;
+            try (var core = io.github.kproc.image.ElfCore.open(file)) {
+                cut = core.loads().get(0).fileOffset() + 4096;
+            }
+            try (var channel = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+                channel.truncate(cut);
+            }
+            try (KernelImage image = KernelImage.open(platform(), file, null, OptionalLong.empty())) {
+                WalkException e = assertThrows(WalkException.class, () -> new Crash(image).ps());
+                assertTrue(Long.compareUnsigned(e.address(), k.memory().map().linearBase() + 4096) >= 0, e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("garbage written into task lists and parent pointers: ps on the vmcore ends in time, with the tasks or a WalkException")
+    void corruptedTaskListsNeverHang() {
+        org.quicktheories.QuickTheory.qt().withExamples(25).forAll(
+                org.quicktheories.generators.SourceDSL.integers().between(0, 1000),
+                org.quicktheories.generators.SourceDSL.integers().between(0, 3),
+                org.quicktheories.generators.SourceDSL.integers().between(0, 2))
+                .checkAssert((pick, field, kind) -> {
+                    try (Kernel k = busyKernel(11)) {
+                        List<Long> tasks = taskAddresses(k);
+                        long victim = tasks.get(pick % tasks.size());
+                        long other = tasks.get((pick / 7) % tasks.size());
+                        long at = victim + switch (field) {
+                            case 0 -> platform().offsets().taskTasks;
+                            case 1 -> platform().offsets().taskTasks + platform().pointerSize();
+                            case 2 -> platform().offsets().required("task_struct", "thread_group");
+                            default -> platform().offsets().taskParent;
+                        };
+                        long value = switch (kind) {
+                            case 0 -> 0xdead0000L;
+                            case 1 -> at; // a list_head pointing at itself
+                            default -> other + platform().offsets().taskTasks;
+                        };
+                        k.addressSpace().writePointer(at, value);
+                        Path file = temp.resolve("fuzz-vmcore");
+                        VmcoreWriter.write(k, file);
+                        try (KernelImage image = KernelImage.open(platform(), file, null, OptionalLong.empty())) {
+                            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+                                try {
+                                    new Crash(image).ps();
+                                } catch (WalkException e) {
+                                    assertTrue(e.structure().length() > 0 && e.getMessage().contains("0x"), e.getMessage());
+                                }
+                            });
+                        }
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+    }
 }
