@@ -96,7 +96,7 @@ class BenchmarkStatesTest {
             long count = list.lines().filter(l -> !l.isBlank()).count();
             long declared = 0;
             for (Class<?> c : new Class<?>[] {ThreadInfoBenchmark.class, AllocBenchmark.class, ForkBenchmark.class,
-                ContextSwitchBenchmark.class, ForkScalingBenchmark.class, NativeBaselineBenchmark.class}) {
+                ContextSwitchBenchmark.class, ForkScalingBenchmark.class, NativeBaselineBenchmark.class, CrashBenchmark.class}) {
                 for (java.lang.reflect.Method method : c.getDeclaredMethods()) {
                     if (method.isAnnotationPresent(org.openjdk.jmh.annotations.Benchmark.class)) {
                         declared++;
@@ -104,6 +104,34 @@ class BenchmarkStatesTest {
                 }
             }
             assertEquals(declared, count, list);
+        }
+    }
+
+    /** CrashBenchmark's states: ps over the 128 MiB vmcore and over the live model find every task (Crash.ps, init_task.tasks). */
+    @ParameterizedTest
+    @ValueSource(strings = {"linux-4.19-arm32-vexpress", "linux-4.19-arm64-defconfig"})
+    void crashBenchmarkStatesFindEveryTask(String profile) throws IOException {
+        CrashBenchmark.Dump d = new CrashBenchmark.Dump();
+        d.profile = profile;
+        d.write();
+        try {
+            assertTrue(d.tasks > 200);
+            assertEquals(d.tasks, new CrashBenchmark().psOnVmcore(d).size());
+            try (var core = io.github.kproc.image.ElfCore.open(d.file)) {
+                assertEquals(128L << 20, core.loads().get(0).fileSize(), "a 128 MiB RAM segment");
+            }
+        } finally {
+            d.close();
+        }
+        CrashBenchmark.Model m = new CrashBenchmark.Model();
+        m.profile = profile;
+        m.liveTasks = 1000;
+        m.boot();
+        try {
+            assertEquals(m.kernel.tasks().size() + m.kernel.cpus() - 1, new CrashBenchmark().psOnModel(m).size());
+            assertTrue(m.kernel.tasks().size() > 1000);
+        } finally {
+            m.close();
         }
     }
 }

@@ -201,9 +201,10 @@ public final class Crash {
             }
         }
         long totalram = totalramPages();
+        java.util.Map<Long, Long> threadRss = threadRss(order);
         List<Task> tasks = new ArrayList<>(order.size());
         for (long t : order) {
-            tasks.add(task(t, curr, totalram, order));
+            tasks.add(task(t, curr, totalram, threadRss));
         }
         tasks.sort(Comparator.comparingInt(Task::pid).thenComparingInt(Task::cpu)
                 .thenComparing(Task::task, Long::compareUnsigned));
@@ -218,7 +219,7 @@ public final class Crash {
         }
     }
 
-    private Task task(long t, long[] curr, long totalram, List<Long> all) {
+    private Task task(long t, long[] curr, long totalram, java.util.Map<Long, Long> threadRss) {
         String s = what(t);
         int pid = int32(t + o.taskPid, s);
         long parent = pointer(t + o.taskParent, s + ".parent");
@@ -247,7 +248,7 @@ public final class Crash {
         long rss = 0;
         if (mm != 0 && mmTotalVm >= 0) {
             vsz = pointer(mm + mmTotalVm, "mm_struct of " + s) << (pageShift - 10);
-            rss = rssPages(mm, all) << (pageShift - 10);
+            rss = rssPages(mm, threadRss) << (pageShift - 10);
         }
         double mem = totalram == 0 ? 0 : 100.0 * (rss >> (pageShift - 10)) / totalram;
         return new Task(pid, ppid, cpu, t, stateCode(state, exitState), comm, active,
@@ -259,24 +260,31 @@ public final class Crash {
      * {@code MM_SHMEMPAGES}, which {@code get_mm_rss} would add), plus what each thread of the mm
      * counted in its {@code task->rss_stat} and has not folded in yet (SPLIT_RSS_COUNTING).
      */
-    private long rssPages(long mm, List<Long> all) {
+    private long rssPages(long mm, java.util.Map<Long, Long> threadRss) {
         if (mmRss < 0) {
             return 0;
         }
-        long rss = 0;
+        long rss = threadRss.getOrDefault(mm, 0L);
         for (int counter = 0; counter < 2; counter++) {
-            rss += (long) (ptr == 8 ? m.readLong(mm + mmRss + 8L * counter) : m.readInt(mm + mmRss + 4L * counter));
-        }
-        if (taskRss >= 0) {
-            for (long t : all) {
-                if (m.readPointer(t + o.taskMm) == mm) {
-                    for (int counter = 0; counter < 2; counter++) {
-                        rss += m.readInt(t + taskRss + 4L * counter);
-                    }
-                }
-            }
+            rss += ptr == 8 ? m.readLong(mm + mmRss + 8L * counter) : m.readInt(mm + mmRss + 4L * counter);
         }
         return Math.max(0, rss);
+    }
+
+    /** Each mm's file and anon pages its threads counted in {@code task->rss_stat} and have not folded in, in one pass. */
+    private java.util.Map<Long, Long> threadRss(List<Long> all) {
+        java.util.Map<Long, Long> byMm = new java.util.HashMap<>();
+        if (taskRss < 0 || mmRss < 0) {
+            return byMm;
+        }
+        for (long t : all) {
+            long mm = pointer(t + o.taskMm, what(t));
+            if (mm != 0) {
+                long delta = (long) int32(t + taskRss, what(t)) + int32(t + taskRss + 4, what(t));
+                byMm.merge(mm, delta, Long::sum);
+            }
+        }
+        return byMm;
     }
 
     /**
