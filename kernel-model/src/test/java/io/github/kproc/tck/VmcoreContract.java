@@ -45,7 +45,7 @@ public abstract class VmcoreContract extends KernelContract {
             try (Kernel k = busyKernel(seed)) {
                 Path file = temp.resolve("vmcore-" + seed);
                 VmcoreWriter.write(k, file);
-                Crash live = new Crash(k, null);
+                Crash live = new Crash(k, SymbolTable.of(k.symbols()));
                 try (KernelImage image = KernelImage.open(platform(), file, null, OptionalLong.empty())) {
                     Crash read = new Crash(image);
                     assertEquals(live.formatPs(live.ps()), read.formatPs(read.ps()), "ps, seed " + seed);
@@ -54,7 +54,7 @@ public abstract class VmcoreContract extends KernelContract {
                     for (Crash.StackCheck c : checks) {
                         assertTrue(c.passed(), read.formatBt(List.of(c)));
                     }
-                    assertEquals(live.bt().size(), checks.size());
+                    assertEquals(live.formatBt(live.bt()), read.formatBt(checks), "bt -v, seed " + seed);
                     assertEquals(KernelInvariants.of(k).check(), KernelInvariants.of(image).check(), "invariants, seed " + seed);
                     assertTrue(image.physOffsetSource().contains("VMCOREINFO"), image.physOffsetSource());
                     assertEquals(VmcoreWriter.DEFAULT_PHYS_OFFSET, image.physOffset());
