@@ -369,8 +369,18 @@ public final class KernelInvariants {
         Set<Long> queued = new HashSet<>();
         for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
             long rq = rq(cpu);
-            long cur = current(cpu);
             String where = "CPU " + cpu;
+            long cur;
+            boolean fromRegisters = true;
+            try {
+                cur = current(cpu);
+            } catch (io.github.kproc.mem.MemoryFaultException e) {
+                // a dump of a CPU in user mode: its sp is a user address, it leads to no thread_info;
+                // the other checks go on with rq->curr
+                fail(Rule.CURRENT, where + ": the registers lead to no task (" + e.getMessage() + ")");
+                cur = pointer(rq, "rq", "curr");
+                fromRegisters = false;
+            }
             if (cur != pointer(rq, "rq", "curr")) {
                 fail(Rule.CURRENT, where + ": current " + name(cur) + " is not rq->curr");
             }
@@ -380,7 +390,7 @@ public final class KernelInvariants {
             }
             long sp = kernel.registers(cpu)[spIndex];
             long stack = task(cur).stack();
-            if (sp <= stack || sp > stack + platform.threadSize()) {
+            if (fromRegisters && (sp <= stack || sp > stack + platform.threadSize())) {
                 fail(Rule.CURRENT, where + ": sp 0x" + Long.toHexString(sp) + " is outside current's stack");
             }
             if (!currents.add(cur)) {
