@@ -131,19 +131,35 @@ public final class Crash {
     // ---------------------------------------------------------------- reading, with the structure named
 
     private long pointer(long address, String structure) {
+        return pointer(address, structure, 0);
+    }
+
+    /**
+     * A pointer read for a walk; what is being walked is {@code label}, of the task_struct at
+     * {@code owner} if that is not 0 (the text is made only for the error).
+     */
+    private long pointer(long address, String label, long owner) {
         try {
             return m.readPointer(address);
         } catch (MemoryFaultException e) {
-            throw new WalkException(Errno.EFAULT, address, structure, "no memory there (outside every segment)");
+            throw new WalkException(Errno.EFAULT, address, describe(label, owner), "no memory there (outside every segment)");
+        }
+    }
+
+    private int int32(long address, String label, long owner) {
+        try {
+            return m.readInt(address);
+        } catch (MemoryFaultException e) {
+            throw new WalkException(Errno.EFAULT, address, describe(label, owner), "no memory there (outside every segment)");
         }
     }
 
     private int int32(long address, String structure) {
-        try {
-            return m.readInt(address);
-        } catch (MemoryFaultException e) {
-            throw new WalkException(Errno.EFAULT, address, structure, "no memory there (outside every segment)");
-        }
+        return int32(address, structure, 0);
+    }
+
+    private static String describe(String label, long owner) {
+        return owner == 0 ? label : String.format("task_struct 0x%x%s", owner, label);
     }
 
     private String what(long task) {
@@ -179,16 +195,16 @@ public final class Crash {
             idle[c] = pointer(rq + rqIdle, "rq->idle of CPU " + c);
         }
         LongSet seen = new LongSet();
-        List<Long> order = new ArrayList<>();
+        LongList order = new LongList();
         seen.add(initTask);
         order.add(initTask);
         long head = initTask + o.taskTasks;
-        walkList(head, "init_task.tasks", node -> {
+        walkList(head, "init_task.tasks", 0, node -> {
             long leader = node - o.taskTasks;
             if (seen.add(leader)) {
                 order.add(leader);
             }
-            walkList(leader + threadGroup, "thread_group of " + what(leader), t -> {
+            walkList(leader + threadGroup, ".thread_group", leader, t -> {
                 long thread = t - threadGroup;
                 if (seen.add(thread)) {
                     order.add(thread);
@@ -203,12 +219,33 @@ public final class Crash {
         long totalram = totalramPages();
         java.util.Map<Long, Long> threadRss = threadRss(order);
         List<Task> tasks = new ArrayList<>(order.size());
-        for (long t : order) {
-            tasks.add(task(t, curr, totalram, threadRss));
+        for (int i = 0; i < order.size(); i++) {
+            tasks.add(task(order.get(i), curr, totalram, threadRss));
         }
         tasks.sort(Comparator.comparingInt(Task::pid).thenComparingInt(Task::cpu)
                 .thenComparing(Task::task, Long::compareUnsigned));
         return tasks;
+    }
+
+    /** A growable list of longs (the tasks a walk found, in order). */
+    private static final class LongList {
+        private long[] values = new long[256];
+        private int size;
+
+        void add(long v) {
+            if (size == values.length) {
+                values = java.util.Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = v;
+        }
+
+        long get(int i) {
+            return values[i];
+        }
+
+        int size() {
+            return size;
+        }
     }
 
     private long totalramPages() {
@@ -220,35 +257,34 @@ public final class Crash {
     }
 
     private Task task(long t, long[] curr, long totalram, java.util.Map<Long, Long> threadRss) {
-        String s = what(t);
-        int pid = int32(t + o.taskPid, s);
-        long parent = pointer(t + o.taskParent, s + ".parent");
-        int ppid = int32(parent + o.taskPid, "parent of " + s);
+        int pid = int32(t + o.taskPid, "", t);
+        long parent = pointer(t + o.taskParent, ".parent", t);
+        int ppid = int32(parent + o.taskPid, "->parent", t);
         int cpu;
         try {
             cpu = p.taskCpu(m, t);
         } catch (MemoryFaultException e) {
-            throw new WalkException(Errno.EFAULT, e.address(), "thread_info of " + s, "no memory there");
+            throw new WalkException(Errno.EFAULT, e.address(), describe("'s thread_info", t), "no memory there");
         }
-        long state = pointer(t + o.taskState, s);
-        int exitState = int32(t + o.taskExitState, s);
-        int flags = int32(t + o.taskFlags, s);
+        long state = pointer(t + o.taskState, "", t);
+        int exitState = int32(t + o.taskExitState, "", t);
+        int flags = int32(t + o.taskFlags, "", t);
         String comm;
         try {
             comm = m.readCString(t + o.taskComm, o.commLength);
         } catch (MemoryFaultException e) {
-            throw new WalkException(Errno.EFAULT, t + o.taskComm, s + ".comm", "no memory there");
+            throw new WalkException(Errno.EFAULT, t + o.taskComm, describe(".comm", t), "no memory there");
         }
         boolean active = false;
         for (long c : curr) {
             active |= c == t;
         }
-        long mm = pointer(t + o.taskMm, s);
+        long mm = pointer(t + o.taskMm, "", t);
         long vsz = 0;
         long rss = 0;
         if (mm != 0 && mmTotalVm >= 0) {
-            vsz = pointer(mm + mmTotalVm, "mm_struct of " + s) << (pageShift - 10);
-            rss = rssPages(mm, threadRss) << (pageShift - 10);
+            vsz = pointer(mm + mmTotalVm, "->mm", t) << (pageShift - 10);
+            rss = rssPages(mm, threadRss, t) << (pageShift - 10);
         }
         double mem = totalram == 0 ? 0 : 100.0 * (rss >> (pageShift - 10)) / totalram;
         return new Task(pid, ppid, cpu, t, stateCode(state, exitState), comm, active,
@@ -260,27 +296,29 @@ public final class Crash {
      * {@code MM_SHMEMPAGES}, which {@code get_mm_rss} would add), plus what each thread of the mm
      * counted in its {@code task->rss_stat} and has not folded in yet (SPLIT_RSS_COUNTING).
      */
-    private long rssPages(long mm, java.util.Map<Long, Long> threadRss) {
+    private long rssPages(long mm, java.util.Map<Long, Long> threadRss, long task) {
         if (mmRss < 0) {
             return 0;
         }
         long rss = threadRss.getOrDefault(mm, 0L);
         for (int counter = 0; counter < 2; counter++) {
-            rss += ptr == 8 ? m.readLong(mm + mmRss + 8L * counter) : m.readInt(mm + mmRss + 4L * counter);
+            rss += ptr == 8 ? pointer(mm + mmRss + 8L * counter, "->mm->rss_stat", task)
+                    : int32(mm + mmRss + 4L * counter, "->mm->rss_stat", task);
         }
         return Math.max(0, rss);
     }
 
     /** Each mm's file and anon pages its threads counted in {@code task->rss_stat} and have not folded in, in one pass. */
-    private java.util.Map<Long, Long> threadRss(List<Long> all) {
+    private java.util.Map<Long, Long> threadRss(LongList all) {
         java.util.Map<Long, Long> byMm = new java.util.HashMap<>();
         if (taskRss < 0 || mmRss < 0) {
             return byMm;
         }
-        for (long t : all) {
-            long mm = pointer(t + o.taskMm, what(t));
+        for (int i = 0; i < all.size(); i++) {
+            long t = all.get(i);
+            long mm = pointer(t + o.taskMm, "", t);
             if (mm != 0) {
-                long delta = (long) int32(t + taskRss, what(t)) + int32(t + taskRss + 4, what(t));
+                long delta = (long) int32(t + taskRss, ".rss_stat", t) + int32(t + taskRss + 4, ".rss_stat", t);
                 byMm.merge(mm, delta, Long::sum);
             }
         }
@@ -364,7 +402,7 @@ public final class Crash {
             List<Queued> rt = new ArrayList<>();
             for (int prio = 0; prio < MAX_RT_PRIO; prio++) {
                 long head = rtArray + prioQueue + 2L * ptr * prio;
-                walkList(head, "rt_prio_array.queue[" + prio + "] of CPU " + c,
+                walkList(head, "rt_prio_array.queue[" + prio + "] of CPU " + c, 0,
                         node -> rt.add(queued(node - rtRunList)));
             }
             long root = rq + rqTimeline;
@@ -620,34 +658,35 @@ public final class Crash {
     }
 
     /** The task list walk: each node after {@code head} until it comes back, checked. */
-    private void walkList(long head, String structure, java.util.function.LongConsumer each) {
+    private void walkList(long head, String label, long owner, java.util.function.LongConsumer each) {
         LongSet seen = null;
         long prev = head;
-        long node = pointer(head, structure);
+        long node = pointer(head, label, owner);
         int count = 0;
         while (node != head) {
             if (node == 0) {
-                throw new WalkException(Errno.EFAULT, prev, structure, "a NULL next pointer");
+                throw new WalkException(Errno.EFAULT, prev, describe(label, owner), "a NULL next pointer");
             }
             if (++count > MAX_TASKS) {
-                throw new WalkException(Errno.ELOOP, node, structure, "more than " + MAX_TASKS + " entries");
+                throw new WalkException(Errno.ELOOP, node, describe(label, owner), "more than " + MAX_TASKS + " entries");
             }
             if (count > 1) {
                 if (seen == null) {
                     seen = new LongSet();
                 }
                 if (!seen.add(node)) {
-                    throw new WalkException(Errno.ELOOP, node, structure, "reached twice without coming back to the head (a cycle)");
+                    throw new WalkException(Errno.ELOOP, node, describe(label, owner),
+                            "reached twice without coming back to the head (a cycle)");
                 }
             }
-            long back = pointer(node + ptr, structure);
+            long back = pointer(node + ptr, label, owner);
             if (back != prev) {
-                throw new WalkException(Errno.EFAULT, node, structure,
+                throw new WalkException(Errno.EFAULT, node, describe(label, owner),
                         String.format("next->prev is 0x%x, not the previous entry 0x%x", back, prev));
             }
             each.accept(node);
             prev = node;
-            node = pointer(node, structure);
+            node = pointer(node, label, owner);
         }
     }
 }
