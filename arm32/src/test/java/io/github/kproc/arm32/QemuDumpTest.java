@@ -168,4 +168,28 @@ class QemuDumpTest {
         Crash crash = new Crash(image());
         assertTrue(crash.task(1).contains("comm = \"init\""), "task 1's TRACE32 view");
     }
+
+    /**
+     * The MMU's view agrees with the lowmem rule: walking the real kernel's swapper_pg_dir (ARM short
+     * descriptors: the lowmem sections create_mapping wrote) gives, for every task_struct, its stack
+     * and each CPU's runqueue, the physical address phys = virt - PAGE_OFFSET + PHYS_OFFSET gives.
+     */
+    @Test
+    void swapperPgDirWalkAgreesWithLowmem() {
+        Crash crash = new Crash(image());
+        int checked = 0;
+        for (Crash.StackCheck c : crash.bt()) {
+            for (long virt : new long[] {c.task().task(), c.stack(), c.stack() + 0x1ff8}) {
+                assertEquals(image().physical(virt), image().pageTableWalk(virt), Long.toHexString(virt));
+                assertTrue(image().pageTableWalk(virt).isPresent());
+                checked++;
+            }
+        }
+        for (int cpu = 0; cpu < image().cpus(); cpu++) {
+            long rq = crash.runqueue(cpu);
+            assertEquals(image().physical(rq), image().pageTableWalk(rq));
+        }
+        assertEquals(3 * crash.ps().size(), checked);
+        assertTrue(image().pageTableWalk(0x1000).isEmpty(), "user addresses are not in the kernel's tables");
+    }
 }

@@ -45,9 +45,11 @@ public final class KernelImage implements KernelReader, AutoCloseable {
     private final long physOffset;
     private final String physOffsetSource;
     private final Map<String, String> vmcoreinfo;
+    private final @Nullable Translator translator;
 
     private KernelImage(Platform platform, AddressSpace space, SymbolTable symbols, List<long[]> registers, int cpus,
-            @Nullable ElfCore core, long physOffset, String physOffsetSource, Map<String, String> vmcoreinfo) {
+            @Nullable ElfCore core, long physOffset, String physOffsetSource, Map<String, String> vmcoreinfo,
+            @Nullable Translator translator) {
         this.platform = platform;
         this.space = space;
         this.symbols = symbols;
@@ -57,6 +59,7 @@ public final class KernelImage implements KernelReader, AutoCloseable {
         this.physOffset = physOffset;
         this.physOffsetSource = physOffsetSource;
         this.vmcoreinfo = vmcoreinfo;
+        this.translator = translator;
     }
 
     /**
@@ -142,9 +145,19 @@ public final class KernelImage implements KernelReader, AutoCloseable {
                 }
             }
         }
-        AddressSpace space = tr.space();
         tr.swapperPgDir = table.find("swapper_pg_dir");
-        return new KernelImage(platform, space, table, List.copyOf(regs), cpus, core, phys, source, Map.copyOf(info));
+        OptionalLong high = table.find("high_memory");
+        if (ptr == 4 && high.isPresent()) {
+            try {
+                long value = tr.space().readPointer(high.getAsLong());
+                long pageOffset = platform.profile().config().number("CONFIG_PAGE_OFFSET", 0xC0000000L);
+                tr.highMemory = Long.compareUnsigned(value, pageOffset) > 0 ? value : 0;
+            } catch (MemoryFaultException e) {
+                tr.highMemory = 0;
+            }
+        }
+        AddressSpace space = tr.space();
+        return new KernelImage(platform, space, table, List.copyOf(regs), cpus, core, phys, source, Map.copyOf(info), tr);
     }
 
     /**
@@ -162,7 +175,7 @@ public final class KernelImage implements KernelReader, AutoCloseable {
             copy.add(r.clone());
         }
         return new KernelImage(platform, memory, symbols, List.copyOf(copy), Math.max(1, copy.size()), null, 0,
-                "not used (a raw image)", Map.of());
+                "not used (a raw image)", Map.of(), null);
     }
 
     /** init_task's stack leads back to it (ARM32 thread_info.task), or its tasks list is consistent. */
@@ -276,6 +289,8 @@ public final class KernelImage implements KernelReader, AutoCloseable {
         private final boolean hasKimageVoffset;
         long physOffset;
         OptionalLong swapperPgDir = OptionalLong.empty();
+        /** ARM32 {@code high_memory}: the end of lowmem, above which addresses are translated by the tables (0: unknown). */
+        long highMemory;
         /** A one-entry TLB of the last page-table walk. */
         private long tlbPage = -1;
         private long tlbPhys;
@@ -302,13 +317,35 @@ public final class KernelImage implements KernelReader, AutoCloseable {
                 if (Long.compareUnsigned(into, s.available()) < 0) {
                     long size = s.available() - into;
                     if (arm32) {
-                        size = Math.min(size, (1L << 32) - pageOffset);
+                        size = Math.min(size, (highMemory != 0 ? highMemory : 1L << 32) - pageOffset);
                     }
                     return AddressSpace.ofTranslation(core.file(), ptr, pageOffset, s.fileOffset() + into, size,
                             this::offset);
                 }
             }
             return AddressSpace.ofTranslation(core.file(), ptr, 0, 0, 0, this::offset);
+        }
+
+        /** The physical address of a kernel address by the kernel's rules, or -1. */
+        long physical(long address) {
+            if (arm32) {
+                if (Long.compareUnsigned(address, pageOffset) < 0 || address > 0xffffffffL) {
+                    return -1;
+                }
+                return highMemory == 0 || address < highMemory ? address - pageOffset + physOffset : walk(address, 1);
+            }
+            if (Long.compareUnsigned(address, pageOffset) >= 0) {
+                return (address & ~pageOffset) + physOffset;
+            }
+            return Long.compareUnsigned(address, -(1L << vaBits)) >= 0 ? walk(address, 1) : -1;
+        }
+
+        /** The table walk alone, without the one-entry TLB. */
+        long walkPageUncached(long address) {
+            tlbPage = -1;
+            long phys = walkPage(address);
+            tlbPage = -1;
+            return phys;
         }
 
         /** The file offset of {@code [address, address + length)}, or -1. */
@@ -318,7 +355,14 @@ public final class KernelImage implements KernelReader, AutoCloseable {
                 if (Long.compareUnsigned(address, pageOffset) < 0 || address > 0xffffffffL) {
                     return -1;
                 }
-                phys = address - pageOffset + physOffset;
+                if (highMemory == 0 || address < highMemory) {
+                    phys = address - pageOffset + physOffset;
+                } else {
+                    phys = walk(address, length);
+                    if (phys == -1) {
+                        return -1;
+                    }
+                }
             } else if (Long.compareUnsigned(address, pageOffset) >= 0) {
                 phys = (address & ~pageOffset) + physOffset;
             } else if (Long.compareUnsigned(address, -(1L << vaBits)) >= 0) {
@@ -374,6 +418,9 @@ public final class KernelImage implements KernelReader, AutoCloseable {
             if (swapperPgDir.isEmpty()) {
                 return -1;
             }
+            if (arm32) {
+                return walkShortDescriptor(address);
+            }
             long table = tablePhys(swapperPgDir.getAsLong());
             if (table == -1) {
                 return -1;
@@ -411,6 +458,44 @@ public final class KernelImage implements KernelReader, AutoCloseable {
                 table = desc & outMask;
             }
             return -1;
+        }
+
+        /**
+         * ARM's short-descriptor walk (ARMv7 without LPAE, what 4.19 builds without
+         * {@code CONFIG_ARM_LPAE} use): the first-level entry of {@code swapper_pg_dir} for the top
+         * 12 bits is a section (1 MiB, or a 16 MiB supersection with bit 18) or points to a
+         * second-level table of 256 entries, each a small (4 KiB) or large (64 KiB) page.
+         */
+        private long walkShortDescriptor(long address) {
+            long l1 = readPhys32(swapperPgDir.getAsLong() - pageOffset + physOffset + 4 * (address >>> 20));
+            switch ((int) (l1 & 3)) {
+                case 1 -> {
+                    long l2 = readPhys32((l1 & 0xfffffc00L) + 4 * ((address >>> 12) & 0xff));
+                    if ((l2 & 2) != 0) {
+                        tlbPage = address & ~0xfffL;
+                        tlbPhys = l2 & 0xfffff000L;
+                        return tlbPhys + (address & 0xfff);
+                    }
+                    return (l2 & 3) == 1 ? (l2 & 0xffff0000L) | (address & 0xffff) : -1;
+                }
+                case 2 -> {
+                    return (l1 & (1 << 18)) != 0 ? (l1 & 0xff000000L) | (address & 0xffffff)
+                            : (l1 & 0xfff00000L) | (address & 0xfffff);
+                }
+                default -> {
+                    return -1;
+                }
+            }
+        }
+
+        /** A 32-bit word at a physical address, -1 (no valid descriptor) if no segment holds it. */
+        private long readPhys32(long phys) {
+            if (phys < 0) {
+                return -1;
+            }
+            long at = physToFile(phys, 4);
+            return at == -1 ? 0 : Integer.toUnsignedLong(core.file().get(
+                    java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), at));
         }
 
         /** The physical address of a kernel data symbol (linear map, or the image by kimage_voffset). */
@@ -463,6 +548,26 @@ public final class KernelImage implements KernelReader, AutoCloseable {
     /** True if the dump has an {@code NT_PRSTATUS} for the CPU. */
     public boolean hasRegisters(int cpu) {
         return cpu >= 0 && cpu < registers.size();
+    }
+
+    /**
+     * The physical address of a kernel virtual address by the rules above (linear map, or the page
+     * tables where the kernel uses them), if it is one the dump can hold.
+     */
+    public OptionalLong physical(long virtualAddress) {
+        long phys = translator == null ? -1 : translator.physical(virtualAddress);
+        return phys == -1 ? OptionalLong.empty() : OptionalLong.of(phys);
+    }
+
+    /**
+     * The physical address the MMU would find for a kernel virtual address by walking
+     * {@code swapper_pg_dir} (ARM32 short descriptors, arm64 4K or 64K granule), whatever region the
+     * address is in; empty if it is unmapped or the dump has no {@code swapper_pg_dir}. For a lowmem
+     * or linear-map address it agrees with {@link #physical(long)}.
+     */
+    public OptionalLong pageTableWalk(long virtualAddress) {
+        long phys = translator == null ? -1 : translator.walkPageUncached(virtualAddress);
+        return phys == -1 ? OptionalLong.empty() : OptionalLong.of(phys);
     }
 
     /** {@code PHYS_OFFSET} used. */
