@@ -206,4 +206,43 @@ public abstract class VmcoreContract extends KernelContract {
                     }
                 });
     }
+
+    @Test
+    @DisplayName("runq read from memory (rq->curr, rt.active's queues, the CFS tree in order) is what the scheduler queued, with RT tasks")
+    void runqIsWhatTheSchedulerQueued() {
+        try (Kernel k = busyKernel(9)) {
+            // two RT tasks among the fair ones: SCHED_FIFO 10 and SCHED_RR 50 (prio 89 and 49)
+            List<Long> all = taskAddresses(k);
+            int rtDone = 0;
+            for (long t : all) {
+                var view = k.task(t);
+                if (rtDone < 2 && !view.isKernelThread() && view.state() == io.github.kproc.view.TaskState.RUNNING
+                        && !view.isZombie() && view.pid() > 2) {
+                    k.setScheduler(Pid.of(view.pid()), rtDone == 0 ? io.github.kproc.kernel.Policy.FIFO
+                            : io.github.kproc.kernel.Policy.RR, rtDone == 0 ? 10 : 50);
+                    rtDone++;
+                }
+            }
+            Crash crash = new Crash(k, null);
+            for (Crash.RunQueue q : crash.runq()) {
+                var cpu = k.cpu(q.cpu());
+                assertEquals(cpu.current().address(), q.current().task(), "CURRENT of CPU " + q.cpu());
+                List<Long> expected = cpu.queued().stream().map(io.github.kproc.view.TaskStruct::address).toList();
+                List<Long> read = new java.util.ArrayList<>();
+                q.rt().forEach(t -> read.add(t.task()));
+                q.cfs().forEach(t -> read.add(t.task()));
+                assertEquals(expected, read, "queues of CPU " + q.cpu());
+                for (Crash.Queued t : q.rt()) {
+                    assertTrue(t.prio() < 100, "an RT priority: " + t);
+                }
+                for (Crash.Queued t : q.cfs()) {
+                    assertTrue(t.prio() >= 100, "a fair priority: " + t);
+                }
+            }
+            assertEquals(2, rtDone);
+            long rtSeen = crash.runq().stream().mapToLong(q -> q.rt().size() + (q.current().prio() < 100 ? 1 : 0)).sum();
+            assertEquals(2, rtSeen, "both RT tasks are queued on rt.active or current");
+            assertTrue(crash.formatRunq(crash.runq()).contains("CFS RB_ROOT"));
+        }
+    }
 }
