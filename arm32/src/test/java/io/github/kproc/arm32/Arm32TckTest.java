@@ -20,6 +20,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
@@ -163,6 +164,14 @@ class Arm32TckTest {
     }
 
     @Nested
+    class Namespaces extends NamespacesContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
     class Pids extends PidsContract {
         @Override
         protected Backend backend() {
@@ -231,6 +240,62 @@ class Arm32TckTest {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();
+        }
+    }
+
+    /**
+     * The contracts of the namespaces vexpress's .config leaves out, on the same build with
+     * CONFIG_USER_NS, PID_NS, UTS_NS, IPC_NS and NET_NS set ({@link Arm32WithNamespaces}, loaded from
+     * files): a user's own build behaves as that build.
+     */
+    @Nested
+    class BuiltWithNamespaces {
+        @Nested
+        class Namespaces extends NamespacesContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class Pids extends PidsContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class Exit extends ExitContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class CopyProcessErrors extends CopyProcessErrorsContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class DoFork extends DoForkContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class FaultInjection extends FaultInjectionContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
         }
     }
 }

@@ -13,10 +13,14 @@ final class Cred {
     private final AddressSpace m;
     private final Fields f;
 
+    /** {@code CONFIG_USER_NS}: without it {@code create_user_ns} is the stub returning -EINVAL. */
+    private final boolean userNs;
+
     Cred(Machine mc) {
         this.mc = mc;
         this.m = mc.m;
         this.f = mc.f;
+        this.userNs = mc.platform.profile().config().enabled("CONFIG_USER_NS");
     }
 
     /** {@code capable(CAP_SYS_ADMIN)}/{@code CAP_SYS_RESOURCE} as the model has them: euid 0. */
@@ -60,8 +64,9 @@ final class Cred {
 
     /**
      * {@code copy_creds()}: a thread shares its parent's cred (two more references); a process gets a
-     * copy ({@code prepare_creds}) holding a reference on the user. Either way the user's
-     * {@code processes} count goes up.
+     * copy ({@code prepare_creds}) holding a reference on the user; CLONE_NEWUSER on a build without
+     * CONFIG_USER_NS is -EINVAL ({@code create_user_ns}'s stub). Either way the user's {@code processes}
+     * count goes up.
      */
     long copyCreds(long p, long flags) {
         long cred = m.readPointer(p + f.task.cred);
@@ -80,6 +85,11 @@ final class Cred {
             m.writeInt(created + f.cred.usage, 1);
             user = m.readPointer(created + f.cred.user);
             getUid(user);
+            if ((flags & CloneFlag.NEWUSER.value()) != 0 && !userNs) {
+                // create_user_ns: the !CONFIG_USER_NS stub; error_put
+                putCred(created);
+                return Errno.EINVAL.negative();
+            }
             getCred(created);
             m.writePointer(p + f.task.cred, created);
             m.writePointer(p + f.task.realCred, created);

@@ -78,6 +78,7 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     @Test
     @DisplayName("copy_process: CLONE_PARENT from init (SIGNAL_UNKILLABLE) is -EINVAL")
     void parentFromUnkillableInitIsInvalid() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = bootAsInit();
         long signal = structs(k).taskPtr(k.cpu(0).current().address(), "signal");
         assertTrue((structs(k).i32(signal, "signal_struct", "flags") & 0x40) != 0, "init's SIGNAL_UNKILLABLE");
@@ -109,6 +110,7 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     @Test
     @DisplayName("copy_process: CLONE_THREAD when pid_ns_for_children is not the active pid namespace is -EINVAL")
     void threadWithOtherPidNsForChildrenIsInvalid() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = bootAsInit();
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long child = runAs(k, 1, nsInit);

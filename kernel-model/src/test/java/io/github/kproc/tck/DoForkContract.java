@@ -54,9 +54,15 @@ public abstract class DoForkContract extends KernelContract {
         k.cpu(1).run(Pid.of(pid));
         assertEquals(pid, k.userWord(child, CTID));
         assertNull(k.userWord(init, CTID), "the child's own address space");
-        // in a new pid namespace the child writes the number it sees: 1
+    }
+
+    @Test
+    @DisplayName("schedule_tail: in a new pid namespace (CONFIG_PID_NS) the child writes the number it sees, 1")
+    void childSettidIsTheNumberInTheChildsNamespace() {
+        requireBuilt("CONFIG_PID_NS");
+        Kernel k = boot(2);
+        runAs(k, 0, 1);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CHILD_SETTID, NEWPID), SIGCHLD, 0, 0, 0, CTID, 0)).nr();
-        k.cpu(1).runIdle();
         k.cpu(1).run(Pid.of(nsInit));
         assertEquals(1, k.userWord(address(k, nsInit), CTID));
     }

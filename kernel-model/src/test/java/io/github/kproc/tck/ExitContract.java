@@ -215,6 +215,7 @@ public abstract class ExitContract extends KernelContract {
     @Test
     @DisplayName("find_new_reaper: orphans of a dying pid-namespace init never go to a reaper that is itself gone")
     void orphansOfNestedNamespaceInitsGoToALiveReaper() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         long init = runAs(k, 0, 1);
         int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -242,6 +243,7 @@ public abstract class ExitContract extends KernelContract {
     @Test
     @DisplayName("find_child_reaper: in a namespace whose init is gone, orphans go to a live reaper, not the dead init")
     void orphansInADeadNamespaceGoToALiveReaper() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         long init = runAs(k, 0, 1);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();

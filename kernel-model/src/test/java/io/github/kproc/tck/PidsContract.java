@@ -76,6 +76,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("copy_process + alloc_pid: CLONE_NEWPID makes the child pid 1 and child reaper of a new namespace")
     void newPidNamespaceChildIsItsInit() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         Structs s = structs(k);
         k.cpu(0).run(Pid.INIT);
@@ -107,6 +108,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("_do_fork: the return value is pid_vnr, the child's number in the caller's pid namespace")
     void forkInsideANamespaceReturnsItsNumber() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         k.cpu(0).run(Pid.INIT);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -132,6 +134,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid: once a namespace's init has exited (no PIDNS_ADDING) a fork into it is -ENOMEM")
     void deadNamespaceRefusesNewPids() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         k.cpu(0).run(Pid.INIT);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -152,6 +155,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid: nested namespaces give one number per level, pid 1 at the innermost")
     void nestedNamespaces() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -175,6 +179,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("put_pid_ns: a pid namespace is freed when its last task is reaped")
     void namespaceIsFreedWithItsLastTask() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         MemoryUsage before = usage(k);
@@ -213,6 +218,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("find_task_by_pid_ns(pid_nr_ns(task, ns), ns) is the task, for every task in every pid namespace")
     void findTaskByPidNsAgreesWithTheTaskList() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = busyNamespaces();
         Set<Long> namespaces = namespaces(k);
         assertEquals(3, namespaces.size(), "init_pid_ns and two nested namespaces");
@@ -239,6 +245,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid/free_pid: each pid namespace's IDR, walked with idr_get_next, holds exactly its live numbers")
     void idrHoldsExactlyTheLiveNumbers() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = busyNamespaces();
         for (long ns : namespaces(k)) {
             Set<Integer> live = new TreeSet<>();
@@ -274,6 +281,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid: a nested namespace's IDR holds that level's numbers, its parents' IDRs theirs")
     void nestedNamespaceIdrHoldsTheLevelsNumbers() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -298,6 +306,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid out_unlock/out_free: a fork into a dead namespace takes numbers and idr_removes them again")
     void deadNamespaceForkLeavesTheIdrs() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         k.cpu(0).run(Pid.INIT);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
