@@ -11,6 +11,7 @@ import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
+import io.github.kproc.tck.CredContract;
 import io.github.kproc.tck.DoForkContract;
 import io.github.kproc.tck.DupTaskStructContract;
 import io.github.kproc.tck.ExitContract;
@@ -96,6 +97,14 @@ class Arm32TckTest {
             java.util.Arrays.fill(mine, 272, 276, (byte) 0);
             java.util.Arrays.fill(theirs, 272, 276, (byte) 0);
             assertEquals(HexFormat.of().formatHex(theirs), HexFormat.of().formatHex(mine));
+        }
+    }
+
+    @Nested
+    class Cred extends CredContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
         }
     }
 

@@ -13,6 +13,7 @@ import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
+import io.github.kproc.tck.CredContract;
 import io.github.kproc.tck.DoForkContract;
 import io.github.kproc.tck.DupTaskStructContract;
 import io.github.kproc.tck.ExitContract;
@@ -97,6 +98,14 @@ class Arm64TckTest {
             assertFalse(k.task(child).threadInfo().testFlag(TIF_SVE));
             assertEquals(0, m.readLong(child + sveState));
             assertTrue(parent.testFlag(TIF_SVE), "the parent keeps its own");
+        }
+    }
+
+    @Nested
+    class Cred extends CredContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
         }
     }
 

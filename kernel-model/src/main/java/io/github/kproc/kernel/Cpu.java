@@ -31,12 +31,13 @@ public final class Cpu {
     private final Exec exec;
     private final Pids pids;
     private final Vfork vfork;
+    private final Cred cred;
     private final int cpu;
     /** The pid the caller expects to be current, or 0 for whatever runs. */
     private final int expected;
 
     Cpu(Machine mc, Core core, Preempt preempt, Softirq softirq, Fork fork, Exit exit, Exec exec, Pids pids,
-            Vfork vfork, int cpu, int expected) {
+            Vfork vfork, Cred cred, int cpu, int expected) {
         this.mc = mc;
         this.core = core;
         this.preempt = preempt;
@@ -46,6 +47,7 @@ public final class Cpu {
         this.exec = exec;
         this.pids = pids;
         this.vfork = vfork;
+        this.cred = cred;
         this.cpu = cpu;
         this.expected = expected;
     }
@@ -60,7 +62,7 @@ public final class Cpu {
      * {@code task}; a mismatch is an {@link IllegalStateException} and nothing happens.
      */
     public Cpu as(Pid task) {
-        return new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cpu, task.nr());
+        return new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, cpu, task.nr());
     }
 
     // ---- what runs here ----
@@ -239,6 +241,44 @@ public final class Cpu {
         java.util.Objects.requireNonNull(comm, "comm");
         enter();
         exec.exec(cpu, comm);
+    }
+
+    /**
+     * {@code setuid(uid)} of the current task: with CAP_SETUID its real, effective and saved uid become
+     * {@code uid} (a new real uid moves it to that uid's {@code user_struct}, made by {@code alloc_uid}
+     * if the uid has none); without it only the effective uid changes, to the real or saved uid.
+     * Capabilities follow {@code cap_emulate_setxuid}: leaving uid 0 drops them.
+     *
+     * @throws KernelException EPERM without CAP_SETUID for another uid; EAGAIN or ENOMEM without memory
+     */
+    public void setuid(int uid) {
+        enter();
+        check(cred.setuid(mc.current(cpu), uid), "setuid");
+    }
+
+    /**
+     * {@code setresuid(ruid, euid, suid)} of the current task, {@code -1} keeping an id: without
+     * CAP_SETUID each new id must be one of the current real, effective or saved uids. A new real uid
+     * moves the task (and its count in {@code user_struct.processes}) to that uid's user; at that user's
+     * RLIMIT_NPROC the next {@link #exec} fails with EAGAIN (PF_NPROC_EXCEEDED).
+     *
+     * @throws KernelException EPERM, EAGAIN or ENOMEM as {@code __sys_setresuid} returns them
+     */
+    public void setresuid(int ruid, int euid, int suid) {
+        enter();
+        check(cred.setresuid(mc.current(cpu), ruid, euid, suid), "setresuid");
+    }
+
+    /**
+     * {@code capset} of the current task on itself, each set a mask of capability bits ({@code 1L << CAP_*},
+     * bits above CAP_LAST_CAP ignored): capabilities may be dropped, never gained (effective within the
+     * new permitted set, permitted within the old one).
+     *
+     * @throws KernelException EPERM for a set {@code cap_capset} refuses
+     */
+    public void capset(long effective, long permitted, long inheritable) {
+        enter();
+        check(cred.capset(mc.current(cpu), effective, permitted, inheritable), "capset");
     }
 
     /** {@code schedule()}: the current task yields to the best queued task, if any. */

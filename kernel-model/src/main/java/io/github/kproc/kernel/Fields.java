@@ -560,6 +560,17 @@ final class Fields {
         final long euid;
         /** {@code cred.user}. */
         final long user;
+        /** {@code cred.suid}, {@code cred.fsuid}. */
+        final long suid;
+        final long fsuid;
+        /** {@code cred.securebits}. */
+        final long securebits;
+        /** The capability sets ({@code kernel_cap_t}: two u32 words, low first). */
+        final long capInheritable;
+        final long capPermitted;
+        final long capEffective;
+        final long capBset;
+        final long capAmbient;
 
         CredStruct(Offsets o, Profile p) {
             size = p.sizeOf("cred");
@@ -567,6 +578,14 @@ final class Fields {
             uid = o.required("cred", "uid");
             euid = o.required("cred", "euid");
             user = o.required("cred", "user");
+            suid = o.required("cred", "suid");
+            fsuid = o.required("cred", "fsuid");
+            securebits = o.required("cred", "securebits");
+            capInheritable = o.required("cred", "cap_inheritable");
+            capPermitted = o.required("cred", "cap_permitted");
+            capEffective = o.required("cred", "cap_effective");
+            capBset = o.required("cred", "cap_bset");
+            capAmbient = o.required("cred", "cap_ambient");
         }
     }
 
@@ -580,12 +599,22 @@ final class Fields {
         final long processes;
         /** {@code user_struct.uid}. */
         final long uid;
+        /** {@code user_struct.uidhash_node}: its place in {@code uidhash_table}. */
+        final long uidhashNode;
+        /** {@code user_struct.ratelimit.interval}, {@code .burst}, {@code .flags}. */
+        final long ratelimitInterval;
+        final long ratelimitBurst;
+        final long ratelimitFlags;
 
         UserStruct(Offsets o, Profile p) {
             size = p.sizeOf("user_struct");
             count = o.required("user_struct", "__count");
             processes = o.required("user_struct", "processes");
             uid = o.required("user_struct", "uid");
+            uidhashNode = o.required("user_struct", "uidhash_node");
+            ratelimitInterval = o.required("user_struct", "ratelimit.interval");
+            ratelimitBurst = o.required("user_struct", "ratelimit.burst");
+            ratelimitFlags = o.required("user_struct", "ratelimit.flags");
         }
     }
 

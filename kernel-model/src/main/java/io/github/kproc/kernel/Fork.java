@@ -123,7 +123,8 @@ final class Fork {
         long user = cred.user(p);
         long nproc = m.readPointer(m.readPointer(p + f.task.signal) + f.signal.rlim + Rlimit.RLIMIT_NPROC * f.signal.rlimitSize);
         if (Long.compareUnsigned(Integer.toUnsignedLong(m.readInt(user + f.user.processes)), nproc) >= 0
-                && user != mc.rootUser && !cred.capable(current)) {
+                && user != mc.rootUser && !cred.capable(current, Cred.CAP_SYS_RESOURCE)
+                && !cred.capable(current, Cred.CAP_SYS_ADMIN)) {
             return badForkFree(p, delayedNode, Errno.EAGAIN.negative());
         }
         m.writeInt(current + o.taskFlags, m.readInt(current + o.taskFlags) & ~TaskFlags.PF_NPROC_EXCEEDED);

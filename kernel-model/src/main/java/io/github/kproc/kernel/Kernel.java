@@ -48,10 +48,11 @@ public final class Kernel implements KernelReader, AutoCloseable {
             this.mc = new Machine(platform, b.cpus, b.memoryBytes, b.tracer, b.seed, mem);
             Preempt preempt = new Preempt(mc);
             Cred cred = new Cred(mc);
+            cred.uidCacheInit();
             Mm mm = new Mm(mc);
             Files files = new Files(mc);
             this.pids = new Pids(mc);
-            Nsproxy nsproxy = new Nsproxy(mc, pids);
+            Nsproxy nsproxy = new Nsproxy(mc, pids, cred);
             this.signals = new Signals(mc);
             TaskAlloc taskAlloc = new TaskAlloc(mc, cred);
             Vfork vfork = new Vfork(mc, taskAlloc, pids);
@@ -65,7 +66,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
             b.sysctls.forEach(sysctl::write);
             this.cpuHandles = new Cpu[b.cpus];
             for (int c = 0; c < b.cpus; c++) {
-                cpuHandles[c] = new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, c, 0);
+                cpuHandles[c] = new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, c, 0);
             }
             booted = true;
         } finally {

@@ -21,16 +21,18 @@ final class Nsproxy {
     private final AddressSpace m;
     private final Fields f;
     private final Pids pids;
+    private final Cred cred;
     /** {@code CONFIG_UTS_NS}, {@code CONFIG_IPC_NS}, {@code CONFIG_NET_NS} of the profile's build. */
     private final boolean utsNs;
     private final boolean ipcNs;
     private final boolean netNs;
 
-    Nsproxy(Machine mc, Pids pids) {
+    Nsproxy(Machine mc, Pids pids, Cred cred) {
         this.mc = mc;
         this.m = mc.m;
         this.f = mc.f;
         this.pids = pids;
+        this.cred = cred;
         var config = mc.platform.profile().config();
         this.utsNs = config.enabled("CONFIG_UTS_NS");
         this.ipcNs = config.enabled("CONFIG_IPC_NS");
@@ -38,7 +40,8 @@ final class Nsproxy {
     }
 
     /**
-     * {@code copy_namespaces()}: without CLONE_NEW* flags share the nsproxy; otherwise
+     * {@code copy_namespaces()}: without CLONE_NEW* flags share the nsproxy; otherwise -EPERM without
+     * CAP_SYS_ADMIN (in the child's user namespace: one CLONE_NEWUSER made is the caller's), then
      * {@code create_new_namespaces}: a new nsproxy, then each namespace in the kernel's order (mount,
      * UTS, IPC, pid, cgroup, net), a stub of a namespace the build lacks failing with -EINVAL and
      * undoing the nsproxy. The pid namespace for children is new with CLONE_NEWPID.
@@ -48,6 +51,11 @@ final class Nsproxy {
         if ((flags & NS_FLAGS) == 0) {
             m.writeInt(old + f.nsproxy.count, m.readInt(old + f.nsproxy.count) + 1);
             return 0;
+        }
+        // ns_capable(the child's user_ns, CAP_SYS_ADMIN): a user namespace copy_creds just made is owned
+        // by the caller, who has every capability in it
+        if ((flags & CloneFlag.NEWUSER.value()) == 0 && !cred.capable(current, Cred.CAP_SYS_ADMIN)) {
+            return Errno.EPERM.negative();
         }
         long newIpcSysvsem = CloneFlag.NEWIPC.value() | CloneFlag.SYSVSEM.value();
         if ((flags & newIpcSysvsem) == newIpcSysvsem) {

@@ -65,8 +65,7 @@ final class Sysctl {
 
     /**
      * {@code do_prlimit(tsk, resource, new_rlim, NULL)}: EINVAL for an unknown resource or a soft
-     * limit above the hard one, EPERM for raising the hard limit without CAP_SYS_RESOURCE (the model's
-     * capable: euid 0 of the caller); the limits are the task's thread group's
+     * limit above the hard one, EPERM for raising the hard limit without CAP_SYS_RESOURCE; the limits are the task's thread group's
      * ({@code signal->rlim}). {@code -1} is RLIM_INFINITY.
      */
     void setrlimit(long caller, long task, int resource, long soft, long hard) {
@@ -80,7 +79,7 @@ final class Sysctl {
         }
         long rlim = m.readPointer(task + f.task.signal) + f.signal.rlim + resource * f.signal.rlimitSize;
         int ptr = mc.platform.pointerSize();
-        if (Long.compareUnsigned(max, m.readPointer(rlim + ptr)) > 0 && !cred.capable(caller)) {
+        if (Long.compareUnsigned(max, m.readPointer(rlim + ptr)) > 0 && !cred.capable(caller, Cred.CAP_SYS_RESOURCE)) {
             throw new KernelException(Errno.EPERM, "raising the hard limit needs CAP_SYS_RESOURCE");
         }
         m.writePointer(rlim, cur);

@@ -361,6 +361,51 @@ public final class KernelInvariants {
             processes.merge(pointer(pointer(t, "task_struct", "real_cred"), "cred", "user"), 1, Integer::sum);
         }
         processes.forEach((u, n) -> expectCount(u, "user_struct", "processes", n));
+        checkUsers(creds.keySet(), processes.keySet());
+    }
+
+    /** {@code UIDHASH_SZ} (kernel/user.c: 1 << UIDHASH_BITS, 7 without CONFIG_BASE_SMALL). */
+    private static final int UIDHASH_SZ = 128;
+
+    /**
+     * Every user_struct hashed in {@code uidhash_table} has one reference per cred naming it (its
+     * {@code __count}: {@code alloc_uid}/{@code get_uid} per {@code prepare_creds}, {@code free_uid} per
+     * freed cred), sits in the bucket of its uid, and every task's user is found there by
+     * {@code find_user}.
+     */
+    private void checkUsers(Set<Long> creds, Set<Long> taskUsers) {
+        Map<Long, Integer> refs = new HashMap<>();
+        for (long c : creds) {
+            refs.merge(pointer(c, "cred", "user"), 1, Integer::sum);
+        }
+        long table = kernel.symbol("uidhash_table");
+        long node = off("user_struct", "uidhash_node");
+        Set<Long> hashed = new HashSet<>();
+        for (int bucket = 0; bucket < UIDHASH_SZ; bucket++) {
+            long head = table + (long) bucket * ptr;
+            long pprev = head;
+            for (long n = m.readPointer(head); n != 0; n = m.readPointer(n)) {
+                long user = n - node;
+                int uid = int32(user, "user_struct", "uid");
+                if (hashed.size() >= bound || !hashed.add(user) || m.readPointer(n + ptr) != pprev) {
+                    fail(Rule.LIST_CLOSES, "uidhash_table[" + bucket + "] is not a well-formed hlist");
+                    break;
+                }
+                if ((((uid >>> 7) + uid) & (UIDHASH_SZ - 1)) != bucket) {
+                    fail(Rule.USERS, String.format("user_struct 0x%x of uid %d is in bucket %d", user, uid, bucket));
+                }
+                expectCount(user, "user_struct", "__count", refs.getOrDefault(user, 0));
+                pprev = n;
+            }
+        }
+        Set<Long> named = new HashSet<>(refs.keySet());
+        named.addAll(taskUsers);
+        for (long user : named) {
+            if (!hashed.contains(user)) {
+                fail(Rule.USERS, String.format("user_struct 0x%x of uid %d is not in uidhash_table (find_user misses it)",
+                        user, int32(user, "user_struct", "uid")));
+            }
+        }
     }
 
     private void checkScheduler(Set<Long> live, long[] idle) {

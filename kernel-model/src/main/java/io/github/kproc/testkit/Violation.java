@@ -33,6 +33,8 @@ public record Violation(Rule rule, String detail) {
         /** Reference counts of the shared structures. */
         REFCOUNT("files, fs, sighand, nsproxy, signal, mm, cred and user_struct counts equal their users"
                 + " (copy_files, copy_fs, copy_sighand, copy_signal, copy_mm, copy_creds, exit paths)"),
+        /** Users. */
+        USERS("each cred's user_struct is hashed in uidhash_table in its uid's bucket (alloc_uid, find_user)"),
         /** Each CPU's current task. */
         CURRENT("current (from the registers) is rq->curr, TASK_RUNNING, on_cpu, task_cpu() is the CPU, sp in its stack"),
         /** Runqueues. */

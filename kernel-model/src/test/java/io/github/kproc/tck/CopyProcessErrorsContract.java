@@ -230,10 +230,10 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         Kernel k = bootAsInit();
         long init = k.cpu(0).current().address();
         Structs s = structs(k);
-        new Debugger(k).setUid(init, 1000);
+        k.setrlimit(Pid.INIT, RLIMIT_NPROC, 3, -1);
+        k.cpu(0).setresuid(1000, 1000, 1000);
         long signal = s.taskPtr(init, "signal");
         long rlim = signal + s.offset("signal_struct", "rlim") + RLIMIT_NPROC * s.size("rlimit");
-        s.memory().writePointer(rlim, 3);
         assertTrue(k.cpu(0).fork().nr() > 0);
         assertTrue(k.cpu(0).fork().nr() > 0);
         long user = s.ptr(s.taskPtr(init, "real_cred"), "cred", "user");
