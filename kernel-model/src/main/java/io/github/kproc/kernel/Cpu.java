@@ -32,12 +32,13 @@ public final class Cpu {
     private final Pids pids;
     private final Vfork vfork;
     private final Cred cred;
+    private final Sys sys;
     private final int cpu;
     /** The pid the caller expects to be current, or 0 for whatever runs. */
     private final int expected;
 
     Cpu(Machine mc, Core core, Preempt preempt, Softirq softirq, Fork fork, Exit exit, Exec exec, Pids pids,
-            Vfork vfork, Cred cred, int cpu, int expected) {
+            Vfork vfork, Cred cred, Sys sys, int cpu, int expected) {
         this.mc = mc;
         this.core = core;
         this.preempt = preempt;
@@ -48,6 +49,7 @@ public final class Cpu {
         this.pids = pids;
         this.vfork = vfork;
         this.cred = cred;
+        this.sys = sys;
         this.cpu = cpu;
         this.expected = expected;
     }
@@ -62,7 +64,7 @@ public final class Cpu {
      * {@code task}; a mismatch is an {@link IllegalStateException} and nothing happens.
      */
     public Cpu as(Pid task) {
-        return new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, cpu, task.nr());
+        return new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, sys, cpu, task.nr());
     }
 
     // ---- what runs here ----
@@ -279,6 +281,16 @@ public final class Cpu {
     public void capset(long effective, long permitted, long inheritable) {
         enter();
         check(cred.capset(mc.current(cpu), effective, permitted, inheritable), "capset");
+    }
+
+    /**
+     * {@code prctl(PR_SET_CHILD_SUBREAPER, on)} by the current task: its process becomes (or stops
+     * being) a child subreaper, which adopts the orphans of its descendants in place of the pid
+     * namespace's init ({@code find_new_reaper}).
+     */
+    public void setChildSubreaper(boolean on) {
+        enter();
+        sys.prctlSetChildSubreaper(mc.current(cpu), on);
     }
 
     /** {@code schedule()}: the current task yields to the best queued task, if any. */

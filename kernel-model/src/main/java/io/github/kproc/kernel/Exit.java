@@ -136,14 +136,35 @@ final class Exit {
     }
 
     /**
-     * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group, else the
-     * child reaper (for a dying namespace init, the model's stand-in described at
+     * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group; else, if
+     * the group has a subreaper above it ({@code has_child_subreaper}), the live thread of the nearest
+     * {@code is_child_subreaper} ancestor in the same pid namespace (same {@code pid->level}, below
+     * init_task); else the child reaper (for a dying namespace init, the model's stand-in described at
      * {@link #findChildReaper}).
      */
     private long findNewReaper(long father, long childReaper) {
         long thread = findAliveThread(father);
         if (thread != 0) {
             return thread;
+        }
+        long signal = m.readPointer(father + f.task.signal);
+        if ((m.readInt(signal + f.signal.subreaperWord) & (1 << f.signal.hasSubreaperBit)) != 0) {
+            int level = pids.level(m.readPointer(father + f.task.threadPid));
+            for (long reaper = m.readPointer(father + o.taskRealParent);
+                    pids.level(m.readPointer(reaper + f.task.threadPid)) == level;
+                    reaper = m.readPointer(reaper + o.taskRealParent)) {
+                if (reaper == mc.initTask) {
+                    break;
+                }
+                long rs = m.readPointer(reaper + f.task.signal);
+                if ((m.readInt(rs + f.signal.subreaperWord) & (1 << f.signal.isSubreaperBit)) == 0) {
+                    continue;
+                }
+                thread = findAliveThread(reaper);
+                if (thread != 0) {
+                    return thread;
+                }
+            }
         }
         return childReaper == father ? liveAncestorReaper(pids.taskActivePidNs(father)) : childReaper;
     }

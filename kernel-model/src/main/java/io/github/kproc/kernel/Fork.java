@@ -373,6 +373,44 @@ final class Fork {
         mc.addNrThreads(1);
     }
 
+    /**
+     * {@code walk_process_tree(top, visitor)}: visits the children of every thread of {@code top}'s group,
+     * descending into a child's group whenever the visitor returns true, depth first and without a
+     * stack: the way back up is each leader's {@code real_parent}, as the kernel climbs.
+     */
+    void walkProcessTree(long top, java.util.function.LongPredicate visitor) {
+        long leader = m.readPointer(top + o.taskGroupLeader);
+        long root = leader;
+        long parent = leader;
+        long node = lists.next(parent + o.taskChildren);
+        while (true) {
+            if (node != parent + o.taskChildren) {
+                long child = node - o.taskSibling;
+                if (visitor.test(child)) {
+                    leader = child;
+                    parent = child;
+                    node = lists.next(parent + o.taskChildren);
+                } else {
+                    node = lists.next(node);
+                }
+                continue;
+            }
+            parent = lists.next(parent + f.task.threadGroup) - f.task.threadGroup;
+            if (parent != leader) {
+                node = lists.next(parent + o.taskChildren);
+                continue;
+            }
+            if (leader == root) {
+                return;
+            }
+            // up: resume after the subtree's leader among its real parent's children
+            long child = leader;
+            parent = m.readPointer(child + o.taskRealParent);
+            leader = m.readPointer(parent + o.taskGroupLeader);
+            node = lists.next(child + o.taskSibling);
+        }
+    }
+
     /** {@code INIT_LIST_HEAD(&p->member)} for a member the build may lack ({@code offset} -1). */
     private void initListHead(long p, long offset) {
         if (offset >= 0) {

@@ -62,11 +62,12 @@ public final class Kernel implements KernelReader, AutoCloseable {
             Exit exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
             Exec exec = new Exec(mc, core, mm, files, signals, vfork);
             this.sysctl = new Sysctl(mc, cred);
+            Sys sys = new Sys(mc, fork, pids);
             new Boot(mc, core, fork, exec, pids, mm, files, signals, taskAlloc).start();
             b.sysctls.forEach(sysctl::write);
             this.cpuHandles = new Cpu[b.cpus];
             for (int c = 0; c < b.cpus; c++) {
-                cpuHandles[c] = new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, c, 0);
+                cpuHandles[c] = new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, sys, c, 0);
             }
             booted = true;
         } finally {
