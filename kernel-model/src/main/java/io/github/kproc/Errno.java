@@ -13,6 +13,7 @@ public enum Errno {
     EBUSY(16),
     EINVAL(22),
     ENOSPC(28),
+    ERESTARTSYS(512),
     ERESTARTNOINTR(513);
 
     private final int code;

@@ -31,6 +31,7 @@ import io.github.kproc.tck.SchedPropertiesContract;
 import io.github.kproc.tck.SharingContract;
 import io.github.kproc.tck.SysctlContract;
 import io.github.kproc.tck.TestKitContract;
+import io.github.kproc.tck.WaitContract;
 import java.util.HexFormat;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -246,6 +247,14 @@ class Arm32TckTest {
 
     @Nested
     class TestKit extends TestKitContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Wait extends WaitContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

@@ -33,6 +33,7 @@ import io.github.kproc.tck.SchedPropertiesContract;
 import io.github.kproc.tck.SharingContract;
 import io.github.kproc.tck.SysctlContract;
 import io.github.kproc.tck.TestKitContract;
+import io.github.kproc.tck.WaitContract;
 import io.github.kproc.view.ThreadInfo;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -247,6 +248,14 @@ class Arm64TckTest {
 
     @Nested
     class TestKit extends TestKitContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Wait extends WaitContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

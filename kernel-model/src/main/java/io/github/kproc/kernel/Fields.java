@@ -461,6 +461,8 @@ final class Fields {
         final long multiprocess;
         /** {@code signal_struct.flags}. */
         final long flags;
+        /** {@code signal_struct.group_exit_code}. */
+        final long groupExitCode;
         /** The word holding {@code signal_struct.is_child_subreaper} and {@code has_child_subreaper}. */
         final long subreaperWord;
         /** Bit of {@code signal_struct.is_child_subreaper} in its word. */
@@ -497,6 +499,7 @@ final class Fields {
             sharedPendingList = o.required("signal_struct", "shared_pending.list");
             multiprocess = o.required("signal_struct", "multiprocess");
             flags = o.required("signal_struct", "flags");
+            groupExitCode = o.required("signal_struct", "group_exit_code");
             var isSubreaper = p.field("signal_struct", "is_child_subreaper");
             var hasSubreaper = p.field("signal_struct", "has_child_subreaper");
             if (isSubreaper.offset() != hasSubreaper.offset()) {

@@ -307,9 +307,10 @@ public final class Kernel implements KernelReader, AutoCloseable {
     }
 
     /**
-     * {@code kill(pid, sig)} from user space: the signal is dropped if {@code sig_ignored} says so (init
-     * and a namespace's init ignore default-action signals, kthreadd ignores every signal, SIGCHLD and
-     * its like are ignored by default); otherwise it is marked pending (the part of {@code send_signal}
+     * {@code kill(pid, sig)} from user space in the initial pid namespace: the signal is dropped if
+     * {@code sig_ignored} says so (init and a namespace's init ignore default-action signals, except that
+     * SIGKILL and SIGSTOP reach a namespace's init from this ancestor namespace; kthreadd ignores every
+     * signal; SIGCHLD and its like are ignored by default); otherwise it is marked pending (the part of {@code send_signal}
      * fork looks at: {@code signal_pending} gives -ERESTARTNOINTR; a pending SIGKILL is fatal).
      *
      * @return true if the signal is pending now, false if it was dropped
@@ -319,7 +320,8 @@ public final class Kernel implements KernelReader, AutoCloseable {
         if (sig < 1 || sig > 64) {
             throw new KernelException(Errno.EINVAL, "bad signal " + sig);
         }
-        if (signals.sigIgnored(t, sig)) {
+        // from user space in init_pid_ns: from an ancestor of any other namespace (from_ancestor_ns)
+        if (signals.sigIgnored(t, sig, pids.taskActivePidNs(t) != mc.initPidNs)) {
             return false;
         }
         signals.sigaddset(t, sig);

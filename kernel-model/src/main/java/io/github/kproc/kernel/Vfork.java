@@ -30,10 +30,10 @@ final class Vfork {
     private final int ptr;
     private final long defaultWakeFunction;
     /** {@code wait_queue_entry.flags}, {@code .private}, {@code .func}, {@code .entry}. */
-    private final long entryFlags;
-    private final long entryPrivate;
-    private final long entryFunc;
-    private final long entryList;
+    final long entryFlags;
+    final long entryPrivate;
+    final long entryFunc;
+    final long entryList;
 
     Vfork(Machine mc, TaskAlloc taskAlloc, Pids pids) {
         this.mc = mc;

@@ -50,7 +50,7 @@ public abstract class ExitContract extends KernelContract {
         assertEquals(0, structs(k).taskPtr(child, "mm"), "exit_mm");
         assertEquals(0, structs(k).taskPtr(child, "files"), "exit_files");
         assertEquals(0, structs(k).taskPtr(child, "fs"), "exit_fs");
-        assertEquals(3, structs(k).task(child, "exit_code"));
+        assertEquals(3 << 8, structs(k).task(child, "exit_code"), "sys_exit: do_exit((3 & 0xff) << 8)");
         assertTrue(lines.stream().anyMatch(l -> l.endsWith("sched_process_exit: comm=init pid=" + pid + " prio=120")),
                 () -> String.join("\n", lines));
         assertFalse(lines.stream().anyMatch(l -> l.contains("sched_process_free")));

@@ -122,4 +122,18 @@ public abstract class NamespacesContract extends KernelContract {
         }
         assertTrue(address(k, pid) != 0);
     }
+
+    @Test
+    @DisplayName("sig_task_ignored: a namespace's init (SIGNAL_UNKILLABLE) drops default-action signals, but SIGKILL from the ancestor namespace is forced; a later fork by it sees no pending signal")
+    void namespaceInitIsUnkillableFromInside() {
+        requireBuilt("CONFIG_PID_NS");
+        Kernel k = bootAsInit();
+        int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
+        assertEquals(false, k.kill(Pid.of(nsInit), SIGUSR1), "SIGNAL_UNKILLABLE with SIG_DFL: dropped");
+        assertEquals(false, k.kill(Pid.of(nsInit), 15), "SIGTERM: dropped");
+        k.cpu(1).run(Pid.of(nsInit));
+        assertTrue(k.cpu(1).fork().nr() > 0, "copy_process: no signal pending, no -ERESTARTNOINTR");
+        assertTrue(k.kill(Pid.of(nsInit), SIGKILL), "from_ancestor_ns forces SIGKILL");
+        assertErrno(Errno.ERESTARTNOINTR, () -> k.cpu(1).fork());
+    }
 }
