@@ -315,5 +315,13 @@ class Arm32TckTest {
                 return Arm32WithNamespaces.backend();
             }
         }
+
+        @Nested
+        class TestKit extends TestKitContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
     }
 }

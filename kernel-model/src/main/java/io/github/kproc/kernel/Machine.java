@@ -96,6 +96,8 @@ final class Machine {
     final long initSignals;
     /** {@code uidhash_table}: {@link Cred#UIDHASH_SZ} hlist_heads in the image's data ({@code kernel/user.c}). */
     final long uidhashTable;
+    /** {@code &pid_max_min}: an int, kernel.pid_max's lower bound. */
+    final long pidMaxMinVar;
 
     /** {@code &nr_threads}: an int in the image's data. */
     final long nrThreadsVar;
@@ -181,6 +183,9 @@ final class Machine {
         initSighand = staticAlloc(f.sighand.size, 8);
         initSignals = staticAlloc(f.signal.size, 8);
         uidhashTable = staticAlloc((long) Cred.UIDHASH_SZ * ptr, ptr);
+        // pid_idr_init: pid_max_min = max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN * num_possible_cpus())
+        pidMaxMinVar = staticAlloc(4, 4);
+        m.writeInt(pidMaxMinVar, Math.max(Pids.RESERVED_PIDS + 1, 8 * cpus));
         this.perCpu = new PerCpu(this, 2L * platform.pageSize());
         this.trace = new TraceEvents(this);
     }
@@ -245,6 +250,11 @@ final class Machine {
         return m.readInt(pidMaxVar);
     }
 
+    /** {@code pid_max_min}. */
+    int pidMaxMin() {
+        return m.readInt(pidMaxMinVar);
+    }
+
     void setPidMax(int value) {
         m.writeInt(pidMaxVar, value);
     }
@@ -298,6 +308,7 @@ final class Machine {
             case "max_threads" -> maxThreadsVar;
             case "pid_max" -> pidMaxVar;
             case "uidhash_table" -> uidhashTable;
+            case "pid_max_min" -> pidMaxMinVar;
             case "root_user" -> rootUser;
             default -> symbols.address(name);
         };

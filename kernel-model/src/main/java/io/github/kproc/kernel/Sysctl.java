@@ -12,9 +12,6 @@ import io.github.kproc.mem.AddressSpace;
  * {@code EINVAL} and changes nothing, as the handlers return before writing.
  */
 final class Sysctl {
-    /** {@code pid_max_min} = RESERVED_PIDS + 1. */
-    static final int PID_MAX_MIN = Pids.RESERVED_PIDS + 1;
-
     private final Machine mc;
     private final AddressSpace m;
     private final Fields f;
@@ -37,7 +34,7 @@ final class Sysctl {
     void write(String name, long value) {
         switch (name) {
             case "kernel.pid_max" -> {
-                requireRange(name, value, PID_MAX_MIN, mc.platform.pidMaxLimit());
+                requireRange(name, value, mc.pidMaxMin(), mc.platform.pidMaxLimit());
                 mc.setPidMax((int) value);
             }
             case "kernel.threads-max" -> {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.Errno;
 import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
@@ -59,6 +60,22 @@ public abstract class PidsContract extends KernelContract {
         }
         assertEquals(300, k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr());
         assertEquals(301, k.cpu(0).fork().nr());
+    }
+
+    @Test
+    @DisplayName("pid_idr_init: pid_max_min, kernel.pid_max's lower bound, is RESERVED_PIDS + 1 or 8 per possible CPU")
+    void pidMaxMinFollowsTheCpuCount() {
+        Kernel one = boot(1);
+        assertEquals(301, one.addressSpace().readInt(one.symbol("pid_max_min")));
+        assertErrno(Errno.EINVAL, () -> one.sysctl("kernel.pid_max", 300));
+        one.sysctl("kernel.pid_max", 301);
+        int max = facts().maxCpus();
+        Kernel all = boot(b -> b.cpus(max).memory(64L << 20));
+        int min = Math.max(301, 8 * max);
+        assertEquals(min, all.addressSpace().readInt(all.symbol("pid_max_min")));
+        assertErrno(Errno.EINVAL, () -> all.sysctl("kernel.pid_max", min - 1));
+        all.sysctl("kernel.pid_max", min);
+        assertEquals(min, all.pidMax());
     }
 
     @Test
