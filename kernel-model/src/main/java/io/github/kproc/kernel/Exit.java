@@ -82,7 +82,10 @@ final class Exit {
         files.exitFs(tsk);
         nsproxy.exitTaskNamespaces(tsk);
         exitNotify(cpu, tsk, groupDead);
+        m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | TaskFlags.PF_EXITPIDONE);
+        // do_task_dead: TASK_DEAD, PF_NOFREEZE, and the final __schedule
         m.writePointer(tsk + o.taskState, TaskStateBits.TASK_DEAD);
+        m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | TaskFlags.PF_NOFREEZE);
         core.schedule(cpu, false, 0);
     }
 

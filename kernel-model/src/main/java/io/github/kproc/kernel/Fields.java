@@ -183,6 +183,19 @@ final class Fields {
         final long stackRefcount;
         /** {@code task_struct.stack_vm_area} (-1 where the build lacks it). */
         final long stackVmArea;
+        /** {@code task_struct.timer_slack_ns} and {@code default_timer_slack_ns} (u64). */
+        final long timerSlackNs;
+        final long defaultTimerSlackNs;
+        /** {@code task_struct.cpuset_mem_spread_rotor}, {@code cpuset_slab_spread_rotor}, {@code mems_allowed_seq} (-1 without CONFIG_CPUSETS). */
+        final long cpusetMemSpreadRotor;
+        final long cpusetSlabSpreadRotor;
+        final long memsAllowedSeq;
+        /** {@code task_struct.nr_dirtied}, {@code nr_dirtied_pause} (ints), {@code dirty_paused_when} (unsigned long). */
+        final long nrDirtied;
+        final long nrDirtiedPause;
+        final long dirtyPausedWhen;
+        /** {@code task_struct.pagefault_disabled}. */
+        final long pagefaultDisabled;
         /** {@code task_struct.utime}. */
         final long utime;
         /** {@code task_struct.stime}. */
@@ -289,6 +302,16 @@ final class Fields {
             parentExecId = o.required("task_struct", "parent_exec_id");
             stackRefcount = o.optional("task_struct", "stack_refcount");
             stackVmArea = o.optional("task_struct", "stack_vm_area");
+            timerSlackNs = o.required("task_struct", "timer_slack_ns");
+            defaultTimerSlackNs = o.required("task_struct", "default_timer_slack_ns");
+            boolean cpusets = p.config().enabled("CONFIG_CPUSETS");
+            cpusetMemSpreadRotor = cpusets ? o.optional("task_struct", "cpuset_mem_spread_rotor") : -1;
+            cpusetSlabSpreadRotor = cpusets ? o.optional("task_struct", "cpuset_slab_spread_rotor") : -1;
+            memsAllowedSeq = cpusets ? o.optional("task_struct", "mems_allowed_seq") : -1;
+            nrDirtied = o.required("task_struct", "nr_dirtied");
+            nrDirtiedPause = o.required("task_struct", "nr_dirtied_pause");
+            dirtyPausedWhen = o.required("task_struct", "dirty_paused_when");
+            pagefaultDisabled = o.required("task_struct", "pagefault_disabled");
             utime = o.required("task_struct", "utime");
             stime = o.required("task_struct", "stime");
             gtime = o.required("task_struct", "gtime");
@@ -485,6 +508,10 @@ final class Fields {
         final long oomScoreAdj;
         /** {@code signal_struct.leader}. */
         final long leader;
+        /** {@code signal_struct.real_timer.function} (-1 without CONFIG_POSIX_TIMERS). */
+        final long realTimerFunction;
+        /** {@code signal_struct.cred_guard_mutex.wait_list}. */
+        final long credGuardMutexWaitList;
         /** {@code sizeof(struct rlimit)}. */
         final long rlimitSize;
 
@@ -516,6 +543,8 @@ final class Fields {
             cpuTimers = o.required("signal_struct", "cpu_timers");
             oomScoreAdj = o.required("signal_struct", "oom_score_adj");
             leader = o.required("signal_struct", "leader");
+            realTimerFunction = o.optional("signal_struct", "real_timer.function");
+            credGuardMutexWaitList = o.required("signal_struct", "cred_guard_mutex.wait_list");
             rlimitSize = p.sizeOf("rlimit");
         }
     }

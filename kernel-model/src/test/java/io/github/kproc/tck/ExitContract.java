@@ -45,6 +45,8 @@ public abstract class ExitContract extends KernelContract {
         k.cpu(1).exit(3);
         assertEquals(EXIT_ZOMBIE, k.task(child).exitState());
         assertEquals(0x80, k.task(child).rawState(), "TASK_DEAD");
+        assertEquals(0x4 | 0x8 | 0x8000, k.task(child).flags() & (0x4 | 0x8 | 0x8000),
+                "do_exit: PF_EXITING, PF_EXITPIDONE after exit_notify; do_task_dead: PF_NOFREEZE");
         assertTrue(taskAddresses(k).contains(child));
         assertEquals(threads, k.nrThreads(), "a zombie still counts");
         assertEquals(0, structs(k).taskPtr(child, "mm"), "exit_mm");
