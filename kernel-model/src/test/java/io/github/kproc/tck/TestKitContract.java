@@ -122,6 +122,23 @@ public abstract class TestKitContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("KernelInvariants: a pid namespace's kref off by one (a lost put_pid_ns) is a REFCOUNT violation, with or without CONFIG_PID_NS")
+    void pidNamespaceKrefIsChecked() {
+        Kernel k = boot(b -> b.cpus(2).memory(64L << 20));
+        k.cpu(0).run(Pid.INIT);
+        long ns = k.initPidNamespace();
+        if (built("CONFIG_PID_NS")) {
+            int pid = k.cpu(0).clone(CloneArgs.of(io.github.kproc.kernel.CloneFlag.NEWPID)).nr();
+            ns = k.taskActivePidNs(k.task(Pid.of(pid)).orElseThrow().address());
+        }
+        assertEquals(List.of(), KernelInvariants.of(k).check());
+        long kref = ns + off("pid_namespace", "kref");
+        k.addressSpace().writeInt(kref, k.addressSpace().readInt(kref) + 1);
+        List<Violation> found = KernelInvariants.of(k).check();
+        assertTrue(has(found, Rule.REFCOUNT) && found.toString().contains("pid_namespace.kref"), found.toString());
+    }
+
+    @Test
     @DisplayName("A cyclic task list is a LIST_CLOSES violation, not a hang")
     void cyclicListDoesNotHang() {
         Kernel k = busy();
