@@ -21,9 +21,9 @@ public record WaitStatus(Pid pid, int status) {
         return (status >> 8) & 0xff;
     }
 
-    /** {@code WIFSIGNALED}: a signal ended it. */
+    /** {@code WIFSIGNALED}: a signal ended it (not a stop, whose low 7 bits are 0x7f). */
     public boolean signaled() {
-        return ((status & 0x7f) + 1) >> 1 > 0;
+        return ((byte) ((status & 0x7f) + 1) >> 1) > 0;
     }
 
     /** {@code WTERMSIG}: the signal that ended it. */
