@@ -15,6 +15,7 @@ public enum Errno {
     EINVAL(22),
     ENOSPC(28),
     ELOOP(40),
+    ERESTARTSYS(512),
     ERESTARTNOINTR(513);
 
     private final int code;

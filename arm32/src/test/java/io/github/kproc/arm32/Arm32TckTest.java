@@ -11,6 +11,7 @@ import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
+import io.github.kproc.tck.CredContract;
 import io.github.kproc.tck.DoForkContract;
 import io.github.kproc.tck.DupTaskStructContract;
 import io.github.kproc.tck.ExitContract;
@@ -20,6 +21,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
@@ -30,6 +32,7 @@ import io.github.kproc.tck.SharingContract;
 import io.github.kproc.tck.SysctlContract;
 import io.github.kproc.tck.TestKitContract;
 import io.github.kproc.tck.VmcoreContract;
+import io.github.kproc.tck.WaitContract;
 import java.util.HexFormat;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -100,6 +103,14 @@ class Arm32TckTest {
     }
 
     @Nested
+    class Cred extends CredContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
     class DoFork extends DoForkContract {
         @Override
         protected Backend backend() {
@@ -157,6 +168,14 @@ class Arm32TckTest {
 
     @Nested
     class Ftrace extends FtraceContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Namespaces extends NamespacesContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();
@@ -240,6 +259,78 @@ class Arm32TckTest {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Wait extends WaitContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    /**
+     * The contracts of the namespaces vexpress's .config leaves out, on the same build with
+     * CONFIG_USER_NS, PID_NS, UTS_NS, IPC_NS and NET_NS set ({@link Arm32WithNamespaces}, loaded from
+     * files): a user's own build behaves as that build.
+     */
+    @Nested
+    class BuiltWithNamespaces {
+        @Nested
+        class Namespaces extends NamespacesContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class Pids extends PidsContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class Exit extends ExitContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class CopyProcessErrors extends CopyProcessErrorsContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class DoFork extends DoForkContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class FaultInjection extends FaultInjectionContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class TestKit extends TestKitContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
         }
     }
 }

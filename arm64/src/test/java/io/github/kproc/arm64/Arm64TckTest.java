@@ -13,6 +13,7 @@ import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
+import io.github.kproc.tck.CredContract;
 import io.github.kproc.tck.DoForkContract;
 import io.github.kproc.tck.DupTaskStructContract;
 import io.github.kproc.tck.ExitContract;
@@ -22,6 +23,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
@@ -32,6 +34,7 @@ import io.github.kproc.tck.SharingContract;
 import io.github.kproc.tck.SysctlContract;
 import io.github.kproc.tck.TestKitContract;
 import io.github.kproc.tck.VmcoreContract;
+import io.github.kproc.tck.WaitContract;
 import io.github.kproc.view.ThreadInfo;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -101,6 +104,14 @@ class Arm64TckTest {
     }
 
     @Nested
+    class Cred extends CredContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
     class DoFork extends DoForkContract {
         @Override
         protected Backend backend() {
@@ -158,6 +169,14 @@ class Arm64TckTest {
 
     @Nested
     class Ftrace extends FtraceContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Namespaces extends NamespacesContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();
@@ -238,6 +257,14 @@ class Arm64TckTest {
 
     @Nested
     class Vmcore extends VmcoreContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Wait extends WaitContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

@@ -209,6 +209,7 @@ final class Boot {
         lists.init(signal + f.signal.waitChldexitHead);
         lists.init(signal + f.signal.sharedPendingList);
         lists.init(signal + f.signal.posixTimers);
+        lists.init(signal + f.signal.credGuardMutexWaitList);
         for (int i = 0; i < f.signal.cpuTimersCount; i++) {
             lists.init(signal + f.signal.cpuTimers + i * 2L * ptr);
         }
@@ -259,6 +260,8 @@ final class Boot {
         m.writePointer(t + o.taskGroupLeader, t);
         m.writePointer(t + f.task.realCred, mc.initCred);
         m.writePointer(t + f.task.cred, mc.initCred);
+        // INIT_TASK: .timer_slack_ns = 50000 (50 usec default slack)
+        m.writeLong(t + f.task.timerSlackNs, 50_000);
         m.writeCString(t + o.taskComm, o.commLength, "swapper");
         m.writePointer(t + f.task.fs, mc.initFs);
         m.writePointer(t + f.task.files, mc.initFiles);

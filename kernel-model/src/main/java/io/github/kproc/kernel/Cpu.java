@@ -31,12 +31,14 @@ public final class Cpu {
     private final Exec exec;
     private final Pids pids;
     private final Vfork vfork;
+    private final Cred cred;
+    private final Sys sys;
     private final int cpu;
     /** The pid the caller expects to be current, or 0 for whatever runs. */
     private final int expected;
 
     Cpu(Machine mc, Core core, Preempt preempt, Softirq softirq, Fork fork, Exit exit, Exec exec, Pids pids,
-            Vfork vfork, int cpu, int expected) {
+            Vfork vfork, Cred cred, Sys sys, int cpu, int expected) {
         this.mc = mc;
         this.core = core;
         this.preempt = preempt;
@@ -46,6 +48,8 @@ public final class Cpu {
         this.exec = exec;
         this.pids = pids;
         this.vfork = vfork;
+        this.cred = cred;
+        this.sys = sys;
         this.cpu = cpu;
         this.expected = expected;
     }
@@ -60,7 +64,7 @@ public final class Cpu {
      * {@code task}; a mismatch is an {@link IllegalStateException} and nothing happens.
      */
     public Cpu as(Pid task) {
-        return new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cpu, task.nr());
+        return new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, sys, cpu, task.nr());
     }
 
     // ---- what runs here ----
@@ -197,13 +201,14 @@ public final class Cpu {
     }
 
     /**
-     * {@code do_exit(code)} of the current task; the CPU then runs the next task.
+     * {@code exit(status)} of the current task: {@code do_exit((status & 0xff) << 8)}, the status word a
+     * waiting parent decodes with {@link WaitStatus#exitStatus()}; the CPU then runs the next task.
      *
      * @throws IllegalStateException for the idle task or the global init ("Attempted to kill init!")
      */
-    public void exit(int code) {
+    public void exit(int status) {
         enter();
-        exit.doExit(cpu, code);
+        exit.doExit(cpu, (status & 0xff) << 8);
     }
 
     /**
@@ -215,7 +220,9 @@ public final class Cpu {
      */
     public boolean wait4(Pid child) {
         enter();
-        return exit.wait(cpu, child.nr()) != 0;
+        long current = mc.current(cpu);
+        long pid = pids.findPidNs(child.nr(), pids.taskActivePidNs(current));
+        return checkWait(exit.doWait(cpu, Pids.PIDTYPE_PID, pid, Exit.WNOHANG | Exit.WALL | Exit.WEXITED)) != 0;
     }
 
     /**
@@ -226,8 +233,86 @@ public final class Cpu {
      */
     public java.util.Optional<Pid> wait4Any() {
         enter();
-        int nr = exit.wait(cpu, -1);
-        return nr == 0 ? java.util.Optional.empty() : java.util.Optional.of(mc.pid(nr));
+        long r = checkWait(exit.doWait(cpu, Pids.PIDTYPE_MAX, 0, Exit.WNOHANG | Exit.WALL | Exit.WEXITED));
+        return r == 0 ? java.util.Optional.empty() : java.util.Optional.of(mc.pid((int) (r >>> 32)));
+    }
+
+    /**
+     * {@code wait4(upid, &status, options, NULL)} ({@code kernel_wait4} -> {@code do_wait}): {@code upid}
+     * -1 waits for any child, {@code n > 0} for child n, 0 for a child in the caller's process group,
+     * {@code -n} for one in process group n. Children are looked for among the calling thread's first,
+     * then its thread group's (not with {@link WaitOption#NOTHREAD}); without {@link WaitOption#ALL}
+     * only children with exit signal SIGCHLD count (only the others with {@link WaitOption#CLONE}).
+     * Without {@link WaitOption#NOHANG} and with nothing to reap yet the caller sleeps in do_wait
+     * (TASK_INTERRUPTIBLE on its {@code signal->wait_chldexit}) until such a child exits, and this
+     * returns empty: call it again once the task runs.
+     *
+     * @return the reaped child and its status word, or empty (WNOHANG and nothing to reap, or asleep)
+     * @throws KernelException EINVAL for an option wait4 does not take (WNOWAIT, WEXITED), ESRCH for
+     *     INT_MIN, ECHILD without a matching child, ERESTARTSYS if a signal is pending instead of sleeping
+     */
+    public java.util.Optional<WaitStatus> wait4(int upid, Set<WaitOption> options) {
+        int word = WaitOption.word(options);
+        if ((word & ~Exit.WAIT4_OPTIONS) != 0) {
+            throw new KernelException(Errno.EINVAL, "wait4 does not take " + options);
+        }
+        if (upid == Integer.MIN_VALUE) {
+            throw new KernelException(Errno.ESRCH, "wait4(INT_MIN)");
+        }
+        enter();
+        return waitResult(upid, word | Exit.WEXITED);
+    }
+
+    /**
+     * {@code waitid(idtype, id, &info, options, NULL)} ({@code kernel_waitid} -> {@code do_wait}):
+     * {@code upid} -1 is P_ALL, {@code n > 0} P_PID n, {@code -n} P_PGID n. {@code options} must hold
+     * {@link WaitOption#EXITED} (or UNTRACED/CONTINUED, which the model's children never report);
+     * {@link WaitOption#NOWAIT} reports a zombie and leaves it waitable. Blocking as {@link #wait4(int, Set)}.
+     *
+     * @return the child and the status word its siginfo is made from, or empty
+     * @throws KernelException EINVAL for unknown options, none of EXITED/UNTRACED/CONTINUED, or pid 0;
+     *     ECHILD, ERESTARTSYS as for wait4
+     */
+    public java.util.Optional<WaitStatus> waitid(int upid, Set<WaitOption> options) {
+        int word = WaitOption.word(options);
+        if ((word & ~Exit.WAITID_OPTIONS) != 0 || (word & (Exit.WEXITED | Exit.WSTOPPED | Exit.WCONTINUED)) == 0
+                || upid == 0 || upid == Integer.MIN_VALUE) {
+            throw new KernelException(Errno.EINVAL, "waitid(" + upid + ", " + options + ")");
+        }
+        enter();
+        return waitResult(upid, word);
+    }
+
+    private java.util.Optional<WaitStatus> waitResult(int upid, int flags) {
+        long current = mc.current(cpu);
+        long ns = pids.taskActivePidNs(current);
+        int type;
+        long pid = 0;
+        if (upid == -1) {
+            type = Pids.PIDTYPE_MAX;
+        } else if (upid < 0) {
+            type = Pids.PIDTYPE_PGID;
+            pid = pids.findPidNs(-upid, ns);
+        } else if (upid == 0) {
+            type = Pids.PIDTYPE_PGID;
+            pid = pids.taskPid(current, Pids.PIDTYPE_PGID);
+        } else {
+            type = Pids.PIDTYPE_PID;
+            pid = pids.findPidNs(upid, ns);
+        }
+        long r = checkWait(exit.doWait(cpu, type, pid, flags));
+        return r == 0 ? java.util.Optional.empty()
+                : java.util.Optional.of(new WaitStatus(mc.pid((int) (r >>> 32)), (int) r));
+    }
+
+    private static long checkWait(long result) {
+        if (result == Exit.ERESTARTSYS) {
+            throw new KernelException(Errno.ERESTARTSYS, "wait interrupted by a pending signal");
+        }
+        if (result < 0) {
+            throw new KernelException(Errno.fromNegative(result), "wait failed");
+        }
+        return result;
     }
 
     /**
@@ -239,6 +324,54 @@ public final class Cpu {
         java.util.Objects.requireNonNull(comm, "comm");
         enter();
         exec.exec(cpu, comm);
+    }
+
+    /**
+     * {@code setuid(uid)} of the current task: with CAP_SETUID its real, effective and saved uid become
+     * {@code uid} (a new real uid moves it to that uid's {@code user_struct}, made by {@code alloc_uid}
+     * if the uid has none); without it only the effective uid changes, to the real or saved uid.
+     * Capabilities follow {@code cap_emulate_setxuid}: leaving uid 0 drops them.
+     *
+     * @throws KernelException EPERM without CAP_SETUID for another uid; EAGAIN or ENOMEM without memory
+     */
+    public void setuid(int uid) {
+        enter();
+        check(cred.setuid(mc.current(cpu), uid), "setuid");
+    }
+
+    /**
+     * {@code setresuid(ruid, euid, suid)} of the current task, {@code -1} keeping an id: without
+     * CAP_SETUID each new id must be one of the current real, effective or saved uids. A new real uid
+     * moves the task (and its count in {@code user_struct.processes}) to that uid's user; at that user's
+     * RLIMIT_NPROC the next {@link #exec} fails with EAGAIN (PF_NPROC_EXCEEDED).
+     *
+     * @throws KernelException EPERM, EAGAIN or ENOMEM as {@code __sys_setresuid} returns them
+     */
+    public void setresuid(int ruid, int euid, int suid) {
+        enter();
+        check(cred.setresuid(mc.current(cpu), ruid, euid, suid), "setresuid");
+    }
+
+    /**
+     * {@code capset} of the current task on itself, each set a mask of capability bits ({@code 1L << CAP_*},
+     * bits above CAP_LAST_CAP ignored): capabilities may be dropped, never gained (effective within the
+     * new permitted set, permitted within the old one).
+     *
+     * @throws KernelException EPERM for a set {@code cap_capset} refuses
+     */
+    public void capset(long effective, long permitted, long inheritable) {
+        enter();
+        check(cred.capset(mc.current(cpu), effective, permitted, inheritable), "capset");
+    }
+
+    /**
+     * {@code prctl(PR_SET_CHILD_SUBREAPER, on)} by the current task: its process becomes (or stops
+     * being) a child subreaper, which adopts the orphans of its descendants in place of the pid
+     * namespace's init ({@code find_new_reaper}).
+     */
+    public void setChildSubreaper(boolean on) {
+        enter();
+        sys.prctlSetChildSubreaper(mc.current(cpu), on);
     }
 
     /** {@code schedule()}: the current task yields to the best queued task, if any. */
@@ -275,6 +408,9 @@ public final class Cpu {
         if ((state & (TaskStateBits.TASK_INTERRUPTIBLE | TaskStateBits.TASK_UNINTERRUPTIBLE)) == 0
                 || vfork.inVforkWait(t)) {
             return false;
+        }
+        if (exit.inDoWait(t)) {
+            exit.removeChildWait(t);
         }
         core.tryToWakeUp(cpu, t);
         return true;

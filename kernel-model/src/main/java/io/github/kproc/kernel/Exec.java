@@ -51,7 +51,18 @@ final class Exec {
         if (leader != tsk || !mc.lists.empty(tsk + f.task.threadGroup)) {
             throw new KernelException(Errno.EINVAL, "exec of a multi-threaded process (de_thread) is not modelled");
         }
-        // do_execveat_common: unshare_files(), so the new program's descriptors are its own
+        // do_execveat_common: a set*uid() that found the new user at RLIMIT_NPROC fails the exec now
+        int pflags = m.readInt(tsk + o.taskFlags);
+        if ((pflags & TaskFlags.PF_NPROC_EXCEEDED) != 0) {
+            long user = m.readPointer(m.readPointer(tsk + f.task.cred) + f.cred.user);
+            long nproc = m.readPointer(m.readPointer(tsk + f.task.signal) + f.signal.rlim
+                    + Rlimit.RLIMIT_NPROC * f.signal.rlimitSize);
+            if (Long.compareUnsigned(Integer.toUnsignedLong(m.readInt(user + f.user.processes)), nproc) > 0) {
+                throw new KernelException(Errno.EAGAIN, "exec: the user is over RLIMIT_NPROC (PF_NPROC_EXCEEDED)");
+            }
+            m.writeInt(tsk + o.taskFlags, pflags & ~TaskFlags.PF_NPROC_EXCEEDED);
+        }
+        // unshare_files(), so the new program's descriptors are its own
         long oldFiles = m.readPointer(tsk + f.task.files);
         long unshared = 0;
         if (oldFiles != 0 && m.readInt(oldFiles + f.files.count) > 1) {

@@ -27,6 +27,8 @@ final class Exit {
     private final Cred cred;
     private final TaskAlloc taskAlloc;
     private final Vfork vfork;
+    /** {@code child_wait_callback}: the wake function of do_wait's wait queue entry. */
+    private final long childWaitCallback;
 
     Exit(Machine mc, Core core, Pids pids, Files files, Nsproxy nsproxy, Mm mm, Signals signals, Cred cred,
             TaskAlloc taskAlloc, Vfork vfork) {
@@ -44,6 +46,7 @@ final class Exit {
         this.cred = cred;
         this.taskAlloc = taskAlloc;
         this.vfork = vfork;
+        this.childWaitCallback = mc.symbols.address("child_wait_callback");
     }
 
     private boolean threadGroupLeader(long p) {
@@ -79,7 +82,10 @@ final class Exit {
         files.exitFs(tsk);
         nsproxy.exitTaskNamespaces(tsk);
         exitNotify(cpu, tsk, groupDead);
+        m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | TaskFlags.PF_EXITPIDONE);
+        // do_task_dead: TASK_DEAD, PF_NOFREEZE, and the final __schedule
         m.writePointer(tsk + o.taskState, TaskStateBits.TASK_DEAD);
+        m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | TaskFlags.PF_NOFREEZE);
         core.schedule(cpu, false, 0);
     }
 
@@ -136,14 +142,35 @@ final class Exit {
     }
 
     /**
-     * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group, else the
-     * child reaper (for a dying namespace init, the model's stand-in described at
+     * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group; else, if
+     * the group has a subreaper above it ({@code has_child_subreaper}), the live thread of the nearest
+     * {@code is_child_subreaper} ancestor in the same pid namespace (same {@code pid->level}, below
+     * init_task); else the child reaper (for a dying namespace init, the model's stand-in described at
      * {@link #findChildReaper}).
      */
     private long findNewReaper(long father, long childReaper) {
         long thread = findAliveThread(father);
         if (thread != 0) {
             return thread;
+        }
+        long signal = m.readPointer(father + f.task.signal);
+        if ((m.readInt(signal + f.signal.subreaperWord) & (1 << f.signal.hasSubreaperBit)) != 0) {
+            int level = pids.level(m.readPointer(father + f.task.threadPid));
+            for (long reaper = m.readPointer(father + o.taskRealParent);
+                    pids.level(m.readPointer(reaper + f.task.threadPid)) == level;
+                    reaper = m.readPointer(reaper + o.taskRealParent)) {
+                if (reaper == mc.initTask) {
+                    break;
+                }
+                long rs = m.readPointer(reaper + f.task.signal);
+                if ((m.readInt(rs + f.signal.subreaperWord) & (1 << f.signal.isSubreaperBit)) == 0) {
+                    continue;
+                }
+                thread = findAliveThread(reaper);
+                if (thread != 0) {
+                    return thread;
+                }
+            }
         }
         return childReaper == father ? liveAncestorReaper(pids.taskActivePidNs(father)) : childReaper;
     }
@@ -202,7 +229,7 @@ final class Exit {
         }
         boolean autoreap;
         if (threadGroupLeader(tsk)) {
-            autoreap = threadGroupEmpty(tsk) && signals.doNotifyParent(tsk, m.readInt(tsk + o.taskExitSignal));
+            autoreap = threadGroupEmpty(tsk) && notifyParent(cpu, tsk, m.readInt(tsk + o.taskExitSignal));
         } else {
             autoreap = true;
         }
@@ -230,7 +257,7 @@ final class Exit {
             long p = node - o.taskSibling;
             node = lists.next(node);
             if (m.readInt(p + o.taskExitState) == TaskStateBits.EXIT_ZOMBIE && threadGroupEmpty(p)
-                    && signals.doNotifyParent(p, m.readInt(p + o.taskExitSignal))) {
+                    && notifyParent(cpu, p, m.readInt(p + o.taskExitSignal))) {
                 m.writeInt(p + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
                 releaseTask(cpu, p);
             }
@@ -251,7 +278,7 @@ final class Exit {
             boolean zapLeader = false;
             long leader = m.readPointer(p + o.taskGroupLeader);
             if (leader != p && threadGroupEmpty(leader) && m.readInt(leader + o.taskExitState) == TaskStateBits.EXIT_ZOMBIE) {
-                zapLeader = signals.doNotifyParent(leader, m.readInt(leader + o.taskExitSignal));
+                zapLeader = notifyParent(cpu, leader, m.readInt(leader + o.taskExitSignal));
                 if (zapLeader) {
                     m.writeInt(leader + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
                 }
@@ -290,37 +317,196 @@ final class Exit {
         signals.cleanupSighand(sighand);
     }
 
+    // ---- do_wait ----
+
+    /** {@code WNOHANG}, {@code WUNTRACED}/{@code WSTOPPED}, {@code WEXITED}, {@code WCONTINUED}, {@code WNOWAIT}. */
+    static final int WNOHANG = 0x1;
+    static final int WSTOPPED = 0x2;
+    static final int WEXITED = 0x4;
+    static final int WCONTINUED = 0x8;
+    static final int WNOWAIT = 0x01000000;
+    /** {@code __WNOTHREAD}, {@code __WALL}, {@code __WCLONE}. */
+    static final int WNOTHREAD = 0x20000000;
+    static final int WALL = 0x40000000;
+    static final int WCLONE = 0x80000000;
+    /** What {@code kernel_wait4} accepts. */
+    static final int WAIT4_OPTIONS = WNOHANG | WSTOPPED | WCONTINUED | WNOTHREAD | WCLONE | WALL;
+    /** What {@code kernel_waitid} accepts. */
+    static final int WAITID_OPTIONS = WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | WNOTHREAD | WCLONE | WALL;
+    /** {@code -ERESTARTSYS}: a kernel-internal errno, returned when a signal interrupts a blocking wait. */
+    static final long ERESTARTSYS = Errno.ERESTARTSYS.negative();
+    /** {@code SIGNAL_GROUP_EXIT}: the group exits with {@code group_exit_code}. */
+    private static final int SIGNAL_GROUP_EXIT = 0x4;
+
     /**
-     * {@code wait4(pid, WNOHANG | __WALL)}: reaps the first zombie child (of any thread of the caller's
-     * group) matching {@code pid} (-1: any) that is not a leader with live threads.
+     * The result of {@link #doWait} when the caller went to sleep in it (no WNOHANG, nothing to reap
+     * yet): the model's system calls return when the task sleeps; it calls again once woken.
      */
-    int wait(int cpu, int pid) {
+    static final long WAIT_BLOCKED = 0;
+
+    /**
+     * {@code do_wait(wo)} of the current task of {@code cpu}: {@code type} is the {@code wo_type}
+     * (PIDTYPE_PID, PIDTYPE_PGID, or PIDTYPE_MAX for any child) and {@code pid} the {@code struct pid}
+     * to match. Children are considered thread by thread, starting with the caller and then the
+     * other threads of its group ({@code while_each_thread}; only the caller with {@code __WNOTHREAD}),
+     * each child as {@code wait_consider_task} and {@code eligible_child} decide (EXIT_DEAD ones are
+     * skipped; without {@code __WALL} only children whose exit signal is SIGCHLD, or with
+     * {@code __WCLONE} only those whose is not; a zombie leader with live threads is not reaped).
+     *
+     * @return {@code pid << 32 | status} of the reaped (or, with WNOWAIT, the peeked) zombie; 0 with
+     *     WNOHANG and nothing to reap yet, or when the caller went to sleep ({@link #WAIT_BLOCKED});
+     *     -ECHILD without an eligible child; {@link #ERESTARTSYS} with a signal pending instead of
+     *     sleeping
+     */
+    long doWait(int cpu, int type, long pid, int flags) {
         long current = mc.current(cpu);
+        if (type < Pids.PIDTYPE_MAX && (pid == 0 || lists.hlistFirst(pid + f.pid.tasks + (long) type * mc.platform.pointerSize()) == 0)) {
+            return Errno.ECHILD.negative();
+        }
         long ns = pids.taskActivePidNs(current);
-        boolean any = false;
-        long leader = m.readPointer(current + o.taskGroupLeader);
-        long thread = leader;
+        boolean eligible = false;
+        long tsk = current;
         do {
-            long head = thread + o.taskChildren;
+            long head = tsk + o.taskChildren;
             for (long node = lists.next(head); node != head; node = lists.next(node)) {
                 long child = node - o.taskSibling;
-                int nr = pids.taskPidNrNs(child, ns);
-                if (pid != -1 && nr != pid) {
+                int exitState = m.readInt(child + o.taskExitState);
+                if (exitState == TaskStateBits.EXIT_DEAD || !eligibleChild(type, pid, flags, child)) {
                     continue;
                 }
-                any = true;
-                if (m.readInt(child + o.taskExitState) == TaskStateBits.EXIT_ZOMBIE
-                        && !(threadGroupLeader(child) && !threadGroupEmpty(child))) {
-                    m.writeInt(child + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
-                    releaseTask(cpu, child);
-                    return nr;
+                if (exitState == TaskStateBits.EXIT_ZOMBIE && !(threadGroupLeader(child) && !threadGroupEmpty(child))) {
+                    return waitTaskZombie(cpu, flags, child, ns);
                 }
+                eligible = true;
             }
-            thread = lists.next(thread + f.task.threadGroup) - f.task.threadGroup;
-        } while (thread != leader);
-        if (!any) {
-            throw new KernelException(Errno.ECHILD, "no child " + (pid == -1 ? "" : "with pid " + pid));
+            if ((flags & WNOTHREAD) != 0) {
+                break;
+            }
+            tsk = lists.next(tsk + f.task.threadGroup) - f.task.threadGroup;
+        } while (tsk != current);
+        if (!eligible) {
+            return Errno.ECHILD.negative();
         }
-        return 0;
+        if ((flags & WNOHANG) != 0) {
+            return 0;
+        }
+        if (signals.signalPending(current)) {
+            return ERESTARTSYS;
+        }
+        // add_wait_queue(&current->signal->wait_chldexit, &wo->child_wait), TASK_INTERRUPTIBLE, schedule()
+        long wo = waitOpts(current);
+        m.writeInt(wo + WO_TYPE, type);
+        m.writeInt(wo + WO_FLAGS, flags);
+        m.writePointer(wo + WO_PID, pid);
+        long wait = childWait(current);
+        m.writeInt(wait + vfork.entryFlags, 0);
+        m.writePointer(wait + vfork.entryPrivate, current);
+        m.writePointer(wait + vfork.entryFunc, childWaitCallback);
+        lists.addTail(wait + vfork.entryList, m.readPointer(current + f.task.signal) + f.signal.waitChldexitHead);
+        m.writePointer(current + o.taskState, TaskStateBits.TASK_INTERRUPTIBLE);
+        core.schedule(cpu, false, 0);
+        return WAIT_BLOCKED;
+    }
+
+    /** {@code eligible_pid} and {@code eligible_child}. */
+    private boolean eligibleChild(int type, long pid, int flags, long p) {
+        if (type < Pids.PIDTYPE_MAX && pids.taskPid(p, type) != pid) {
+            return false;
+        }
+        if ((flags & WALL) != 0) {
+            return true;
+        }
+        return (m.readInt(p + o.taskExitSignal) != Signals.SIGCHLD) == ((flags & WCLONE) != 0);
+    }
+
+    /**
+     * {@code wait_task_zombie(wo, p)}: with WNOWAIT the exit code is reported and the zombie stays;
+     * otherwise it becomes EXIT_DEAD, the status is {@code group_exit_code} if the group exited as one
+     * ({@code SIGNAL_GROUP_EXIT}) or its {@code exit_code}, and {@code release_task} frees it.
+     */
+    private long waitTaskZombie(int cpu, int flags, long p, long ns) {
+        int nr = pids.taskPidNrNs(p, ns);
+        if ((flags & WNOWAIT) != 0) {
+            return ((long) nr << 32) | Integer.toUnsignedLong(m.readInt(p + o.taskExitCode));
+        }
+        m.writeInt(p + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
+        long sig = m.readPointer(p + f.task.signal);
+        int status = (m.readInt(sig + f.signal.flags) & SIGNAL_GROUP_EXIT) != 0
+                ? m.readInt(sig + f.signal.groupExitCode) : m.readInt(p + o.taskExitCode);
+        releaseTask(cpu, p);
+        return ((long) nr << 32) | Integer.toUnsignedLong(status);
+    }
+
+    /** {@code wait_opts} is a local of exit.c (not in the pahole dumps): its three words the wakeup reads, at the model's place in do_wait's frame. */
+    private static final int WO_TYPE = 0;
+    private static final int WO_FLAGS = 4;
+    private static final int WO_PID = 8;
+
+    private long waitOpts(long task) {
+        return (mc.platform.taskPtRegs(m, task) - 0x160) & -8L;
+    }
+
+    /** {@code wo->child_wait}, the wait queue entry of do_wait's frame. */
+    private long childWait(long task) {
+        return (mc.platform.taskPtRegs(m, task) - 0x140) & -8L;
+    }
+
+    /** True if the task sleeps in {@code do_wait}: its on-stack entry is queued on its group's wait_chldexit. */
+    boolean inDoWait(long task) {
+        if (m.readPointer(task + o.taskStack) == 0
+                || (m.readPointer(task + o.taskState) & TaskStateBits.TASK_INTERRUPTIBLE) == 0) {
+            return false;
+        }
+        long entry = childWait(task) + vfork.entryList;
+        long head = m.readPointer(task + f.task.signal) + f.signal.waitChldexitHead;
+        for (long node = lists.next(head); node != head; node = lists.next(node)) {
+            if (node == entry) {
+                return m.readPointer(entry - vfork.entryList + vfork.entryPrivate) == task;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The end of a {@code do_wait} sleep: {@code remove_wait_queue}. The model's do_wait returned when
+     * the task slept, so whoever wakes it takes the entry off ({@code __wake_up_parent} below, or
+     * {@code Cpu.wakeUp}).
+     */
+    void removeChildWait(long task) {
+        lists.del(childWait(task) + vfork.entryList);
+    }
+
+    /**
+     * {@code __wake_up_parent(p, parent)}: every task sleeping in do_wait on the parent's group's
+     * wait_chldexit whose {@code child_wait_callback} accepts {@code p} (an eligible pid, and with
+     * __WNOTHREAD {@code p}'s own parent) is woken.
+     */
+    private void wakeUpParent(int cpu, long p) {
+        long parent = m.readPointer(p + o.taskParent);
+        long head = m.readPointer(parent + f.task.signal) + f.signal.waitChldexitHead;
+        long node = lists.next(head);
+        while (node != head) {
+            long wait = node - vfork.entryList;
+            node = lists.next(node);
+            if (m.readPointer(wait + vfork.entryFunc) != childWaitCallback) {
+                continue;
+            }
+            long waiter = m.readPointer(wait + vfork.entryPrivate);
+            long wo = waitOpts(waiter);
+            int type = m.readInt(wo + WO_TYPE);
+            if ((type < Pids.PIDTYPE_MAX && pids.taskPid(p, type) != m.readPointer(wo + WO_PID))
+                    || ((m.readInt(wo + WO_FLAGS) & WNOTHREAD) != 0 && waiter != parent)) {
+                continue;
+            }
+            removeChildWait(waiter);
+            core.tryToWakeUp(cpu, waiter);
+        }
+    }
+
+    /** {@code do_notify_parent(tsk, sig)} with its {@code __wake_up_parent}: true if the task is to be released now. */
+    private boolean notifyParent(int cpu, long tsk, int sig) {
+        boolean autoreap = signals.doNotifyParent(tsk, sig);
+        wakeUpParent(cpu, tsk);
+        return autoreap;
     }
 }

@@ -183,6 +183,19 @@ final class Fields {
         final long stackRefcount;
         /** {@code task_struct.stack_vm_area} (-1 where the build lacks it). */
         final long stackVmArea;
+        /** {@code task_struct.timer_slack_ns} and {@code default_timer_slack_ns} (u64). */
+        final long timerSlackNs;
+        final long defaultTimerSlackNs;
+        /** {@code task_struct.cpuset_mem_spread_rotor}, {@code cpuset_slab_spread_rotor}, {@code mems_allowed_seq} (-1 without CONFIG_CPUSETS). */
+        final long cpusetMemSpreadRotor;
+        final long cpusetSlabSpreadRotor;
+        final long memsAllowedSeq;
+        /** {@code task_struct.nr_dirtied}, {@code nr_dirtied_pause} (ints), {@code dirty_paused_when} (unsigned long). */
+        final long nrDirtied;
+        final long nrDirtiedPause;
+        final long dirtyPausedWhen;
+        /** {@code task_struct.pagefault_disabled}. */
+        final long pagefaultDisabled;
         /** {@code task_struct.utime}. */
         final long utime;
         /** {@code task_struct.stime}. */
@@ -289,6 +302,16 @@ final class Fields {
             parentExecId = o.required("task_struct", "parent_exec_id");
             stackRefcount = o.optional("task_struct", "stack_refcount");
             stackVmArea = o.optional("task_struct", "stack_vm_area");
+            timerSlackNs = o.required("task_struct", "timer_slack_ns");
+            defaultTimerSlackNs = o.required("task_struct", "default_timer_slack_ns");
+            boolean cpusets = p.config().enabled("CONFIG_CPUSETS");
+            cpusetMemSpreadRotor = cpusets ? o.optional("task_struct", "cpuset_mem_spread_rotor") : -1;
+            cpusetSlabSpreadRotor = cpusets ? o.optional("task_struct", "cpuset_slab_spread_rotor") : -1;
+            memsAllowedSeq = cpusets ? o.optional("task_struct", "mems_allowed_seq") : -1;
+            nrDirtied = o.required("task_struct", "nr_dirtied");
+            nrDirtiedPause = o.required("task_struct", "nr_dirtied_pause");
+            dirtyPausedWhen = o.required("task_struct", "dirty_paused_when");
+            pagefaultDisabled = o.required("task_struct", "pagefault_disabled");
             utime = o.required("task_struct", "utime");
             stime = o.required("task_struct", "stime");
             gtime = o.required("task_struct", "gtime");
@@ -461,6 +484,8 @@ final class Fields {
         final long multiprocess;
         /** {@code signal_struct.flags}. */
         final long flags;
+        /** {@code signal_struct.group_exit_code}. */
+        final long groupExitCode;
         /** The word holding {@code signal_struct.is_child_subreaper} and {@code has_child_subreaper}. */
         final long subreaperWord;
         /** Bit of {@code signal_struct.is_child_subreaper} in its word. */
@@ -483,6 +508,10 @@ final class Fields {
         final long oomScoreAdj;
         /** {@code signal_struct.leader}. */
         final long leader;
+        /** {@code signal_struct.real_timer.function} (-1 without CONFIG_POSIX_TIMERS). */
+        final long realTimerFunction;
+        /** {@code signal_struct.cred_guard_mutex.wait_list}. */
+        final long credGuardMutexWaitList;
         /** {@code sizeof(struct rlimit)}. */
         final long rlimitSize;
 
@@ -497,6 +526,7 @@ final class Fields {
             sharedPendingList = o.required("signal_struct", "shared_pending.list");
             multiprocess = o.required("signal_struct", "multiprocess");
             flags = o.required("signal_struct", "flags");
+            groupExitCode = o.required("signal_struct", "group_exit_code");
             var isSubreaper = p.field("signal_struct", "is_child_subreaper");
             var hasSubreaper = p.field("signal_struct", "has_child_subreaper");
             if (isSubreaper.offset() != hasSubreaper.offset()) {
@@ -513,6 +543,8 @@ final class Fields {
             cpuTimers = o.required("signal_struct", "cpu_timers");
             oomScoreAdj = o.required("signal_struct", "oom_score_adj");
             leader = o.required("signal_struct", "leader");
+            realTimerFunction = o.optional("signal_struct", "real_timer.function");
+            credGuardMutexWaitList = o.required("signal_struct", "cred_guard_mutex.wait_list");
             rlimitSize = p.sizeOf("rlimit");
         }
     }
@@ -560,6 +592,17 @@ final class Fields {
         final long euid;
         /** {@code cred.user}. */
         final long user;
+        /** {@code cred.suid}, {@code cred.fsuid}. */
+        final long suid;
+        final long fsuid;
+        /** {@code cred.securebits}. */
+        final long securebits;
+        /** The capability sets ({@code kernel_cap_t}: two u32 words, low first). */
+        final long capInheritable;
+        final long capPermitted;
+        final long capEffective;
+        final long capBset;
+        final long capAmbient;
 
         CredStruct(Offsets o, Profile p) {
             size = p.sizeOf("cred");
@@ -567,6 +610,14 @@ final class Fields {
             uid = o.required("cred", "uid");
             euid = o.required("cred", "euid");
             user = o.required("cred", "user");
+            suid = o.required("cred", "suid");
+            fsuid = o.required("cred", "fsuid");
+            securebits = o.required("cred", "securebits");
+            capInheritable = o.required("cred", "cap_inheritable");
+            capPermitted = o.required("cred", "cap_permitted");
+            capEffective = o.required("cred", "cap_effective");
+            capBset = o.required("cred", "cap_bset");
+            capAmbient = o.required("cred", "cap_ambient");
         }
     }
 
@@ -580,12 +631,22 @@ final class Fields {
         final long processes;
         /** {@code user_struct.uid}. */
         final long uid;
+        /** {@code user_struct.uidhash_node}: its place in {@code uidhash_table}. */
+        final long uidhashNode;
+        /** {@code user_struct.ratelimit.interval}, {@code .burst}, {@code .flags}. */
+        final long ratelimitInterval;
+        final long ratelimitBurst;
+        final long ratelimitFlags;
 
         UserStruct(Offsets o, Profile p) {
             size = p.sizeOf("user_struct");
             count = o.required("user_struct", "__count");
             processes = o.required("user_struct", "processes");
             uid = o.required("user_struct", "uid");
+            uidhashNode = o.required("user_struct", "uidhash_node");
+            ratelimitInterval = o.required("user_struct", "ratelimit.interval");
+            ratelimitBurst = o.required("user_struct", "ratelimit.burst");
+            ratelimitFlags = o.required("user_struct", "ratelimit.flags");
         }
     }
 

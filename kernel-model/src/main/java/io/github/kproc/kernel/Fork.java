@@ -21,6 +21,8 @@ final class Fork {
     private final Lists lists;
     private final int ptr;
     private final long retFromFork;
+    /** {@code it_real_fn}: ITIMER_REAL's hrtimer function, in every signal_struct. */
+    private final long itRealFn;
     private final Core core;
     private final Pids pids;
     private final Cred cred;
@@ -41,6 +43,7 @@ final class Fork {
         this.lists = mc.lists;
         this.ptr = platform.pointerSize();
         this.retFromFork = mc.symbols.address("ret_from_fork");
+        this.itRealFn = mc.symbols.address("it_real_fn");
         this.core = core;
         this.pids = pids;
         this.cred = cred;
@@ -123,7 +126,8 @@ final class Fork {
         long user = cred.user(p);
         long nproc = m.readPointer(m.readPointer(p + f.task.signal) + f.signal.rlim + Rlimit.RLIMIT_NPROC * f.signal.rlimitSize);
         if (Long.compareUnsigned(Integer.toUnsignedLong(m.readInt(user + f.user.processes)), nproc) >= 0
-                && user != mc.rootUser && !cred.capable(current)) {
+                && user != mc.rootUser && !cred.capable(current, Cred.CAP_SYS_RESOURCE)
+                && !cred.capable(current, Cred.CAP_SYS_ADMIN)) {
             return badForkFree(p, delayedNode, Errno.EAGAIN.negative());
         }
         m.writeInt(current + o.taskFlags, m.readInt(current + o.taskFlags) & ~TaskFlags.PF_NPROC_EXCEEDED);
@@ -144,11 +148,19 @@ final class Fork {
         m.writeLong(p + f.task.utime, 0);
         m.writeLong(p + f.task.stime, 0);
         m.writeLong(p + f.task.gtime, 0);
+        m.writeLong(p + f.task.defaultTimerSlackNs, m.readLong(current + f.task.timerSlackNs));
         posixCpuTimersInit(p);
         m.writeLong(p + f.task.startTime, mc.clock);
         m.writeLong(p + f.task.realStartTime, mc.clock);
         // cgroup_fork(p)
         initListHead(p, f.task.cgList);
+        if (f.task.cpusetMemSpreadRotor >= 0) {
+            // CONFIG_CPUSETS: NUMA_NO_NODE, and seqcount_init(&p->mems_allowed_seq)
+            m.writeInt(p + f.task.cpusetMemSpreadRotor, -1);
+            m.writeInt(p + f.task.cpusetSlabSpreadRotor, -1);
+            m.writeInt(p + f.task.memsAllowedSeq, 0);
+        }
+        m.writeInt(p + f.task.pagefaultDisabled, 0);
 
         if ((retval = schedFork(cpu, p, current)) < 0) {
             return badForkCleanupPolicy(p, flags, delayedNode, retval);
@@ -210,6 +222,9 @@ final class Fork {
             m.writeInt(p + o.taskTgid, nr);
         }
         m.writeInt(p + f.task.pdeathSignal, 0);
+        m.writeInt(p + f.task.nrDirtied, 0);
+        m.writeInt(p + f.task.nrDirtiedPause, 128 >> (Integer.numberOfTrailingZeros(platform.pageSize()) - 10));
+        m.writePointer(p + f.task.dirtyPausedWhen, 0);
         lists.init(p + f.task.threadGroup);
         if ((retval = fault(ForkStep.CGROUP_CAN_FORK)) < 0) {
             return badForkFreePid(p, flags, delayedNode, pid, retval);
@@ -370,6 +385,44 @@ final class Fork {
         }
         pids.attachPid(p, Pids.PIDTYPE_PID);
         mc.addNrThreads(1);
+    }
+
+    /**
+     * {@code walk_process_tree(top, visitor)}: visits the children of every thread of {@code top}'s group,
+     * descending into a child's group whenever the visitor returns true, depth first and without a
+     * stack: the way back up is each leader's {@code real_parent}, as the kernel climbs.
+     */
+    void walkProcessTree(long top, java.util.function.LongPredicate visitor) {
+        long leader = m.readPointer(top + o.taskGroupLeader);
+        long root = leader;
+        long parent = leader;
+        long node = lists.next(parent + o.taskChildren);
+        while (true) {
+            if (node != parent + o.taskChildren) {
+                long child = node - o.taskSibling;
+                if (visitor.test(child)) {
+                    leader = child;
+                    parent = child;
+                    node = lists.next(parent + o.taskChildren);
+                } else {
+                    node = lists.next(node);
+                }
+                continue;
+            }
+            parent = lists.next(parent + f.task.threadGroup) - f.task.threadGroup;
+            if (parent != leader) {
+                node = lists.next(parent + o.taskChildren);
+                continue;
+            }
+            if (leader == root) {
+                return;
+            }
+            // up: resume after the subtree's leader among its real parent's children
+            long child = leader;
+            parent = m.readPointer(child + o.taskRealParent);
+            leader = m.readPointer(parent + o.taskGroupLeader);
+            node = lists.next(child + o.taskSibling);
+        }
     }
 
     /** {@code INIT_LIST_HEAD(&p->member)} for a member the build may lack ({@code offset} -1). */
@@ -558,9 +611,15 @@ final class Fork {
         for (int i = 0; i < f.signal.cpuTimersCount; i++) {
             lists.init(sig + f.signal.cpuTimers + i * 2L * ptr);
         }
+        if (f.signal.realTimerFunction >= 0) {
+            // hrtimer_init(&sig->real_timer, ...) and its expiry function; the clock base is not modelled
+            m.writePointer(sig + f.signal.realTimerFunction, itRealFn);
+        }
         long parentSig = m.readPointer(current + f.task.signal);
         m.copy(parentSig + f.signal.rlim, sig + f.signal.rlim, f.signal.rlimSize);
         m.writeInt(sig + f.signal.oomScoreAdj, m.readInt(parentSig + f.signal.oomScoreAdj));
+        // mutex_init(&sig->cred_guard_mutex)
+        lists.init(sig + f.signal.credGuardMutexWaitList);
         return 0;
     }
 

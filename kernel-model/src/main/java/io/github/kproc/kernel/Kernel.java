@@ -48,10 +48,11 @@ public final class Kernel implements KernelReader, AutoCloseable {
             this.mc = new Machine(platform, b.cpus, b.memoryBytes, b.tracer, b.seed, mem);
             Preempt preempt = new Preempt(mc);
             Cred cred = new Cred(mc);
+            cred.uidCacheInit();
             Mm mm = new Mm(mc);
             Files files = new Files(mc);
             this.pids = new Pids(mc);
-            Nsproxy nsproxy = new Nsproxy(mc, pids);
+            Nsproxy nsproxy = new Nsproxy(mc, pids, cred);
             this.signals = new Signals(mc);
             TaskAlloc taskAlloc = new TaskAlloc(mc, cred);
             Vfork vfork = new Vfork(mc, taskAlloc, pids);
@@ -61,11 +62,12 @@ public final class Kernel implements KernelReader, AutoCloseable {
             Exit exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
             Exec exec = new Exec(mc, core, mm, files, signals, vfork);
             this.sysctl = new Sysctl(mc, cred);
+            Sys sys = new Sys(mc, fork, pids);
             new Boot(mc, core, fork, exec, pids, mm, files, signals, taskAlloc).start();
             b.sysctls.forEach(sysctl::write);
             this.cpuHandles = new Cpu[b.cpus];
             for (int c = 0; c < b.cpus; c++) {
-                cpuHandles[c] = new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, c, 0);
+                cpuHandles[c] = new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, sys, c, 0);
             }
             booted = true;
         } finally {
@@ -321,9 +323,10 @@ public final class Kernel implements KernelReader, AutoCloseable {
     }
 
     /**
-     * {@code kill(pid, sig)} from user space: the signal is dropped if {@code sig_ignored} says so (init
-     * and a namespace's init ignore default-action signals, kthreadd ignores every signal, SIGCHLD and
-     * its like are ignored by default); otherwise it is marked pending (the part of {@code send_signal}
+     * {@code kill(pid, sig)} from user space in the initial pid namespace: the signal is dropped if
+     * {@code sig_ignored} says so (init and a namespace's init ignore default-action signals, except that
+     * SIGKILL and SIGSTOP reach a namespace's init from this ancestor namespace; kthreadd ignores every
+     * signal; SIGCHLD and its like are ignored by default); otherwise it is marked pending (the part of {@code send_signal}
      * fork looks at: {@code signal_pending} gives -ERESTARTNOINTR; a pending SIGKILL is fatal).
      *
      * @return true if the signal is pending now, false if it was dropped
@@ -333,7 +336,8 @@ public final class Kernel implements KernelReader, AutoCloseable {
         if (sig < 1 || sig > 64) {
             throw new KernelException(Errno.EINVAL, "bad signal " + sig);
         }
-        if (signals.sigIgnored(t, sig)) {
+        // from user space in init_pid_ns: from an ancestor of any other namespace (from_ancestor_ns)
+        if (signals.sigIgnored(t, sig, pids.taskActivePidNs(t) != mc.initPidNs)) {
             return false;
         }
         signals.sigaddset(t, sig);

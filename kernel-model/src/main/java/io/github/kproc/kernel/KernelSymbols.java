@@ -15,7 +15,8 @@ final class KernelSymbols {
             "kernel_init", "kthreadd", "kthread", "worker_thread", "do_idle", "cpu_startup_entry", "_do_fork",
             "copy_process", "do_exit", "do_group_exit", "sys_clone", "sys_fork", "sys_vfork", "ret_fast_syscall",
             "rest_init", "start_kernel", "smpboot_thread_fn", "call_usermodehelper_exec_async", "kernel_thread",
-            "sys_exit", "fair_sched_class", "rt_sched_class", "idle_sched_class", "default_wake_function");
+            "sys_exit", "fair_sched_class", "rt_sched_class", "idle_sched_class", "default_wake_function",
+            "child_wait_callback", "it_real_fn");
 
     private final long base;
 

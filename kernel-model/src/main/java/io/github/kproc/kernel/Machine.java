@@ -74,6 +74,8 @@ final class Machine {
     final SlabCache credCache;
     final SlabCache nsproxyCache;
     final SlabCache pidNsCache;
+    /** {@code uid_cachep} ("uid_cache", SLAB_HWCACHE_ALIGN): the user_structs {@code alloc_uid} makes. */
+    final SlabCache uidCache;
     /** {@code radix_tree_node_cachep}: the nodes of every radix tree, each pid namespace's IDR among them. */
     final SlabCache radixTreeNodeCache;
     /** {@code lib/idr.c} over {@code lib/radix-tree.c}, allocating nodes through fault injection. */
@@ -92,6 +94,10 @@ final class Machine {
     final long initFs;
     final long initSighand;
     final long initSignals;
+    /** {@code uidhash_table}: {@link Cred#UIDHASH_SZ} hlist_heads in the image's data ({@code kernel/user.c}). */
+    final long uidhashTable;
+    /** {@code &pid_max_min}: an int, kernel.pid_max's lower bound. */
+    final long pidMaxMinVar;
 
     /** {@code &nr_threads}: an int in the image's data. */
     final long nrThreadsVar;
@@ -144,6 +150,13 @@ final class Machine {
         nsproxyCache = mem.createCache("nsproxy", f.nsproxy.size, align("nsproxy"));
         pidNsCache = mem.createCache("pid_namespace", f.pidNs.size, align("pid_namespace"));
         pgdOrder = platform.pgdOrder();
+        // uid_cache_init (a subsys_initcall, after fork_init)
+        long userSize = platform.profile().sizeOf("user_struct");
+        int hwcache = l1;
+        while (userSize <= hwcache / 2) {
+            hwcache /= 2;
+        }
+        uidCache = mem.createCache("uid_cache", userSize, Math.max(hwcache, align("user_struct")));
 
         // the kernel image's data: init_task, init_thread_union and the other static objects
         staticNext = mem.pages().allocPages(6);
@@ -169,6 +182,10 @@ final class Machine {
         initFs = staticAlloc(f.fs.size, 8);
         initSighand = staticAlloc(f.sighand.size, 8);
         initSignals = staticAlloc(f.signal.size, 8);
+        uidhashTable = staticAlloc((long) Cred.UIDHASH_SZ * ptr, ptr);
+        // pid_idr_init: pid_max_min = max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN * num_possible_cpus())
+        pidMaxMinVar = staticAlloc(4, 4);
+        m.writeInt(pidMaxMinVar, Math.max(Pids.RESERVED_PIDS + 1, 8 * cpus));
         this.perCpu = new PerCpu(this, 2L * platform.pageSize());
         this.trace = new TraceEvents(this);
     }
@@ -233,6 +250,11 @@ final class Machine {
         return m.readInt(pidMaxVar);
     }
 
+    /** {@code pid_max_min}. */
+    int pidMaxMin() {
+        return m.readInt(pidMaxMinVar);
+    }
+
     void setPidMax(int value) {
         m.writeInt(pidMaxVar, value);
     }
@@ -274,7 +296,8 @@ final class Machine {
 
     /** The data symbols {@link #symbol} knows. */
     static final List<String> DATA_SYMBOLS = List.of("init_task", "init_pid_ns", "init_struct_pid", "init_mm",
-            "__per_cpu_offset", "runqueues", "nr_threads", "total_forks", "max_threads", "pid_max");
+            "__per_cpu_offset", "runqueues", "nr_threads", "total_forks", "max_threads", "pid_max", "pid_max_min",
+            "uidhash_table", "root_user");
 
     /** A data symbol's address, or a function of the model's text ({@link KernelSymbols}). */
     long symbol(String name) {
@@ -289,6 +312,9 @@ final class Machine {
             case "total_forks" -> totalForksVar;
             case "max_threads" -> maxThreadsVar;
             case "pid_max" -> pidMaxVar;
+            case "uidhash_table" -> uidhashTable;
+            case "pid_max_min" -> pidMaxMinVar;
+            case "root_user" -> rootUser;
             default -> symbols.address(name);
         };
     }

@@ -33,11 +33,19 @@ final class Pids {
     /** {@code pid_namespace.pid_cachep} by level: the allocator's registry of caches, not kernel memory state. */
     private final SlabCache[] pidCaches = new SlabCache[MAX_PID_NS_LEVEL + 1];
 
+    /**
+     * {@code CONFIG_PID_NS}: without it {@code get_pid_ns}/{@code put_pid_ns} are the empty inlines of
+     * {@code pid_namespace.h} (init_pid_ns, the only namespace, keeps its static kref) and
+     * {@code copy_pid_ns} refuses CLONE_NEWPID.
+     */
+    final boolean pidNsBuilt;
+
     Pids(Machine mc) {
         this.mc = mc;
         this.m = mc.m;
         this.f = mc.f;
         this.idr = mc.idr;
+        this.pidNsBuilt = mc.platform.profile().config().enabled("CONFIG_PID_NS");
     }
 
     int pidMax() {
@@ -210,13 +218,19 @@ final class Pids {
         }
     }
 
-    /** {@code get_pid_ns()}: kref++ (init_pid_ns is never freed). */
+    /** {@code get_pid_ns()}: kref++ (init_pid_ns is never freed); nothing without CONFIG_PID_NS. */
     void getPidNs(long ns) {
+        if (!pidNsBuilt) {
+            return;
+        }
         m.writeInt(ns + f.pidNs.kref, m.readInt(ns + f.pidNs.kref) + 1);
     }
 
-    /** {@code put_pid_ns()}: kref--, freeing the namespace (and dropping its parent) at zero. */
+    /** {@code put_pid_ns()}: kref--, freeing the namespace (and dropping its parent) at zero; nothing without CONFIG_PID_NS. */
     void putPidNs(long nsAddress) {
+        if (!pidNsBuilt) {
+            return;
+        }
         long ns = nsAddress;
         while (ns != 0) {
             int ref = m.readInt(ns + f.pidNs.kref) - 1;

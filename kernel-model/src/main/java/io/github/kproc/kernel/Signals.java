@@ -52,12 +52,13 @@ final class Signals {
     }
 
     /**
-     * {@code sig_ignored(t, sig, false)}: a signal that is not blocked is dropped when
+     * {@code sig_ignored(t, sig, force)}: a signal that is not blocked is dropped when
      * {@code sig_task_ignored} says so: SIGKILL and SIGSTOP to the global init; any default-action
-     * signal to a SIGNAL_UNKILLABLE task (init, a namespace's init); a SIG_IGN handler (kthreadd
-     * ignores every signal); a default action of ignoring (SIGCONT, SIGCHLD, SIGWINCH, SIGURG).
+     * signal to a SIGNAL_UNKILLABLE task (init, a namespace's init), except SIGKILL and SIGSTOP when
+     * {@code force}d (sent from an ancestor pid namespace, {@code from_ancestor_ns}); a SIG_IGN handler
+     * (kthreadd ignores every signal); a default action of ignoring (SIGCONT, SIGCHLD, SIGWINCH, SIGURG).
      */
-    boolean sigIgnored(long t, int sig) {
+    boolean sigIgnored(long t, int sig, boolean force) {
         long word = t + blockedOffset + ((sig - 1) / 32) * 4L;
         if ((m.readInt(word) & (1 << ((sig - 1) % 32))) != 0) {
             return false;
@@ -68,7 +69,7 @@ final class Signals {
             return true;
         }
         int flags = m.readInt(m.readPointer(t + f.task.signal) + f.signal.flags);
-        if ((flags & SIGNAL_UNKILLABLE) != 0 && handler == 0) {
+        if ((flags & SIGNAL_UNKILLABLE) != 0 && handler == 0 && !(force && kernelOnly)) {
             return true;
         }
         boolean kernelIgnore = sig == SIGCONT || sig == CloneFlag.SIGCHLD || sig == SIGWINCH || sig == SIGURG;

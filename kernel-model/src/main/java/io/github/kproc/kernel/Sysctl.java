@@ -12,9 +12,6 @@ import io.github.kproc.mem.AddressSpace;
  * {@code EINVAL} and changes nothing, as the handlers return before writing.
  */
 final class Sysctl {
-    /** {@code pid_max_min} = RESERVED_PIDS + 1. */
-    static final int PID_MAX_MIN = Pids.RESERVED_PIDS + 1;
-
     private final Machine mc;
     private final AddressSpace m;
     private final Fields f;
@@ -37,7 +34,7 @@ final class Sysctl {
     void write(String name, long value) {
         switch (name) {
             case "kernel.pid_max" -> {
-                requireRange(name, value, PID_MAX_MIN, mc.platform.pidMaxLimit());
+                requireRange(name, value, mc.pidMaxMin(), mc.platform.pidMaxLimit());
                 mc.setPidMax((int) value);
             }
             case "kernel.threads-max" -> {
@@ -65,8 +62,7 @@ final class Sysctl {
 
     /**
      * {@code do_prlimit(tsk, resource, new_rlim, NULL)}: EINVAL for an unknown resource or a soft
-     * limit above the hard one, EPERM for raising the hard limit without CAP_SYS_RESOURCE (the model's
-     * capable: euid 0 of the caller); the limits are the task's thread group's
+     * limit above the hard one, EPERM for raising the hard limit without CAP_SYS_RESOURCE; the limits are the task's thread group's
      * ({@code signal->rlim}). {@code -1} is RLIM_INFINITY.
      */
     void setrlimit(long caller, long task, int resource, long soft, long hard) {
@@ -80,7 +76,7 @@ final class Sysctl {
         }
         long rlim = m.readPointer(task + f.task.signal) + f.signal.rlim + resource * f.signal.rlimitSize;
         int ptr = mc.platform.pointerSize();
-        if (Long.compareUnsigned(max, m.readPointer(rlim + ptr)) > 0 && !cred.capable(caller)) {
+        if (Long.compareUnsigned(max, m.readPointer(rlim + ptr)) > 0 && !cred.capable(caller, Cred.CAP_SYS_RESOURCE)) {
             throw new KernelException(Errno.EPERM, "raising the hard limit needs CAP_SYS_RESOURCE");
         }
         m.writePointer(rlim, cur);

@@ -1,5 +1,6 @@
 package io.github.kproc.kernel;
 
+import io.github.kproc.view.TaskFlags;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
@@ -29,11 +30,13 @@ final class Vfork {
     private final Pids pids;
     private final int ptr;
     private final long defaultWakeFunction;
+    /** {@code CONFIG_FREEZER}: freezer_do_not_count/freezer_count mark the waiting parent. */
+    private final boolean freezer;
     /** {@code wait_queue_entry.flags}, {@code .private}, {@code .func}, {@code .entry}. */
-    private final long entryFlags;
-    private final long entryPrivate;
-    private final long entryFunc;
-    private final long entryList;
+    final long entryFlags;
+    final long entryPrivate;
+    final long entryFunc;
+    final long entryList;
 
     Vfork(Machine mc, TaskAlloc taskAlloc, Pids pids) {
         this.mc = mc;
@@ -49,6 +52,7 @@ final class Vfork {
         this.entryFunc = p.offsetOf("wait_queue_entry", "func");
         this.entryList = p.offsetOf("wait_queue_entry", "entry");
         this.defaultWakeFunction = mc.symbols.address("default_wake_function");
+        this.freezer = p.config().enabled("CONFIG_FREEZER");
     }
 
     /** {@code do_wait_for_common}'s on-stack {@code DECLARE_WAITQUEUE(wait, current)}, below _do_fork's frame. */
@@ -83,6 +87,10 @@ final class Vfork {
         if (m.readInt(vfork + f.completion.done) != 0) {
             finish(parent, vfork);
             return false;
+        }
+        // freezer_do_not_count(): with CONFIG_FREEZER the frozen-system check skips the waiting parent
+        if (freezer) {
+            m.writeInt(parent + o.taskFlags, m.readInt(parent + o.taskFlags) | TaskFlags.PF_FREEZER_SKIP);
         }
         long wait = waitEntry(parent);
         m.writeInt(wait + entryFlags, WQ_FLAG_EXCLUSIVE);
@@ -130,6 +138,8 @@ final class Vfork {
         if (inVforkWait(task)) {
             long wait = waitEntry(task);
             mc.lists.del(wait + entryList);
+            // freezer_count()
+            m.writeInt(task + o.taskFlags, m.readInt(task + o.taskFlags) & ~TaskFlags.PF_FREEZER_SKIP);
             finish(task, mc.onStackCompletion(task));
         }
     }

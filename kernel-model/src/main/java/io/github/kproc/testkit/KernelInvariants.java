@@ -361,6 +361,116 @@ public final class KernelInvariants {
             processes.merge(pointer(pointer(t, "task_struct", "real_cred"), "cred", "user"), 1, Integer::sum);
         }
         processes.forEach((u, n) -> expectCount(u, "user_struct", "processes", n));
+        checkUsers(creds.keySet(), processes.keySet());
+        checkPidNamespaces(all);
+    }
+
+    /**
+     * Every pid namespace's {@code kref} equals its references: one per struct pid whose deepest level
+     * is in it ({@code alloc_pid}'s {@code get_pid_ns}), one per nsproxy other than init_nsproxy whose
+     * {@code pid_ns_for_children} it is ({@code copy_pid_ns}), one per child namespace
+     * ({@code create_pid_namespace}), and init_pid_ns's static 2. Without CONFIG_PID_NS
+     * {@code get_pid_ns}/{@code put_pid_ns} do nothing and init_pid_ns keeps 2.
+     */
+    private void checkPidNamespaces(Set<Long> all) {
+        Set<Long> structPids = new HashSet<>();
+        Set<Long> nsproxies = new HashSet<>();
+        for (long t : all) {
+            long pid = pointer(t, "task_struct", "thread_pid");
+            if (pid != 0) {
+                structPids.add(pid);
+            }
+            long signal = pointer(t, "task_struct", "signal");
+            if (signal != 0) {
+                for (int type = 1; type < 4; type++) {
+                    long p = m.readPointer(signal + off("signal_struct", "pids") + (long) type * ptr);
+                    if (p != 0) {
+                        structPids.add(p);
+                    }
+                }
+            }
+            long nsproxy = pointer(t, "task_struct", "nsproxy");
+            if (nsproxy != 0) {
+                nsproxies.add(nsproxy);
+            }
+        }
+        if (!profile.config().enabled("CONFIG_PID_NS")) {
+            expectCount(initPidNs, "pid_namespace", "kref", 2);
+            return;
+        }
+        long initStructPid = kernel.symbol("init_struct_pid");
+        long upidSize = profile.sizeOf("upid");
+        Map<Long, Integer> refs = new HashMap<>();
+        refs.put(initPidNs, 2);
+        for (long pid : structPids) {
+            if (pid == initStructPid) {
+                continue;
+            }
+            int level = int32(pid, "pid", "level");
+            long ns = m.readPointer(pid + off("pid", "numbers") + level * upidSize + off("upid", "ns"));
+            refs.merge(ns, 1, Integer::sum);
+        }
+        long initNsproxy = pointer(initTask, "task_struct", "nsproxy");
+        for (long nsproxy : nsproxies) {
+            long ns = pointer(nsproxy, "nsproxy", "pid_ns_for_children");
+            refs.merge(ns, nsproxy == initNsproxy ? 0 : 1, Integer::sum);
+        }
+        Set<Long> namespaces = new HashSet<>(refs.keySet());
+        Set<Long> counted = new HashSet<>();
+        for (long ns : namespaces) {
+            // each namespace below init_pid_ns holds one reference on its parent, counted once
+            long child = ns;
+            while (child != initPidNs && counted.size() <= bound && counted.add(child)) {
+                long parent = pointer(child, "pid_namespace", "parent");
+                refs.merge(parent, 1, Integer::sum);
+                child = parent;
+            }
+        }
+        refs.forEach((ns, n) -> expectCount(ns, "pid_namespace", "kref", n));
+    }
+
+    /** {@code UIDHASH_SZ} (kernel/user.c: 1 << UIDHASH_BITS, 7 without CONFIG_BASE_SMALL). */
+    private static final int UIDHASH_SZ = 128;
+
+    /**
+     * Every user_struct hashed in {@code uidhash_table} has one reference per cred naming it (its
+     * {@code __count}: {@code alloc_uid}/{@code get_uid} per {@code prepare_creds}, {@code free_uid} per
+     * freed cred), sits in the bucket of its uid, and every task's user is found there by
+     * {@code find_user}.
+     */
+    private void checkUsers(Set<Long> creds, Set<Long> taskUsers) {
+        Map<Long, Integer> refs = new HashMap<>();
+        for (long c : creds) {
+            refs.merge(pointer(c, "cred", "user"), 1, Integer::sum);
+        }
+        long table = kernel.symbol("uidhash_table");
+        long node = off("user_struct", "uidhash_node");
+        Set<Long> hashed = new HashSet<>();
+        for (int bucket = 0; bucket < UIDHASH_SZ; bucket++) {
+            long head = table + (long) bucket * ptr;
+            long pprev = head;
+            for (long n = m.readPointer(head); n != 0; n = m.readPointer(n)) {
+                long user = n - node;
+                int uid = int32(user, "user_struct", "uid");
+                if (hashed.size() >= bound || !hashed.add(user) || m.readPointer(n + ptr) != pprev) {
+                    fail(Rule.LIST_CLOSES, "uidhash_table[" + bucket + "] is not a well-formed hlist");
+                    break;
+                }
+                if ((((uid >>> 7) + uid) & (UIDHASH_SZ - 1)) != bucket) {
+                    fail(Rule.USERS, String.format("user_struct 0x%x of uid %d is in bucket %d", user, uid, bucket));
+                }
+                expectCount(user, "user_struct", "__count", refs.getOrDefault(user, 0));
+                pprev = n;
+            }
+        }
+        Set<Long> named = new HashSet<>(refs.keySet());
+        named.addAll(taskUsers);
+        for (long user : named) {
+            if (!hashed.contains(user)) {
+                fail(Rule.USERS, String.format("user_struct 0x%x of uid %d is not in uidhash_table (find_user misses it)",
+                        user, int32(user, "user_struct", "uid")));
+            }
+        }
     }
 
     private void checkScheduler(Set<Long> live, long[] idle) {

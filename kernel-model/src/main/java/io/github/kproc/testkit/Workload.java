@@ -67,7 +67,21 @@ public record Workload(List<Op> ops) {
         /** A queued or sleeping task moves to the operation's CPU. */
         MIGRATE,
         /** A runnable task is made current on the operation's CPU. */
-        RUN
+        RUN,
+        /**
+         * {@code setresuid(uid, uid, uid)} by a user process, {@code uid} 0 for {@link Op#flags} 0 and
+         * {@code 1000 + flags} otherwise (a process that left root gets EPERM going back).
+         */
+        SETUID,
+        /** {@code prctl(PR_SET_CHILD_SUBREAPER)} by a user process: on for even {@link Op#flags}, off for odd. */
+        SUBREAPER,
+        /**
+         * {@code clone()} with one {@code CLONE_NEW*} flag of a namespace the build has ({@link Op#flags}
+         * picks it; the mount and cgroup namespaces always, the others as the build's .config has them).
+         */
+        NAMESPACE,
+        /** A signal ({@link Op#flags}, 1..31, SIGKILL included) to init or a pid namespace's init (SIGNAL_UNKILLABLE). */
+        KILL_UNKILLABLE
     }
 
     /**
@@ -123,7 +137,9 @@ public record Workload(List<Op> ops) {
             Kind kind = kinds[random.nextInt(kinds.length)];
             int flags = switch (kind) {
                 case CLONE -> random.nextInt(1 << CLONE_BITS.length);
-                case KILL -> 1 + random.nextInt(31);
+                case KILL, KILL_UNKILLABLE -> 1 + random.nextInt(31);
+                case SETUID -> random.nextInt(4);
+                case SUBREAPER, NAMESPACE -> random.nextInt(1 << 8);
                 case IRQ -> random.nextInt(SoftirqVector.values().length);
                 default -> 0;
             };
@@ -188,6 +204,15 @@ public record Workload(List<Op> ops) {
                     kernel.kill(Pid.of(t.pid()), sig);
                     yield new Outcome(op, t.pid(), 0, null);
                 }
+                case KILL_UNKILLABLE -> {
+                    TaskStruct t = pick(kernel, op, w -> !w.isZombie() && !w.isKernelThread()
+                            && kernel.pidNr(w.address(), kernel.taskActivePidNs(w.address())) == 1);
+                    if (t == null) {
+                        yield new Outcome(op, 0, 0, null);
+                    }
+                    kernel.kill(Pid.of(t.pid()), Math.max(1, Math.min(31, op.flags())));
+                    yield new Outcome(op, t.pid(), 0, null);
+                }
                 case MIGRATE -> {
                     TaskStruct t = pick(kernel, op, w -> !running(kernel, w) && !w.isZombie() && w.pid() > 2
                             && (w.state() == TaskState.RUNNING || w.state() == TaskState.INTERRUPTIBLE));
@@ -212,6 +237,7 @@ public record Workload(List<Op> ops) {
             case EXIT -> t -> t.pid() > 2 && t.tgid() != 1 && t.tgid() != 2;
             case WAIT -> t -> hasChildren(kernel, t);
             case SLEEP -> t -> t.pid() > 2;
+            case SETUID, SUBREAPER -> t -> t.pid() > 2 && !t.isKernelThread();
             // its child then runs by its global pid: a caller in init's pid namespace sees the same number
             case VFORK_EXEC -> t -> !t.isKernelThread() && kernel.taskActivePidNs(t.address()) == kernel.initPidNamespace();
             default -> t -> !t.isKernelThread() || t.pid() == 1;
@@ -245,6 +271,19 @@ public record Workload(List<Op> ops) {
                 yield 0;
             }
             case WAIT -> as.wait4Any().map(Pid::nr).orElse(0);
+            case SETUID -> {
+                int uid = op.flags() == 0 ? 0 : 1000 + op.flags();
+                as.setresuid(uid, uid, uid);
+                yield 0;
+            }
+            case SUBREAPER -> {
+                as.setChildSubreaper(op.flags() % 2 == 0);
+                yield 0;
+            }
+            case NAMESPACE -> {
+                List<CloneFlag> built = namespacesBuilt(kernel);
+                yield as.clone(CloneArgs.of(built.get(op.flags() % built.size()))).nr();
+            }
             case SLEEP -> {
                 as.sleep();
                 yield 0;
@@ -262,6 +301,20 @@ public record Workload(List<Op> ops) {
         where.run(child);
         where.as(child).exec("sh");
         return child.nr();
+    }
+
+    /** The CLONE_NEW* flags of the namespaces the kernel's build has (its .config). */
+    private static List<CloneFlag> namespacesBuilt(Kernel kernel) {
+        var config = kernel.platform().profile().config();
+        List<CloneFlag> built = new ArrayList<>(List.of(CloneFlag.NEWNS, CloneFlag.NEWCGROUP));
+        String[] options = {"CONFIG_UTS_NS", "CONFIG_IPC_NS", "CONFIG_PID_NS", "CONFIG_NET_NS", "CONFIG_USER_NS"};
+        CloneFlag[] flags = {CloneFlag.NEWUTS, CloneFlag.NEWIPC, CloneFlag.NEWPID, CloneFlag.NEWNET, CloneFlag.NEWUSER};
+        for (int i = 0; i < options.length; i++) {
+            if (config.enabled(options[i])) {
+                built.add(flags[i]);
+            }
+        }
+        return built;
     }
 
     private static Set<CloneFlag> cloneFlags(int bits) {

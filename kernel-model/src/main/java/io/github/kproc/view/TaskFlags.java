@@ -4,6 +4,7 @@ package io.github.kproc.view;
 public final class TaskFlags {
     public static final int PF_IDLE = 0x00000002;
     public static final int PF_EXITING = 0x00000004;
+    public static final int PF_EXITPIDONE = 0x00000008;
     public static final int PF_WQ_WORKER = 0x00000020;
     public static final int PF_FORKNOEXEC = 0x00000040;
     public static final int PF_SUPERPRIV = 0x00000100;
@@ -12,6 +13,7 @@ public final class TaskFlags {
     public static final int PF_KTHREAD = 0x00200000;
     public static final int PF_RANDOMIZE = 0x00400000;
     public static final int PF_NO_SETAFFINITY = 0x04000000;
+    public static final int PF_FREEZER_SKIP = 0x40000000;
 
     private TaskFlags() {
     }

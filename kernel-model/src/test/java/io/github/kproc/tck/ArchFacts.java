@@ -131,6 +131,16 @@ public record ArchFacts(String profile, long threadSize, long threadAlign, long 
             List.of(new Tls("thread.uw.tp_value", (p, m, t) -> t + 2512, "tpidr_el0", true)),
             List.of("tpidrro_el0"));
 
+    /**
+     * The same facts for a profile of the same build under another name (a user's copy of the
+     * bundled files, its {@code .config} edited in ways these facts do not depend on).
+     */
+    public ArchFacts named(String otherProfile) {
+        return new ArchFacts(otherProfile, threadSize, threadAlign, endOfStackOffset, longSize, kthreadFn, kthreadArg,
+                settls, cpu, maxCpus, ptRegsOffset, ptRegsSize, kthreadModeOffset, kthreadMode, hz, preempt,
+                preemptCount, loadShift, switched, sp, current, tls, clearedOnSwitch);
+    }
+
     /** The facts of a bundled profile. */
     public static ArchFacts of(String profile) {
         for (ArchFacts facts : List.of(ARM32_VEXPRESS, ARM64_DEFCONFIG)) {

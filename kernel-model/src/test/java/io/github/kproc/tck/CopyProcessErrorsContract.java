@@ -78,6 +78,7 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     @Test
     @DisplayName("copy_process: CLONE_PARENT from init (SIGNAL_UNKILLABLE) is -EINVAL")
     void parentFromUnkillableInitIsInvalid() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = bootAsInit();
         long signal = structs(k).taskPtr(k.cpu(0).current().address(), "signal");
         assertTrue((structs(k).i32(signal, "signal_struct", "flags") & 0x40) != 0, "init's SIGNAL_UNKILLABLE");
@@ -109,6 +110,7 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     @Test
     @DisplayName("copy_process: CLONE_THREAD when pid_ns_for_children is not the active pid namespace is -EINVAL")
     void threadWithOtherPidNsForChildrenIsInvalid() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = bootAsInit();
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long child = runAs(k, 1, nsInit);
@@ -228,10 +230,10 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
         Kernel k = bootAsInit();
         long init = k.cpu(0).current().address();
         Structs s = structs(k);
-        new Debugger(k).setUid(init, 1000);
+        k.setrlimit(Pid.INIT, RLIMIT_NPROC, 3, -1);
+        k.cpu(0).setresuid(1000, 1000, 1000);
         long signal = s.taskPtr(init, "signal");
         long rlim = signal + s.offset("signal_struct", "rlim") + RLIMIT_NPROC * s.size("rlimit");
-        s.memory().writePointer(rlim, 3);
         assertTrue(k.cpu(0).fork().nr() > 0);
         assertTrue(k.cpu(0).fork().nr() > 0);
         long user = s.ptr(s.taskPtr(init, "real_cred"), "cred", "user");

@@ -4,7 +4,6 @@ import io.github.kproc.arch.Platform;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.layout.Field;
 import io.github.kproc.mem.AddressSpace;
-import io.github.kproc.mem.SlabCache;
 import io.github.kproc.view.TaskStruct;
 import java.util.ArrayList;
 import java.util.List;
@@ -248,33 +247,5 @@ public final class Debugger {
 
     private boolean onStack(long address, long stack, long end) {
         return Long.compareUnsigned(address, stack) >= 0 && Long.compareUnsigned(address, end - 2L * ptr) <= 0;
-    }
-
-    // ---- credentials (kernel/cred.c, kernel/user.c) ----
-
-    /**
-     * What {@code setresuid(uid, uid, uid)} leaves behind for {@code task}, which the model has no
-     * system call for, written into memory: the task's cred (held only by the task, as cred and
-     * real_cred) gets uid and euid {@code uid} and a new user_struct for {@code uid} ({@code alloc_uid},
-     * from a {@code uid_cache}) with one reference and one process, the task; the old user loses the
-     * cred's reference and the task's process count.
-     */
-    public void setUid(long task, int uid) {
-        long cred = s.taskPtr(task, "real_cred");
-        if (s.taskPtr(task, "cred") != cred || s.i32(cred, "cred", "usage") != 2) {
-            throw new AssertionError("the task's cred is shared: usage " + s.i32(cred, "cred", "usage"));
-        }
-        SlabCache uidCache = k.memory().caches().stream().filter(c -> c.name().equals("uid_cache")).findFirst()
-                .orElseGet(() -> k.memory().createCache("uid_cache", s.size("user_struct"), 8));
-        long user = uidCache.zalloc();
-        s.set(user, "user_struct", "__count", 1);
-        s.set(user, "user_struct", "uid", uid);
-        s.set(user, "user_struct", "processes", 1);
-        long old = s.ptr(cred, "cred", "user");
-        s.set(old, "user_struct", "processes", s.get(old, "user_struct", "processes") - 1);
-        s.set(old, "user_struct", "__count", s.get(old, "user_struct", "__count") - 1);
-        s.set(cred, "cred", "uid", uid);
-        s.set(cred, "cred", "euid", uid);
-        m.writePointer(cred + s.offset("cred", "user"), user);
     }
 }

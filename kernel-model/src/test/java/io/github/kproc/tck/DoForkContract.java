@@ -29,6 +29,9 @@ import org.junit.jupiter.api.Test;
  * mm_release), the vfork wait, and CLONE_PARENT.
  */
 public abstract class DoForkContract extends KernelContract {
+    /** {@code PF_FREEZER_SKIP} (include/linux/sched.h). */
+    private static final int PF_FREEZER_SKIP = 0x40000000;
+
     private static final long PTID = 0x7e000010L;
     private static final long CTID = 0x7e000020L;
 
@@ -54,9 +57,15 @@ public abstract class DoForkContract extends KernelContract {
         k.cpu(1).run(Pid.of(pid));
         assertEquals(pid, k.userWord(child, CTID));
         assertNull(k.userWord(init, CTID), "the child's own address space");
-        // in a new pid namespace the child writes the number it sees: 1
+    }
+
+    @Test
+    @DisplayName("schedule_tail: in a new pid namespace (CONFIG_PID_NS) the child writes the number it sees, 1")
+    void childSettidIsTheNumberInTheChildsNamespace() {
+        requireBuilt("CONFIG_PID_NS");
+        Kernel k = boot(2);
+        runAs(k, 0, 1);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CHILD_SETTID, NEWPID), SIGCHLD, 0, 0, 0, CTID, 0)).nr();
-        k.cpu(1).runIdle();
         k.cpu(1).run(Pid.of(nsInit));
         assertEquals(1, k.userWord(address(k, nsInit), CTID));
     }
@@ -103,6 +112,8 @@ public abstract class DoForkContract extends KernelContract {
         int pid = k.cpu(0).vfork().nr();
         long child = address(k, pid);
         assertEquals(TASK_KILLABLE, k.task(init).rawState());
+        assertEquals(built("CONFIG_FREEZER"), (k.task(init).flags() & PF_FREEZER_SKIP) != 0,
+                "freezer_do_not_count before the wait");
         assertEquals(0, k.task(init).onRq(), "not runnable");
         assertTrue(k.cpu(0).current().address() != init && k.cpu(1).current().address() != init, "switched away");
         assertEquals(mm, s.taskPtr(child, "mm"), "CLONE_VM: the child borrows the parent's address space");
@@ -124,6 +135,7 @@ public abstract class DoForkContract extends KernelContract {
         assertTrue(new Debugger(k).inVforkWait(init), "until the parent runs again");
         k.cpu(k.task(init).cpu()).run(Pid.INIT);
         assertFalse(new Debugger(k).inVforkWait(init));
+        assertEquals(0, k.task(init).flags() & PF_FREEZER_SKIP, "freezer_count after it");
         assertEquals(2, k.task(child).usage(), "put_task_struct in wait_for_vfork_done");
         assertEquals(1, s.i32(pid0, "pid", "count"), "put_pid at the end of _do_fork");
     }

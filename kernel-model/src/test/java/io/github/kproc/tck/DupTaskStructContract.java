@@ -243,4 +243,38 @@ public abstract class DupTaskStructContract extends KernelContract {
                 k.cpu(target).registers()[platform().cpuRegisters().indexOf("pc")] & -0x400L,
                 "the child runs ret_from_fork");
     }
+
+    @Test
+    @DisplayName("copy_process: nr_dirtied_pause = 128 >> (PAGE_SHIFT - 10), default_timer_slack_ns = the parent's timer_slack_ns (INIT_TASK's 50,000), cpuset spread rotors NUMA_NO_NODE with CONFIG_CPUSETS")
+    void copyProcessSetsTheWritebackSlackAndCpusetFields() {
+        Kernel k = boot(2);
+        long init = runAs(k, 0, 1);
+        long child = address(k, k.cpu(0).fork().nr());
+        Structs s = structs(k);
+        assertEquals(50_000, s.task(init, "timer_slack_ns"), "inherited from init_task");
+        assertEquals(50_000, s.task(child, "timer_slack_ns"));
+        assertEquals(50_000, s.task(child, "default_timer_slack_ns"));
+        assertEquals(32, s.task(child, "nr_dirtied_pause"), "4 KiB pages: 128 >> 2");
+        assertEquals(0, s.task(child, "nr_dirtied"));
+        assertEquals(0, s.task(child, "dirty_paused_when"));
+        if (built("CONFIG_CPUSETS")) {
+            assertEquals(-1, s.task(child, "cpuset_mem_spread_rotor"));
+            assertEquals(-1, s.task(child, "cpuset_slab_spread_rotor"));
+            assertEquals(0, s.task(child, "mems_allowed_seq"));
+        }
+    }
+
+    @Test
+    @DisplayName("copy_signal: mutex_init(&sig->cred_guard_mutex) leaves an empty wait_list, and real_timer.function is it_real_fn")
+    void copySignalInitialisesTheCredGuardMutexAndTheRealTimer() {
+        Kernel k = boot(2);
+        runAs(k, 0, 1);
+        long child = address(k, k.cpu(0).fork().nr());
+        Structs s = structs(k);
+        long signal = s.taskPtr(child, "signal");
+        long waitList = signal + s.offset("signal_struct", "cred_guard_mutex.wait_list");
+        assertEquals(waitList, s.memory().readPointer(waitList), "list_head next");
+        assertEquals(waitList, s.memory().readPointer(waitList + platform().pointerSize()), "list_head prev");
+        assertEquals(k.symbol("it_real_fn"), s.ptr(signal, "signal_struct", "real_timer.function"));
+    }
 }

@@ -14,6 +14,7 @@ import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
+import io.github.kproc.testkit.KernelInvariants;
 import io.github.kproc.kernel.Tracer;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -44,12 +45,14 @@ public abstract class ExitContract extends KernelContract {
         k.cpu(1).exit(3);
         assertEquals(EXIT_ZOMBIE, k.task(child).exitState());
         assertEquals(0x80, k.task(child).rawState(), "TASK_DEAD");
+        assertEquals(0x4 | 0x8 | 0x8000, k.task(child).flags() & (0x4 | 0x8 | 0x8000),
+                "do_exit: PF_EXITING, PF_EXITPIDONE after exit_notify; do_task_dead: PF_NOFREEZE");
         assertTrue(taskAddresses(k).contains(child));
         assertEquals(threads, k.nrThreads(), "a zombie still counts");
         assertEquals(0, structs(k).taskPtr(child, "mm"), "exit_mm");
         assertEquals(0, structs(k).taskPtr(child, "files"), "exit_files");
         assertEquals(0, structs(k).taskPtr(child, "fs"), "exit_fs");
-        assertEquals(3, structs(k).task(child, "exit_code"));
+        assertEquals(3 << 8, structs(k).task(child, "exit_code"), "sys_exit: do_exit((3 & 0xff) << 8)");
         assertTrue(lines.stream().anyMatch(l -> l.endsWith("sched_process_exit: comm=init pid=" + pid + " prio=120")),
                 () -> String.join("\n", lines));
         assertFalse(lines.stream().anyMatch(l -> l.contains("sched_process_free")));
@@ -215,6 +218,7 @@ public abstract class ExitContract extends KernelContract {
     @Test
     @DisplayName("find_new_reaper: orphans of a dying pid-namespace init never go to a reaper that is itself gone")
     void orphansOfNestedNamespaceInitsGoToALiveReaper() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         long init = runAs(k, 0, 1);
         int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -242,6 +246,7 @@ public abstract class ExitContract extends KernelContract {
     @Test
     @DisplayName("find_child_reaper: in a namespace whose init is gone, orphans go to a live reaper, not the dead init")
     void orphansInADeadNamespaceGoToALiveReaper() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         long init = runAs(k, 0, 1);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -277,5 +282,70 @@ public abstract class ExitContract extends KernelContract {
         assertEquals(0, address(k, thread));
         assertEquals(0, address(k, leader), "zap_leader: kthreadd ignores SIGCHLD");
         assertEquals(threads, k.nrThreads());
+    }
+
+    /** A bit of {@code signal_struct}'s subreaper word of a task's group. */
+    private static boolean subreaperBit(Kernel k, long task, String member) {
+        var field = k.platform().profile().field("signal_struct", member);
+        long signal = new Structs(k).taskPtr(task, "signal");
+        return (k.addressSpace().readInt(signal + field.offset()) & (1 << field.bitOffset())) != 0;
+    }
+
+    @Test
+    @DisplayName("find_new_reaper: an orphan goes to its nearest PR_SET_CHILD_SUBREAPER ancestor, not to init")
+    void orphansGoToTheNearestSubreaper() {
+        Kernel k = boot(3);
+        k.cpu(0).run(Pid.INIT);
+        int outer = k.cpu(0).fork().nr();
+        k.cpu(1).run(Pid.of(outer));
+        k.cpu(1).setChildSubreaper(true);
+        int sub = k.cpu(1).fork().nr();
+        k.cpu(1).run(Pid.of(sub));
+        k.cpu(1).setChildSubreaper(true);
+        int middle = k.cpu(1).fork().nr();
+        k.cpu(2).run(Pid.of(middle));
+        int orphan = k.cpu(2).fork().nr();
+        assertTrue(subreaperBit(k, address(k, sub), "is_child_subreaper"));
+        assertTrue(subreaperBit(k, address(k, orphan), "has_child_subreaper"), "copy_process inherits it");
+        assertFalse(subreaperBit(k, address(k, orphan), "is_child_subreaper"));
+        k.cpu(2).exit(0);
+        assertEquals(address(k, sub), k.task(address(k, orphan)).realParent(), "the nearest subreaper");
+        assertEquals(Optional.of(Pid.of(middle)), k.cpu(1).wait4Any());
+        assertEquals(Optional.empty(), k.cpu(1).wait4Any(), "the adopted orphan lives");
+        k.cpu(1).setChildSubreaper(false);
+        assertFalse(subreaperBit(k, address(k, sub), "is_child_subreaper"), "PR_SET_CHILD_SUBREAPER, 0");
+        k.cpu(1).exit(0);
+        assertEquals(address(k, outer), k.task(address(k, orphan)).realParent(),
+                "sub is no subreaper now: the next one up");
+        KernelInvariants.of(k).assertHolds();
+    }
+
+    @Test
+    @DisplayName("walk_process_tree + propagate_has_child_subreaper: descendants forked before the prctl are marked, and their orphans go to the subreaper")
+    void subreaperMarksExistingDescendants() {
+        Kernel k = boot(3);
+        k.cpu(0).run(Pid.INIT);
+        int sub = k.cpu(0).fork().nr();
+        k.cpu(1).run(Pid.of(sub));
+        int a = k.cpu(1).fork().nr();
+        int b = k.cpu(1).fork().nr();
+        k.cpu(2).run(Pid.of(b));
+        int grandchild = k.cpu(2).fork().nr();
+        int thread = k.cpu(2).clone(CloneArgs.thread()).nr();
+        k.cpu(0).run(Pid.of(thread));
+        int threadChild = k.cpu(0).fork().nr();
+        for (int pid : new int[] {sub, a, b, grandchild, threadChild}) {
+            assertFalse(subreaperBit(k, address(k, pid), "has_child_subreaper"));
+        }
+        k.cpu(1).setChildSubreaper(true);
+        assertFalse(subreaperBit(k, address(k, sub), "has_child_subreaper"), "the caller itself is not marked");
+        for (int pid : new int[] {a, b, grandchild, threadChild}) {
+            assertTrue(subreaperBit(k, address(k, pid), "has_child_subreaper"), "pid " + pid);
+        }
+        k.cpu(0).exit(0);
+        k.cpu(2).exit(0);
+        assertEquals(address(k, sub), k.task(address(k, grandchild)).realParent());
+        assertEquals(address(k, sub), k.task(address(k, threadChild)).realParent());
+        KernelInvariants.of(k).assertHolds();
     }
 }

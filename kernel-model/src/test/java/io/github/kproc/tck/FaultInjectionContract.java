@@ -85,6 +85,9 @@ public abstract class FaultInjectionContract extends KernelContract {
     @ParameterizedTest(name = "{0} failing in {1}")
     @MethodSource("everyStepOfEveryVariant")
     void everyStepUnwindsExactly(Variant variant, ForkStep step) {
+        if (variant == Variant.NEW_PID) {
+            requireBuilt("CONFIG_PID_NS");
+        }
         Kernel k = bootAs(variant);
         long caller = k.cpu(0).current().address();
         KernelState before = KernelState.of(k, caller);
@@ -126,6 +129,9 @@ public abstract class FaultInjectionContract extends KernelContract {
     @ParameterizedTest(name = "{0}")
     @EnumSource(Variant.class)
     void everyAllocationUnwindsExactly(Variant variant) {
+        if (variant == Variant.NEW_PID) {
+            requireBuilt("CONFIG_PID_NS");
+        }
         int n = 1;
         for (;; n++) {
             Kernel k = bootAs(variant);

@@ -88,6 +88,19 @@ public abstract class KernelContract {
         return under().facts();
     }
 
+    /** True if the build under test has the Kconfig option ({@code y} or {@code m}). */
+    protected final boolean built(String option) {
+        return platform().profile().config().enabled(option);
+    }
+
+    /**
+     * Skips a test of a feature the build under test lacks (a backend runs the contract again on a
+     * profile whose {@code .config} has it).
+     */
+    protected final void requireBuilt(String option) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(built(option), () -> platform().profile().name() + " has no " + option);
+    }
+
     @AfterEach
     final void closeKernels() {
         for (Kernel k : kernels) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.Errno;
 import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
@@ -62,6 +63,22 @@ public abstract class PidsContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("pid_idr_init: pid_max_min, kernel.pid_max's lower bound, is RESERVED_PIDS + 1 or 8 per possible CPU")
+    void pidMaxMinFollowsTheCpuCount() {
+        Kernel one = boot(1);
+        assertEquals(301, one.addressSpace().readInt(one.symbol("pid_max_min")));
+        assertErrno(Errno.EINVAL, () -> one.sysctl("kernel.pid_max", 300));
+        one.sysctl("kernel.pid_max", 301);
+        int max = facts().maxCpus();
+        Kernel all = boot(b -> b.cpus(max).memory(64L << 20));
+        int min = Math.max(301, 8 * max);
+        assertEquals(min, all.addressSpace().readInt(all.symbol("pid_max_min")));
+        assertErrno(Errno.EINVAL, () -> all.sysctl("kernel.pid_max", min - 1));
+        all.sysctl("kernel.pid_max", min);
+        assertEquals(min, all.pidMax());
+    }
+
+    @Test
     @DisplayName("pid_idr_init: pid_max is 32768, or 1024 per possible CPU above 32 CPUs")
     void pidMaxFollowsTheCpuCount() {
         assertEquals(32768, boot(1).pidMax());
@@ -76,6 +93,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("copy_process + alloc_pid: CLONE_NEWPID makes the child pid 1 and child reaper of a new namespace")
     void newPidNamespaceChildIsItsInit() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         Structs s = structs(k);
         k.cpu(0).run(Pid.INIT);
@@ -107,6 +125,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("_do_fork: the return value is pid_vnr, the child's number in the caller's pid namespace")
     void forkInsideANamespaceReturnsItsNumber() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         k.cpu(0).run(Pid.INIT);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -132,6 +151,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid: once a namespace's init has exited (no PIDNS_ADDING) a fork into it is -ENOMEM")
     void deadNamespaceRefusesNewPids() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         k.cpu(0).run(Pid.INIT);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -152,6 +172,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid: nested namespaces give one number per level, pid 1 at the innermost")
     void nestedNamespaces() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -175,6 +196,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("put_pid_ns: a pid namespace is freed when its last task is reaped")
     void namespaceIsFreedWithItsLastTask() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         MemoryUsage before = usage(k);
@@ -213,6 +235,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("find_task_by_pid_ns(pid_nr_ns(task, ns), ns) is the task, for every task in every pid namespace")
     void findTaskByPidNsAgreesWithTheTaskList() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = busyNamespaces();
         Set<Long> namespaces = namespaces(k);
         assertEquals(3, namespaces.size(), "init_pid_ns and two nested namespaces");
@@ -239,6 +262,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid/free_pid: each pid namespace's IDR, walked with idr_get_next, holds exactly its live numbers")
     void idrHoldsExactlyTheLiveNumbers() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = busyNamespaces();
         for (long ns : namespaces(k)) {
             Set<Integer> live = new TreeSet<>();
@@ -274,6 +298,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid: a nested namespace's IDR holds that level's numbers, its parents' IDRs theirs")
     void nestedNamespaceIdrHoldsTheLevelsNumbers() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
@@ -298,6 +323,7 @@ public abstract class PidsContract extends KernelContract {
     @Test
     @DisplayName("alloc_pid out_unlock/out_free: a fork into a dead namespace takes numbers and idr_removes them again")
     void deadNamespaceForkLeavesTheIdrs() {
+        requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         k.cpu(0).run(Pid.INIT);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();

@@ -90,6 +90,55 @@ public abstract class TestKitContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("Workload: setresuid, PR_SET_CHILD_SUBREAPER, the build's namespaces and signals to unkillable inits act, then every task is reaped without a leak")
+    void workloadUidsSubreapersNamespacesAndUnkillableSignals() {
+        Kernel k = boot(b -> b.cpus(3).memory(64L << 20));
+        k.cpu(0).run(Pid.INIT);
+        KernelSnapshot atBoot = KernelSnapshot.take(k);
+        List<Workload.Op> ops = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            ops.add(new Workload.Op(Workload.Kind.FORK, 0, i, 0));
+            ops.add(new Workload.Op(Workload.Kind.NAMESPACE, i % 3, i, i));
+            ops.add(new Workload.Op(Workload.Kind.SETUID, i % 3, i, 1 + i % 3));
+            ops.add(new Workload.Op(Workload.Kind.SUBREAPER, i % 3, i, i));
+            ops.add(new Workload.Op(Workload.Kind.FORK, i % 3, i + 1, 0));
+            ops.add(new Workload.Op(Workload.Kind.KILL_UNKILLABLE, 0, i, i % 2 == 0 ? 15 : 9));
+            ops.add(new Workload.Op(Workload.Kind.EXIT, i % 3, i, 0));
+        }
+        for (Workload.Op op : ops) {
+            Workload.Outcome out = Workload.apply(k, op);
+            if (op.kind() == Workload.Kind.NAMESPACE && out.actor() == 1) {
+                assertEquals(null, out.errno(), "init may create every namespace its build has: " + out);
+            }
+            if (op.kind() == Workload.Kind.SETUID && out.actor() != 0 && out.errno() != null) {
+                assertEquals(Errno.EPERM, out.errno(), "only a change away from the user's own uid fails: " + out);
+            }
+            assertEquals(List.of(), KernelInvariants.of(k).check(), "after " + op);
+        }
+        assertTrue(ops.stream().map(op -> op.kind()).distinct().count() >= 6);
+        Workload.reapAll(k, 200);
+        assertEquals(List.of(), KernelInvariants.of(k).check());
+        assertEquals(Map.of(), atBoot.leaksSince(k), "user_structs, creds, namespaces all freed");
+    }
+
+    @Test
+    @DisplayName("KernelInvariants: a pid namespace's kref off by one (a lost put_pid_ns) is a REFCOUNT violation, with or without CONFIG_PID_NS")
+    void pidNamespaceKrefIsChecked() {
+        Kernel k = boot(b -> b.cpus(2).memory(64L << 20));
+        k.cpu(0).run(Pid.INIT);
+        long ns = k.initPidNamespace();
+        if (built("CONFIG_PID_NS")) {
+            int pid = k.cpu(0).clone(CloneArgs.of(io.github.kproc.kernel.CloneFlag.NEWPID)).nr();
+            ns = k.taskActivePidNs(k.task(Pid.of(pid)).orElseThrow().address());
+        }
+        assertEquals(List.of(), KernelInvariants.of(k).check());
+        long kref = ns + off("pid_namespace", "kref");
+        k.addressSpace().writeInt(kref, k.addressSpace().readInt(kref) + 1);
+        List<Violation> found = KernelInvariants.of(k).check();
+        assertTrue(has(found, Rule.REFCOUNT) && found.toString().contains("pid_namespace.kref"), found.toString());
+    }
+
+    @Test
     @DisplayName("A cyclic task list is a LIST_CLOSES violation, not a hang")
     void cyclicListDoesNotHang() {
         Kernel k = busy();
