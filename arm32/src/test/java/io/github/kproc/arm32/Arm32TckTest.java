@@ -7,6 +7,7 @@ import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
+import io.github.kproc.tck.AtomicityContract;
 import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
@@ -43,6 +44,14 @@ class Arm32TckTest {
     /** The platform under test and the facts of its build. */
     static Backend backend() {
         return new Backend(Platforms.bundled(ArchFacts.ARM32_VEXPRESS.profile()), ArchFacts.ARM32_VEXPRESS);
+    }
+
+    @Nested
+    class Atomicity extends AtomicityContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
     }
 
     @Nested

@@ -9,6 +9,7 @@ import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
+import io.github.kproc.tck.AtomicityContract;
 import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
@@ -45,6 +46,14 @@ class Arm64TckTest {
     /** The platform under test and the facts of its build. */
     static Backend backend() {
         return new Backend(Platforms.bundled(ArchFacts.ARM64_DEFCONFIG.profile()), ArchFacts.ARM64_DEFCONFIG);
+    }
+
+    @Nested
+    class Atomicity extends AtomicityContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
     }
 
     @Nested

@@ -289,6 +289,57 @@ final class Machine {
         };
     }
 
+    // ---- the public entry points' bracket (Kernel, Cpu) ----
+
+    /** True once {@link Kernel#close()} released the memory. */
+    boolean closed;
+
+    /** Every public call starts here: one field check, then {@code IllegalStateException("kernel is closed")}. */
+    void checkOpen() {
+        if (closed) {
+            throw closedException();
+        }
+    }
+
+    static IllegalStateException closedException() {
+        return new IllegalStateException("kernel is closed");
+    }
+
+    /**
+     * A public operation completed: the trace sink's first exception during it, if any, is thrown now
+     * that the model is consistent ({@link Tracer}).
+     */
+    void traceDone() {
+        Tracer t = tracer;
+        if (t != null) {
+            Throwable f = t.takeFailure();
+            if (f != null) {
+                throw Machine.<RuntimeException>rethrow(f);
+            }
+        }
+    }
+
+    /**
+     * A public operation failed (and rolled back): the sink's exception during it, if any, is attached
+     * to the operation's as suppressed. Returns {@code e} to throw.
+     */
+    RuntimeException traceFailed(RuntimeException e) {
+        Tracer t = tracer;
+        if (t != null) {
+            Throwable f = t.takeFailure();
+            if (f != null && f != e) {
+                e.addSuppressed(f);
+            }
+        }
+        return e;
+    }
+
+    /** Throws a kept RuntimeException or Error unchanged (the sink's exceptions are only those). */
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> RuntimeException rethrow(Throwable f) throws T {
+        throw (T) f;
+    }
+
     void checkCpu(int cpu) {
         if (cpu < 0 || cpu >= cpus) {
             throw new IllegalArgumentException("no CPU " + cpu + " (" + cpus + " CPUs)");

@@ -18,10 +18,13 @@ public final class AddressSpace {
 
     private final MemorySegment segment;
     private final int pointerSize;
-    private final long base0;
-    private final long size0;
-    private final long base1;
-    private final long size1;
+    // not final: close() empties the regions, so that every access after it takes the fault path
+    private long base0;
+    private long size0;
+    private long base1;
+    private long size1;
+    /** Set by {@link #close}: what an access after it throws as an IllegalStateException. */
+    private @Nullable String closed;
     private final long offset1;
     private final boolean readOnly;
     /** Bytes mapped from the start of each slot of region 1, or null when all of region 1 is mapped. */
@@ -60,7 +63,31 @@ public final class AddressSpace {
 
     /** True if all of {@code [address, address + length)} is backed. */
     public boolean contains(long address, long length) {
-        return translate(address, length) >= 0;
+        if (translate(address, length) >= 0) {
+            return true;
+        }
+        checkOpen();
+        return false;
+    }
+
+    /**
+     * Makes every later access throw {@code IllegalStateException(message)} (the memory behind it is
+     * being released). The check costs nothing on a valid access: the regions become empty, and only
+     * the fault path looks at why.
+     */
+    void close(String message) {
+        this.closed = message;
+        this.base0 = 0;
+        this.size0 = 0;
+        this.base1 = 0;
+        this.size1 = 0;
+    }
+
+    private void checkOpen() {
+        String message = closed;
+        if (message != null) {
+            throw new IllegalStateException(message);
+        }
     }
 
     private long translate(long address, long length) {
@@ -99,6 +126,7 @@ public final class AddressSpace {
     public long offset(long address, long length) {
         long off = translate(address, length);
         if (off < 0) {
+            checkOpen();
             throw new MemoryFaultException(address, length);
         }
         return off;
@@ -107,6 +135,7 @@ public final class AddressSpace {
     /** {@link #offset}, for a write: a read-only image (a dump mapped read-only) faults like unmapped memory. */
     private long writable(long address, long length) {
         if (readOnly) {
+            checkOpen();
             throw new MemoryFaultException(address, length);
         }
         return offset(address, length);
