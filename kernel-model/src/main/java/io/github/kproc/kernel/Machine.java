@@ -147,6 +147,9 @@ final class Machine {
 
         // the kernel image's data: init_task, init_thread_union and the other static objects
         staticNext = mem.pages().allocPages(6);
+        if (staticNext == 0) {
+            throw tooLittleRam(memoryBytes, "the kernel image's data");
+        }
         staticEnd = staticNext + ((long) platform.pageSize() << 6);
         this.ramBytes = memoryBytes;
         int ptr = platform.pointerSize();
@@ -338,6 +341,12 @@ final class Machine {
     @SuppressWarnings("unchecked")
     private static <T extends Throwable> RuntimeException rethrow(Throwable f) throws T {
         throw (T) f;
+    }
+
+    /** The boot's error when RAM runs out before the kernel is up: names the option and what did not fit. */
+    static IllegalArgumentException tooLittleRam(long memoryBytes, String what) {
+        return new IllegalArgumentException("memory: " + memoryBytes + " bytes of RAM are too few to boot: no room for "
+                + what);
     }
 
     void checkCpu(int cpu) {

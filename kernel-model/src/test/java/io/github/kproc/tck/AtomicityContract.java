@@ -200,6 +200,40 @@ public abstract class AtomicityContract extends KernelContract {
         assertSame(sink.thrown, e);
     }
 
+    /** The host mappings of machine memory ({@code kproc-*.ram}) this JVM holds, or -1 without /proc. */
+    private static long ramMappings() {
+        java.nio.file.Path maps = java.nio.file.Path.of("/proc/self/maps");
+        if (!java.nio.file.Files.isReadable(maps)) {
+            return -1;
+        }
+        try {
+            return java.nio.file.Files.readAllLines(maps).stream().filter(l -> l.contains("/kproc-")).count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    @DisplayName("a boot that fails (too little RAM at every size, a throwing sink) names the problem and releases its mapping")
+    void failedBootsReleaseTheirMemory() {
+        long before = ramMappings();
+        for (long ram = 4096; ram <= (1L << 20); ram += 12 * 4096) {
+            long bytes = ram;
+            try {
+                Kernel.builder(platform()).cpus(platform().nrCpus()).memory(bytes).boot().close();
+            } catch (IllegalArgumentException e) {
+                assertTrue(e.getMessage().startsWith("memory: " + bytes + " bytes of RAM are too few to boot: no room for "),
+                        e.getMessage());
+            }
+        }
+        for (int i = 0; i < 5; i++) {
+            Sink sink = new Sink(1);
+            sink.armed = true;
+            assertThrows(AssertionError.class, () -> Kernel.builder(platform()).tracer(Tracer.events(sink)).boot());
+        }
+        assertEquals(before, ramMappings(), "kproc-*.ram mappings left");
+    }
+
     @Test
     @DisplayName("close() is idempotent; every later call throws IllegalStateException(\"kernel is closed\")")
     void closedKernel() {
