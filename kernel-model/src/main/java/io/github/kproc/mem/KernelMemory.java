@@ -165,14 +165,14 @@ public final class KernelMemory implements AutoCloseable {
         if (!pages.headAllocated(head)) {
             return new MemoryState(MemoryState.Kind.FREE_PAGES, null, start, blockBytes);
         }
-        short id = pages.slabCache[head];
+        short id = pages.slabCache(head);
         if (id == 0) {
             return new MemoryState(MemoryState.Kind.ALLOCATED_PAGES, null, start, blockBytes);
         }
         SlabCache cache = caches.get(id - 1);
         long index = (address - start) / cache.size();
         long object = start + index * cache.size();
-        boolean free = index >= cache.objectsPerSlab() || (pages.slabFree[head] & (1L << index)) != 0;
+        boolean free = index >= cache.objectsPerSlab() || (pages.slabFree(head) & (1L << index)) != 0;
         return new MemoryState(free ? MemoryState.Kind.FREE_OBJECT : MemoryState.Kind.LIVE_OBJECT, cache.name(), object,
                 cache.size());
     }
