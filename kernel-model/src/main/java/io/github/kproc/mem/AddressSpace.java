@@ -35,9 +35,11 @@ public final class AddressSpace {
         if (pointerSize != 4 && pointerSize != 8) {
             throw new IllegalArgumentException("pointer size must be 4 or 8: " + pointerSize);
         }
-        if (size0 + size1 > segment.byteSize()) {
+        if (size0 < 0 || size1 < 0 || size0 + size1 < 0 || size0 + size1 > segment.byteSize()) {
             throw new IllegalArgumentException("regions larger than the segment");
         }
+        checkRegion(pointerSize, base0, size0);
+        checkRegion(pointerSize, base1, size1);
         this.segment = segment;
         this.pointerSize = pointerSize;
         this.base0 = base0;
@@ -51,9 +53,32 @@ public final class AddressSpace {
     /**
      * A view of a raw little-endian memory image whose first byte is at kernel address {@code base}
      * (for reading real structures out of a dump with the same types).
+     *
+     * @throws IllegalArgumentException if the pointer size is not 4 or 8, or the image would run past
+     *     the end of the address space (2^64, or 2^32 with 4-byte pointers)
      */
     public static AddressSpace ofImage(MemorySegment image, long base, int pointerSize) {
+        java.util.Objects.requireNonNull(image, "image");
         return new AddressSpace(image, pointerSize, base, image.byteSize(), 0, 0);
+    }
+
+    /**
+     * A region must end inside the address space of its pointer size: at 2^64, or at 2^32 with 4-byte
+     * pointers. A region that wrapped would make addresses near 0 alias its end.
+     */
+    private static void checkRegion(int pointerSize, long base, long size) {
+        if (size == 0) {
+            return;
+        }
+        long last = base + size - 1;
+        if (Long.compareUnsigned(last, base) < 0) {
+            throw new IllegalArgumentException(String.format(
+                    "%d bytes at 0x%x run past the end of the 64-bit address space", size, base));
+        }
+        if (pointerSize == 4 && Long.compareUnsigned(last, 0xffff_ffffL) > 0) {
+            throw new IllegalArgumentException(String.format(
+                    "%d bytes at 0x%x run past the end of the 32-bit address space", size, base));
+        }
     }
 
     /** 4 on ARM32, 8 on arm64. */
