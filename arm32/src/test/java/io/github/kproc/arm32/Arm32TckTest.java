@@ -8,6 +8,7 @@ import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
 import io.github.kproc.tck.AtomicityContract;
+import io.github.kproc.tck.BadInputContract;
 import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
@@ -48,6 +49,14 @@ class Arm32TckTest {
 
     @Nested
     class Atomicity extends AtomicityContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class BadInput extends BadInputContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();
