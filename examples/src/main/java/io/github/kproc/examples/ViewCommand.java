@@ -155,6 +155,10 @@ final class ViewCommand implements Command {
             Platform platform = build.platform();
             out.print(platform != null ? Trace32.view(platform, memory, type, address)
                     : Trace32.view(build.profile(), memory, type, address));
+            if (platform == null) {
+                // say why the flags and preempt_count are not decoded below the view
+                out.println("  (no flags or preempt_count decoding: " + build.unbound() + ")");
+            }
         } catch (IOException e) {
             throw UsageException.cannotRead(e);
         } catch (MemoryFaultException e) {
