@@ -24,6 +24,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
@@ -175,6 +176,14 @@ class Arm64TckTest {
 
     @Nested
     class Ftrace extends FtraceContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class MisuseFuzz extends MisuseFuzzContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();
