@@ -24,7 +24,11 @@ import org.jspecify.annotations.Nullable;
  * {@link #cpu(int)} gives that CPU, and {@link Cpu#as(Pid)} one that checks it runs the task meant.
  * What the kernel does to a task named by its pid (kill, migrate, sched_setscheduler, set_user_nice,
  * setrlimit) is here, addressed by {@link Pid}. Errors are {@link KernelException}s with the errno the
- * kernel returns; a failed operation leaves the model exactly as it was. Not thread-safe.
+ * kernel returns; a failed operation leaves the model exactly as it was. A null argument is a
+ * {@link NullPointerException} naming the parameter, a value out of range an
+ * {@link IllegalArgumentException}. An exception of the trace sink is thrown once the operation that
+ * traced is complete ({@link Tracer}); after {@link #close()} every call throws
+ * {@code IllegalStateException("kernel is closed")}. Not thread-safe.
  *
  * <p>Costs follow the kernel's: a pid is found through the IDR, a CFS task through the red-black
  * tree; {@code wait4} walks the caller's children as {@code do_wait} does.
