@@ -42,7 +42,7 @@ final class ViewCommand implements Command {
                 task_struct, which embeds it) are decoded below the view.
 
                   --image FILE     the memory image (mapped read-only, never read whole into memory); a
-                                   FILE ending in .gz is decompressed to a temporary file first
+                                   FILE ending in .gz or .xz is decompressed to a temporary file first
                   --base ADDR      the kernel address of the image's first byte
                 """ + Build.OPTIONS_USAGE + """
 
@@ -73,8 +73,9 @@ final class ViewCommand implements Command {
         }
         Path temporary = null;
         try {
-            if (image.getFileName() != null && image.getFileName().toString().endsWith(".gz")) {
-                temporary = gunzip(image);
+            String fileName = image.getFileName() == null ? "" : image.getFileName().toString();
+            if (fileName.endsWith(".gz") || fileName.endsWith(".xz")) {
+                temporary = decompress(image, fileName.endsWith(".xz"));
             }
             show(build, type, layout, address, image, temporary != null ? temporary : image, base, out);
         } finally {
@@ -88,7 +89,7 @@ final class ViewCommand implements Command {
         }
     }
 
-    /** The largest decompressed image {@code --image FILE.gz} writes: 16 GiB. */
+    /** The largest decompressed image {@code --image FILE.gz} or {@code FILE.xz} writes: 16 GiB. */
     static final long MAX_GUNZIP_BYTES = 16L << 30;
 
     /** Refuses what is not a regular file before opening it: opening a FIFO would block until a writer comes. */
@@ -108,12 +109,17 @@ final class ViewCommand implements Command {
         }
     }
 
-    /** Decompresses a gzip image (the JDK's GZIPInputStream) to a temporary file, at most {@link #MAX_GUNZIP_BYTES}. */
-    private static Path gunzip(Path image) throws UsageException {
+    /**
+     * Decompresses a gzip image (the JDK's GZIPInputStream) or an xz image (XZ for Java) to a
+     * temporary file, at most {@link #MAX_GUNZIP_BYTES}.
+     */
+    private static Path decompress(Path image, boolean xz) throws UsageException {
         Path out = null;
         try {
             out = Files.createTempFile("kproc-image-", ".raw");
-            try (java.io.InputStream in = new java.util.zip.GZIPInputStream(Files.newInputStream(image), 1 << 16);
+            try (java.io.InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(image), 1 << 16);
+                    java.io.InputStream in = xz ? new org.tukaani.xz.XZInputStream(raw)
+                            : new java.util.zip.GZIPInputStream(raw, 1 << 16);
                     java.io.OutputStream to = Files.newOutputStream(out)) {
                 byte[] buffer = new byte[1 << 16];
                 long total = 0;
@@ -138,8 +144,10 @@ final class ViewCommand implements Command {
             if (e instanceof UsageException u) {
                 throw u;
             }
-            if (e instanceof java.util.zip.ZipException || e instanceof java.io.EOFException) {
-                throw new UsageException("cannot read " + image + ": not a complete gzip file (" + e.getMessage() + ")");
+            if (e instanceof java.util.zip.ZipException || e instanceof java.io.EOFException
+                    || e instanceof org.tukaani.xz.XZIOException) {
+                throw new UsageException("cannot read " + image + ": not a complete " + (xz ? "xz" : "gzip") + " file ("
+                        + e.getMessage() + ")");
             }
             throw UsageException.cannotRead((IOException) e);
         }

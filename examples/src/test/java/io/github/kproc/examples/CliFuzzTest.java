@@ -124,7 +124,8 @@ class CliFuzzTest {
         for (int run = 0; run < RUNS; run++) {
             byte[] bytes = new byte[r.nextInt(4) == 0 ? 0 : r.nextInt(1, 12_000)];
             r.nextBytes(bytes);
-            Path image = Files.write(dir.resolve("image" + run + (r.nextInt(6) == 0 ? ".gz" : ".bin")), bytes);
+            String suffix = List.of(".bin", ".bin", ".bin", ".bin", ".gz", ".xz").get(r.nextInt(6));
+            Path image = Files.write(dir.resolve("image" + run + suffix), bytes);
             long base = r.nextBoolean() ? bases[r.nextInt(bases.length)] : r.nextLong();
             long address = switch (r.nextInt(4)) {
                 case 0 -> base;

@@ -300,6 +300,16 @@ class KprocTest {
         }
         assertEquals(kproc(viewArm32("thread_info", "0x80C00000")).ok(), kproc("view", "--profile", ARM32, "--image",
                 gz.toString(), "--base", "0x80C00000", "thread_info", "0x80C00000").ok());
+        // FILE.xz: XZ for Java
+        Path xz = dir.resolve("stack.bin.xz");
+        try (var out = new org.tukaani.xz.XZOutputStream(Files.newOutputStream(xz), new org.tukaani.xz.LZMA2Options())) {
+            out.write(Files.readAllBytes(arm32Stack()));
+        }
+        assertEquals(kproc(viewArm32("thread_info", "0x80C00000")).ok(), kproc("view", "--profile", ARM32, "--image",
+                xz.toString(), "--base", "0x80C00000", "thread_info", "0x80C00000").ok());
+        Path notXz = Files.write(dir.resolve("bad.xz"), new byte[] {1, 2, 3});
+        assertTrue(kproc("view", "--profile", ARM32, "--image", notXz.toString(), "--base", "0", "thread_info", "0")
+                .error().startsWith("kproc: cannot read " + notXz + ": not a complete xz file"));
         Path notGzip = Files.write(dir.resolve("bad.gz"), new byte[] {1, 2, 3});
         assertTrue(kproc("view", "--profile", ARM32, "--image", notGzip.toString(), "--base", "0", "thread_info", "0")
                 .error().startsWith("kproc: cannot read " + notGzip + ": not a complete gzip file"));
