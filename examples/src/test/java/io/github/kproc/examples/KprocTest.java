@@ -316,6 +316,13 @@ class KprocTest {
     }
 
     @Test
+    void simulateOfMoreRamThanTheBuildMapsFailsBeforePrintingAnything() {
+        // error() also asserts that stdout is empty: no ftrace header before the error
+        assertEquals("kproc: simulate: 1048576 MiB exceed ARM32 lowmem (1792 MiB with PAGE_OFFSET 0x80000000)",
+                kproc("simulate", "--profile", ARM32, "--memory", "1048576").error());
+    }
+
+    @Test
     void addressesAreCheckedAgainstTheBuildsWidthAndDoNotWrap() throws IOException {
         Path image = Files.write(dir.resolve("page.bin"), new byte[8192]);
         assertEquals("kproc: " + image + " of 8192 bytes at --base 0xFFFFFFFFFFFFF000 runs past the end of the address"
