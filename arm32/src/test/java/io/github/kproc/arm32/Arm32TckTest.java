@@ -7,6 +7,8 @@ import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
+import io.github.kproc.tck.AtomicityContract;
+import io.github.kproc.tck.BadInputContract;
 import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
@@ -21,6 +23,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
@@ -47,6 +50,22 @@ class Arm32TckTest {
     /** The platform under test and the facts of its build. */
     static Backend backend() {
         return new Backend(Platforms.bundled(ArchFacts.ARM32_VEXPRESS.profile()), ArchFacts.ARM32_VEXPRESS);
+    }
+
+    @Nested
+    class Atomicity extends AtomicityContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class BadInput extends BadInputContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
     }
 
     @Nested
@@ -176,6 +195,14 @@ class Arm32TckTest {
 
     @Nested
     class Namespaces extends NamespacesContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class MisuseFuzz extends MisuseFuzzContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

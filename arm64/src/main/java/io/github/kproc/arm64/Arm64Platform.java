@@ -186,7 +186,8 @@ public final class Arm64Platform extends Platform {
     @Override
     public MemoryMap memoryMap(long ramBytes) {
         if (ramBytes <= 0 || ramBytes > (1L << (vaBits - 1))) {
-            throw new IllegalArgumentException("RAM size out of range: " + ramBytes);
+            throw new IllegalArgumentException("memory: RAM must be 1 .. 2^" + (vaBits - 1)
+                    + " bytes (half the linear map of CONFIG_ARM64_VA_BITS=" + vaBits + "): " + ramBytes);
         }
         long vmallocSize = vmapStack ? (ramBytes / threadSize) * threadAlign : 0;
         return new MemoryMap(8, pageSize(), pageOffset(), ramBytes, vmapStack ? vmallocStart() : 0, vmallocSize,

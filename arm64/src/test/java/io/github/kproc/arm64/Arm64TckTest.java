@@ -9,6 +9,8 @@ import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
+import io.github.kproc.tck.AtomicityContract;
+import io.github.kproc.tck.BadInputContract;
 import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
@@ -23,6 +25,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
@@ -49,6 +52,22 @@ class Arm64TckTest {
     /** The platform under test and the facts of its build. */
     static Backend backend() {
         return new Backend(Platforms.bundled(ArchFacts.ARM64_DEFCONFIG.profile()), ArchFacts.ARM64_DEFCONFIG);
+    }
+
+    @Nested
+    class Atomicity extends AtomicityContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class BadInput extends BadInputContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
     }
 
     @Nested
@@ -177,6 +196,14 @@ class Arm64TckTest {
 
     @Nested
     class Namespaces extends NamespacesContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class MisuseFuzz extends MisuseFuzzContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

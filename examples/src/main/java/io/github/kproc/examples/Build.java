@@ -17,8 +17,9 @@ import org.jspecify.annotations.Nullable;
  *
  * @param profile the layouts and config
  * @param platform the bound platform, or null when no backend binds the profile
+ * @param unbound why no backend binds the profile, or null when one does
  */
-record Build(Profile profile, @Nullable Platform platform) {
+record Build(Profile profile, @Nullable Platform platform, @Nullable String unbound) {
     /** The options that choose a build. */
     static final Set<String> OPTIONS = Set.of("profile", "pahole", "config");
 
@@ -40,7 +41,7 @@ record Build(Profile profile, @Nullable Platform platform) {
             }
             try {
                 Platform platform = Platforms.bundled(name);
-                return new Build(platform.profile(), platform);
+                return new Build(platform.profile(), platform, null);
             } catch (NoSuchElementException e) {
                 throw new UsageException("unknown profile '" + name + "'; bundled: "
                         + String.join(", ", Platforms.bundledProfiles()));
@@ -50,7 +51,11 @@ record Build(Profile profile, @Nullable Platform platform) {
             throw new UsageException(command + ": missing option --profile (or --pahole and --config)");
         }
         Profile profile = load(options.require("pahole"), options.require("config"));
-        return new Build(profile, bind(profile));
+        try {
+            return new Build(profile, Platforms.of(profile), null);
+        } catch (NoSuchElementException | IllegalArgumentException e) {
+            return new Build(profile, null, e.getMessage());
+        }
     }
 
     private static Profile load(String pahole, String config) throws UsageException {
@@ -60,15 +65,6 @@ record Build(Profile profile, @Nullable Platform platform) {
             throw new UsageException("malformed profile: " + e.getMessage());
         } catch (IOException e) {
             throw UsageException.cannotRead(e);
-        }
-    }
-
-    /** The platform of a user's build, or null if no backend supports it or it lacks what one needs. */
-    private static @Nullable Platform bind(Profile profile) {
-        try {
-            return Platforms.of(profile);
-        } catch (NoSuchElementException | IllegalArgumentException e) {
-            return null;
         }
     }
 

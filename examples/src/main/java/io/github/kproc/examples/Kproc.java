@@ -63,7 +63,7 @@ public final class Kproc {
             err.flush();
             out.flush();
             return 0;
-        } catch (UsageException | KernelException | UncheckedIOException | IllegalArgumentException e) {
+        } catch (UsageException | KernelException | UncheckedIOException | IllegalArgumentException | IllegalStateException e) {
             return fail(err, e.getMessage());
         }
     }

@@ -102,6 +102,11 @@ final class SimulateCommand implements Command {
             log.println(line);
             timeline.accept(line);
         });
+        try {
+            platform.memoryMap(memory); // RAM the build cannot map fails here, before anything is printed
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("simulate: " + e.getMessage());
+        }
         log.println(tracer.header());
         try (svgOut; Kernel kernel = Kernel.builder(platform).cpus(cpus).memory(memory).seed(seed).tracer(tracer)
                 .boot()) {

@@ -41,7 +41,8 @@ final class ViewCommand implements Command {
                 build's architecture is known, the flags and preempt_count of thread_info (and of arm64's
                 task_struct, which embeds it) are decoded below the view.
 
-                  --image FILE     the memory image (mapped read-only, never read whole into memory)
+                  --image FILE     the memory image (mapped read-only, never read whole into memory); a
+                                   FILE ending in .gz or .xz is decompressed to a temporary file first
                   --base ADDR      the kernel address of the image's first byte
                 """ + Build.OPTIONS_USAGE + """
 
@@ -64,10 +65,97 @@ final class ViewCommand implements Command {
         } catch (NoSuchElementException e) {
             throw new UsageException(e.getMessage());
         }
-        if (Files.isDirectory(image)) {
-            throw new UsageException("cannot read " + image + ": is a directory");
+        checkRegularFile(image);
+        long top = build.pointerSize() == 8 ? -1L : 0xffff_ffffL;
+        if (Long.compareUnsigned(address, top) > 0 || Long.compareUnsigned(base, top) > 0) {
+            throw new UsageException(String.format("address 0x%X or --base 0x%X is past the %d-bit address space of %s",
+                    address, base, build.pointerSize() * 8, build.profile().name()));
         }
-        try (FileChannel file = FileChannel.open(image, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
+        Path temporary = null;
+        try {
+            String fileName = image.getFileName() == null ? "" : image.getFileName().toString();
+            if (fileName.endsWith(".gz") || fileName.endsWith(".xz")) {
+                temporary = decompress(image, fileName.endsWith(".xz"));
+            }
+            show(build, type, layout, address, image, temporary != null ? temporary : image, base, out);
+        } finally {
+            if (temporary != null) {
+                try {
+                    Files.deleteIfExists(temporary);
+                } catch (IOException ignored) {
+                    // a temporary file left in the temporary folder
+                }
+            }
+        }
+    }
+
+    /** The largest decompressed image {@code --image FILE.gz} or {@code FILE.xz} writes: 16 GiB. */
+    static final long MAX_GUNZIP_BYTES = 16L << 30;
+
+    /** Refuses what is not a regular file before opening it: opening a FIFO would block until a writer comes. */
+    static void checkRegularFile(Path file) throws UsageException {
+        java.nio.file.attribute.BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+        } catch (IOException e) {
+            throw UsageException.cannotRead(e);
+        }
+        if (attributes.isDirectory()) {
+            throw new UsageException("cannot read " + file + ": is a directory");
+        }
+        if (!attributes.isRegularFile()) {
+            throw new UsageException("cannot read " + file + ": not a regular file (a FIFO, device or socket); "
+                    + "decompress or copy the image to a file first");
+        }
+    }
+
+    /**
+     * Decompresses a gzip image (the JDK's GZIPInputStream) or an xz image (XZ for Java) to a
+     * temporary file, at most {@link #MAX_GUNZIP_BYTES}.
+     */
+    private static Path decompress(Path image, boolean xz) throws UsageException {
+        Path out = null;
+        try {
+            out = Files.createTempFile("kproc-image-", ".raw");
+            try (java.io.InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(image), 1 << 16);
+                    java.io.InputStream in = xz ? new org.tukaani.xz.XZInputStream(raw)
+                            : new java.util.zip.GZIPInputStream(raw, 1 << 16);
+                    java.io.OutputStream to = Files.newOutputStream(out)) {
+                byte[] buffer = new byte[1 << 16];
+                long total = 0;
+                for (int n; (n = in.read(buffer)) > 0;) {
+                    total += n;
+                    if (total > MAX_GUNZIP_BYTES) {
+                        throw new UsageException("cannot read " + image + ": decompresses to more than "
+                                + (MAX_GUNZIP_BYTES >> 30) + " GiB");
+                    }
+                    to.write(buffer, 0, n);
+                }
+            }
+            return out;
+        } catch (IOException | UsageException e) {
+            if (out != null) {
+                try {
+                    Files.deleteIfExists(out);
+                } catch (IOException ignored) {
+                    // left in the temporary folder
+                }
+            }
+            if (e instanceof UsageException u) {
+                throw u;
+            }
+            if (e instanceof java.util.zip.ZipException || e instanceof java.io.EOFException
+                    || e instanceof org.tukaani.xz.XZIOException) {
+                throw new UsageException("cannot read " + image + ": not a complete " + (xz ? "xz" : "gzip") + " file ("
+                        + e.getMessage() + ")");
+            }
+            throw UsageException.cannotRead((IOException) e);
+        }
+    }
+
+    private static void show(Build build, String type, StructLayout layout, long address, Path image, Path raw,
+            long base, PrintStream out) throws UsageException {
+        try (FileChannel file = FileChannel.open(raw, StandardOpenOption.READ); Arena arena = Arena.ofConfined()) {
             long size = file.size();
             checkInside(layout, address, image, base, size);
             MemorySegment bytes = file.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
@@ -75,6 +163,10 @@ final class ViewCommand implements Command {
             Platform platform = build.platform();
             out.print(platform != null ? Trace32.view(platform, memory, type, address)
                     : Trace32.view(build.profile(), memory, type, address));
+            if (platform == null) {
+                // say why the flags and preempt_count are not decoded below the view
+                out.println("  (no flags or preempt_count decoding: " + build.unbound() + ")");
+            }
         } catch (IOException e) {
             throw UsageException.cannotRead(e);
         } catch (MemoryFaultException e) {
@@ -86,6 +178,10 @@ final class ViewCommand implements Command {
     private static void checkInside(StructLayout layout, long address, Path image, long base, long size)
             throws UsageException {
         String extent = size == 0 ? "is empty" : String.format("holds 0x%X..0x%X", base, base + size - 1);
+        if (size > 0 && Long.compareUnsigned(base + size - 1, base) < 0) {
+            throw new UsageException(String.format("%s of %d bytes at --base 0x%X runs past the end of the address space",
+                    image, size, base));
+        }
         long offset = address - base;
         if (Long.compareUnsigned(offset, size) >= 0) {
             throw new UsageException(String.format("address 0x%X is outside the image: %s %s", address, image,

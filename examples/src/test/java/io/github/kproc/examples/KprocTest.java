@@ -184,13 +184,15 @@ class KprocTest {
         ByteBuffer b = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putLong(8, -1L);
         Path image = Files.write(dir.resolve("ti.bin"), b.array());
 
-        assertEquals("""
+        String view = kproc("view", "--pahole", pahole.toString(), "--config", config.toString(), "--image",
+                image.toString(), "--base", "4096", "thread_info", "0x1000").ok();
+        assertTrue(view.startsWith("""
                   (struct thread_info *) (struct thread_info*)0x1000 = 0x1000 -> (
                     (long unsigned int) flags = 0 = 0x0,
                     (mm_segment_t) addr_limit = 18446744073709551615 = 0xFFFFFFFFFFFFFFFF,
                     (int) preempt_count = 0 = 0x0)
-                """, kproc("view", "--pahole", pahole.toString(), "--config", config.toString(), "--image",
-                image.toString(), "--base", "4096", "thread_info", "0x1000").ok());
+                """ + "  (no flags or preempt_count decoding: no struct or union task_struct in profile "), view);
+        assertEquals(5, view.lines().count(), "the view and one line saying why it is not decoded: " + view);
     }
 
     @Test
@@ -276,6 +278,59 @@ class KprocTest {
         String directory = kproc("view", "--profile", ARM32, "--image", dir.toString(), "--base", "0",
                 "thread_info", "0").error();
         assertEquals("kproc: cannot read " + dir + ": is a directory", directory);
+    }
+
+    @Test
+    void aFifoADeviceOrACompressedImage() throws Exception {
+        // a FIFO is refused before it is opened (opening one blocks until a writer comes)
+        Path fifo = dir.resolve("image.fifo");
+        if (new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0) {
+            Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+                    () -> kproc("view", "--profile", ARM32, "--image", fifo.toString(), "--base", "0", "thread_info",
+                            "0"));
+            assertEquals("kproc: cannot read " + fifo + ": not a regular file (a FIFO, device or socket); decompress"
+                    + " or copy the image to a file first", r.error());
+        }
+        assertEquals("kproc: cannot read /dev/zero: not a regular file (a FIFO, device or socket)",
+                kproc("layout", "--pahole", "/dev/zero", "--config", "/dev/zero", "task_struct").error());
+        // FILE.gz: decompressed (GZIPInputStream) to a temporary file, shown as the raw image is
+        Path gz = dir.resolve("stack.bin.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            out.write(Files.readAllBytes(arm32Stack()));
+        }
+        assertEquals(kproc(viewArm32("thread_info", "0x80C00000")).ok(), kproc("view", "--profile", ARM32, "--image",
+                gz.toString(), "--base", "0x80C00000", "thread_info", "0x80C00000").ok());
+        // FILE.xz: XZ for Java
+        Path xz = dir.resolve("stack.bin.xz");
+        try (var out = new org.tukaani.xz.XZOutputStream(Files.newOutputStream(xz), new org.tukaani.xz.LZMA2Options())) {
+            out.write(Files.readAllBytes(arm32Stack()));
+        }
+        assertEquals(kproc(viewArm32("thread_info", "0x80C00000")).ok(), kproc("view", "--profile", ARM32, "--image",
+                xz.toString(), "--base", "0x80C00000", "thread_info", "0x80C00000").ok());
+        Path notXz = Files.write(dir.resolve("bad.xz"), new byte[] {1, 2, 3});
+        assertTrue(kproc("view", "--profile", ARM32, "--image", notXz.toString(), "--base", "0", "thread_info", "0")
+                .error().startsWith("kproc: cannot read " + notXz + ": not a complete xz file"));
+        Path notGzip = Files.write(dir.resolve("bad.gz"), new byte[] {1, 2, 3});
+        assertTrue(kproc("view", "--profile", ARM32, "--image", notGzip.toString(), "--base", "0", "thread_info", "0")
+                .error().startsWith("kproc: cannot read " + notGzip + ": not a complete gzip file"));
+    }
+
+    @Test
+    void simulateOfMoreRamThanTheBuildMapsFailsBeforePrintingAnything() {
+        // error() also asserts that stdout is empty: no ftrace header before the error
+        assertEquals("kproc: simulate: 1048576 MiB exceed ARM32 lowmem (1792 MiB with PAGE_OFFSET 0x80000000)",
+                kproc("simulate", "--profile", ARM32, "--memory", "1048576").error());
+    }
+
+    @Test
+    void addressesAreCheckedAgainstTheBuildsWidthAndDoNotWrap() throws IOException {
+        Path image = Files.write(dir.resolve("page.bin"), new byte[8192]);
+        assertEquals("kproc: " + image + " of 8192 bytes at --base 0xFFFFFFFFFFFFF000 runs past the end of the address"
+                + " space", kproc("view", "--profile", ARM64, "--image", image.toString(), "--base",
+                "0xfffffffffffff000", "thread_info", "0x10").error());
+        assertEquals("kproc: address 0x100000000 or --base 0x0 is past the 32-bit address space of " + ARM32,
+                kproc("view", "--profile", ARM32, "--image", image.toString(), "--base", "0", "thread_info",
+                        "0x100000000").error());
     }
 
     @Test

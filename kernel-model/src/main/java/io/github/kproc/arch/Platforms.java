@@ -40,6 +40,7 @@ public final class Platforms {
      * @throws NoSuchElementException if no backend bundles it
      */
     public static Platform bundled(String profileName) {
+        java.util.Objects.requireNonNull(profileName, "profileName");
         Platform cached = BUNDLED.get(profileName);
         if (cached != null) {
             return cached;
@@ -60,6 +61,7 @@ public final class Platforms {
      * @throws NoSuchElementException if no backend on the path supports it
      */
     public static Platform of(Profile profile) {
+        java.util.Objects.requireNonNull(profile, "profile");
         for (Architecture a : architectures()) {
             if (a.supports(profile)) {
                 return a.bind(profile);

@@ -72,6 +72,9 @@ final class Boot {
         core.runTask(0, pids.findTaskByVpid(init));
         for (int cpu = 1; cpu < mc.cpus; cpu++) {
             long idle = fork.copyProcess(0, CloneFlag.VM.value(), 0, 0, 0, true, 0);
+            if (idle == io.github.kproc.Errno.ENOMEM.negative()) {
+                throw Machine.tooLittleRam(mc.ramBytes, "the idle task of CPU " + cpu);
+            }
             if (Machine.isErr(idle)) {
                 throw new IllegalStateException("fork_idle(" + cpu + ") failed: " + idle);
             }
@@ -95,7 +98,14 @@ final class Boot {
         }
         long initTaskAddress = pids.findTaskByVpid(init);
         setCpusAllowedAll(initTaskAddress);
-        exec.exec(0, "init");
+        try {
+            exec.exec(0, "init");
+        } catch (io.github.kproc.KernelException e) {
+            if (e.errno() != io.github.kproc.Errno.ENOMEM) {
+                throw e;
+            }
+            throw Machine.tooLittleRam(mc.ramBytes, "init's exec of /sbin/init");
+        }
         // kthreadd runs its prologue: set_task_comm, ignore_signals, all CPUs, PF_NOFREEZE
         long kthreaddTask = pids.findTaskByVpid(kthreadd);
         core.runTask(0, kthreaddTask);
@@ -111,6 +121,9 @@ final class Boot {
     private int kernelThread(String fn, long flags) {
         long pid = fork.doFork(0, flags | CloneFlag.VM.value() | CloneFlag.UNTRACED.value(), mc.symbols.address(fn), 0, 0,
                 0, 0, "kernel_thread");
+        if (pid == io.github.kproc.Errno.ENOMEM.negative()) {
+            throw Machine.tooLittleRam(mc.ramBytes, "kernel_thread(" + fn + ")");
+        }
         if (pid < 0) {
             throw new IllegalStateException("rest_init: kernel_thread(" + fn + ") failed: " + pid);
         }
@@ -237,6 +250,9 @@ final class Boot {
     private void initTask() {
         long t = mc.initTask;
         long stack = taskAlloc.allocThreadStack();
+        if (stack == 0) {
+            throw Machine.tooLittleRam(mc.ramBytes, "init_thread_union");
+        }
         m.writePointer(t + o.taskStack, stack);
         m.writeInt(t + o.taskUsage, 2);
         m.writeInt(t + o.taskFlags, TaskFlags.PF_KTHREAD);

@@ -19,7 +19,10 @@ import io.github.kproc.view.TaskFlags;
  * the caller means: otherwise {@link IllegalStateException} and nothing happens. Operations the
  * kernel forbids in the CPU's context (a fork with irqs off or in an interrupt handler, which would
  * sleep where it may not) are refused with the BUG line the kernel prints recorded in
- * {@link Kernel#bugs()}. A refused or failed operation leaves the model as it was. Not thread-safe.
+ * {@link Kernel#bugs()}. A refused or failed operation leaves the model as it was. An exception of
+ * the trace sink is thrown after the operation completed ({@link Tracer}). After
+ * {@link Kernel#close()} every call throws {@code IllegalStateException("kernel is closed")}. Not
+ * thread-safe.
  */
 public final class Cpu {
     private final Machine mc;
@@ -64,6 +67,8 @@ public final class Cpu {
      * {@code task}; a mismatch is an {@link IllegalStateException} and nothing happens.
      */
     public Cpu as(Pid task) {
+        java.util.Objects.requireNonNull(task, "task");
+        mc.checkOpen();
         return new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, sys, cpu, task.nr());
     }
 
@@ -71,62 +76,74 @@ public final class Cpu {
 
     /** {@code current}, derived from the CPU's registers as the architecture does. */
     public TaskStruct current() {
+        mc.checkOpen();
         return new TaskStruct(mc.platform, mc.m, mc.current(cpu));
     }
 
     /** The pid of {@code current}, or empty for the idle task (pid 0). */
     public java.util.Optional<Pid> currentPid() {
+        mc.checkOpen();
         int nr = mc.m.readInt(mc.current(cpu) + mc.o.taskPid);
         return nr == 0 ? java.util.Optional.empty() : java.util.Optional.of(mc.pid(nr));
     }
 
     /** The CPU's registers (a copy), named by {@code Platform.cpuRegisters()}. */
     public long[] registers() {
+        mc.checkOpen();
         return mc.registers[cpu].clone();
     }
 
     /** {@code smp_processor_id()}: {@code task_cpu(current)}. */
     public int smpProcessorId() {
+        mc.checkOpen();
         return mc.platform.taskCpu(mc.m, mc.current(cpu));
     }
 
     /** The CPU's idle task (swapper/N). */
     public TaskStruct idleTask() {
+        mc.checkOpen();
         return new TaskStruct(mc.platform, mc.m, core.rq.idle(cpu));
     }
 
     /** {@code rq->nr_running}. */
     public int nrRunning() {
+        mc.checkOpen();
         return core.rq.nrRunning(cpu);
     }
 
     /** {@code rq->nr_switches}. */
     public long nrSwitches() {
+        mc.checkOpen();
         return core.rq.nrSwitches(cpu);
     }
 
     /** {@code cfs_rq->min_vruntime}. */
     public long minVruntime() {
+        mc.checkOpen();
         return core.fair.minVruntime(cpu);
     }
 
     /** Reschedule IPIs sent to this CPU. */
     public long reschedIpis() {
+        mc.checkOpen();
         return mc.ipis[cpu];
     }
 
     /** The tasks queued (runnable, not running) here: RT first, then fair in vruntime order. */
     public List<TaskStruct> queued() {
+        mc.checkOpen();
         return core.queued(cpu).stream().map(t -> new TaskStruct(mc.platform, mc.m, t)).toList();
     }
 
     /** {@code preempt_count()} of the current task. */
     public PreemptCount preemptCount() {
+        mc.checkOpen();
         return new PreemptCount(preempt.count(cpu));
     }
 
     /** {@code irqs_disabled()}. */
     public boolean irqsDisabled() {
+        mc.checkOpen();
         return mc.irqsOff[cpu];
     }
 
@@ -134,13 +151,16 @@ public final class Cpu {
 
     /** {@code fork()}: {@code _do_fork(SIGCHLD, 0, 0, NULL, NULL, 0)}. Returns the child's pid. */
     public Pid fork() {
-        return mc.pid(forkRaw());
-    }
-
-    int forkRaw() {
-        enter();
-        mightSleep("fork");
-        return check(fork.doFork(cpu, CloneFlag.SIGCHLD, 0, 0, 0, 0, 0, "sys_fork"), "fork");
+        int nr;
+        try {
+            enter();
+            mightSleep("fork");
+            nr = check(fork.doFork(cpu, CloneFlag.SIGCHLD, 0, 0, 0, 0, 0, "sys_fork"), "fork");
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+        return mc.pid(nr);
     }
 
     /**
@@ -148,10 +168,17 @@ public final class Cpu {
      * blocked (TASK_KILLABLE) in {@code wait_for_vfork_done} until the child execs or exits.
      */
     public Pid vfork() {
-        enter();
-        mightSleep("vfork");
-        return mc.pid(check(fork.doFork(cpu, CloneFlag.VFORK.value() | CloneFlag.VM.value() | CloneFlag.SIGCHLD, 0, 0,
-                0, 0, 0, "sys_vfork"), "vfork"));
+        int nr;
+        try {
+            enter();
+            mightSleep("vfork");
+            nr = check(fork.doFork(cpu, CloneFlag.VFORK.value() | CloneFlag.VM.value() | CloneFlag.SIGCHLD, 0, 0, 0, 0,
+                    0, "sys_vfork"), "vfork");
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+        return mc.pid(nr);
     }
 
     /**
@@ -162,11 +189,18 @@ public final class Cpu {
      *     EAGAIN at a limit, ENOMEM, ...)
      */
     public Pid clone(CloneArgs args) {
-        return mc.pid(cloneRaw(args.word(), args.stack(), args.stackSize(), args.parentTid(), args.childTid(),
-                args.tls()));
+        java.util.Objects.requireNonNull(args, "args");
+        int nr;
+        try {
+            nr = cloneRaw(args.word(), args.stack(), args.stackSize(), args.parentTid(), args.childTid(), args.tls());
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+        return mc.pid(nr);
     }
 
-    int cloneRaw(long word, long stack, long stackSize, long parentTid, long childTid, long tls) {
+    private int cloneRaw(long word, long stack, long stackSize, long parentTid, long childTid, long tls) {
         enter();
         mightSleep("clone");
         long current = mc.current(cpu);
@@ -189,15 +223,23 @@ public final class Cpu {
      * @throws KernelException EPERM if the current task is not a kernel thread
      */
     public Pid kernelThread(String fn, long arg, Set<CloneFlag> flags) {
-        enter();
-        mightSleep("kernel_thread");
-        long current = mc.current(cpu);
-        if ((mc.m.readInt(current + mc.o.taskFlags) & TaskFlags.PF_KTHREAD) == 0) {
-            throw new KernelException(Errno.EPERM, "kernel_thread() is called by kernel threads only");
+        java.util.Objects.requireNonNull(fn, "fn");
+        java.util.Objects.requireNonNull(flags, "flags");
+        int nr;
+        try {
+            enter();
+            mightSleep("kernel_thread");
+            long current = mc.current(cpu);
+            if ((mc.m.readInt(current + mc.o.taskFlags) & TaskFlags.PF_KTHREAD) == 0) {
+                throw new KernelException(Errno.EPERM, "kernel_thread() is called by kernel threads only");
+            }
+            long word = CloneFlag.word(flags, CloneFlag.SIGCHLD) | CloneFlag.VM.value() | CloneFlag.UNTRACED.value();
+            nr = check(fork.doFork(cpu, word, mc.symbols.address(fn), arg, 0, 0, 0, "kernel_thread"), "kernel_thread");
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
         }
-        long word = CloneFlag.word(flags, CloneFlag.SIGCHLD) | CloneFlag.VM.value() | CloneFlag.UNTRACED.value();
-        return mc.pid(check(fork.doFork(cpu, word, mc.symbols.address(fn), arg, 0, 0, 0, "kernel_thread"),
-                "kernel_thread"));
+        mc.traceDone();
+        return mc.pid(nr);
     }
 
     /**
@@ -207,8 +249,13 @@ public final class Cpu {
      * @throws IllegalStateException for the idle task or the global init ("Attempted to kill init!")
      */
     public void exit(int status) {
-        enter();
-        exit.doExit(cpu, (status & 0xff) << 8);
+        try {
+            enter();
+            exit.doExit(cpu, (status & 0xff) << 8);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /**
@@ -219,10 +266,18 @@ public final class Cpu {
      * @throws KernelException ECHILD if the caller has no such child
      */
     public boolean wait4(Pid child) {
-        enter();
-        long current = mc.current(cpu);
-        long pid = pids.findPidNs(child.nr(), pids.taskActivePidNs(current));
-        return checkWait(exit.doWait(cpu, Pids.PIDTYPE_PID, pid, Exit.WNOHANG | Exit.WALL | Exit.WEXITED)) != 0;
+        java.util.Objects.requireNonNull(child, "child");
+        boolean reaped;
+        try {
+            enter();
+            long current = mc.current(cpu);
+            long pid = pids.findPidNs(child.nr(), pids.taskActivePidNs(current));
+            reaped = checkWait(exit.doWait(cpu, Pids.PIDTYPE_PID, pid, Exit.WNOHANG | Exit.WALL | Exit.WEXITED)) != 0;
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+        return reaped;
     }
 
     /**
@@ -232,8 +287,14 @@ public final class Cpu {
      * @throws KernelException ECHILD if the caller has no children
      */
     public java.util.Optional<Pid> wait4Any() {
-        enter();
-        long r = checkWait(exit.doWait(cpu, Pids.PIDTYPE_MAX, 0, Exit.WNOHANG | Exit.WALL | Exit.WEXITED));
+        long r;
+        try {
+            enter();
+            r = checkWait(exit.doWait(cpu, Pids.PIDTYPE_MAX, 0, Exit.WNOHANG | Exit.WALL | Exit.WEXITED));
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
         return r == 0 ? java.util.Optional.empty() : java.util.Optional.of(mc.pid((int) (r >>> 32)));
     }
 
@@ -259,7 +320,6 @@ public final class Cpu {
         if (upid == Integer.MIN_VALUE) {
             throw new KernelException(Errno.ESRCH, "wait4(INT_MIN)");
         }
-        enter();
         return waitResult(upid, word | Exit.WEXITED);
     }
 
@@ -279,11 +339,22 @@ public final class Cpu {
                 || upid == 0 || upid == Integer.MIN_VALUE) {
             throw new KernelException(Errno.EINVAL, "waitid(" + upid + ", " + options + ")");
         }
-        enter();
         return waitResult(upid, word);
     }
 
     private java.util.Optional<WaitStatus> waitResult(int upid, int flags) {
+        java.util.Optional<WaitStatus> result;
+        try {
+            enter();
+            result = doWait(upid, flags);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+        return result;
+    }
+
+    private java.util.Optional<WaitStatus> doWait(int upid, int flags) {
         long current = mc.current(cpu);
         long ns = pids.taskActivePidNs(current);
         int type;
@@ -322,8 +393,13 @@ public final class Cpu {
      */
     public void exec(String comm) {
         java.util.Objects.requireNonNull(comm, "comm");
-        enter();
-        exec.exec(cpu, comm);
+        try {
+            enter();
+            exec.exec(cpu, comm);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /**
@@ -335,8 +411,13 @@ public final class Cpu {
      * @throws KernelException EPERM without CAP_SETUID for another uid; EAGAIN or ENOMEM without memory
      */
     public void setuid(int uid) {
-        enter();
-        check(cred.setuid(mc.current(cpu), uid), "setuid");
+        try {
+            enter();
+            check(cred.setuid(mc.current(cpu), uid), "setuid");
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /**
@@ -348,8 +429,13 @@ public final class Cpu {
      * @throws KernelException EPERM, EAGAIN or ENOMEM as {@code __sys_setresuid} returns them
      */
     public void setresuid(int ruid, int euid, int suid) {
-        enter();
-        check(cred.setresuid(mc.current(cpu), ruid, euid, suid), "setresuid");
+        try {
+            enter();
+            check(cred.setresuid(mc.current(cpu), ruid, euid, suid), "setresuid");
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /**
@@ -360,8 +446,13 @@ public final class Cpu {
      * @throws KernelException EPERM for a set {@code cap_capset} refuses
      */
     public void capset(long effective, long permitted, long inheritable) {
-        enter();
-        check(cred.capset(mc.current(cpu), effective, permitted, inheritable), "capset");
+        try {
+            enter();
+            check(cred.capset(mc.current(cpu), effective, permitted, inheritable), "capset");
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /**
@@ -370,25 +461,40 @@ public final class Cpu {
      * namespace's init ({@code find_new_reaper}).
      */
     public void setChildSubreaper(boolean on) {
-        enter();
-        sys.prctlSetChildSubreaper(mc.current(cpu), on);
+        try {
+            enter();
+            sys.prctlSetChildSubreaper(mc.current(cpu), on);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code schedule()}: the current task yields to the best queued task, if any. */
     public void schedule() {
-        enter();
-        core.schedule(cpu, false, 0);
+        try {
+            enter();
+            core.schedule(cpu, false, 0);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** The current task sleeps: TASK_INTERRUPTIBLE and {@code schedule()}, until a wakeup. */
     public void sleep() {
-        enter();
-        long current = mc.current(cpu);
-        if (core.isIdle(current)) {
-            throw new KernelException(Errno.EINVAL, "the idle task does not sleep");
+        try {
+            enter();
+            long current = mc.current(cpu);
+            if (core.isIdle(current)) {
+                throw new KernelException(Errno.EINVAL, "the idle task does not sleep");
+            }
+            mc.m.writePointer(current + mc.o.taskState, TaskStateBits.TASK_INTERRUPTIBLE);
+            core.schedule(cpu, false, 0);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
         }
-        mc.m.writePointer(current + mc.o.taskState, TaskStateBits.TASK_INTERRUPTIBLE);
-        core.schedule(cpu, false, 0);
+        mc.traceDone();
     }
 
     /**
@@ -399,21 +505,28 @@ public final class Cpu {
      * @throws KernelException ESRCH if there is no such task
      */
     public boolean wakeUp(Pid task) {
-        enter();
-        long t = pids.findTaskByVpid(task.nr());
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with " + task);
+        java.util.Objects.requireNonNull(task, "task");
+        boolean woken;
+        try {
+            enter();
+            long t = pids.findTaskByVpid(task.nr());
+            if (t == 0) {
+                throw new KernelException(Errno.ESRCH, "no task with " + task);
+            }
+            long state = mc.m.readPointer(t + mc.o.taskState);
+            woken = (state & (TaskStateBits.TASK_INTERRUPTIBLE | TaskStateBits.TASK_UNINTERRUPTIBLE)) != 0
+                    && !vfork.inVforkWait(t);
+            if (woken) {
+                if (exit.inDoWait(t)) {
+                    exit.removeChildWait(t);
+                }
+                core.tryToWakeUp(cpu, t);
+            }
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
         }
-        long state = mc.m.readPointer(t + mc.o.taskState);
-        if ((state & (TaskStateBits.TASK_INTERRUPTIBLE | TaskStateBits.TASK_UNINTERRUPTIBLE)) == 0
-                || vfork.inVforkWait(t)) {
-            return false;
-        }
-        if (exit.inDoWait(t)) {
-            exit.removeChildWait(t);
-        }
-        core.tryToWakeUp(cpu, t);
-        return true;
+        mc.traceDone();
+        return woken;
     }
 
     /**
@@ -426,18 +539,29 @@ public final class Cpu {
      *     here, EBUSY if it runs on another CPU
      */
     public void run(Pid task) {
-        enter();
-        long t = pids.findTaskByVpid(task.nr());
-        if (t == 0) {
-            throw new KernelException(Errno.ESRCH, "no task with " + task);
+        java.util.Objects.requireNonNull(task, "task");
+        try {
+            enter();
+            long t = pids.findTaskByVpid(task.nr());
+            if (t == 0) {
+                throw new KernelException(Errno.ESRCH, "no task with " + task);
+            }
+            core.runTask(cpu, t);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
         }
-        core.runTask(cpu, t);
+        mc.traceDone();
     }
 
     /** Runs the idle task here, preempting the current task (which stays queued). */
     public void runIdle() {
-        enter();
-        core.runTask(cpu, core.rq.idle(cpu));
+        try {
+            enter();
+            core.runTask(cpu, core.rq.idle(cpu));
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     // ---- interrupts and contexts ----
@@ -448,6 +572,17 @@ public final class Cpu {
      * from it reschedules when allowed. An IPI stays pending while irqs are masked or in hardirq or NMI.
      */
     public void step() {
+        try {
+            mc.checkOpen();
+            stepRaw();
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+    }
+
+    /** {@link #step} without the entry point's bracket, for the calls that make it part of theirs. */
+    void stepRaw() {
         if (mc.ipiPending[cpu]) {
             softirq.deliverReschedIpi(cpu);
         }
@@ -458,6 +593,16 @@ public final class Cpu {
      * reschedule it may cause. Does not move the clock ({@link Kernel#tickAll} does).
      */
     public void tick() {
+        try {
+            tickRaw();
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+    }
+
+    /** {@link #tick} without the entry point's bracket. */
+    void tickRaw() {
         enter();
         softirq.irqEnter(cpu);
         core.schedulerTick(cpu);
@@ -466,78 +611,136 @@ public final class Cpu {
 
     /** {@code preempt_disable()}. */
     public void preemptDisable() {
-        enter();
-        preempt.preemptDisable(cpu);
+        try {
+            enter();
+            preempt.preemptDisable(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code preempt_enable()}: with CONFIG_PREEMPT a preemption point. */
     public void preemptEnable() {
-        enter();
-        core.preemptEnable(cpu);
+        try {
+            enter();
+            core.preemptEnable(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code local_bh_disable()}. */
     public void localBhDisable() {
-        enter();
-        preempt.localBhDisable(cpu);
+        try {
+            enter();
+            preempt.localBhDisable(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code local_bh_enable()}: runs pending softirqs when it leaves interrupt context. */
     public void localBhEnable() {
-        enter();
-        softirq.localBhEnable(cpu);
+        try {
+            enter();
+            softirq.localBhEnable(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code local_irq_disable()}. */
     public void localIrqDisable() {
-        checkExpected();
-        mc.irqsOff[cpu] = true;
+        try {
+            checkExpected();
+            mc.irqsOff[cpu] = true;
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code local_irq_enable()}. */
     public void localIrqEnable() {
-        checkExpected();
-        mc.irqsOff[cpu] = false;
+        try {
+            checkExpected();
+            mc.irqsOff[cpu] = false;
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code irq_enter()}: a hardware interrupt starts. */
     public void irqEnter() {
-        enter();
-        softirq.irqEnter(cpu);
+        try {
+            enter();
+            softirq.irqEnter(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code irq_exit()} and the return from the interrupt (softirqs, preemption when allowed). */
     public void irqExit() {
-        checkExpected();
-        softirq.irqExit(cpu);
+        try {
+            checkExpected();
+            softirq.irqExit(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code raise_softirq(vector)}. */
     public void raiseSoftirq(SoftirqVector vector) {
-        checkExpected();
-        softirq.raiseSoftirq(cpu, vector.number());
+        java.util.Objects.requireNonNull(vector, "vector");
+        try {
+            checkExpected();
+            softirq.raiseSoftirq(cpu, vector.number());
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code nmi_enter()}. */
     public void nmiEnter() {
-        checkExpected();
-        preempt.nmiEnter(cpu);
+        try {
+            checkExpected();
+            preempt.nmiEnter(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code nmi_exit()}. */
     public void nmiExit() {
-        checkExpected();
-        preempt.nmiExit(cpu);
+        try {
+            checkExpected();
+            preempt.nmiExit(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     // ---- helpers ----
 
     private void enter() {
-        step();
+        mc.checkOpen();
+        stepRaw();
         checkExpected();
     }
 
     private void checkExpected() {
+        mc.checkOpen();
         if (expected != 0) {
             long current = mc.current(cpu);
             int nr = mc.m.readInt(current + mc.o.taskPid);

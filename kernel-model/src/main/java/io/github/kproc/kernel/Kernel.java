@@ -24,7 +24,11 @@ import org.jspecify.annotations.Nullable;
  * {@link #cpu(int)} gives that CPU, and {@link Cpu#as(Pid)} one that checks it runs the task meant.
  * What the kernel does to a task named by its pid (kill, migrate, sched_setscheduler, set_user_nice,
  * setrlimit) is here, addressed by {@link Pid}. Errors are {@link KernelException}s with the errno the
- * kernel returns; a failed operation leaves the model exactly as it was. Not thread-safe.
+ * kernel returns; a failed operation leaves the model exactly as it was. A null argument is a
+ * {@link NullPointerException} naming the parameter, a value out of range an
+ * {@link IllegalArgumentException}. An exception of the trace sink is thrown once the operation that
+ * traced is complete ({@link Tracer}); after {@link #close()} every call throws
+ * {@code IllegalStateException("kernel is closed")}. Not thread-safe.
  *
  * <p>Costs follow the kernel's: a pid is found through the IDR, a CFS task through the red-black
  * tree; {@code wait4} walks the caller's children as {@code do_wait} does.
@@ -69,6 +73,8 @@ public final class Kernel implements KernelReader, AutoCloseable {
             for (int c = 0; c < b.cpus; c++) {
                 cpuHandles[c] = new Cpu(mc, core, preempt, softirq, fork, exit, exec, pids, vfork, cred, sys, c, 0);
             }
+            // a trace sink's exception during boot fails the boot, after it completed consistently
+            mc.traceDone();
             booted = true;
         } finally {
             if (!booted) {
@@ -79,11 +85,13 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /** Builds and boots a kernel. */
     public static Builder builder(Platform platform) {
+        java.util.Objects.requireNonNull(platform, "platform");
         return new Builder(platform);
     }
 
     /** Boots a kernel with {@code cpus} CPUs and 256 MiB of memory, without tracing. */
     public static Kernel boot(Platform platform, int cpus) {
+        java.util.Objects.requireNonNull(platform, "platform");
         return builder(platform).cpus(cpus).boot();
     }
 
@@ -126,6 +134,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
         /** A sysctl written right after boot, as {@link Kernel#sysctl(String, long)} does it. */
         public Builder sysctl(String name, long value) {
+            java.util.Objects.requireNonNull(name, "name");
             sysctls.put(name, value);
             return this;
         }
@@ -139,91 +148,113 @@ public final class Kernel implements KernelReader, AutoCloseable {
     /** The build this kernel runs. */
     @Override
     public Platform platform() {
+        mc.checkOpen();
         return mc.platform;
     }
 
     /** The machine's memory. */
     public KernelMemory memory() {
+        mc.checkOpen();
         return mc.mem;
     }
 
     /** Kernel addresses of the machine. */
     @Override
     public AddressSpace addressSpace() {
+        mc.checkOpen();
         return mc.m;
     }
 
     /** Fault injection for the fork path. */
     public Faults faults() {
+        mc.checkOpen();
         return mc.faults;
     }
 
     /** Number of CPUs. */
     @Override
     public int cpus() {
+        mc.checkOpen();
         return mc.cpus;
     }
 
     /** Sets (or with null removes) the tracer. */
     public void tracer(@Nullable Tracer value) {
+        mc.checkOpen();
         mc.tracer = value;
     }
 
     /** The simulated clock in nanoseconds since boot. */
     public long clock() {
+        mc.checkOpen();
         return mc.clock;
     }
 
     /** Advances the simulated clock. */
     public void advanceClock(long nanos) {
+        mc.checkOpen();
         if (nanos < 0) {
-            throw new IllegalArgumentException("time runs forward: " + nanos);
+            throw new IllegalArgumentException("nanos: time runs forward: " + nanos);
+        }
+        if (nanos > Long.MAX_VALUE - mc.clock) {
+            throw new IllegalArgumentException("nanos: the clock would pass 2^63 - 1 ns: " + mc.clock + " + " + nanos);
         }
         mc.clock += nanos;
     }
 
     /** {@code nr_threads}: tasks with a pid (idle tasks do not count). */
     public int nrThreads() {
+        mc.checkOpen();
         return mc.nrThreads();
     }
 
     /** {@code total_forks}: successful copy_process calls since boot, idle forks included. */
     public long totalForks() {
+        mc.checkOpen();
         return mc.totalForks();
     }
 
     /** {@code max_threads} (kernel.threads-max): at most RAM / (8 * THREAD_SIZE), within [MIN_THREADS, FUTEX_TID_MASK]. */
     public int maxThreads() {
+        mc.checkOpen();
         return mc.maxThreads();
     }
 
     /** {@code pid_max}. */
     public int pidMax() {
+        mc.checkOpen();
         return mc.pidMax();
     }
 
     /** Writes {@code kernel.pid_max} or {@code kernel.threads-max}; EINVAL out of range changes nothing (see {@code Sysctl}). */
     public void sysctl(String name, long value) {
+        java.util.Objects.requireNonNull(name, "name");
+        mc.checkOpen();
         sysctl.write(name, value);
     }
 
     /** Reads {@code kernel.pid_max} or {@code kernel.threads-max}. */
     public long sysctl(String name) {
+        java.util.Objects.requireNonNull(name, "name");
+        mc.checkOpen();
         return sysctl.read(name);
     }
 
     /** {@code setrlimit} of the task {@code pid} on itself (-1: RLIM_INFINITY); ESRCH, EINVAL, EPERM change nothing. */
     public void setrlimit(Pid pid, int resource, long soft, long hard) {
+        mc.checkOpen();
         long t = taskOrEsrch(pid);
         sysctl.setrlimit(t, t, resource, soft, hard);
     }
 
     /** {@code getrlimit}: {soft, hard} of the task {@code pid}. */
     public long[] getrlimit(Pid pid, int resource) {
+        mc.checkOpen();
         return sysctl.getrlimit(taskOrEsrch(pid), resource);
     }
 
     private long taskOrEsrch(Pid pid) {
+        java.util.Objects.requireNonNull(pid, "pid");
         long t = pids.findTaskByVpid(pid.nr());
         if (t == 0) {
             throw new KernelException(Errno.ESRCH, "no task with " + pid);
@@ -233,11 +264,13 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /** {@code &init_task}. */
     public long initTask() {
+        mc.checkOpen();
         return mc.initTask;
     }
 
     /** {@code &init_pid_ns}. */
     public long initPidNamespace() {
+        mc.checkOpen();
         return mc.initPidNs;
     }
 
@@ -247,16 +280,19 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * #nrThreads()} counts the tasks with a pid, so it is one less than this list's size.
      */
     public List<TaskStruct> tasks() {
+        mc.checkOpen();
         return signals.forEachProcessThread().stream().map(this::task).toList();
     }
 
     @Override
     public long[] registers(int cpu) {
+        mc.checkOpen();
         return cpu(cpu).registers();
     }
 
     /** CPU {@code n}, 0 .. {@link #cpus()} - 1. */
     public Cpu cpu(int n) {
+        mc.checkOpen();
         mc.checkCpu(n);
         return cpuHandles[n];
     }
@@ -269,6 +305,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
      */
     @Override
     public long symbol(String name) {
+        mc.checkOpen();
         return mc.symbol(name);
     }
 
@@ -278,6 +315,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * its VMCOREINFO).
      */
     public java.util.Map<String, Long> symbols() {
+        mc.checkOpen();
         java.util.Map<String, Long> all = new java.util.TreeMap<>();
         for (String name : Machine.DATA_SYMBOLS) {
             all.put(name, mc.symbol(name));
@@ -290,6 +328,8 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /** {@code find_task_by_pid_ns(pid, &init_pid_ns)}: the task with this global pid, if any. */
     public java.util.Optional<TaskStruct> task(Pid pid) {
+        java.util.Objects.requireNonNull(pid, "pid");
+        mc.checkOpen();
         long t = pids.findTaskByVpid(pid.nr());
         return t == 0 ? java.util.Optional.empty() : java.util.Optional.of(task(t));
     }
@@ -300,6 +340,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * @throws IllegalArgumentException if no task_struct fits there (0, or outside the machine's memory)
      */
     public TaskStruct task(long address) {
+        mc.checkOpen();
         if (!mc.m.contains(address, mc.o.taskSize)) {
             throw new IllegalArgumentException(String.format("no task_struct at 0x%x", address));
         }
@@ -308,16 +349,19 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /** The pid of a task as seen from the pid namespace {@code ns} ({@code task_pid_nr_ns}), 0 if not visible. */
     public int pidNr(long task, long ns) {
+        mc.checkOpen();
         return pids.taskPidNrNs(task, ns);
     }
 
     /** {@code task_active_pid_ns(task)}. */
     public long taskActivePidNs(long task) {
+        mc.checkOpen();
         return pids.taskActivePidNs(task);
     }
 
     /** The 32-bit word at a user address of a task's address space, as written by put_user, or null. */
     public @Nullable Integer userWord(long task, long address) {
+        mc.checkOpen();
         long mm = mc.m.readPointer(task + mc.o.taskMm);
         return mc.userMemory.getUser(mm, address);
     }
@@ -332,6 +376,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * @return true if the signal is pending now, false if it was dropped
      */
     public boolean kill(Pid pid, int sig) {
+        mc.checkOpen();
         long t = taskOrEsrch(pid);
         if (sig < 1 || sig > 64) {
             throw new KernelException(Errno.EINVAL, "bad signal " + sig);
@@ -347,6 +392,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /** Clears all pending signals of a task ({@code flush_signals}). */
     public void flushSignals(Pid pid) {
+        mc.checkOpen();
         long t = taskOrEsrch(pid);
         signals.flushSignals(t);
     }
@@ -355,23 +401,37 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /** {@code TICK_NSEC}: nanoseconds between timer ticks (1e9 / CONFIG_HZ). */
     public long tickNanos() {
+        mc.checkOpen();
         return 1_000_000_000L / mc.hz;
     }
 
     /** {@link Cpu#step} of every CPU: pending reschedule IPIs are taken. */
     public void stepAll() {
-        for (Cpu c : cpuHandles) {
-            c.step();
+        mc.checkOpen();
+        try {
+            for (Cpu c : cpuHandles) {
+                c.stepRaw();
+            }
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
         }
+        mc.traceDone();
     }
 
     /** Advances the clock by one tick and ticks every CPU, CPU 0 first; pending IPIs are taken. */
     public void tickAll() {
         advanceClock(tickNanos());
-        for (Cpu c : cpuHandles) {
-            c.tick();
+        try {
+            for (Cpu c : cpuHandles) {
+                c.tickRaw();
+            }
+            for (Cpu c : cpuHandles) {
+                c.stepRaw();
+            }
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
         }
-        stepAll();
+        mc.traceDone();
     }
 
     /**
@@ -381,6 +441,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * @throws KernelException EBUSY if it is running, EINVAL if {@code cpu} is not allowed for it
      */
     public void migrate(Pid pid, int cpu) {
+        mc.checkOpen();
         mc.checkCpu(cpu);
         long t = taskOrEsrch(pid);
         int running = core.runningOn(t);
@@ -390,7 +451,12 @@ public final class Kernel implements KernelReader, AutoCloseable {
         if (!core.allowed(t, cpu) || !mc.online[cpu] || mc.m.readInt(t + mc.o.taskExitState) != 0) {
             throw new KernelException(Errno.EINVAL, pid + " cannot run on CPU " + cpu);
         }
-        core.migrateTask(t, cpu);
+        try {
+            core.migrateTask(t, cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /**
@@ -400,22 +466,42 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * CPU acts on at its next tick, interrupt or schedule.
      */
     public void setScheduler(Pid pid, Policy policy, int priority) {
-        core.schedSetscheduler(taskOrEsrch(pid), policy.value(), priority);
+        java.util.Objects.requireNonNull(policy, "policy");
+        mc.checkOpen();
+        try {
+            core.schedSetscheduler(taskOrEsrch(pid), policy.value(), priority);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
     /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19; EINVAL otherwise. */
     public void setNice(Pid pid, int nice) {
-        core.setUserNice(taskOrEsrch(pid), nice);
+        mc.checkOpen();
+        try {
+            core.setUserNice(taskOrEsrch(pid), nice);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
     }
 
+    /**
+     * Releases the machine's memory (the arena and its mapping). Closing again does nothing; every
+     * other call on this kernel, its {@link Cpu}s, its {@link KernelMemory} and the views read from it
+     * afterwards throws {@code IllegalStateException("kernel is closed")}.
+     */
     @Override
     public void close() {
+        mc.closed = true;
         mc.mem.close();
     }
 
 
     /** The BUG and WARN messages the kernel has printed, oldest first. */
     public List<String> bugs() {
+        mc.checkOpen();
         return mc.bugs();
     }
 

@@ -160,6 +160,9 @@ final class Machine {
 
         // the kernel image's data: init_task, init_thread_union and the other static objects
         staticNext = mem.pages().allocPages(6);
+        if (staticNext == 0) {
+            throw tooLittleRam(memoryBytes, "the kernel image's data");
+        }
         staticEnd = staticNext + ((long) platform.pageSize() << 6);
         this.ramBytes = memoryBytes;
         int ptr = platform.pointerSize();
@@ -317,6 +320,63 @@ final class Machine {
             case "root_user" -> rootUser;
             default -> symbols.address(name);
         };
+    }
+
+    // ---- the public entry points' bracket (Kernel, Cpu) ----
+
+    /** True once {@link Kernel#close()} released the memory. */
+    boolean closed;
+
+    /** Every public call starts here: one field check, then {@code IllegalStateException("kernel is closed")}. */
+    void checkOpen() {
+        if (closed) {
+            throw closedException();
+        }
+    }
+
+    static IllegalStateException closedException() {
+        return new IllegalStateException("kernel is closed");
+    }
+
+    /**
+     * A public operation completed: the trace sink's first exception during it, if any, is thrown now
+     * that the model is consistent ({@link Tracer}).
+     */
+    void traceDone() {
+        Tracer t = tracer;
+        if (t != null) {
+            Throwable f = t.takeFailure();
+            if (f != null) {
+                throw Machine.<RuntimeException>rethrow(f);
+            }
+        }
+    }
+
+    /**
+     * A public operation failed (and rolled back): the sink's exception during it, if any, is attached
+     * to the operation's as suppressed. Returns {@code e} to throw.
+     */
+    RuntimeException traceFailed(RuntimeException e) {
+        Tracer t = tracer;
+        if (t != null) {
+            Throwable f = t.takeFailure();
+            if (f != null && f != e) {
+                e.addSuppressed(f);
+            }
+        }
+        return e;
+    }
+
+    /** Throws a kept RuntimeException or Error unchanged (the sink's exceptions are only those). */
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> RuntimeException rethrow(Throwable f) throws T {
+        throw (T) f;
+    }
+
+    /** The boot's error when RAM runs out before the kernel is up: names the option and what did not fit. */
+    static IllegalArgumentException tooLittleRam(long memoryBytes, String what) {
+        return new IllegalArgumentException("memory: " + memoryBytes + " bytes of RAM are too few to boot: no room for "
+                + what);
     }
 
     void checkCpu(int cpu) {

@@ -34,7 +34,7 @@ final class PerCpu {
         for (int cpu = 0; cpu < mc.cpus; cpu++) {
             long unit = mc.mem.pages().allocPages(order);
             if (unit == 0) {
-                throw new IllegalStateException("no memory for the per-CPU area of CPU " + cpu);
+                throw Machine.tooLittleRam(mc.ramBytes, "the per-CPU area of CPU " + cpu);
             }
             m.fill(unit, (long) mc.platform.pageSize() << order, (byte) 0);
             m.writePointer(perCpuOffset + (long) cpu * ptr, unit - sectionStart);
@@ -53,6 +53,8 @@ final class PerCpu {
 
     /** {@code per_cpu_ptr(var, cpu)}. */
     long ptr(long var, int cpu) {
-        return var + m.readPointer(perCpuOffset + (long) cpu * mc.platform.pointerSize());
+        long at = var + m.readPointer(perCpuOffset + (long) cpu * mc.platform.pointerSize());
+        // unsigned long arithmetic: a unit below the section has an offset that wraps on 32-bit
+        return mc.platform.pointerSize() == 4 ? at & 0xffff_ffffL : at;
     }
 }

@@ -200,13 +200,25 @@ final class Signals {
         long tasks = mc.o.taskTasks;
         long group = f.task.threadGroup;
         long head = mc.initTask + tasks;
+        // every task on the list is init_task or an object of task_struct_cachep: more is a cycle
+        long bound = mc.taskCache.objectsInUse() + 1;
         for (long node = mc.lists.next(head); node != head; node = mc.lists.next(node)) {
             long leader = node - tasks;
             out.add(leader);
+            checkBound(out.size(), bound, "init_task.tasks");
             for (long t = mc.lists.next(leader + group); t != leader + group; t = mc.lists.next(t)) {
                 out.add(t - group);
+                checkBound(out.size(), bound, String.format("the thread_group of 0x%x", leader));
             }
         }
         return out;
+    }
+
+    /** A walk that met more tasks than exist went round a cycle that misses its head: corrupted memory. */
+    private static void checkBound(int seen, long bound, String list) {
+        if (seen > bound) {
+            throw new IllegalStateException("corrupted list: " + list + " does not return to its head within the "
+                    + bound + " task_structs that exist");
+        }
     }
 }

@@ -1,5 +1,7 @@
 package io.github.kproc.kernel;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * ftrace output in the exact v4.19 text format of the {@code trace} file with default options: the
  * context prefix {@code "%16s-%-5d [%03d] "}, the four irq-info characters, {@code " %5lu.%06lu: "},
@@ -9,11 +11,25 @@ package io.github.kproc.kernel;
  * <p>Events: {@code task_newtask}, {@code sched_process_fork}, {@code sched_wakeup_new},
  * {@code sched_switch}, {@code sched_process_exit}, {@code sched_process_free}. A kernel without a
  * tracer pays one null check per event.
+ *
+ * <p><b>A sink that throws.</b> An exception (or error, an {@link AssertionError} of a test among
+ * them) thrown by the {@link TraceSink} does not interrupt the kernel operation that emitted the line:
+ * the tracer keeps the first one, the operation runs to its end (its effects stand: a fork whose sink
+ * threw has created the child, an exit has made the zombie), and the public call that made the
+ * operation ({@link Kernel} or {@link Cpu}) then throws that exception as it was thrown. Lines after
+ * the first failure are still offered to the sink. If the operation itself fails (a
+ * {@link io.github.kproc.KernelException}, say), it is rolled back as always and its exception is
+ * thrown with the sink's attached as {@linkplain Throwable#getSuppressed() suppressed}. A sink that
+ * throws during {@link Kernel.Builder#boot()} makes the boot fail after releasing the machine's memory.
+ * Either way every CPU's irq mask and preempt count and the model's memory are consistent when the
+ * exception arrives.
  */
 public final class Tracer {
     private final TraceSink sink;
     private final boolean functions;
     private final StringBuilder line = new StringBuilder(160);
+    /** The first exception the sink threw since the last {@link #takeFailure()}, kept for the caller. */
+    private @Nullable Throwable failure;
 
     private Tracer(TraceSink sink, boolean functions) {
         this.sink = sink;
@@ -87,8 +103,26 @@ public final class Tracer {
         return s;
     }
 
+    /**
+     * Gives the line to the sink. What the sink throws is kept, not propagated: an exception in the
+     * middle of a kernel operation would leave it half done (irqs masked, a preempt count raised, a
+     * task counted but not linked). The public entry point rethrows it once the operation is complete.
+     */
     void emit() {
-        sink.line(line.toString());
+        try {
+            sink.line(line.toString());
+        } catch (RuntimeException | Error e) {
+            if (failure == null) {
+                failure = e;
+            }
+        }
+    }
+
+    /** The sink's first exception since the last call, cleared; null if it threw none. */
+    @Nullable Throwable takeFailure() {
+        Throwable f = failure;
+        failure = null;
+        return f;
     }
 
     /** {@code TRACE_FLAG_IRQS_OFF}. */

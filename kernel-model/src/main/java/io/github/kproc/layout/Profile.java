@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.charset.MalformedInputException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -100,19 +99,24 @@ public final class Profile {
      * @throws IllegalArgumentException if there is no pahole file
      */
     public static Profile load(List<Path> pahole, Path config) throws IOException, ProfileFormatException {
+        java.util.Objects.requireNonNull(pahole, "pahole");
+        java.util.Objects.requireNonNull(config, "config");
         if (pahole.isEmpty()) {
-            throw new IllegalArgumentException("no pahole file");
+            throw new IllegalArgumentException("pahole: no pahole file");
+        }
+        for (Path file : pahole) {
+            java.util.Objects.requireNonNull(file, "pahole: a null path");
         }
         Path first = pahole.getFirst().toAbsolutePath();
-        String name = first.getParent() == null ? pahole.getFirst().toString()
-                : first.getParent().getFileName().toString();
+        Path folder = first.getParent() == null ? null : first.getParent().getFileName();
+        String name = folder == null ? pahole.getFirst().toString() : folder.toString();
         List<String> sourceNames = new ArrayList<>();
         List<String> texts = new ArrayList<>();
         for (Path file : pahole) {
             sourceNames.add(file.toString());
-            texts.add(readString(file));
+            texts.add(readString(file, MAX_PAHOLE_BYTES));
         }
-        return of(name, sourceNames, texts, config.toString(), readString(config));
+        return of(name, sourceNames, texts, config.toString(), readString(config, MAX_CONFIG_BYTES));
     }
 
     /**
@@ -167,14 +171,106 @@ public final class Profile {
             }
             sources.add(new Source(source, List.copyOf(printed)));
         }
+        checkNoSelfContainment(types, firstSource);
         Kconfig config = Kconfig.parse(configSource, configText);
         return new Profile(name, Collections.unmodifiableMap(types), List.copyOf(sources), config);
     }
 
-    private static String readString(Path file) throws IOException, ProfileFormatException {
+    /**
+     * Rejects a type that contains itself by value, directly or through other embedded types: no
+     * compiler lays one out, and sizes and alignments computed from it would never end.
+     */
+    private static void checkNoSelfContainment(Map<String, StructLayout> types, Map<String, String> firstSource)
+            throws ProfileFormatException {
+        Map<String, Integer> state = new HashMap<>(); // 1 on the path being walked, 2 done
+        for (StructLayout type : types.values()) {
+            List<String> path = new ArrayList<>();
+            String cycle = walk(type.name(), types, state, path);
+            if (cycle != null) {
+                StructLayout t = types.get(cycle);
+                String reason = path.size() > MAX_NESTING ? "embeds types more than " + MAX_NESTING + " deep"
+                        : "contains itself by value: " + String.join(" -> ", path);
+                throw new ProfileFormatException(firstSource.getOrDefault(cycle, "?"), t.line(), t.cName() + " "
+                        + reason);
+            }
+        }
+    }
+
+    /** How deep types may embed each other (the kernel's deepest is about ten). */
+    private static final int MAX_NESTING = 256;
+
+    /** Depth-first walk of embedded types; the type on a cycle (or too deep a path), or null. */
+    private static @org.jspecify.annotations.Nullable String walk(String name, Map<String, StructLayout> types,
+            Map<String, Integer> state, List<String> path) {
+        StructLayout type = types.get(name);
+        Integer s = state.get(name);
+        if (type == null || (s != null && s == 2)) {
+            return null;
+        }
+        path.add(type.cName());
+        if (s != null || path.size() > MAX_NESTING) {
+            return name;
+        }
+        state.put(name, 1);
+        java.util.ArrayDeque<List<Member>> pending = new java.util.ArrayDeque<>();
+        pending.push(type.members());
+        while (!pending.isEmpty()) {
+            for (Member m : pending.pop()) {
+                if (m.isInline()) {
+                    pending.push(m.members());
+                    continue;
+                }
+                String embedded = m.embeddedTypeName();
+                if (embedded != null) {
+                    String cycle = walk(embedded, types, state, path);
+                    if (cycle != null) {
+                        return cycle;
+                    }
+                }
+            }
+        }
+        state.put(name, 2);
+        path.removeLast();
+        return null;
+    }
+
+    /**
+     * The largest pahole dump {@link #load} reads: 64 MiB, some hundred times the bundled dumps of
+     * {@code fork.o} and {@code sched/core.o}; a dump of a whole vmlinux is larger and is better made
+     * of the objects wanted ({@code pahole -C NAME} or one {@code .o}).
+     */
+    public static final long MAX_PAHOLE_BYTES = 64L << 20;
+    /** The largest {@code .config} {@link #load} reads: 4 MiB (a real one is under 200 KiB). */
+    public static final long MAX_CONFIG_BYTES = 4L << 20;
+
+    /**
+     * Reads a text input whole, after checking that it is a regular file (a FIFO would block, a device
+     * never end) of at most {@code limit} bytes; at most {@code limit + 1} bytes are ever read, even
+     * if the file grows meanwhile.
+     */
+    private static String readString(Path file, long limit) throws IOException, ProfileFormatException {
+        java.nio.file.attribute.BasicFileAttributes attributes = Files.readAttributes(file,
+                java.nio.file.attribute.BasicFileAttributes.class);
+        if (!attributes.isRegularFile()) {
+            throw new java.nio.file.FileSystemException(file.toString(), null,
+                    attributes.isDirectory() ? "is a directory" : "not a regular file (a FIFO, device or socket)");
+        }
+        String tooLarge = "larger than the " + (limit >> 20) + " MiB read of such a file";
+        if (attributes.size() > limit) {
+            throw new ProfileFormatException(file.toString(), 1, attributes.size() + " bytes, " + tooLarge);
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) limit + 1);
+        }
+        if (bytes.length > limit) {
+            throw new ProfileFormatException(file.toString(), 1, tooLarge);
+        }
         try {
-            return Files.readString(file);
-        } catch (MalformedInputException e) {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
             throw new ProfileFormatException(file.toString(), 1, "not UTF-8 text");
         }
     }

@@ -18,22 +18,25 @@ public final class AddressSpace {
 
     private final MemorySegment segment;
     private final int pointerSize;
-    private final long base0;
-    private final long size0;
-    private final long base1;
-    private final long size1;
+    // not final: close() empties the regions, so that every access after it takes the fault path
+    private long base0;
+    private long size0;
+    private long base1;
+    private long size1;
+    /** Set by {@link #close}: what an access after it throws as an IllegalStateException. */
+    private @Nullable String closed;
     private final long offset0;
     private final long offset1;
     private final boolean readOnly;
     /** Where addresses outside both regions go (a dump's other segments, a page-table walk), or null. */
-    private final @Nullable Translation fallback;
+    private @Nullable Translation fallback;
     /** Bytes mapped from the start of each slot of region 1, or null when all of region 1 is mapped. */
     private long @Nullable [] slotMapped;
     private int slotShift;
 
     AddressSpace(MemorySegment segment, int pointerSize, long base0, long size0, long base1, long size1) {
         this(segment, pointerSize, base0, 0, size0, base1, size1, null);
-        if (size0 + size1 > segment.byteSize()) {
+        if (size0 + size1 < 0 || size0 + size1 > segment.byteSize()) {
             throw new IllegalArgumentException("regions larger than the segment");
         }
     }
@@ -43,6 +46,11 @@ public final class AddressSpace {
         if (pointerSize != 4 && pointerSize != 8) {
             throw new IllegalArgumentException("pointer size must be 4 or 8: " + pointerSize);
         }
+        if (size0 < 0 || size1 < 0) {
+            throw new IllegalArgumentException("regions larger than the segment");
+        }
+        checkRegion(pointerSize, base0, size0);
+        checkRegion(pointerSize, base1, size1);
         this.segment = segment;
         this.pointerSize = pointerSize;
         this.base0 = base0;
@@ -73,7 +81,8 @@ public final class AddressSpace {
      * {@code segmentOffset} of {@code segment} is the fast, direct region (a dump's lowmem), and
      * every other address is asked of {@code fallback}. A read-only segment makes every write fault.
      *
-     * @throws IllegalArgumentException if the direct region is not inside the segment
+     * @throws IllegalArgumentException if the direct region is not inside the segment or runs past the
+     *     end of the address space
      */
     public static AddressSpace ofTranslation(MemorySegment segment, int pointerSize, long base, long segmentOffset,
             long size, Translation fallback) {
@@ -86,9 +95,32 @@ public final class AddressSpace {
     /**
      * A view of a raw little-endian memory image whose first byte is at kernel address {@code base}
      * (for reading real structures out of a dump with the same types).
+     *
+     * @throws IllegalArgumentException if the pointer size is not 4 or 8, or the image would run past
+     *     the end of the address space (2^64, or 2^32 with 4-byte pointers)
      */
     public static AddressSpace ofImage(MemorySegment image, long base, int pointerSize) {
+        java.util.Objects.requireNonNull(image, "image");
         return new AddressSpace(image, pointerSize, base, image.byteSize(), 0, 0);
+    }
+
+    /**
+     * A region must end inside the address space of its pointer size: at 2^64, or at 2^32 with 4-byte
+     * pointers. A region that wrapped would make addresses near 0 alias its end.
+     */
+    private static void checkRegion(int pointerSize, long base, long size) {
+        if (size == 0) {
+            return;
+        }
+        long last = base + size - 1;
+        if (Long.compareUnsigned(last, base) < 0) {
+            throw new IllegalArgumentException(String.format(
+                    "%d bytes at 0x%x run past the end of the 64-bit address space", size, base));
+        }
+        if (pointerSize == 4 && Long.compareUnsigned(last, 0xffff_ffffL) > 0) {
+            throw new IllegalArgumentException(String.format(
+                    "%d bytes at 0x%x run past the end of the 32-bit address space", size, base));
+        }
     }
 
     /** 4 on ARM32, 8 on arm64. */
@@ -98,7 +130,32 @@ public final class AddressSpace {
 
     /** True if all of {@code [address, address + length)} is backed. */
     public boolean contains(long address, long length) {
-        return translate(address, length) >= 0;
+        if (translate(address, length) >= 0) {
+            return true;
+        }
+        checkOpen();
+        return false;
+    }
+
+    /**
+     * Makes every later access throw {@code IllegalStateException(message)} (the memory behind it is
+     * being released). The check costs nothing on a valid access: the regions become empty, and only
+     * the fault path looks at why.
+     */
+    void close(String message) {
+        this.closed = message;
+        this.base0 = 0;
+        this.size0 = 0;
+        this.base1 = 0;
+        this.size1 = 0;
+        this.fallback = null;
+    }
+
+    private void checkOpen() {
+        String message = closed;
+        if (message != null) {
+            throw new IllegalStateException(message);
+        }
     }
 
     private long translate(long address, long length) {
@@ -138,6 +195,7 @@ public final class AddressSpace {
     public long offset(long address, long length) {
         long off = translate(address, length);
         if (off < 0) {
+            checkOpen();
             throw new MemoryFaultException(address, length);
         }
         return off;
@@ -146,6 +204,7 @@ public final class AddressSpace {
     /** {@link #offset}, for a write: a read-only image (a dump mapped read-only) faults like unmapped memory. */
     private long writable(long address, long length) {
         if (readOnly) {
+            checkOpen();
             throw new MemoryFaultException(address, length);
         }
         return offset(address, length);

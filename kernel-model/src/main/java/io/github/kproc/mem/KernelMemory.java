@@ -85,21 +85,25 @@ public final class KernelMemory implements AutoCloseable {
 
     /** Reads and writes at kernel addresses. */
     public AddressSpace space() {
+        checkOpen();
         return space;
     }
 
     /** The buddy allocator over RAM. */
     public PageAllocator pages() {
+        checkOpen();
         return pages;
     }
 
     /** The vmalloc area, or null when the machine maps none. */
     public @Nullable VmallocArea vmalloc() {
+        checkOpen();
         return vmalloc;
     }
 
     /** {@code kmem_cache_create(name, size, align)}. */
     public SlabCache createCache(String name, long size, int align) {
+        checkOpen();
         if (caches.size() >= Short.MAX_VALUE - 1) {
             throw new IllegalStateException("too many caches");
         }
@@ -115,11 +119,13 @@ public final class KernelMemory implements AutoCloseable {
 
     /** Every cache, in creation order. */
     public List<SlabCache> caches() {
+        checkOpen();
         return Collections.unmodifiableList(caches);
     }
 
     /** Gives every cache's kept empty slab back to the page allocator ({@code kmem_cache_shrink} on all). */
     public void shrinkCaches() {
+        checkOpen();
         for (SlabCache c : caches) {
             c.shrink();
         }
@@ -131,6 +137,7 @@ public final class KernelMemory implements AutoCloseable {
      * does not count an {@code mm_struct} kept only as a lazy-TLB kernel thread's {@code active_mm}.
      */
     public MemoryUsage usage() {
+        checkOpen();
         Map<String, Long> inUse = new LinkedHashMap<>();
         for (SlabCache c : caches) {
             inUse.put(c.name(), c.objectsInUse());
@@ -144,6 +151,7 @@ public final class KernelMemory implements AutoCloseable {
      * records, never the memory.
      */
     public MemoryState classify(long address) {
+        checkOpen();
         int pfn = pages.pfnOrMinus(address);
         if (pfn < 0) {
             return new MemoryState(MemoryState.Kind.OTHER, null, address, 0);
@@ -157,23 +165,35 @@ public final class KernelMemory implements AutoCloseable {
         if (!pages.headAllocated(head)) {
             return new MemoryState(MemoryState.Kind.FREE_PAGES, null, start, blockBytes);
         }
-        short id = pages.slabCache[head];
+        short id = pages.slabCache(head);
         if (id == 0) {
             return new MemoryState(MemoryState.Kind.ALLOCATED_PAGES, null, start, blockBytes);
         }
         SlabCache cache = caches.get(id - 1);
         long index = (address - start) / cache.size();
         long object = start + index * cache.size();
-        boolean free = index >= cache.objectsPerSlab() || (pages.slabFree[head] & (1L << index)) != 0;
+        boolean free = index >= cache.objectsPerSlab() || (pages.slabFree(head) & (1L << index)) != 0;
         return new MemoryState(free ? MemoryState.Kind.FREE_OBJECT : MemoryState.Kind.LIVE_OBJECT, cache.name(), object,
                 cache.size());
     }
 
-    /** Releases the arena; every address becomes invalid. Closing again does nothing. */
+    /**
+     * Releases the arena; every address becomes invalid, and every later call here or on the
+     * {@link AddressSpace} throws {@code IllegalStateException("kernel is closed")}. Closing again does
+     * nothing.
+     */
     @Override
     public void close() {
         if (arena.scope().isAlive()) {
+            space.close("kernel is closed");
             arena.close();
+        }
+    }
+
+    /** Every accessor of a closed memory throws {@code IllegalStateException("kernel is closed")}. */
+    private void checkOpen() {
+        if (!arena.scope().isAlive()) {
+            throw new IllegalStateException("kernel is closed");
         }
     }
 }

@@ -20,8 +20,12 @@ public record MemoryMap(int pointerSize, int pageSize, long linearBase, long lin
         if (pageSize <= 0 || Integer.bitCount(pageSize) != 1) {
             throw new IllegalArgumentException("page size " + pageSize);
         }
-        if (linearSize <= 0 || linearSize % pageSize != 0 || linearBase % pageSize != 0) {
-            throw new IllegalArgumentException("RAM must be a whole number of pages at a page boundary");
+        if (linearSize <= 0 || linearSize % pageSize != 0) {
+            throw new IllegalArgumentException("memory: RAM must be a positive whole number of " + pageSize
+                    + "-byte pages: " + linearSize);
+        }
+        if (linearBase % pageSize != 0) {
+            throw new IllegalArgumentException(String.format("RAM at 0x%x (PAGE_OFFSET) is not page aligned", linearBase));
         }
         if (pointerSize == 4 && Long.compareUnsigned(linearBase + linearSize, 1L << 32) > 0) {
             throw new IllegalArgumentException(String.format(

@@ -8,10 +8,14 @@ import java.util.Arrays;
  * boundary of the largest block), split on allocation and merged with their buddy on free, as
  * {@code mm/page_alloc.c} does.
  *
- * <p>Per-page metadata lives in Java arrays indexed by page frame number, the model's
- * {@code struct page}: free-list links, the order and state of a block's head page, and the slab
- * fields used by {@link SlabCache}. Nothing is allocated on the Java heap after construction.
- * Freed blocks are filled with {@link #PAGE_POISON}.
+ * <p>Per-page metadata lives in Java arrays, the model's {@code struct page}: free-list links, the
+ * order and state of a block's head page, and the slab fields used by {@link SlabCache}. They cover
+ * only the pages handed out so far, so a machine's heap cost follows the memory it uses, not its
+ * RAM size (the kernel's SPARSEMEM sections play the same part): the largest blocks never yet
+ * allocated are free implicitly, below a frontier that moves down as they are taken, in the order the
+ * kernel's free list would give them (highest first). Arrays are indexed from the top page down and
+ * grow by doubling when the frontier passes their end, so nothing is allocated on the Java heap once
+ * a workload has reached its peak. Freed blocks are filled with {@link #PAGE_POISON}.
  */
 public final class PageAllocator {
     /** Orders 0 .. MAX_ORDER-1, as the kernel's default {@code MAX_ORDER} of 11. */
@@ -29,13 +33,15 @@ public final class PageAllocator {
     private final int pageCount;
     private final int[] freeHead = new int[MAX_ORDER];
     private final int[] freeCount = new int[MAX_ORDER];
-    // struct page, one slot per page frame
-    final int[] next;
-    final int[] prev;
-    private final byte[] state;
-    final short[] slabCache;
-    final long[] slabFree;
+    // struct page, one slot per page frame at or above the frontier, at index pageCount - 1 - pfn
+    private int[] next;
+    private int[] prev;
+    private byte[] state;
+    private short[] slabCache;
+    private long[] slabFree;
     private long freePages;
+    /** Pages below this (a multiple of the largest block) are free largest blocks not on any list yet. */
+    private int frontier;
 
     PageAllocator(AddressSpace space, long base, long size, int pageSize) {
         if (Integer.bitCount(pageSize) != 1) {
@@ -55,13 +61,18 @@ public final class PageAllocator {
             throw new IllegalArgumentException("too many pages: " + pages);
         }
         this.pageCount = (int) pages;
-        this.next = new int[pageCount];
-        this.prev = new int[pageCount];
-        this.state = new byte[pageCount];
-        this.slabCache = new short[pageCount];
-        this.slabFree = new long[pageCount];
+        int largest = 1 << (MAX_ORDER - 1);
+        this.frontier = pageCount & -largest;
+        int capacity = Math.min(pageCount, Math.max(pageCount - frontier, 4 * largest));
+        this.next = new int[capacity];
+        this.prev = new int[capacity];
+        this.state = new byte[capacity];
+        this.slabCache = new short[capacity];
+        this.slabFree = new long[capacity];
         Arrays.fill(freeHead, -1);
-        int pfn = 0;
+        freePages = frontier;
+        // the tail that does not make a largest block is on the free lists from the start
+        int pfn = frontier;
         while (pfn < pageCount) {
             int order = MAX_ORDER - 1;
             while (order > 0 && ((pfn & ((1 << order) - 1)) != 0 || pfn + (1 << order) > pageCount)) {
@@ -95,7 +106,7 @@ public final class PageAllocator {
 
     /** Free blocks of exactly this order now. */
     public int freeBlocks(int order) {
-        return freeCount[order];
+        return freeCount[order] + (order == MAX_ORDER - 1 ? frontier >> (MAX_ORDER - 1) : 0);
     }
 
     /**
@@ -111,18 +122,89 @@ public final class PageAllocator {
         while (o < MAX_ORDER && freeHead[o] < 0) {
             o++;
         }
-        if (o == MAX_ORDER) {
+        int pfn;
+        if (o < MAX_ORDER) {
+            pfn = freeHead[o];
+            remove(o, pfn);
+        } else if (frontier > 0) {
+            // the next largest block never handed out: the one the kernel's list would give
+            o = MAX_ORDER - 1;
+            frontier -= 1 << o;
+            pfn = frontier;
+            ensureCapacity();
+        } else {
             return 0;
         }
-        int pfn = freeHead[o];
-        remove(o, pfn);
         while (o > order) {
             o--;
             push(o, pfn + (1 << o));
         }
-        state[pfn] = (byte) (ALLOCATED | order);
+        state[ix(pfn)] = (byte) (ALLOCATED | order);
         freePages -= 1L << order;
         return base + ((long) pfn << pageShift);
+    }
+
+    /** The metadata index of a page at or above the frontier. */
+    private int ix(int pfn) {
+        return pageCount - 1 - pfn;
+    }
+
+    /** Grows the metadata arrays to cover every page from the frontier up (doubling). */
+    private void ensureCapacity() {
+        int need = pageCount - frontier;
+        if (need <= state.length) {
+            return;
+        }
+        int capacity = (int) Math.min(pageCount, Math.max(need, 2L * state.length));
+        next = Arrays.copyOf(next, capacity);
+        prev = Arrays.copyOf(prev, capacity);
+        state = Arrays.copyOf(state, capacity);
+        slabCache = Arrays.copyOf(slabCache, capacity);
+        slabFree = Arrays.copyOf(slabFree, capacity);
+    }
+
+    /** A page's state byte; below the frontier, a free largest block's head or a page inside one. */
+    private byte stateOf(int pfn) {
+        if (pfn < frontier) {
+            return (pfn & ((1 << (MAX_ORDER - 1)) - 1)) == 0 ? (byte) (FREE | (MAX_ORDER - 1)) : 0;
+        }
+        return state[ix(pfn)];
+    }
+
+    /** {@code page->slab_cache} of a slab's head page: the cache id, 0 if not a slab. */
+    short slabCache(int pfn) {
+        return pfn < frontier ? 0 : slabCache[ix(pfn)];
+    }
+
+    void slabCache(int pfn, short id) {
+        slabCache[ix(pfn)] = id;
+    }
+
+    /** {@code page->freelist} of a slab's head page, as a bit per free object. */
+    long slabFree(int pfn) {
+        return pfn < frontier ? 0 : slabFree[ix(pfn)];
+    }
+
+    void slabFree(int pfn, long bits) {
+        slabFree[ix(pfn)] = bits;
+    }
+
+    /** {@code page->lru.next} of a listed block or slab, a pfn or -1. */
+    int next(int pfn) {
+        return next[ix(pfn)];
+    }
+
+    void next(int pfn, int value) {
+        next[ix(pfn)] = value;
+    }
+
+    /** {@code page->lru.prev} of a listed block or slab, a pfn or -1. */
+    int prev(int pfn) {
+        return prev[ix(pfn)];
+    }
+
+    void prev(int pfn, int value) {
+        prev[ix(pfn)] = value;
     }
 
     /**
@@ -133,15 +215,15 @@ public final class PageAllocator {
      */
     public void freePages(long address, int order) {
         int pfn = pfnOf(address);
-        if (!isAllocatedBlock(pfn, order) || slabCache[pfn] != 0) {
+        if (!isAllocatedBlock(pfn, order) || slabCache(pfn) != 0) {
             throw new IllegalStateException(String.format("Bad page state: free of 0x%x order %d", address, order));
         }
         space.fill(address, (long) pageSize() << order, PAGE_POISON);
-        state[pfn] = 0;
+        state[ix(pfn)] = 0;
         freePages += 1L << order;
         while (order < MAX_ORDER - 1) {
             int buddy = pfn ^ (1 << order);
-            if (buddy >= pageCount || state[buddy] != (byte) (FREE | order)) {
+            if (buddy >= pageCount || stateOf(buddy) != (byte) (FREE | order)) {
                 break;
             }
             remove(order, buddy);
@@ -162,7 +244,7 @@ public final class PageAllocator {
 
     /** The order is range-checked first: the state byte keeps only its low bits, so order 64 would match order 0. */
     private boolean isAllocatedBlock(int pfn, int order) {
-        return order >= 0 && order < MAX_ORDER && state[pfn] == (byte) (ALLOCATED | order);
+        return order >= 0 && order < MAX_ORDER && stateOf(pfn) == (byte) (ALLOCATED | order);
     }
 
     /**
@@ -172,7 +254,7 @@ public final class PageAllocator {
     int blockHead(int pfn) {
         for (int order = 0; order < MAX_ORDER; order++) {
             int head = pfn & -(1 << order);
-            byte s = state[head];
+            byte s = stateOf(head);
             if (s != 0 && orderOf(s) >= order && head + (1 << orderOf(s)) > pfn) {
                 return head;
             }
@@ -182,12 +264,12 @@ public final class PageAllocator {
 
     /** True if the block headed by {@code head} is allocated. */
     boolean headAllocated(int head) {
-        return (state[head] & ALLOCATED) != 0;
+        return (stateOf(head) & ALLOCATED) != 0;
     }
 
     /** The order of the block headed by {@code head}. */
     int headOrder(int head) {
-        return orderOf(state[head]);
+        return orderOf(stateOf(head));
     }
 
     /** The page index of an address of the linear map, or -1. */
@@ -210,28 +292,28 @@ public final class PageAllocator {
 
     private void push(int order, int pfn) {
         int head = freeHead[order];
-        next[pfn] = head;
-        prev[pfn] = -1;
+        next[ix(pfn)] = head;
+        prev[ix(pfn)] = -1;
         if (head >= 0) {
-            prev[head] = pfn;
+            prev[ix(head)] = pfn;
         }
         freeHead[order] = pfn;
-        state[pfn] = (byte) (FREE | order);
+        state[ix(pfn)] = (byte) (FREE | order);
         freeCount[order]++;
     }
 
     private void remove(int order, int pfn) {
-        int n = next[pfn];
-        int p = prev[pfn];
+        int n = next[ix(pfn)];
+        int p = prev[ix(pfn)];
         if (p >= 0) {
-            next[p] = n;
+            next[ix(p)] = n;
         } else {
             freeHead[order] = n;
         }
         if (n >= 0) {
-            prev[n] = p;
+            prev[ix(n)] = p;
         }
-        state[pfn] = 0;
+        state[ix(pfn)] = 0;
         freeCount[order]--;
     }
 

@@ -119,16 +119,16 @@ public final class SlabCache {
                     return 0;
                 }
                 slab = pages.pfnOf(address);
-                pages.slabCache[slab] = id;
-                pages.slabFree[slab] = fullMask;
+                pages.slabCache(slab, id);
+                pages.slabFree(slab, fullMask);
                 slabs++;
             }
             link(slab);
         }
-        long free = pages.slabFree[slab];
+        long free = pages.slabFree(slab);
         int index = Long.numberOfTrailingZeros(free);
         free &= free - 1;
-        pages.slabFree[slab] = free;
+        pages.slabFree(slab, free);
         if (free == 0) {
             unlink(slab);
         }
@@ -155,11 +155,11 @@ public final class SlabCache {
         int pfn = pages.pfnOf(address & -(long) pages.pageSize());
         int slab = pfn & -(1 << order);
         long offset = address - pages.addressOf(slab);
-        if (pages.slabCache[slab] != id || offset % size != 0 || offset / size >= objectsPerSlab) {
+        if (pages.slabCache(slab) != id || offset % size != 0 || offset / size >= objectsPerSlab) {
             throw new IllegalStateException(String.format("%s: free of 0x%x, not an object of this cache", name, address));
         }
         long bit = 1L << (offset / size);
-        long free = pages.slabFree[slab];
+        long free = pages.slabFree(slab);
         if ((free & bit) != 0) {
             throw new IllegalStateException(String.format("%s: double free of 0x%x", name, address));
         }
@@ -168,7 +168,7 @@ public final class SlabCache {
             link(slab);
         }
         free |= bit;
-        pages.slabFree[slab] = free;
+        pages.slabFree(slab, free);
         objectsInUse--;
         if (free == fullMask) {
             unlink(slab);
@@ -192,8 +192,8 @@ public final class SlabCache {
             return false;
         }
         long offset = address - pages.addressOf(slab);
-        return pages.slabCache[slab] == id && offset % size == 0 && offset / size < objectsPerSlab
-                && (pages.slabFree[slab] & (1L << (offset / size))) == 0;
+        return pages.slabCache(slab) == id && offset % size == 0 && offset / size < objectsPerSlab
+                && (pages.slabFree(slab) & (1L << (offset / size))) == 0;
     }
 
     /** {@code kmem_cache_shrink}: gives the kept empty slab back to the page allocator. */
@@ -205,31 +205,31 @@ public final class SlabCache {
     }
 
     private void release(int slab) {
-        pages.slabCache[slab] = 0;
-        pages.slabFree[slab] = 0;
+        pages.slabCache(slab, (short) 0);
+        pages.slabFree(slab, 0);
         slabs--;
         pages.freePages(pages.addressOf(slab), order);
     }
 
     private void link(int slab) {
-        pages.next[slab] = partialHead;
-        pages.prev[slab] = -1;
+        pages.next(slab, partialHead);
+        pages.prev(slab, -1);
         if (partialHead >= 0) {
-            pages.prev[partialHead] = slab;
+            pages.prev(partialHead, slab);
         }
         partialHead = slab;
     }
 
     private void unlink(int slab) {
-        int n = pages.next[slab];
-        int p = pages.prev[slab];
+        int n = pages.next(slab);
+        int p = pages.prev(slab);
         if (p >= 0) {
-            pages.next[p] = n;
+            pages.next(p, n);
         } else {
             partialHead = n;
         }
         if (n >= 0) {
-            pages.prev[n] = p;
+            pages.prev(n, p);
         }
     }
 

@@ -8,17 +8,23 @@ package io.github.kproc.mem;
  * The stack's bytes are reached through its vmalloc address only; guard space, free slots and
  * freed areas fault ({@link MemoryFaultException}), as an overflow or a use after {@code vfree}
  * does in the kernel.
+ *
+ * <p>The Java records cover only the slots handed out so far (slots are taken lowest first, a freed
+ * one before a fresh one), so the heap cost follows the stacks in use, not the size of the area.
  */
 public final class VmallocArea {
     private final AddressSpace space;
     private final PageAllocator pages;
     private final long base;
     private final long slotSize;
-    private final int[] freeSlots;
-    private final long[] backing;
+    private final int slots;
+    /** Freed slots, the last freed on top; slots from {@link #fresh} up were never handed out. */
+    private int[] freeSlots;
+    private long[] backing;
     /** Bytes mapped at the start of each slot (0 when free), shared with the address space. */
-    private final long[] mapped;
+    private long[] mapped;
     private int freeTop;
+    private int fresh;
 
     VmallocArea(AddressSpace space, PageAllocator pages, long base, long size, long slotSize) {
         if (slotSize <= 0 || Long.bitCount(slotSize) != 1 || Long.remainderUnsigned(base, slotSize) != 0) {
@@ -32,14 +38,24 @@ public final class VmallocArea {
         this.pages = pages;
         this.base = base;
         this.slotSize = slotSize;
-        this.freeSlots = new int[(int) slots];
-        this.backing = new long[(int) slots];
-        this.mapped = new long[(int) slots];
+        this.slots = (int) slots;
+        int capacity = Math.min(this.slots, 1024);
+        this.freeSlots = new int[capacity];
+        this.backing = new long[capacity];
+        this.mapped = new long[capacity];
         space.mapSlots(Long.numberOfTrailingZeros(slotSize), mapped);
-        for (int i = 0; i < slots; i++) {
-            freeSlots[i] = (int) slots - 1 - i;
+    }
+
+    /** Grows the records to cover slot {@code slot} (doubling), and shares the new map with the address space. */
+    private void ensureCapacity(int slot) {
+        if (slot < backing.length) {
+            return;
         }
-        this.freeTop = (int) slots;
+        int capacity = (int) Math.min(slots, Math.max(slot + 1L, 2L * backing.length));
+        freeSlots = java.util.Arrays.copyOf(freeSlots, capacity);
+        backing = java.util.Arrays.copyOf(backing, capacity);
+        mapped = java.util.Arrays.copyOf(mapped, capacity);
+        space.mapSlots(Long.numberOfTrailingZeros(slotSize), mapped);
     }
 
     /** The first address of the area ({@code VMALLOC_START}). */
@@ -54,7 +70,7 @@ public final class VmallocArea {
 
     /** Slots free now. */
     public int freeSlots() {
-        return freeTop;
+        return freeTop + (slots - fresh);
     }
 
     /**
@@ -66,7 +82,7 @@ public final class VmallocArea {
         if (size <= 0 || size >= slotSize || Long.bitCount(size) != 1 || size < pages.pageSize()) {
             throw new IllegalArgumentException("vmalloc size " + size + " with slots of " + slotSize);
         }
-        if (freeTop == 0) {
+        if (freeTop == 0 && fresh == slots) {
             return 0;
         }
         int order = Long.numberOfTrailingZeros(size) - pages.pageShift();
@@ -74,7 +90,13 @@ public final class VmallocArea {
         if (physical == 0) {
             return 0;
         }
-        int slot = freeSlots[--freeTop];
+        int slot;
+        if (freeTop > 0) {
+            slot = freeSlots[--freeTop];
+        } else {
+            slot = fresh++;
+            ensureCapacity(slot);
+        }
         backing[slot] = physical;
         mapped[slot] = size;
         return base + slot * slotSize;

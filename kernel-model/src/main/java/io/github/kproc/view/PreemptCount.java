@@ -31,6 +31,21 @@ public record PreemptCount(int value) {
     /** {@code INIT_PREEMPT_COUNT} = PREEMPT_OFFSET: preemption off until the scheduler runs. */
     public static final int INIT_PREEMPT_COUNT = PREEMPT_OFFSET;
 
+    /**
+     * The bits v4.19 gives no meaning: 21 to 30 (bit 31 is {@link #PREEMPT_NEED_RESCHED}). Bit 21 was
+     * {@code PREEMPT_ACTIVE} before v4.4 removed it, so a count like {@code 0x200003} comes from an
+     * older kernel's memory, or from corruption.
+     */
+    public static final int UNDEFINED_MASK = ~(PREEMPT_MASK | SOFTIRQ_MASK | HARDIRQ_MASK | NMI_MASK
+            | PREEMPT_NEED_RESCHED);
+    /** {@code PREEMPT_ACTIVE} of kernels before v4.4 (bit 21 on ARM and arm64), not a 4.19 field. */
+    public static final int PRE_4_4_PREEMPT_ACTIVE = 1 << (NMI_SHIFT + NMI_BITS);
+
+    /** The bits of this count that are not 4.19 fields ({@link #UNDEFINED_MASK}); 0 for a 4.19 count. */
+    public int undefinedBits() {
+        return value & UNDEFINED_MASK;
+    }
+
     /** Preempt-disable depth: {@code preempt_count() & PREEMPT_MASK}. */
     public int preemptDepth() {
         return (value & PREEMPT_MASK) >>> PREEMPT_SHIFT;
@@ -126,6 +141,17 @@ public record PreemptCount(int value) {
                 : "task context");
         if (inAtomic()) {
             s.append(", atomic");
+        }
+        int undefined = undefinedBits();
+        if (undefined != 0) {
+            s.append("; bits 0x").append(Integer.toHexString(undefined)).append(" are not 4.19 fields");
+            if ((undefined & PRE_4_4_PREEMPT_ACTIVE) != 0) {
+                s.append(" (0x").append(Integer.toHexString(PRE_4_4_PREEMPT_ACTIVE))
+                        .append(" was PREEMPT_ACTIVE before 4.4)");
+            }
+        }
+        if ((value & PREEMPT_NEED_RESCHED) != 0) {
+            s.append("; PREEMPT_NEED_RESCHED (bit 31) set, which only x86 folds in");
         }
         return s.toString();
     }

@@ -309,6 +309,25 @@ class AddressSpaceTest {
     }
 
     @Test
+    void anImageMayNotWrapPastTheEndOfItsAddressSpace() {
+        // unsigned long arithmetic: an image at -4096 of 8192 bytes would make 0x10 alias its end
+        MemorySegment page2 = MemorySegment.ofArray(new byte[8192]);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> AddressSpace.ofImage(page2, -4096L, 8));
+        assertEquals("8192 bytes at 0xfffffffffffff000 run past the end of the 64-bit address space", e.getMessage());
+        AddressSpace top = AddressSpace.ofImage(MemorySegment.ofArray(new byte[4096]), -4096L, 8);
+        assertTrue(top.contains(-8L, 8));
+        assertFalse(top.contains(0x10, 8));
+        assertFalse(top.contains(-8L, 16), "an access that would wrap");
+        assertEquals("8192 bytes at 0xfffff000 run past the end of the 32-bit address space",
+                assertThrows(IllegalArgumentException.class, () -> AddressSpace.ofImage(page2, 0xffff_f000L, 4))
+                        .getMessage());
+        AddressSpace arm32 = AddressSpace.ofImage(MemorySegment.ofArray(new byte[4096]), 0xffff_f000L, 4);
+        assertFalse(arm32.contains(0x1_0000_0000L, 4), "no 32-bit address is 0x100000000");
+        assertThrows(MemoryFaultException.class, () -> arm32.readInt(0x1_0000_0000L));
+    }
+
+    @Test
     void ofImageReadsAMappedFileAndAReadOnlyImageRefusesWrites(@TempDir Path dir) throws IOException {
         Path file = dir.resolve("task.bin");
         ByteBuffer task = ByteBuffer.allocate(4096).order(ByteOrder.LITTLE_ENDIAN);

@@ -40,6 +40,33 @@ class KernelMemoryTest {
     }
 
     @Test
+    void aTerabyteArm64MachineCostsHeapForWhatItUsesOnly() {
+        // alloc_pages and __vmalloc_node_range on the arm64 maximum: the struct page records and the
+        // vmalloc slots cover what was handed out, not 2^28 pages and 2^26 stack slots (-Xmx2g would
+        // not hold those)
+        long ram = 1L << 40;
+        try (KernelMemory memory = KernelMemory.create(Machines.arm64(ram))) {
+            PageAllocator pages = memory.pages();
+            long total = ram / PAGE_SIZE;
+            assertEquals(total, pages.freePages());
+            assertEquals(total >> (PageAllocator.MAX_ORDER - 1), pages.freeBlocks(PageAllocator.MAX_ORDER - 1));
+            long first = pages.allocPages(0);
+            assertEquals(ARM64_PAGE_OFFSET + ram - (PAGE_SIZE << (PageAllocator.MAX_ORDER - 1)), first,
+                    "the highest largest block is split first, as the kernel's free list gives it");
+            long stack = Objects.requireNonNull(memory.vmalloc()).vmalloc(ARM64_THREAD_SIZE);
+            assertEquals(Machines.ARM64_VMALLOC_START, stack, "the first slot");
+            memory.space().writeLong(stack, 42);
+            assertEquals(MemoryState.Kind.FREE_PAGES, memory.classify(ARM64_PAGE_OFFSET + 12345).kind(),
+                    "a page never handed out is free");
+            assertEquals(MemoryState.Kind.ALLOCATED_PAGES, memory.classify(first).kind());
+            memory.vmalloc().vfree(stack);
+            pages.freePages(first, 0);
+            assertEquals(total, pages.freePages());
+            assertEquals(memory.vmalloc().freeSlots(), (int) (ram / ARM64_THREAD_SIZE));
+        }
+    }
+
+    @Test
     void anEightGibArm64MachineIsCreatedWithoutTouchingItsRam() {
         System.gc();
         long before = residentBytes();

@@ -163,6 +163,21 @@ class PreemptCountTest {
     }
 
     @Test
+    void bitsThat419DoesNotDefineAreNamed() {
+        // include/linux/preempt.h of 4.19: bits 21-30 are no field; bit 21 was PREEMPT_ACTIVE before 4.4
+        PreemptCount old = new PreemptCount(0x200003);
+        assertEquals(0x200000, old.undefinedBits());
+        assertEquals(3, old.preemptDepth(), "the 4.19 fields still decode");
+        assertEquals("preempt depth 3, softirq 0, hardirq 0, NMI 0: task context, atomic; bits 0x200000 are not 4.19"
+                + " fields (0x200000 was PREEMPT_ACTIVE before 4.4)", old.describe());
+        assertEquals("preempt depth 0, softirq 0, hardirq 0, NMI 0: task context, atomic; bits 0x40000000 are not 4.19"
+                + " fields", new PreemptCount(0x40000000).describe());
+        assertEquals(0, new PreemptCount(0x801fffff).undefinedBits(), "every 4.19 field and PREEMPT_NEED_RESCHED");
+        assertEquals("preempt depth 1, softirq 0, hardirq 0, NMI 0: task context, atomic; PREEMPT_NEED_RESCHED (bit 31)"
+                + " set, which only x86 folds in", new PreemptCount(0x80000001).describe());
+    }
+
+    @Test
     void toStringShowsTheRawHexThenTheDescription() {
         assertEquals("0x10001 (preempt depth 1, softirq 0, hardirq 1, NMI 0: hardirq context, atomic)",
                 new PreemptCount(0x10001).toString());
