@@ -8,6 +8,7 @@ import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
 import io.github.kproc.tck.BundledProfileContract;
+import io.github.kproc.tck.CfsContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
@@ -47,6 +48,14 @@ class Arm32TckTest {
 
     @Nested
     class BundledProfile extends BundledProfileContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Cfs extends CfsContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

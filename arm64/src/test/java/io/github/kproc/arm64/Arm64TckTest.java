@@ -10,6 +10,7 @@ import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
 import io.github.kproc.tck.BundledProfileContract;
+import io.github.kproc.tck.CfsContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
@@ -49,6 +50,14 @@ class Arm64TckTest {
 
     @Nested
     class BundledProfile extends BundledProfileContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Cfs extends CfsContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

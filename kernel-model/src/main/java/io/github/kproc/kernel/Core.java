@@ -247,25 +247,25 @@ final class Core {
         return best < 0 ? prevCpu : best;
     }
 
-    /** {@code activate_task} -> {@code enqueue_task}: queued and counted. */
-    void enqueue(int cpu, long p, boolean renormalize) {
-        classOf(p).enqueueTask(cpu, p, renormalize);
+    /** {@code activate_task(rq, p, flags)} -> {@code enqueue_task}: queued and counted. */
+    void enqueue(int cpu, long p, int flags) {
+        classOf(p).enqueueTask(cpu, p, flags);
         m.writeInt(p + f.task.seOnRq, 1);
         m.writeInt(p + o.taskOnRq, TASK_ON_RQ_QUEUED);
         rq.addNrRunning(cpu, 1);
     }
 
-    /** {@code deactivate_task} of a queued (not running) task. */
-    void dequeueQueued(int cpu, long p, boolean normalize) {
-        classOf(p).dequeueTask(cpu, p, normalize);
+    /** {@code deactivate_task(rq, p, flags)} of a queued (not running) task. */
+    void dequeueQueued(int cpu, long p, int flags) {
+        classOf(p).dequeueTask(cpu, p, flags);
         m.writeInt(p + f.task.seOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
         rq.addNrRunning(cpu, -1);
     }
 
-    /** {@code deactivate_task} of the running task (it blocks or dies): no longer counted. */
+    /** {@code deactivate_task(rq, prev, DEQUEUE_SLEEP)} of the running task (it blocks or dies): no longer counted. */
     private void dequeueRunning(int cpu, long p) {
-        classOf(p).dequeueTask(cpu, p, false);
+        classOf(p).dequeueTask(cpu, p, SchedClass.DEQUEUE_SLEEP);
         m.writeInt(p + f.task.seOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
         rq.addNrRunning(cpu, -1);
@@ -288,7 +288,7 @@ final class Core {
         setTaskCpuRaw(p, cpu);
         preempt.preemptDisable(thisCpu);
         rq.updateRqClock(cpu);
-        enqueue(cpu, p, true);
+        enqueue(cpu, p, 0);
         mc.trace.wakeupNew(thisCpu, p, cpu);
         checkPreemptCurr(cpu, p, thisCpu);
         preempt.preemptEnableNoResched(thisCpu);
@@ -357,20 +357,23 @@ final class Core {
     }
 
     /**
-     * {@code __sched_setscheduler}: policy, rt_priority, normal_prio and prio, load weight and class;
-     * a queued task is requeued, a running one rescheduled if it got worse, a queued one checked
-     * against the running task if it got better.
+     * {@code __sched_setscheduler} run on {@code thisCpu}: policy, rt_priority, normal_prio and prio,
+     * load weight and class; a queued task is requeued, a running one rescheduled if it got worse
+     * ({@code prio_changed_*}), a queued one checked against the running task. The reschedule is
+     * {@code resched_curr} of the task's rq: on another CPU than {@code thisCpu} with the IPI.
      */
-    void setScheduler(long p, int policy, int rtPriority, int normalPrio) {
+    void setScheduler(long p, int policy, int rtPriority, int normalPrio, int thisCpu) {
         int cpu = taskCpu(p);
         boolean running = rq.curr(cpu) == p;
         boolean queuedNow = !running && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        int queueFlags = SchedClass.DEQUEUE_SAVE | SchedClass.DEQUEUE_MOVE;
+        rq.updateRqClock(cpu);
         if (running) {
             updateCurr(cpu);
-            classOf(p).dequeueTask(cpu, p, true);
+            classOf(p).dequeueTask(cpu, p, queueFlags);
         }
         if (queuedNow) {
-            dequeueQueued(cpu, p, true);
+            dequeueQueued(cpu, p, queueFlags);
         }
         int oldPrio = m.readInt(p + o.taskPrio);
         m.writeInt(p + o.taskPolicy, policy);
@@ -382,37 +385,69 @@ final class Core {
         if (running) {
             // enqueue_task, then set_curr_task: counted again, and off the queue while it runs
             SchedClass cls = classOf(p);
-            cls.enqueueTask(cpu, p, true);
+            cls.enqueueTask(cpu, p, 0);
             cls.setNextTask(cpu, p);
         }
         if (queuedNow) {
-            enqueue(cpu, p, true);
-            checkPreemptCurr(cpu, p, cpu);
+            enqueue(cpu, p, 0);
+            checkPreemptCurr(cpu, p, thisCpu);
         } else if (running && normalPrio > oldPrio) {
-            rq.reschedCurr(cpu, cpu);
+            rq.reschedCurr(cpu, thisCpu);
         }
     }
 
     /** {@code sched_setscheduler(p, policy, {priority})}: EINVAL for an unknown policy or a priority outside its range. */
-    void schedSetscheduler(long t, int policy, int priority) {
+    void schedSetscheduler(long t, int policy, int priority, int thisCpu) {
         boolean isRt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
         boolean isFair = policy == Fair.SCHED_NORMAL || policy == Fair.SCHED_BATCH || policy == Fair.SCHED_IDLE;
         if (!isRt && !isFair || (isRt && (priority < 1 || priority > 99)) || (isFair && priority != 0)) {
             throw new KernelException(Errno.EINVAL, "policy " + policy + " priority " + priority);
         }
-        setScheduler(t, policy, priority, isRt ? Rt.MAX_RT_PRIO - 1 - priority : m.readInt(t + o.taskStaticPrio));
+        setScheduler(t, policy, priority, isRt ? Rt.MAX_RT_PRIO - 1 - priority : m.readInt(t + o.taskStaticPrio),
+                thisCpu);
     }
 
-    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice; an RT task keeps its prio. */
-    void setUserNice(long t, int nice) {
+    /**
+     * {@code set_user_nice(p, nice)} run on {@code thisCpu}: nothing if the nice value is unchanged; an
+     * RT task only gets the new static_prio; otherwise the task is dequeued (saved), given the new
+     * static_prio, load weight and prio, enqueued again, and its rq rescheduled
+     * ({@code resched_curr}, an IPI if remote) when the prio improved, or worsened while it runs.
+     */
+    void setUserNice(long t, int nice, int thisCpu) {
         if (nice < -20 || nice > 19) {
             throw new KernelException(Errno.EINVAL, "nice " + nice);
         }
-        m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
+        if (m.readInt(t + o.taskStaticPrio) == DEFAULT_PRIO + nice) {
+            return;
+        }
         int policy = m.readInt(t + o.taskPolicy);
-        boolean isRt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
-        setScheduler(t, policy, m.readInt(t + o.taskRtPriority),
-                isRt ? m.readInt(t + o.taskNormalPrio) : DEFAULT_PRIO + nice);
+        if (policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR || policy == SCHED_DEADLINE) {
+            m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
+            return;
+        }
+        int cpu = taskCpu(t);
+        boolean running = rq.curr(cpu) == t;
+        boolean queued = m.readInt(t + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        SchedClass cls = classOf(t);
+        rq.updateRqClock(cpu);
+        if (queued) {
+            cls.dequeueTask(cpu, t, SchedClass.DEQUEUE_SAVE);
+        }
+        m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
+        setLoadWeight(t);
+        int oldPrio = m.readInt(t + o.taskPrio);
+        m.writeInt(t + o.taskNormalPrio, DEFAULT_PRIO + nice);
+        m.writeInt(t + o.taskPrio, DEFAULT_PRIO + nice);
+        int delta = DEFAULT_PRIO + nice - oldPrio;
+        if (queued) {
+            cls.enqueueTask(cpu, t, 0);
+            if (running) {
+                cls.setNextTask(cpu, t);
+            }
+            if (delta < 0 || (delta > 0 && running)) {
+                rq.reschedCurr(cpu, thisCpu);
+            }
+        }
     }
 
     // ---- preemption points ----
@@ -603,9 +638,9 @@ final class Core {
             }
             int from = taskCpu(t);
             if (from != cpu) {
-                dequeueQueued(from, t, true);
+                dequeueQueued(from, t, 0);
                 setTaskCpu(t, cpu);
-                enqueue(cpu, t, true);
+                enqueue(cpu, t, 0);
             }
         }
         schedule(cpu, !isIdle(prev), t);
@@ -627,9 +662,10 @@ final class Core {
     }
 
     /**
-     * The runqueue half of {@code try_to_wake_up} for a sleeping task: TASK_RUNNING on its previous CPU
-     * (if allowed and online, else the idlest allowed), enqueued with a fair task's vruntime placed no
-     * earlier than min_vruntime minus half a latency, and a preemption check.
+     * The runqueue half of {@code try_to_wake_up} for a sleeping task: on its previous CPU if allowed
+     * and online, else the idlest allowed one (then {@code migrate_task_rq} and
+     * {@code ENQUEUE_MIGRATED}); TASK_RUNNING, {@code activate_task(ENQUEUE_WAKEUP)} (which places a
+     * fair task no earlier than min_vruntime minus half a latency) and a preemption check.
      */
     private void ttwuActivate(long p, int thisCpu) {
         if (m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED) {
@@ -637,16 +673,42 @@ final class Core {
             return;
         }
         int cpu = taskCpu(p);
+        int flags = SchedClass.ENQUEUE_WAKEUP;
         if (!allowed(p, cpu) || !mc.online[cpu]) {
-            cpu = selectTaskRqFork(p, cpu);
-            setTaskCpu(p, cpu);
+            int target = selectTaskRqFork(p, cpu);
+            if (target != cpu) {
+                migrateTaskRq(p, cpu);
+                setTaskCpu(p, target);
+                flags |= SchedClass.ENQUEUE_MIGRATED;
+            }
+            cpu = target;
         }
         m.writePointer(p + o.taskState, TaskStateBits.TASK_RUNNING);
-        if (classOf(p) == fair) {
-            fair.placeWaking(cpu, p);
-        }
-        enqueue(cpu, p, false);
+        rq.updateRqClock(cpu);
+        enqueue(cpu, p, flags);
         checkPreemptCurr(cpu, p, thisCpu);
+    }
+
+    /**
+     * {@code migrate_task_rq_fair} of a waking fair task leaving {@code from}: its vruntime made
+     * relative to that CPU's min_vruntime, for {@code ENQUEUE_MIGRATED} to add the new CPU's.
+     */
+    private void migrateTaskRq(long p, int from) {
+        if (classOf(p) == fair) {
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - fair.minVruntime(from));
+        }
+    }
+
+    /**
+     * {@code sched_yield()} by the running task of {@code cpu}: the class's {@code yield_task}, then
+     * {@code schedule()} (the task stays TASK_RUNNING: an involuntary switch, traced {@code R}).
+     */
+    void schedYield(int cpu) {
+        long curr = rq.curr(cpu);
+        if (!isIdle(curr)) {
+            classOf(curr).yieldTask(cpu);
+        }
+        schedule(cpu, false, 0);
     }
 
     /**
@@ -661,11 +723,16 @@ final class Core {
         boolean queued = m.readInt(t + o.taskOnRq) == TASK_ON_RQ_QUEUED;
         mc.trace.migrate(cpu, t, from, cpu);
         if (queued) {
-            dequeueQueued(from, t, true);
+            dequeueQueued(from, t, 0);
+        } else if (classOf(t) == fair) {
+            // a sleeper's absolute vruntime moves with it: migrate_task_rq_fair, then ENQUEUE_MIGRATED at its wakeup
+            migrateTaskRq(t, from);
+            m.writeLong(t + f.task.seVruntime, m.readLong(t + f.task.seVruntime) + fair.minVruntime(cpu));
         }
         setTaskCpu(t, cpu);
         if (queued) {
-            enqueue(cpu, t, true);
+            rq.updateRqClock(cpu);
+            enqueue(cpu, t, 0);
             checkPreemptCurr(cpu, t, from);
         }
     }

@@ -247,6 +247,17 @@ public final class Cpu {
         core.schedule(cpu, false, 0);
     }
 
+    /**
+     * {@code sched_yield()} by the current task: the class's {@code yield_task} (CFS: the task becomes
+     * the skip buddy, {@code pick_next_entity} runs the next one unless that is too far ahead; RT: behind
+     * the other tasks of its priority), then {@code schedule()} with the task still TASK_RUNNING, traced
+     * {@code prev_state=R}.
+     */
+    public void schedYield() {
+        enter();
+        core.schedYield(cpu);
+    }
+
     /** The current task sleeps: TASK_INTERRUPTIBLE and {@code schedule()}, until a wakeup. */
     public void sleep() {
         enter();

@@ -15,6 +15,8 @@ final class Fair implements SchedClass {
     static final int SCHED_BATCH = 3;
     static final int SCHED_IDLE = 5;
     static final long NSEC_PER_MSEC = 1_000_000L;
+    /** {@code sched_nr_latency}: the nr_running from which the period stretches and last buddies are set. */
+    static final int SCHED_NR_LATENCY = 8;
     /** {@code NICE_0_LOAD} unscaled. */
     private static final long NICE_0_LOAD = 1024;
     /** {@code WMULT_CONST}: the 32-bit fixed-point one the inverse weights are fractions of. */
@@ -48,6 +50,12 @@ final class Fair implements SchedClass {
     private final long cfsTimeline;
     /** {@code cfs_rq.curr}: the running entity, or NULL. */
     private final long cfsCurr;
+    /** {@code cfs_rq.next}: the next buddy, a woken entity that preempted (or NULL). */
+    private final long cfsNext;
+    /** {@code cfs_rq.last}: the last buddy, the entity a wakeup preempted (or NULL). */
+    private final long cfsLast;
+    /** {@code cfs_rq.skip}: the skip buddy, an entity that yielded (or NULL). */
+    private final long cfsSkip;
     final long latency;
     final long minGranularity;
     private final long wakeupGranularity;
@@ -74,6 +82,9 @@ final class Fair implements SchedClass {
                 ? cfs + profile.offsetOf("cfs_rq", "min_vruntime_copy") : -1;
         this.cfsTimeline = cfs + profile.offsetOf("cfs_rq", "tasks_timeline");
         this.cfsCurr = cfs + profile.offsetOf("cfs_rq", "curr");
+        this.cfsNext = cfs + profile.offsetOf("cfs_rq", "next");
+        this.cfsLast = cfs + profile.offsetOf("cfs_rq", "last");
+        this.cfsSkip = cfs + profile.offsetOf("cfs_rq", "skip");
         for (int cpu = 0; cpu < mc.cpus; cpu++) {
             // init_cfs_rq: an empty timeline, min_vruntime = (u64)(-(1LL << 20))
             rb.initRootCached(rq.cpuRq(cpu) + cfsTimeline);
@@ -111,10 +122,6 @@ final class Fair implements SchedClass {
     @Override
     public long address() {
         return address;
-    }
-
-    private boolean isFair(long p) {
-        return m.readPointer(p + f.task.schedClass) == address;
     }
 
     /** {@code scale_load_down(se.load.weight)}. */
@@ -165,21 +172,31 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code task_fork_fair(p)}: start from the parent's vruntime, placed no earlier than
-     * min_vruntime plus one slice (START_DEBIT), then stored relative to min_vruntime until enqueued.
+     * {@code task_fork_fair(p)}: {@code update_rq_clock} and {@code update_curr} of the forking CPU's
+     * {@code cfs_rq->curr} first, so the child starts from the parent's up-to-date vruntime; then
+     * {@code place_entity(cfs_rq, se, 1)}: no earlier than min_vruntime plus one vslice (START_DEBIT);
+     * stored relative to min_vruntime until {@code wake_up_new_task} enqueues it.
      */
     @Override
     public void taskFork(int cpu, long p) {
-        long current = rq.curr(cpu);
-        long vruntime = 0;
-        if (current != 0 && isFair(current)) {
-            vruntime = m.readLong(current + f.task.seVruntime);
+        rq.updateRqClock(cpu);
+        long curr = currTask(cpu);
+        long vruntime = m.readLong(p + f.task.seVruntime);
+        if (curr != 0) {
+            updateCurr(cpu);
+            vruntime = m.readLong(curr + f.task.seVruntime);
         }
         long placed = minVruntime(cpu) + calcDeltaFair(slice(cpu, p), p);
         if (placed - vruntime > 0) {
             vruntime = placed;
         }
         m.writeLong(p + f.task.seVruntime, vruntime - minVruntime(cpu));
+    }
+
+    /** The task of {@code cfs_rq->curr}, or 0. */
+    private long currTask(int cpu) {
+        long se = m.readPointer(rq.cpuRq(cpu) + cfsCurr);
+        return se == 0 ? 0 : se - taskSe;
     }
 
     /**
@@ -195,17 +212,25 @@ final class Fair implements SchedClass {
             nr++;
             load += weight(p);
         }
-        long period = nr > 8 ? nr * minGranularity : latency;
+        long period = nr > SCHED_NR_LATENCY ? nr * minGranularity : latency;
         return calcDelta(period, weight(p), invWeight(load));
     }
 
-    /**
-     * {@code update_curr(cfs_rq)}: the running task's runtime since {@code exec_start} is added to
-     * {@code sum_exec_runtime} and, weighted ({@code calc_delta_fair}), to its vruntime; min_vruntime
-     * follows.
-     */
     @Override
     public void updateCurr(int cpu, long p) {
+        updateCurr(cpu);
+    }
+
+    /**
+     * {@code update_curr(cfs_rq)}: {@code cfs_rq->curr}'s runtime since {@code exec_start} is added to
+     * {@code sum_exec_runtime} and, weighted ({@code calc_delta_fair}), to its vruntime; min_vruntime
+     * follows. Nothing without a current entity or without time passed.
+     */
+    void updateCurr(int cpu) {
+        long p = currTask(cpu);
+        if (p == 0) {
+            return;
+        }
         long delta = rq.accountExec(p);
         if (delta > 0) {
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + calcDeltaFair(delta, p));
@@ -213,10 +238,13 @@ final class Fair implements SchedClass {
         }
     }
 
-    /** {@code update_min_vruntime}: monotonic, the smaller of the running and the leftmost queued vruntime. */
+    /**
+     * {@code update_min_vruntime}: monotonic, the smaller of {@code cfs_rq->curr}'s (while it is
+     * {@code on_rq}) and the leftmost queued vruntime.
+     */
     void updateMinVruntime(int cpu) {
-        long p = rq.curr(cpu);
-        boolean haveCurr = p != rq.idle(cpu) && isFair(p) && m.readInt(p + o.taskOnRq) == Core.TASK_ON_RQ_QUEUED;
+        long p = currTask(cpu);
+        boolean haveCurr = p != 0 && m.readInt(p + f.task.seOnRq) != 0;
         long vruntime = haveCurr ? m.readLong(p + f.task.seVruntime) : 0;
         long left = pickFirstEntity(cpu);
         if (left != 0) {
@@ -262,7 +290,7 @@ final class Fair implements SchedClass {
     }
 
     /** {@code place_entity(cfs_rq, se, 0)} of a waking task: no earlier than min_vruntime minus half a latency (GENTLE_FAIR_SLEEPERS). */
-    void placeWaking(int cpu, long p) {
+    private void placeWaking(int cpu, long p) {
         long floor = minVruntime(cpu) - latency / 2;
         if (m.readLong(p + f.task.seVruntime) - floor < 0) {
             m.writeLong(p + f.task.seVruntime, floor);
@@ -270,16 +298,24 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code enqueue_entity}: a migrated or new task's vruntime made absolute against this CPU's
-     * min_vruntime, {@code account_entity_enqueue} (load, nr_running, {@code rq->cfs_tasks}) and the
-     * timeline.
+     * {@code enqueue_entity(cfs_rq, se, flags)}: a new, moved or migrated task's relative vruntime made
+     * absolute against this CPU's min_vruntime (before {@code update_curr} for {@code cfs_rq->curr},
+     * after it otherwise, so it is placed now and not in the past), {@code account_entity_enqueue}
+     * (load, nr_running, {@code rq->cfs_tasks}), {@code place_entity} for a wakeup, and the timeline
+     * unless it is {@code cfs_rq->curr}.
      */
     @Override
-    public void enqueueTask(int cpu, long p, boolean renormalize) {
-        if (renormalize) {
+    public void enqueueTask(int cpu, long p, int flags) {
+        long base = rq.cpuRq(cpu);
+        boolean renorm = (flags & ENQUEUE_WAKEUP) == 0 || (flags & ENQUEUE_MIGRATED) != 0;
+        boolean curr = m.readPointer(base + cfsCurr) == p + taskSe;
+        if (renorm && curr) {
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + minVruntime(cpu));
         }
-        long base = rq.cpuRq(cpu);
+        updateCurr(cpu);
+        if (renorm && !curr) {
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + minVruntime(cpu));
+        }
         if (seCfsRq >= 0) {
             // set_task_rq: the entity's cfs_rq is the CPU's root cfs_rq
             m.writePointer(p + seCfsRq, base + rq.cfs);
@@ -288,33 +324,156 @@ final class Fair implements SchedClass {
         m.writeInt(base + cfsLoadInvWeight, 0);
         m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) + 1);
         mc.lists.add(p + f.task.seGroupNode, base + rq.cfsTasks);
-        enqueueEntity(cpu, p);
+        if ((flags & ENQUEUE_WAKEUP) != 0) {
+            placeWaking(cpu, p);
+        }
+        if (!curr) {
+            enqueueEntity(cpu, p);
+        }
+        m.writeInt(p + f.task.seOnRq, 1);
     }
 
     /**
-     * {@code dequeue_entity}: out of the timeline unless it is {@code cfs_rq->curr},
-     * {@code account_entity_dequeue}; a task leaving the CPU keeps its vruntime relative to min_vruntime.
+     * {@code dequeue_entity(cfs_rq, se, flags)}: {@code update_curr}, {@code clear_buddies}, out of the
+     * timeline unless it is {@code cfs_rq->curr} (which the model then clears, as the following
+     * {@code put_prev_entity} would), {@code account_entity_dequeue}; a task that does not sleep keeps
+     * its vruntime relative to min_vruntime, and min_vruntime moves on unless the dequeue is only saved.
      */
     @Override
-    public void dequeueTask(int cpu, long p, boolean normalize) {
+    public void dequeueTask(int cpu, long p, int flags) {
         long base = rq.cpuRq(cpu);
-        if (m.readPointer(base + cfsCurr) == p + taskSe) {
-            m.writePointer(base + cfsCurr, 0);
-        } else {
+        updateCurr(cpu);
+        clearBuddies(cpu, p);
+        boolean curr = m.readPointer(base + cfsCurr) == p + taskSe;
+        if (!curr) {
             dequeueEntity(cpu, p);
         }
+        m.writeInt(p + f.task.seOnRq, 0);
         m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) - m.readPointer(p + f.task.seLoadWeight));
         m.writeInt(base + cfsLoadInvWeight, 0);
         m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) - 1);
         mc.lists.delInit(p + f.task.seGroupNode);
-        if (normalize) {
+        if ((flags & DEQUEUE_SLEEP) == 0) {
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - minVruntime(cpu));
+        }
+        if ((flags & (DEQUEUE_SAVE | DEQUEUE_MOVE)) != DEQUEUE_SAVE) {
+            updateMinVruntime(cpu);
+        }
+        if (curr) {
+            m.writePointer(base + cfsCurr, 0);
         }
     }
 
+    // ---- buddies ----
+
+    /** {@code cfs_rq->next}, {@code ->last} or {@code ->skip} as a task, or 0. */
+    private long buddy(int cpu, long field) {
+        long se = m.readPointer(rq.cpuRq(cpu) + field);
+        return se == 0 ? 0 : se - taskSe;
+    }
+
+    /** The task {@code cfs_rq->next} names, or 0. */
+    long nextBuddy(int cpu) {
+        return buddy(cpu, cfsNext);
+    }
+
+    /** The task {@code cfs_rq->last} names, or 0. */
+    long lastBuddy(int cpu) {
+        return buddy(cpu, cfsLast);
+    }
+
+    /** The task {@code cfs_rq->skip} names, or 0. */
+    long skipBuddy(int cpu) {
+        return buddy(cpu, cfsSkip);
+    }
+
+    /** {@code set_next_buddy} / {@code set_last_buddy}: not for a SCHED_IDLE task; the entity must be on_rq. */
+    private void setBuddy(int cpu, long field, long p) {
+        if (m.readInt(p + o.taskPolicy) == SCHED_IDLE || m.readInt(p + f.task.seOnRq) == 0) {
+            return;
+        }
+        m.writePointer(rq.cpuRq(cpu) + field, p + taskSe);
+    }
+
+    /** {@code clear_buddies(cfs_rq, se)}: each of last, next and skip that names {@code p} is cleared ({@code __clear_buddies_*}). */
+    private void clearBuddies(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long se = p + taskSe;
+        if (m.readPointer(base + cfsLast) == se) {
+            m.writePointer(base + cfsLast, 0);
+        }
+        if (m.readPointer(base + cfsNext) == se) {
+            m.writePointer(base + cfsNext, 0);
+        }
+        if (m.readPointer(base + cfsSkip) == se) {
+            m.writePointer(base + cfsSkip, 0);
+        }
+    }
+
+    /**
+     * {@code wakeup_preempt_entity(curr, se)}: -1 if {@code se} is not behind {@code curr} in vruntime, 1
+     * if it is behind by more than {@code wakeup_gran(se)}, else 0.
+     */
+    private int wakeupPreemptEntity(long curr, long se) {
+        long vdiff = m.readLong(curr + f.task.seVruntime) - m.readLong(se + f.task.seVruntime);
+        if (vdiff <= 0) {
+            return -1;
+        }
+        return vdiff > calcDeltaFair(wakeupGranularity, se) ? 1 : 0;
+    }
+
+    /** {@code sysctl_sched_wakeup_granularity} as scaled for this machine's CPUs. */
+    long wakeupGranularity() {
+        return wakeupGranularity;
+    }
+
+    /**
+     * {@code yield_task_fair}: nothing if the task is alone on the rq; else {@code clear_buddies},
+     * {@code update_curr} (not for SCHED_BATCH) and {@code set_skip_buddy}.
+     */
+    @Override
+    public void yieldTask(int cpu) {
+        long curr = currTask(cpu);
+        if (curr == 0 || rq.nrRunning(cpu) == 1) {
+            return;
+        }
+        clearBuddies(cpu, curr);
+        if (m.readInt(curr + o.taskPolicy) != SCHED_BATCH) {
+            rq.updateRqClock(cpu);
+            updateCurr(cpu);
+        }
+        m.writePointer(rq.cpuRq(cpu) + cfsSkip, curr + taskSe);
+    }
+
+    /**
+     * {@code pick_next_task_fair} -> {@code pick_next_entity(cfs_rq, NULL)} once the previous task is
+     * put back: the leftmost entity, but not the skip buddy if the one after it is not too far
+     * ahead ({@code wakeup_preempt_entity < 1}), the last buddy and then the next buddy on the same
+     * condition; {@code clear_buddies} of the one picked.
+     */
     @Override
     public long pickNextTask(int cpu) {
-        return pickFirstEntity(cpu);
+        long left = pickFirstEntity(cpu);
+        if (left == 0) {
+            return 0;
+        }
+        long se = left;
+        if (skipBuddy(cpu) == se) {
+            long second = rb.next(se + runNode);
+            if (second != 0 && wakeupPreemptEntity(taskOf(second), left) < 1) {
+                se = taskOf(second);
+            }
+        }
+        long last = lastBuddy(cpu);
+        if (last != 0 && wakeupPreemptEntity(last, left) < 1) {
+            se = last;
+        }
+        long next = nextBuddy(cpu);
+        if (next != 0 && wakeupPreemptEntity(next, left) < 1) {
+            se = next;
+        }
+        clearBuddies(cpu, se);
+        return se;
     }
 
     /** {@code set_next_entity}: out of the timeline, {@code cfs_rq->curr}. */
@@ -324,33 +483,59 @@ final class Fair implements SchedClass {
         m.writePointer(rq.cpuRq(cpu) + cfsCurr, next + taskSe);
     }
 
-    /** {@code put_prev_entity}: back into the timeline, no {@code cfs_rq->curr}. */
+    /** {@code put_prev_entity}: {@code update_curr}, back into the timeline, no {@code cfs_rq->curr}. */
     @Override
     public void putPrevTask(int cpu, long prev) {
-        enqueueEntity(cpu, prev);
+        if (m.readInt(prev + f.task.seOnRq) != 0) {
+            updateCurr(cpu);
+            enqueueEntity(cpu, prev);
+        }
         m.writePointer(rq.cpuRq(cpu) + cfsCurr, 0);
     }
 
     /**
-     * {@code check_preempt_wakeup}: a running SCHED_IDLE task is preempted by any other policy, a woken
-     * SCHED_BATCH or SCHED_IDLE task never preempts (the tick does), otherwise after {@code update_curr}
-     * when the woken task's vruntime is more than the wakeup granularity behind the running one's.
+     * {@code check_preempt_wakeup}: nothing while the running task already has TIF_NEED_RESCHED; a
+     * running SCHED_IDLE task is preempted by any other policy; a woken SCHED_BATCH or SCHED_IDLE task
+     * never preempts (the tick does); otherwise, after {@code update_curr}, the woken task preempts
+     * when {@code wakeup_preempt_entity} says it is more than the wakeup granularity behind, and
+     * becomes the next buddy. A preemption makes the preempted task the last buddy when
+     * {@code nr_running >= sched_nr_latency} (LAST_BUDDY is on; NEXT_BUDDY, off by default, is not
+     * modelled).
      */
     @Override
     public void checkPreemptCurr(int cpu, long p, int thisCpu) {
         long current = rq.curr(cpu);
+        if (current == p) {
+            return;
+        }
+        boolean scale = nrRunning(cpu) >= SCHED_NR_LATENCY;
+        long ti = mc.platform.taskThreadInfo(m, current);
+        if ((m.readPointer(ti + o.tiFlags) & (1L << Machine.TIF_NEED_RESCHED)) != 0) {
+            return;
+        }
         int policy = m.readInt(p + o.taskPolicy);
         if (m.readInt(current + o.taskPolicy) == SCHED_IDLE && policy != SCHED_IDLE) {
-            rq.reschedCurr(cpu, thisCpu);
+            preempt(cpu, current, thisCpu, scale);
             return;
         }
         if (policy != SCHED_NORMAL) {
             return;
         }
-        updateCurr(cpu, current);
-        long vdiff = m.readLong(current + f.task.seVruntime) - m.readLong(p + f.task.seVruntime);
-        if (vdiff > calcDeltaFair(wakeupGranularity, p)) {
-            rq.reschedCurr(cpu, thisCpu);
+        updateCurr(cpu);
+        if (wakeupPreemptEntity(current, p) == 1) {
+            setBuddy(cpu, cfsNext, p);
+            preempt(cpu, current, thisCpu, scale);
+        }
+    }
+
+    /** The {@code preempt:} label of check_preempt_wakeup: {@code resched_curr}, then the last buddy. */
+    private void preempt(int cpu, long current, int thisCpu, boolean scale) {
+        rq.reschedCurr(cpu, thisCpu);
+        if (m.readInt(current + f.task.seOnRq) == 0 || current == rq.idle(cpu)) {
+            return;
+        }
+        if (scale) {
+            setBuddy(cpu, cfsLast, current);
         }
     }
 
@@ -367,6 +552,7 @@ final class Fair implements SchedClass {
         long ran = m.readLong(p + f.task.seSumExec) - m.readLong(p + f.task.sePrevSumExec);
         if (ran > ideal) {
             rq.reschedCurr(cpu, cpu);
+            clearBuddies(cpu, p);
             return;
         }
         if (ran < minGranularity) {

@@ -375,17 +375,21 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /**
      * {@code sched_setscheduler(p, policy, {priority})}: FIFO and RR take a priority 1..99, the others
-     * 0 (EINVAL otherwise). The call is taken
-     * as made on the task's own CPU: a reschedule it causes sets TIF_NEED_RESCHED there, which that
-     * CPU acts on at its next tick, interrupt or schedule.
+     * 0 (EINVAL otherwise). The call is taken as made on CPU 0: a reschedule it causes is
+     * {@code resched_curr} of the task's CPU, TIF_NEED_RESCHED there and, if that is not CPU 0, a
+     * reschedule IPI, which that CPU takes at its next step, tick or operation.
      */
     public void setScheduler(Pid pid, Policy policy, int priority) {
-        core.schedSetscheduler(taskOrEsrch(pid), policy.value(), priority);
+        core.schedSetscheduler(taskOrEsrch(pid), policy.value(), priority, 0);
     }
 
-    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19; EINVAL otherwise. */
+    /**
+     * {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19; EINVAL otherwise. Taken as
+     * made on CPU 0, like {@link #setScheduler}: the task's CPU is rescheduled (with an IPI if it is
+     * another CPU) when its prio improved, or worsened while it runs.
+     */
     public void setNice(Pid pid, int nice) {
-        core.setUserNice(taskOrEsrch(pid), nice);
+        core.setUserNice(taskOrEsrch(pid), nice, 0);
     }
 
     @Override
