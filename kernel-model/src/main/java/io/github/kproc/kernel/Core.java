@@ -612,8 +612,9 @@ final class Core {
     }
 
     /**
-     * Runs {@code t} on {@code cpu} now, as if picked: migrates it from another CPU's queue
-     * ({@code set_task_cpu}) if needed and preempts the running task.
+     * {@code Cpu.run}: runs {@code t} on {@code cpu} now, as if picked: migrates it from another CPU's
+     * queue ({@code set_task_cpu}, traced) if needed and preempts the running task with a forced
+     * {@code __schedule(true)}.
      */
     void runTask(int cpu, long t) {
         long prev = rq.curr(cpu);
@@ -638,6 +639,7 @@ final class Core {
             }
             int from = taskCpu(t);
             if (from != cpu) {
+                mc.trace.migrate(cpu, t, from, cpu);
                 dequeueQueued(from, t, 0);
                 setTaskCpu(t, cpu);
                 enqueue(cpu, t, 0);

@@ -57,6 +57,8 @@ final class Machine {
     final int tifSinglestep;
     final int tifForeignFpstate;
     final TraceEvents trace;
+    /** ftrace's saved cmdlines, the comms of line prefixes. */
+    final SavedCmdlines cmdlines;
     /** The per-CPU areas ({@code __per_cpu_offset}); {@code runqueues} is their first variable. */
     final PerCpu perCpu;
     /** {@code &runqueues}, set when the scheduler lays out its runqueues. */
@@ -170,6 +172,7 @@ final class Machine {
         initSighand = staticAlloc(f.sighand.size, 8);
         initSignals = staticAlloc(f.signal.size, 8);
         this.perCpu = new PerCpu(this, 2L * platform.pageSize());
+        this.cmdlines = new SavedCmdlines(m, o.commLength);
         this.trace = new TraceEvents(this);
     }
 

@@ -197,19 +197,22 @@ public abstract class SchedPropertiesContract extends KernelContract {
             FtraceLine line = e.line();
             String writer = line.comm() + "-" + line.pid();
             String current = name(k, e.current());
-            if (!writer.equals(current)) {
+            // __trace_find_cmdline: <idle> for pid 0, the saved comm, or <...> once its slot was recycled
+            int currentPid = k.task(e.current()).pid();
+            String prefixComm = currentPid == 0 ? "<idle>" : k.task(e.current()).comm();
+            if (line.pid() != currentPid || !(line.comm().equals(prefixComm) || line.comm().equals("<...>"))) {
                 violations.add("line written as " + writer + " while CPU " + line.cpu() + " runs " + current + ": "
                         + line);
             }
             String expected = switchedTo.get(line.cpu());
-            if (expected != null && !expected.equals(writer)) {
-                violations.add("the last sched_switch on CPU " + line.cpu() + " went to " + expected + ", but " + line);
+            if (expected != null && !expected.equals(String.valueOf(line.pid()))) {
+                violations.add("the last sched_switch on CPU " + line.cpu() + " went to pid " + expected + ", but " + line);
             }
             if (line.event().equals("sched_switch")) {
-                if (!(line.field("prev_comm") + "-" + line.field("prev_pid")).equals(writer)) {
+                if (line.intField("prev_pid") != line.pid()) {
                     violations.add("sched_switch not written by prev: " + line);
                 }
-                switchedTo.put(line.cpu(), line.field("next_comm") + "-" + line.field("next_pid"));
+                switchedTo.put(line.cpu(), line.field("next_pid"));
             }
         }
 
@@ -389,7 +392,7 @@ public abstract class SchedPropertiesContract extends KernelContract {
                 assertEquals(0, t.state(current), where + ": TASK_RUNNING");
                 String switched = switchedTo.get(cpu);
                 if (switched != null) {
-                    assertEquals(switched, name(k, current), where + ": the last sched_switch's next");
+                    assertEquals(switched, String.valueOf(k.task(current).pid()), where + ": the last sched_switch's next_pid");
                 }
                 boolean idle = current == k.cpu(cpu).idleTask().address();
                 int sections = open.get(cpu).stream().mapToInt(Integer::intValue).sum();
