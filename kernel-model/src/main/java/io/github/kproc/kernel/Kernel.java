@@ -46,6 +46,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
         boolean booted = false;
         try {
             this.mc = new Machine(platform, b.cpus, b.memoryBytes, b.tracer, b.seed, mem);
+            mc.strictPreemptCount = b.strictPreemptCount;
             Preempt preempt = new Preempt(mc);
             Cred cred = new Cred(mc);
             Mm mm = new Mm(mc);
@@ -93,6 +94,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
         private @Nullable Tracer tracer;
         private long seed = 0x4c696e7578L;
         private final java.util.Map<String, Long> sysctls = new java.util.LinkedHashMap<>();
+        private boolean strictPreemptCount;
 
         private Builder(Platform platform) {
             this.platform = platform;
@@ -125,6 +127,18 @@ public final class Kernel implements KernelReader, AutoCloseable {
         /** A sysctl written right after boot, as {@link Kernel#sysctl(String, long)} does it. */
         public Builder sysctl(String name, long value) {
             sysctls.put(name, value);
+            return this;
+        }
+
+        /**
+         * Strict preempt_count checking, off by default. Off, the count behaves as the bundled builds'
+         * (no CONFIG_DEBUG_PREEMPT): a field that overflows carries into the next, an exit without its
+         * entry borrows, {@code local_bh_enable} in hardirq context only records its
+         * {@code WARNING: ...} line in {@link Kernel#bugs()}, and the kernel goes on. On, each of these is
+         * refused with a {@link PreemptCountException} and the count is left as it was.
+         */
+        public Builder strictPreemptCount(boolean value) {
+            this.strictPreemptCount = value;
             return this;
         }
 
@@ -398,7 +412,12 @@ public final class Kernel implements KernelReader, AutoCloseable {
     }
 
 
-    /** The BUG and WARN messages the kernel has printed, oldest first. */
+    /**
+     * The lines the kernel has printed for its BUGs and warnings, oldest first, each as its first line
+     * reads in the kernel log ({@code BUG: scheduling while atomic: ...},
+     * {@code WARNING: CPU: 0 PID: 1 at kernel/softirq.c:168 __local_bh_enable_ip},
+     * {@code kernel BUG at ...!}), without the register dump and backtrace that follow.
+     */
     public List<String> bugs() {
         return mc.bugs();
     }

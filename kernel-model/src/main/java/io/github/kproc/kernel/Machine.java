@@ -65,6 +65,8 @@ final class Machine {
     long runqueues;
     @Nullable Tracer tracer;
     long clock;
+    /** Refuse preempt_count overflows and unbalanced exits ({@link PreemptCountException}) instead of wrapping. */
+    boolean strictPreemptCount;
     private final List<String> bugs = new ArrayList<>();
 
     final SlabCache taskCache;
