@@ -113,8 +113,17 @@ final class Core {
 
     // ---- priorities and load ----
 
-    /** {@code set_load_weight(p)}: the weight of the task's static priority (idle policy: WEIGHT_IDLEPRIO). */
+    /** {@code set_load_weight(p, false)}: the weight of the task's static priority (idle policy: WEIGHT_IDLEPRIO). */
     void setLoadWeight(long p) {
+        setLoadWeight(p, false);
+    }
+
+    /**
+     * {@code set_load_weight(p, update_load)}: with {@code update_load} a fair task is reweighted
+     * ({@code reweight_task}, its load averages rescaled on its CPU's queue); SCHED_IDLE always gets
+     * WEIGHT_IDLEPRIO plainly.
+     */
+    void setLoadWeight(long p, boolean updateLoad) {
         int policy = m.readInt(p + o.taskPolicy);
         long weight;
         long wmult;
@@ -125,6 +134,10 @@ final class Core {
             int idx = m.readInt(p + o.taskStaticPrio) - Rt.MAX_RT_PRIO;
             weight = (long) PRIO_TO_WEIGHT[idx] << fair.loadShift();
             wmult = PRIO_TO_WMULT[idx];
+            if (updateLoad && classOf(p) == fair) {
+                fair.reweightTask(taskCpu(p), p, weight, wmult);
+                return;
+            }
         }
         m.writePointer(p + f.task.seLoadWeight, weight);
         m.writeInt(p + f.task.seLoadInvWeight, (int) wmult);
@@ -178,6 +191,7 @@ final class Core {
         }
         SchedClass cls = m.readInt(p + o.taskPrio) < Rt.MAX_RT_PRIO ? rt : fair;
         m.writePointer(p + f.task.schedClass, cls.address());
+        fair.initEntityRunnableAverage(p);
         setTaskCpuRaw(p, cpu);
         cls.taskFork(cpu, p);
         if (o.taskOnCpu >= 0) {
@@ -288,6 +302,7 @@ final class Core {
         setTaskCpuRaw(p, cpu);
         preempt.preemptDisable(thisCpu);
         rq.updateRqClock(cpu);
+        fair.postInitEntityUtilAvg(cpu, p);
         enqueue(cpu, p, 0);
         mc.trace.wakeupNew(thisCpu, p, cpu);
         checkPreemptCurr(cpu, p, thisCpu);
@@ -380,7 +395,7 @@ final class Core {
         m.writeInt(p + o.taskRtPriority, rtPriority);
         m.writeInt(p + o.taskNormalPrio, normalPrio);
         m.writeInt(p + o.taskPrio, normalPrio);
-        setLoadWeight(p);
+        setLoadWeight(p, true);
         m.writePointer(p + f.task.schedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
         if (running) {
             // enqueue_task, then set_curr_task: counted again, and off the queue while it runs
@@ -434,7 +449,7 @@ final class Core {
             cls.dequeueTask(cpu, t, SchedClass.DEQUEUE_SAVE);
         }
         m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
-        setLoadWeight(t);
+        setLoadWeight(t, true);
         int oldPrio = m.readInt(t + o.taskPrio);
         m.writeInt(t + o.taskNormalPrio, DEFAULT_PRIO + nice);
         m.writeInt(t + o.taskPrio, DEFAULT_PRIO + nice);
@@ -573,6 +588,9 @@ final class Core {
             mm.mmdrop(prevMm);
         }
         if (prevState == TaskStateBits.TASK_DEAD) {
+            if (classOf(prev) == fair) {
+                fair.taskDead(taskCpu(prev), prev);
+            }
             taskAlloc.putTaskStack(prev);
             taskAlloc.putTaskStruct(prev);
         }
@@ -641,6 +659,7 @@ final class Core {
             if (from != cpu) {
                 mc.trace.migrate(cpu, t, from, cpu);
                 dequeueQueued(from, t, 0);
+                migrateTaskRq(t, from, true, false);
                 setTaskCpu(t, cpu);
                 enqueue(cpu, t, 0);
             }
@@ -679,7 +698,7 @@ final class Core {
         if (!allowed(p, cpu) || !mc.online[cpu]) {
             int target = selectTaskRqFork(p, cpu);
             if (target != cpu) {
-                migrateTaskRq(p, cpu);
+                migrateTaskRq(p, cpu, false, true);
                 setTaskCpu(p, target);
                 flags |= SchedClass.ENQUEUE_MIGRATED;
             }
@@ -692,12 +711,13 @@ final class Core {
     }
 
     /**
-     * {@code migrate_task_rq_fair} of a waking fair task leaving {@code from}: its vruntime made
-     * relative to that CPU's min_vruntime, for {@code ENQUEUE_MIGRATED} to add the new CPU's.
+     * {@code set_task_cpu} -> {@code migrate_task_rq} of a fair task leaving {@code from}: a waking
+     * task's vruntime made relative to that CPU's min_vruntime (for {@code ENQUEUE_MIGRATED} to add the
+     * new CPU's), its load detached (queued) or removed (sleeping).
      */
-    private void migrateTaskRq(long p, int from) {
+    private void migrateTaskRq(long p, int from, boolean queued, boolean waking) {
         if (classOf(p) == fair) {
-            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - fair.minVruntime(from));
+            fair.migrateTaskRq(p, from, queued, waking);
         }
     }
 
@@ -726,9 +746,10 @@ final class Core {
         mc.trace.migrate(cpu, t, from, cpu);
         if (queued) {
             dequeueQueued(from, t, 0);
+            migrateTaskRq(t, from, true, false);
         } else if (classOf(t) == fair) {
             // a sleeper's absolute vruntime moves with it: migrate_task_rq_fair, then ENQUEUE_MIGRATED at its wakeup
-            migrateTaskRq(t, from);
+            migrateTaskRq(t, from, false, true);
             m.writeLong(t + f.task.seVruntime, m.readLong(t + f.task.seVruntime) + fair.minVruntime(cpu));
         }
         setTaskCpu(t, cpu);

@@ -56,6 +56,26 @@ final class Fair implements SchedClass {
     private final long cfsLast;
     /** {@code cfs_rq.skip}: the skip buddy, an entity that yielded (or NULL). */
     private final long cfsSkip;
+    /** PELT on the {@code sched_avg}s. */
+    final Pelt pelt;
+    /** {@code task_struct.se.avg}. */
+    private final long seAvg;
+    /** {@code task_struct.se.runnable_weight}. */
+    private final long seRunnableWeight;
+    /** {@code cfs_rq.avg}. */
+    private final long cfsAvg;
+    /** {@code cfs_rq.runnable_weight}. */
+    private final long cfsRunnableWeight;
+    /** {@code cfs_rq.load_last_update_time_copy} (32-bit builds), or -1. */
+    private final long cfsLoadLastUpdateTimeCopy;
+    /** {@code cfs_rq.removed.nr}, {@code .load_avg}, {@code .util_avg}, {@code .runnable_sum}. */
+    private final long cfsRemovedNr;
+    private final long cfsRemovedLoadAvg;
+    private final long cfsRemovedUtilAvg;
+    private final long cfsRemovedRunnableSum;
+    /** {@code cfs_rq.propagate} and {@code prop_runnable_sum} (CONFIG_FAIR_GROUP_SCHED), or -1. */
+    private final long cfsPropagate;
+    private final long cfsPropRunnableSum;
     final long latency;
     final long minGranularity;
     private final long wakeupGranularity;
@@ -85,6 +105,20 @@ final class Fair implements SchedClass {
         this.cfsNext = cfs + profile.offsetOf("cfs_rq", "next");
         this.cfsLast = cfs + profile.offsetOf("cfs_rq", "last");
         this.cfsSkip = cfs + profile.offsetOf("cfs_rq", "skip");
+        this.pelt = new Pelt(m, profile);
+        this.seAvg = profile.offsetOf("task_struct", "se.avg");
+        this.seRunnableWeight = profile.offsetOf("task_struct", "se.runnable_weight");
+        this.cfsAvg = cfs + profile.offsetOf("cfs_rq", "avg");
+        this.cfsRunnableWeight = cfs + profile.offsetOf("cfs_rq", "runnable_weight");
+        this.cfsLoadLastUpdateTimeCopy = profile.has("cfs_rq", "load_last_update_time_copy")
+                ? cfs + profile.offsetOf("cfs_rq", "load_last_update_time_copy") : -1;
+        this.cfsRemovedNr = cfs + profile.offsetOf("cfs_rq", "removed.nr");
+        this.cfsRemovedLoadAvg = cfs + profile.offsetOf("cfs_rq", "removed.load_avg");
+        this.cfsRemovedUtilAvg = cfs + profile.offsetOf("cfs_rq", "removed.util_avg");
+        this.cfsRemovedRunnableSum = cfs + profile.offsetOf("cfs_rq", "removed.runnable_sum");
+        this.cfsPropagate = profile.has("cfs_rq", "propagate") ? cfs + profile.offsetOf("cfs_rq", "propagate") : -1;
+        this.cfsPropRunnableSum = profile.has("cfs_rq", "prop_runnable_sum")
+                ? cfs + profile.offsetOf("cfs_rq", "prop_runnable_sum") : -1;
         for (int cpu = 0; cpu < mc.cpus; cpu++) {
             // init_cfs_rq: an empty timeline, min_vruntime = (u64)(-(1LL << 20))
             rb.initRootCached(rq.cpuRq(cpu) + cfsTimeline);
@@ -316,6 +350,8 @@ final class Fair implements SchedClass {
         if (renorm && !curr) {
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + minVruntime(cpu));
         }
+        updateLoadAvg(cpu, p, UPDATE_TG | DO_ATTACH);
+        enqueueRunnableLoadAvg(cpu, p);
         if (seCfsRq >= 0) {
             // set_task_rq: the entity's cfs_rq is the CPU's root cfs_rq
             m.writePointer(p + seCfsRq, base + rq.cfs);
@@ -343,6 +379,8 @@ final class Fair implements SchedClass {
     public void dequeueTask(int cpu, long p, int flags) {
         long base = rq.cpuRq(cpu);
         updateCurr(cpu);
+        updateLoadAvg(cpu, p, UPDATE_TG);
+        dequeueRunnableLoadAvg(cpu, p);
         clearBuddies(cpu, p);
         boolean curr = m.readPointer(base + cfsCurr) == p + taskSe;
         if (!curr) {
@@ -480,6 +518,7 @@ final class Fair implements SchedClass {
     @Override
     public void setNextTask(int cpu, long next) {
         dequeueEntity(cpu, next);
+        updateLoadAvg(cpu, next, UPDATE_TG);
         m.writePointer(rq.cpuRq(cpu) + cfsCurr, next + taskSe);
     }
 
@@ -489,6 +528,7 @@ final class Fair implements SchedClass {
         if (m.readInt(prev + f.task.seOnRq) != 0) {
             updateCurr(cpu);
             enqueueEntity(cpu, prev);
+            updateLoadAvg(cpu, prev, 0);
         }
         m.writePointer(rq.cpuRq(cpu) + cfsCurr, 0);
     }
@@ -540,11 +580,14 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code task_tick_fair} -> {@code check_preempt_tick}: resched when the task ran past its ideal
-     * slice, or is more than a slice ahead of the leftmost task.
+     * {@code task_tick_fair} -> {@code entity_tick}: the load averages brought up to date, then with
+     * more than one entity {@code check_preempt_tick}: resched when the task ran past its ideal slice,
+     * or is more than a slice ahead of the leftmost task.
      */
     @Override
     public void taskTick(int cpu, long p) {
+        updateCurr(cpu);
+        updateLoadAvg(cpu, p, UPDATE_TG);
         if (nrRunning(cpu) <= 1) {
             return;
         }
@@ -569,5 +612,286 @@ final class Fair implements SchedClass {
         for (long node = rb.firstCached(rq.cpuRq(cpu) + cfsTimeline); node != 0; node = rb.next(node)) {
             out.add(taskOf(node));
         }
+    }
+
+    // ---- PELT: the fair.c side (update_load_avg and the attach/detach of entities) ----
+
+    /** {@code update_load_avg} flags. */
+    static final int UPDATE_TG = 0x1;
+    static final int SKIP_AGE_LOAD = 0x2;
+    static final int DO_ATTACH = 0x4;
+
+    /** {@code &p->se.avg}. */
+    long seAvg(long p) {
+        return p + seAvg;
+    }
+
+    /** {@code &cpu_rq(cpu)->cfs.avg}. */
+    long cfsAvg(int cpu) {
+        return rq.cpuRq(cpu) + cfsAvg;
+    }
+
+    /** {@code se_runnable(se)}: scale_load_down(se->runnable_weight). */
+    private long seRunnable(long p) {
+        return m.readPointer(p + seRunnableWeight) >>> loadShift;
+    }
+
+    /** {@code __update_load_avg_se}: a task's sums, runnable while on_rq, running while cfs_rq->curr. */
+    private void updateLoadAvgSe(int cpu, long p) {
+        m.writePointer(p + seRunnableWeight, m.readPointer(p + f.task.seLoadWeight));
+        long sa = p + seAvg;
+        long onRq = m.readInt(p + f.task.seOnRq) != 0 ? 1 : 0;
+        boolean running = m.readPointer(rq.cpuRq(cpu) + cfsCurr) == p + taskSe;
+        if (pelt.updateLoadSum(mc.clock, sa, onRq, onRq, running)) {
+            pelt.updateLoadAvg(sa, weight(p), seRunnable(p));
+        }
+    }
+
+    /**
+     * {@code update_cfs_rq_load_avg(now, cfs_rq)}: loads removed by migrations and deaths taken off,
+     * then {@code __update_load_avg_cfs_rq} with the queue's weight, runnable weight and whether it
+     * has a current entity. Returns whether anything decayed.
+     */
+    private boolean updateCfsRqLoadAvg(int cpu) {
+        long base = rq.cpuRq(cpu);
+        long sa = base + cfsAvg;
+        boolean decayed = false;
+        if (m.readInt(base + cfsRemovedNr) != 0) {
+            decayed = takeRemoved(base, sa);
+        }
+        long load = m.readPointer(base + cfsLoadWeight) >>> loadShift;
+        long runnable = m.readPointer(base + cfsRunnableWeight) >>> loadShift;
+        if (pelt.updateLoadSum(mc.clock, sa, load, runnable, m.readPointer(base + cfsCurr) != 0)) {
+            pelt.updateLoadAvg(sa, 1, 1);
+            decayed = true;
+        }
+        if (cfsLoadLastUpdateTimeCopy >= 0) {
+            m.writeLong(base + cfsLoadLastUpdateTimeCopy, pelt.lastUpdateTime(sa));
+        }
+        return decayed;
+    }
+
+    private boolean takeRemoved(long base, long sa) {
+        long load = m.readPointer(base + cfsRemovedLoadAvg);
+        long util = m.readPointer(base + cfsRemovedUtilAvg);
+        long runnableSum = m.readPointer(base + cfsRemovedRunnableSum);
+        m.writePointer(base + cfsRemovedLoadAvg, 0);
+        m.writePointer(base + cfsRemovedUtilAvg, 0);
+        m.writePointer(base + cfsRemovedRunnableSum, 0);
+        m.writeInt(base + cfsRemovedNr, 0);
+        pelt.subPositiveUlong(sa + pelt.loadAvg, load);
+        pelt.subPositiveU64(sa + pelt.loadSum, load * Pelt.LOAD_AVG_MAX);
+        pelt.subPositiveUlong(sa + pelt.utilAvg, util);
+        pelt.subPositiveU32(sa + pelt.utilSum, util * Pelt.LOAD_AVG_MAX);
+        addTgCfsPropagate(base, -runnableSum);
+        return true;
+    }
+
+    /** {@code add_tg_cfs_propagate}: recorded on the root cfs_rq where the build has the fields. */
+    private void addTgCfsPropagate(long base, long runnableSum) {
+        if (cfsPropagate >= 0) {
+            m.writePointer(base + cfsPropagate, 1);
+            m.writePointer(base + cfsPropRunnableSum, m.readPointer(base + cfsPropRunnableSum) + runnableSum);
+        }
+    }
+
+    /**
+     * {@code update_load_avg(cfs_rq, se, flags)}: the entity (unless it has no last update, or
+     * SKIP_AGE_LOAD), then its cfs_rq; an entity without a last update is attached with DO_ATTACH.
+     */
+    void updateLoadAvg(int cpu, long p, int flags) {
+        long sa = p + seAvg;
+        if (pelt.lastUpdateTime(sa) != 0 && (flags & SKIP_AGE_LOAD) == 0) {
+            updateLoadAvgSe(cpu, p);
+        }
+        updateCfsRqLoadAvg(cpu);
+        if (pelt.lastUpdateTime(sa) == 0 && (flags & DO_ATTACH) != 0) {
+            attachEntityLoadAvg(cpu, p);
+        }
+    }
+
+    /** {@code enqueue_load_avg}. */
+    private void enqueueLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        m.writePointer(sa + pelt.loadAvg, pelt.loadAvg(sa) + pelt.loadAvg(se));
+        m.writeLong(sa + pelt.loadSum, pelt.loadSum(sa) + weight(p) * pelt.loadSum(se));
+    }
+
+    /** {@code dequeue_load_avg}. */
+    private void dequeueLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        pelt.subPositiveUlong(sa + pelt.loadAvg, pelt.loadAvg(se));
+        pelt.subPositiveU64(sa + pelt.loadSum, weight(p) * pelt.loadSum(se));
+    }
+
+    /** {@code enqueue_runnable_load_avg}. */
+    private void enqueueRunnableLoadAvg(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long sa = base + cfsAvg;
+        long se = p + seAvg;
+        m.writePointer(base + cfsRunnableWeight, m.readPointer(base + cfsRunnableWeight) + m.readPointer(p + seRunnableWeight));
+        m.writePointer(sa + pelt.runnableLoadAvg, pelt.runnableLoadAvg(sa) + pelt.runnableLoadAvg(se));
+        m.writeLong(sa + pelt.runnableLoadSum, pelt.runnableLoadSum(sa) + seRunnable(p) * pelt.runnableLoadSum(se));
+    }
+
+    /** {@code dequeue_runnable_load_avg}. */
+    private void dequeueRunnableLoadAvg(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long sa = base + cfsAvg;
+        long se = p + seAvg;
+        m.writePointer(base + cfsRunnableWeight, m.readPointer(base + cfsRunnableWeight) - m.readPointer(p + seRunnableWeight));
+        pelt.subPositiveUlong(sa + pelt.runnableLoadAvg, pelt.runnableLoadAvg(se));
+        pelt.subPositiveU64(sa + pelt.runnableLoadSum, seRunnable(p) * pelt.runnableLoadSum(se));
+    }
+
+    /**
+     * {@code attach_entity_load_avg}: the entity takes the cfs_rq's decay window (last_update_time,
+     * period_contrib), its sums are rebuilt from its averages, and its load and util join the queue's.
+     */
+    private void attachEntityLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        long divider = pelt.divider(sa);
+        m.writeLong(se + pelt.lastUpdateTime, pelt.lastUpdateTime(sa));
+        m.writeInt(se + pelt.periodContrib, m.readInt(sa + pelt.periodContrib));
+        m.writeInt(se + pelt.utilSum, (int) (pelt.utilAvg(se) * divider));
+        long loadSum = divider;
+        if (weight(p) != 0) {
+            loadSum = Long.divideUnsigned(pelt.loadAvg(se) * loadSum, weight(p));
+        }
+        m.writeLong(se + pelt.loadSum, loadSum);
+        m.writeLong(se + pelt.runnableLoadSum, loadSum);
+        enqueueLoadAvg(cpu, p);
+        m.writePointer(sa + pelt.utilAvg, pelt.utilAvg(sa) + pelt.utilAvg(se));
+        m.writeInt(sa + pelt.utilSum, (int) (pelt.utilSum(sa) + pelt.utilSum(se)));
+        addTgCfsPropagate(rq.cpuRq(cpu), loadSum);
+    }
+
+    /** {@code detach_entity_load_avg}: the entity's load and util leave the queue's. */
+    private void detachEntityLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        dequeueLoadAvg(cpu, p);
+        pelt.subPositiveUlong(sa + pelt.utilAvg, pelt.utilAvg(se));
+        pelt.subPositiveU32(sa + pelt.utilSum, pelt.utilSum(se));
+        addTgCfsPropagate(rq.cpuRq(cpu), -pelt.loadSum(se));
+    }
+
+    /**
+     * {@code init_entity_runnable_average(se)} (sched_fork): a zeroed {@code se.avg} with a task's
+     * load_avg and runnable_load_avg at its full weight, so a new task counts as heavy at first.
+     */
+    void initEntityRunnableAverage(long p) {
+        long se = p + seAvg;
+        m.fill(se, pelt.size, (byte) 0);
+        m.writePointer(se + pelt.loadAvg, weight(p));
+        m.writePointer(se + pelt.runnableLoadAvg, weight(p));
+        m.writePointer(p + seRunnableWeight, m.readPointer(p + f.task.seLoadWeight));
+    }
+
+    /**
+     * {@code post_init_entity_util_avg(se)} (wake_up_new_task, on the chosen CPU): util_avg
+     * extrapolated from the queue's (util * weight / (load_avg + 1)), at most half the capacity the
+     * queue leaves; a fair task is then attached ({@code attach_entity_cfs_rq}), another class's only
+     * stamped with the time.
+     */
+    void postInitEntityUtilAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        long cap = (Pelt.SCHED_CAPACITY_SCALE - pelt.utilAvg(sa)) / 2;
+        if (cap > 0) {
+            long util;
+            if (pelt.utilAvg(sa) != 0) {
+                util = pelt.utilAvg(sa) * m.readPointer(p + f.task.seLoadWeight) / (pelt.loadAvg(sa) + 1);
+                util = Math.min(util, cap);
+            } else {
+                util = cap;
+            }
+            m.writePointer(se + pelt.utilAvg, util);
+        }
+        if (m.readPointer(p + f.task.schedClass) != address) {
+            m.writeLong(se + pelt.lastUpdateTime, mc.clock);
+            return;
+        }
+        updateLoadAvg(cpu, p, 0);
+        attachEntityLoadAvg(cpu, p);
+    }
+
+    /**
+     * {@code remove_entity_load_avg(se)}: the entity's sums synced to its queue's last update (as a
+     * blocked entity), and its load, util and runnable sum left in {@code cfs_rq->removed} for the
+     * queue's next update to take off.
+     */
+    private void removeEntityLoadAvg(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long se = p + seAvg;
+        m.writePointer(p + seRunnableWeight, m.readPointer(p + f.task.seLoadWeight));
+        if (pelt.updateLoadSum(pelt.lastUpdateTime(base + cfsAvg), se, 0, 0, false)) {
+            pelt.updateLoadAvg(se, weight(p), seRunnable(p));
+        }
+        m.writeInt(base + cfsRemovedNr, m.readInt(base + cfsRemovedNr) + 1);
+        m.writePointer(base + cfsRemovedUtilAvg, m.readPointer(base + cfsRemovedUtilAvg) + pelt.utilAvg(se));
+        m.writePointer(base + cfsRemovedLoadAvg, m.readPointer(base + cfsRemovedLoadAvg) + pelt.loadAvg(se));
+        m.writePointer(base + cfsRemovedRunnableSum, m.readPointer(base + cfsRemovedRunnableSum) + pelt.loadSum(se));
+    }
+
+    /**
+     * {@code migrate_task_rq_fair(p, new_cpu)} of a task leaving {@code from}: a waking task's vruntime
+     * made relative to that CPU's min_vruntime; a queued task ({@code TASK_ON_RQ_MIGRATING}, already
+     * dequeued) detached from the queue's load ({@code detach_entity_cfs_rq}), any other left in
+     * {@code removed}; then no last update (the new CPU attaches it) and no {@code exec_start}.
+     */
+    void migrateTaskRq(long p, int from, boolean queued, boolean waking) {
+        if (waking) {
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - minVruntime(from));
+        }
+        if (queued) {
+            updateLoadAvg(from, p, 0);
+            detachEntityLoadAvg(from, p);
+        } else {
+            removeEntityLoadAvg(from, p);
+        }
+        m.writeLong(p + seAvg + pelt.lastUpdateTime, 0);
+        m.writeLong(p + f.task.seExecStart, 0);
+    }
+
+    /** {@code task_dead_fair}: a dead task's blocked load is removed from its last queue. */
+    void taskDead(int cpu, long p) {
+        removeEntityLoadAvg(cpu, p);
+    }
+
+    /**
+     * {@code reweight_task(p, prio)} -> {@code reweight_entity}: a fair task's new weight, its averages
+     * rescaled from its sums, and its part of the queue's load_avg (and, queued, of its runnable load)
+     * replaced.
+     */
+    void reweightTask(int cpu, long p, long scaledWeight, long invWeight) {
+        long base = rq.cpuRq(cpu);
+        boolean onRq = m.readInt(p + f.task.seOnRq) != 0;
+        if (onRq) {
+            if (m.readPointer(base + cfsCurr) == p + taskSe) {
+                updateCurr(cpu);
+            }
+            m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) - m.readPointer(p + f.task.seLoadWeight));
+            m.writeInt(base + cfsLoadInvWeight, 0);
+            dequeueRunnableLoadAvg(cpu, p);
+        }
+        dequeueLoadAvg(cpu, p);
+        m.writePointer(p + seRunnableWeight, scaledWeight);
+        m.writePointer(p + f.task.seLoadWeight, scaledWeight);
+        m.writeInt(p + f.task.seLoadInvWeight, 0);
+        long se = p + seAvg;
+        long divider = pelt.divider(se);
+        m.writePointer(se + pelt.loadAvg, Long.divideUnsigned(weight(p) * pelt.loadSum(se), divider));
+        m.writePointer(se + pelt.runnableLoadAvg, Long.divideUnsigned(seRunnable(p) * pelt.runnableLoadSum(se), divider));
+        enqueueLoadAvg(cpu, p);
+        if (onRq) {
+            m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) + scaledWeight);
+            m.writeInt(base + cfsLoadInvWeight, 0);
+            enqueueRunnableLoadAvg(cpu, p);
+        }
+        m.writeInt(p + f.task.seLoadInvWeight, (int) invWeight);
     }
 }

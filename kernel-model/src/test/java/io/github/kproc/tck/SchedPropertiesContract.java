@@ -363,6 +363,29 @@ public abstract class SchedPropertiesContract extends KernelContract {
             return false;
         }
 
+        /**
+         * PELT's bounds ({@code kernel/sched/pelt.c}): a task's load and runnable sums never exceed the
+         * divider {@code LOAD_AVG_MAX - 1024 + period_contrib} (so its load_avg never exceeds a weight),
+         * and its util never exceeds the capacity. (A cfs_rq's util_avg may: the model boots at clock 0,
+         * where last_update_time 0 means "not attached", so tasks forked then are attached twice, as
+         * a kernel whose clock read 0 would attach them.)
+         */
+        private void checkPelt() {
+            Structs s = structs(k);
+            long seAvg = s.offset("task_struct", "se.avg");
+            for (TaskStruct task : k.tasks()) {
+                long sa = task.address() + seAvg;
+                String who = name(k, task.address()) + ": se.avg.";
+                long divider = PeltContract.LOAD_AVG_MAX - 1024 + (s.get(sa, "sched_avg", "period_contrib") & 0xffffffffL);
+                assertTrue(s.get(sa, "sched_avg", "load_sum") <= divider, who + "load_sum");
+                assertTrue(s.get(sa, "sched_avg", "runnable_load_sum") <= divider, who + "runnable_load_sum");
+                assertTrue((s.get(sa, "sched_avg", "util_sum") & 0xffffffffL) <= 1024 * divider, who + "util_sum");
+                assertTrue(s.get(sa, "sched_avg", "util_avg") <= 1024, who + "util_avg");
+                // at most the heaviest weight (nice -20): SCHED_IDLE's set_load_weight does not reweight the average
+                assertTrue(s.get(sa, "sched_avg", "load_avg") <= 88761, who + "load_avg");
+            }
+        }
+
         private List<Long> allQueued() {
             List<Long> all = new ArrayList<>();
             for (int cpu = 0; cpu < cpus; cpu++) {
@@ -374,6 +397,7 @@ public abstract class SchedPropertiesContract extends KernelContract {
         void check() {
             assertEquals(List.of(), violations, "trace lines");
             assertEquals(List.of(), k.bugs(), "BUGs printed");
+            checkPelt();
             AddressSpace m = k.addressSpace();
             Set<Long> currents = new HashSet<>();
             Set<Long> queuedAnywhere = new HashSet<>();
