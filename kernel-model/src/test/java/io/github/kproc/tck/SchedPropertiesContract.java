@@ -300,7 +300,17 @@ public abstract class SchedPropertiesContract extends KernelContract {
                         List<Long> movable = taskAddresses(k).stream().filter(p -> !t.isIdle(p) && !running(p)
                                 && k.task(p).exitState() == 0).toList();
                         if (!movable.isEmpty()) {
-                            k.migrate(Pid.of(k.task(movable.get(op.a() % movable.size())).pid()), op.b() % cpus);
+                            long p = movable.get(op.a() % movable.size());
+                            int from = k.task(p).cpu();
+                            int to = op.b() % cpus;
+                            boolean fair = k.task(p).policy() == 0 || k.task(p).policy() == 3 || k.task(p).policy() == 5;
+                            long relative = t.vruntime(p) - k.cpu(from).minVruntime();
+                            k.migrate(Pid.of(k.task(p).pid()), to);
+                            // dequeue_entity subtracts the old min_vruntime, enqueue_entity adds the new one
+                            if (fair && from != to && k.task(p).cpu() == to) {
+                                assertEquals(relative, t.vruntime(p) - k.cpu(to).minVruntime(),
+                                        name(k, p) + " migrated " + from + " -> " + to + ": vruntime relative to its queue");
+                            }
                         }
                     }
                     case STEP -> k.cpu(cpu).step();
