@@ -26,6 +26,7 @@ import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
+import io.github.kproc.tck.SchedDomainsContract;
 import io.github.kproc.tck.SchedForkContract;
 import io.github.kproc.tck.SchedPropertiesContract;
 import io.github.kproc.tck.SharingContract;
@@ -198,6 +199,14 @@ class Arm32TckTest {
 
     @Nested
     class Runqueues extends RunqueuesContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class SchedDomains extends SchedDomainsContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

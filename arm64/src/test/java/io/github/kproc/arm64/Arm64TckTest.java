@@ -28,6 +28,7 @@ import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
+import io.github.kproc.tck.SchedDomainsContract;
 import io.github.kproc.tck.SchedForkContract;
 import io.github.kproc.tck.SchedPropertiesContract;
 import io.github.kproc.tck.SharingContract;
@@ -199,6 +200,14 @@ class Arm64TckTest {
 
     @Nested
     class Runqueues extends RunqueuesContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class SchedDomains extends SchedDomainsContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

@@ -49,6 +49,8 @@ final class Core {
     final Fair fair;
     final Rt rt;
     final Idle idle;
+    /** The scheduling domains ({@code rq->sd}). */
+    final Topology topology;
     /** The classes highest first, as {@code for_each_class} walks them. */
     private final SchedClass[] classes;
     private final Mm mm;
@@ -75,7 +77,8 @@ final class Core {
         this.vfork = vfork;
         this.rq = new Rq(mc);
         this.rt = new Rt(mc, rq);
-        this.fair = new Fair(mc, rq);
+        this.topology = new Topology(mc, rq);
+        this.fair = new Fair(mc, rq, topology);
         this.idle = new Idle(mc, rq);
         this.classes = new SchedClass[] {rt, fair, idle};
         java.util.List<String> names = platform.cpuRegisters();
@@ -236,14 +239,15 @@ final class Core {
 
     /** The CPUs in {@code p->cpus_allowed}. */
     boolean allowed(long p, int cpu) {
-        int bits = 8 * platform.pointerSize();
-        long word = m.readPointer(p + f.task.cpusAllowed + (long) (cpu / bits) * platform.pointerSize());
-        return (word & (1L << (cpu % bits))) != 0;
+        return fair.allowed(p, cpu);
     }
 
     /**
-     * {@code select_task_rq(p, prev_cpu, SD_BALANCE_FORK, 0)}: the idlest allowed CPU by nr_running;
-     * a tie keeps {@code prevCpu}, else takes the lowest-numbered CPU.
+     * The model's placement where it does not follow 4.19 yet: an RT task's fork
+     * ({@code select_task_rq_rt}'s {@code find_lowest_rq} is not modelled), a fair task whose
+     * domains gave a CPU it may not use ({@code select_fallback_rq}), and a wakeup whose CPU is not
+     * allowed: the idlest allowed CPU by nr_running; a tie keeps {@code prevCpu}, else takes the
+     * lowest-numbered CPU.
      */
     int selectTaskRqFork(long p, int prevCpu) {
         int best = -1;
@@ -259,6 +263,22 @@ final class Core {
             }
         }
         return best < 0 ? prevCpu : best;
+    }
+
+    /**
+     * {@code select_task_rq(p, task_cpu(p), SD_BALANCE_FORK, 0)}: a fair task by
+     * {@code select_task_rq_fair} over the sched domains ({@code find_idlest_group} on PELT loads),
+     * another class by {@link #selectTaskRqFork}; a CPU it may not run on falls back to that rule too.
+     */
+    int selectTaskRq(long p, int prevCpu, int thisCpu) {
+        if (classOf(p) != fair) {
+            return selectTaskRqFork(p, prevCpu);
+        }
+        int cpu = fair.selectTaskRqFork(p, prevCpu, thisCpu);
+        if (!allowed(p, cpu) || !mc.online[cpu]) {
+            cpu = selectTaskRqFork(p, prevCpu);
+        }
+        return cpu;
     }
 
     /** {@code activate_task(rq, p, flags)} -> {@code enqueue_task}: queued and counted. */
@@ -298,7 +318,7 @@ final class Core {
         if (o.taskRecentUsedCpu >= 0) {
             m.writeInt(p + o.taskRecentUsedCpu, prev);
         }
-        int cpu = selectTaskRqFork(p, prev);
+        int cpu = selectTaskRq(p, prev, thisCpu);
         setTaskCpuRaw(p, cpu);
         preempt.preemptDisable(thisCpu);
         rq.updateRqClock(cpu);

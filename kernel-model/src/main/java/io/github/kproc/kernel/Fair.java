@@ -80,7 +80,11 @@ final class Fair implements SchedClass {
     final long minGranularity;
     private final long wakeupGranularity;
 
-    Fair(Machine mc, Rq rq) {
+    /** The scheduling domains fork balancing walks. */
+    private final Topology topology;
+
+    Fair(Machine mc, Rq rq, Topology topology) {
+        this.topology = topology;
         this.mc = mc;
         this.m = mc.m;
         this.o = mc.o;
@@ -893,5 +897,163 @@ final class Fair implements SchedClass {
             enqueueRunnableLoadAvg(cpu, p);
         }
         m.writeInt(p + f.task.seLoadInvWeight, (int) invWeight);
+    }
+
+    // ---- fork balancing: select_task_rq_fair(SD_BALANCE_FORK) over the sched domains ----
+
+    /** {@code unsigned long} arithmetic of the build: 32 or 64 bits. */
+    private long ulong(long value) {
+        return loadShift == 0 ? value & 0xffffffffL : value;
+    }
+
+    /** {@code cpumask_test_cpu(cpu, &p->cpus_allowed)}. */
+    boolean allowed(long p, int cpu) {
+        int bits = 8 * mc.platform.pointerSize();
+        long word = m.readPointer(p + f.task.cpusAllowed + (long) (cpu / bits) * mc.platform.pointerSize());
+        return (word & (1L << (cpu % bits))) != 0;
+    }
+
+    /**
+     * {@code select_task_rq_fair(p, prev_cpu, SD_BALANCE_FORK, 0)} on {@code thisCpu}: the highest
+     * domain of this CPU with SD_BALANCE_FORK (below any without SD_LOAD_BALANCE), then
+     * {@code find_idlest_cpu}; without a domain (one CPU) the task stays on {@code prevCpu}.
+     */
+    int selectTaskRqFork(long p, int prevCpu, int thisCpu) {
+        long sd = 0;
+        for (long tmp = topology.sd(thisCpu); tmp != 0; tmp = topology.parent(tmp)) {
+            int flags = topology.flags(tmp);
+            if ((flags & Topology.SD_LOAD_BALANCE) == 0 || (flags & Topology.SD_BALANCE_FORK) == 0) {
+                break;
+            }
+            sd = tmp;
+        }
+        if (sd == 0) {
+            return prevCpu;
+        }
+        return findIdlestCpu(sd, p, thisCpu, prevCpu, Topology.SD_BALANCE_FORK);
+    }
+
+    /**
+     * {@code find_idlest_cpu(sd, p, cpu, prev_cpu, sd_flag)}: down the domains from {@code sd}, the
+     * idlest group's idlest CPU becomes the candidate, and the search goes on in that CPU's domains
+     * below the span just searched.
+     */
+    private int findIdlestCpu(long sd, long p, int cpu, int prevCpu, int sdFlag) {
+        boolean intersects = false;
+        for (int c = 0; c < mc.cpus && !intersects; c++) {
+            intersects = topology.inDomainSpan(sd, c) && allowed(p, c);
+        }
+        if (!intersects) {
+            return prevCpu;
+        }
+        int newCpu = cpu;
+        while (sd != 0) {
+            if ((topology.flags(sd) & sdFlag) == 0) {
+                sd = topology.child(sd);
+                continue;
+            }
+            long group = findIdlestGroup(sd, p, cpu);
+            if (group == 0) {
+                sd = topology.child(sd);
+                continue;
+            }
+            newCpu = findIdlestGroupCpu(group);
+            if (newCpu == cpu) {
+                sd = topology.child(sd);
+                continue;
+            }
+            cpu = newCpu;
+            int weight = topology.spanWeight(sd);
+            sd = 0;
+            for (long tmp = topology.sd(cpu); tmp != 0; tmp = topology.parent(tmp)) {
+                if (weight <= topology.spanWeight(tmp)) {
+                    break;
+                }
+                if ((topology.flags(tmp) & sdFlag) != 0) {
+                    sd = tmp;
+                }
+            }
+        }
+        return newCpu;
+    }
+
+    /**
+     * {@code find_idlest_group(sd, p, this_cpu, SD_BALANCE_FORK)}: over the groups from this CPU's
+     * round the list, each group's runnable load ({@code source_load}/{@code target_load} at
+     * {@code forkexec_idx} 0: the CPUs' {@code cfs.avg.runnable_load_avg}) and PELT load
+     * ({@code cfs.avg.load_avg}) per capacity; the idlest other group is the first whose runnable load
+     * is lower by more than {@code imbalance} (NICE_0_LOAD * (imbalance_pct - 100) / 100), or within it
+     * and with a load lower by more than {@code imbalance_scale}; it wins unless this group is as idle.
+     * Fork balancing skips the spare-capacity rule. Returns 0 to stay local.
+     */
+    private long findIdlestGroup(long sd, long p, int thisCpu) {
+        long idlest = 0;
+        long max = ulong(-1L);
+        long minRunnableLoad = max;
+        long thisRunnableLoad = max;
+        long minAvgLoad = max;
+        long thisAvgLoad = max;
+        int pct = topology.imbalancePct(sd);
+        long imbalanceScale = 100 + (pct - 100) / 2;
+        long imbalance = NICE_0_LOAD * (pct - 100) / 100;
+        long first = topology.groups(sd);
+        long group = first;
+        do {
+            boolean anyAllowed = false;
+            boolean local = false;
+            long runnableLoad = 0;
+            long avgLoad = 0;
+            for (int cpu = 0; cpu < mc.cpus; cpu++) {
+                if (!topology.inGroup(group, cpu)) {
+                    continue;
+                }
+                anyAllowed |= allowed(p, cpu);
+                local |= cpu == thisCpu;
+                runnableLoad += pelt.runnableLoadAvg(cfsAvg(cpu));
+                avgLoad += pelt.loadAvg(cfsAvg(cpu));
+            }
+            if (anyAllowed) {
+                long capacity = topology.groupCapacity(group);
+                avgLoad = ulong(avgLoad * Pelt.SCHED_CAPACITY_SCALE) / capacity;
+                runnableLoad = ulong(runnableLoad * Pelt.SCHED_CAPACITY_SCALE) / capacity;
+                if (local) {
+                    thisRunnableLoad = runnableLoad;
+                    thisAvgLoad = avgLoad;
+                } else if (Long.compareUnsigned(minRunnableLoad, ulong(runnableLoad + imbalance)) > 0) {
+                    minRunnableLoad = runnableLoad;
+                    minAvgLoad = avgLoad;
+                    idlest = group;
+                } else if (Long.compareUnsigned(runnableLoad, ulong(minRunnableLoad + imbalance)) < 0
+                        && Long.compareUnsigned(ulong(100 * minAvgLoad), ulong(imbalanceScale * avgLoad)) > 0) {
+                    minAvgLoad = avgLoad;
+                    idlest = group;
+                }
+            }
+            group = topology.next(group);
+        } while (group != first);
+        if (idlest == 0) {
+            return 0;
+        }
+        if (Long.compareUnsigned(minRunnableLoad, ulong(thisRunnableLoad + imbalance)) > 0) {
+            return 0;
+        }
+        if (Long.compareUnsigned(thisRunnableLoad, ulong(minRunnableLoad + imbalance)) < 0
+                && Long.compareUnsigned(ulong(100 * thisAvgLoad), ulong(imbalanceScale * minAvgLoad)) < 0) {
+            return 0;
+        }
+        return idlest;
+    }
+
+    /**
+     * {@code find_idlest_group_cpu(group, p, this_cpu)} for the one-CPU groups the simulated topology
+     * has ({@code group_weight == 1}): that CPU.
+     */
+    private int findIdlestGroupCpu(long group) {
+        for (int cpu = 0; cpu < mc.cpus; cpu++) {
+            if (topology.inGroup(group, cpu)) {
+                return cpu;
+            }
+        }
+        throw new IllegalStateException("an empty sched_group");
     }
 }
