@@ -281,6 +281,34 @@ final class Core {
         return cpu;
     }
 
+    /**
+     * {@code select_task_rq(p, p->wake_cpu, SD_BALANCE_WAKE, 0)} in {@code try_to_wake_up}: a fair
+     * task allowed on more than one CPU by {@code select_task_rq_fair}; another class, or a result it
+     * may not run on, by {@link #selectTaskRqFork} (its previous CPU if that is allowed and online).
+     */
+    private int selectTaskRqWake(long p, int prevCpu, int thisCpu) {
+        if (classOf(p) == fair && nrCpusAllowed(p) > 1) {
+            int cpu = fair.selectTaskRqWake(p, prevCpu, thisCpu, rq.curr(thisCpu));
+            if (allowed(p, cpu) && mc.online[cpu]) {
+                return cpu;
+            }
+        } else if (allowed(p, prevCpu) && mc.online[prevCpu]) {
+            return prevCpu;
+        }
+        return selectTaskRqFork(p, prevCpu);
+    }
+
+    /** {@code p->nr_cpus_allowed} counted from {@code cpus_allowed} over the machine's CPUs. */
+    private int nrCpusAllowed(long p) {
+        int n = 0;
+        for (int c = 0; c < mc.cpus; c++) {
+            if (allowed(p, c)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** {@code activate_task(rq, p, flags)} -> {@code enqueue_task}: queued and counted. */
     void enqueue(int cpu, long p, int flags) {
         classOf(p).enqueueTask(cpu, p, flags);
@@ -715,13 +743,12 @@ final class Core {
         }
         int cpu = taskCpu(p);
         int flags = SchedClass.ENQUEUE_WAKEUP;
-        if (!allowed(p, cpu) || !mc.online[cpu]) {
-            int target = selectTaskRqFork(p, cpu);
-            if (target != cpu) {
-                migrateTaskRq(p, cpu, false, true);
-                setTaskCpu(p, target);
-                flags |= SchedClass.ENQUEUE_MIGRATED;
-            }
+        int target = selectTaskRqWake(p, cpu, thisCpu);
+        if (target != cpu) {
+            mc.trace.migrate(thisCpu, p, cpu, target);
+            migrateTaskRq(p, cpu, false, true);
+            setTaskCpu(p, target);
+            flags |= SchedClass.ENQUEUE_MIGRATED;
             cpu = target;
         }
         m.writePointer(p + o.taskState, TaskStateBits.TASK_RUNNING);

@@ -80,8 +80,12 @@ final class Fair implements SchedClass {
     final long minGranularity;
     private final long wakeupGranularity;
 
-    /** The scheduling domains fork balancing walks. */
+    /** The scheduling domains fork balancing and wakeup placement walk. */
     private final Topology topology;
+    /** {@code task_struct.wakee_flips}, {@code wakee_flip_decay_ts}, {@code last_wakee}. */
+    private final long taskWakeeFlips;
+    private final long taskWakeeFlipDecayTs;
+    private final long taskLastWakee;
 
     Fair(Machine mc, Rq rq, Topology topology) {
         this.topology = topology;
@@ -110,6 +114,9 @@ final class Fair implements SchedClass {
         this.cfsLast = cfs + profile.offsetOf("cfs_rq", "last");
         this.cfsSkip = cfs + profile.offsetOf("cfs_rq", "skip");
         this.pelt = new Pelt(m, profile);
+        this.taskWakeeFlips = profile.offsetOf("task_struct", "wakee_flips");
+        this.taskWakeeFlipDecayTs = profile.offsetOf("task_struct", "wakee_flip_decay_ts");
+        this.taskLastWakee = profile.offsetOf("task_struct", "last_wakee");
         this.seAvg = profile.offsetOf("task_struct", "se.avg");
         this.seRunnableWeight = profile.offsetOf("task_struct", "se.runnable_weight");
         this.cfsAvg = cfs + profile.offsetOf("cfs_rq", "avg");
@@ -1055,5 +1062,173 @@ final class Fair implements SchedClass {
             }
         }
         throw new IllegalStateException("an empty sched_group");
+    }
+
+    // ---- wakeup placement: select_task_rq_fair(SD_BALANCE_WAKE) ----
+
+    /**
+     * {@code select_task_rq_fair(p, prev_cpu, SD_BALANCE_WAKE, 0)} run on {@code thisCpu} by
+     * {@code current}: {@code record_wakee}, then with an affine wakeup ({@code !wake_wide}, this CPU
+     * allowed; {@code wake_cap} is 0 on symmetric CPUs) {@code wake_affine} in the first domain
+     * spanning both CPUs, and {@code select_idle_sibling} around the result, recording
+     * {@code current->recent_used_cpu}. The slow path (a domain with SD_BALANCE_WAKE) is not taken:
+     * {@code sd_init} sets that flag only for asymmetric CPU capacities.
+     */
+    int selectTaskRqWake(long p, int prevCpu, int thisCpu, long current) {
+        recordWakee(current, p);
+        boolean wantAffine = !wakeWide(current, p, thisCpu) && allowed(p, thisCpu);
+        int newCpu = prevCpu;
+        for (long tmp = topology.sd(thisCpu); tmp != 0; tmp = topology.parent(tmp)) {
+            int flags = topology.flags(tmp);
+            if ((flags & Topology.SD_LOAD_BALANCE) == 0) {
+                break;
+            }
+            if (wantAffine && (flags & Topology.SD_WAKE_AFFINE) != 0 && topology.inDomainSpan(tmp, prevCpu)) {
+                if (thisCpu != prevCpu) {
+                    newCpu = wakeAffine(tmp, p, thisCpu, prevCpu);
+                }
+                break;
+            }
+            if (!wantAffine) {
+                break;
+            }
+        }
+        newCpu = selectIdleSibling(p, prevCpu, newCpu, thisCpu);
+        if (wantAffine && o.taskRecentUsedCpu >= 0) {
+            m.writeInt(current + o.taskRecentUsedCpu, thisCpu);
+        }
+        return newCpu;
+    }
+
+    /**
+     * {@code record_wakee(p)}: the waker's {@code wakee_flips} halves once a second (HZ jiffies after
+     * its last decay) and counts a switch of wakee.
+     */
+    private void recordWakee(long current, long p) {
+        long jiffies = ulong(mc.clock / (1_000_000_000L / mc.hz));
+        long decayTs = m.readPointer(current + taskWakeeFlipDecayTs);
+        if (ulong(decayTs + mc.hz - jiffies) >>> (loadShift == 0 ? 31 : 63) != 0) {
+            m.writeInt(current + taskWakeeFlips, m.readInt(current + taskWakeeFlips) >>> 1);
+            m.writePointer(current + taskWakeeFlipDecayTs, jiffies);
+        }
+        if (m.readPointer(current + taskLastWakee) != p) {
+            m.writePointer(current + taskLastWakee, p);
+            m.writeInt(current + taskWakeeFlips, m.readInt(current + taskWakeeFlips) + 1);
+        }
+    }
+
+    /** {@code wake_wide(p)}: both waker and wakee switch partners at least sd_llc_size times (and one far more). */
+    private boolean wakeWide(long current, long p, int thisCpu) {
+        long master = Integer.toUnsignedLong(m.readInt(current + taskWakeeFlips));
+        long slave = Integer.toUnsignedLong(m.readInt(p + taskWakeeFlips));
+        int factor = topology.llcSize(thisCpu);
+        if (master < slave) {
+            long t = master;
+            master = slave;
+            slave = t;
+        }
+        return !(slave < factor || master < slave * factor);
+    }
+
+    /**
+     * {@code wake_affine(sd, p, this_cpu, prev_cpu, 0)}: {@code wake_affine_idle} (an idle waking CPU
+     * sharing the cache with prev: prev if idle too, else this), else {@code wake_affine_weight}
+     * (this CPU's load plus the task's, against prev's load less it, biased by imbalance_pct), else
+     * prev.
+     */
+    private int wakeAffine(long sd, long p, int thisCpu, int prevCpu) {
+        if (rq.idleCpu(thisCpu) && topology.cpusShareCache(thisCpu, prevCpu)) {
+            return rq.idleCpu(prevCpu) ? prevCpu : thisCpu;
+        }
+        long taskLoad = taskHLoad(p, taskCpuOf(p));
+        long thisEffLoad = pelt.runnableLoadAvg(cfsAvg(thisCpu)) + taskLoad;
+        thisEffLoad *= 100;
+        thisEffLoad *= Pelt.SCHED_CAPACITY_SCALE;
+        long prevEffLoad = pelt.runnableLoadAvg(cfsAvg(prevCpu)) - taskLoad;
+        prevEffLoad *= 100 + (topology.imbalancePct(sd) - 100) / 2;
+        prevEffLoad *= Pelt.SCHED_CAPACITY_SCALE;
+        return thisEffLoad <= prevEffLoad ? thisCpu : prevCpu;
+    }
+
+    private int taskCpuOf(long p) {
+        return mc.platform.taskCpu(m, p);
+    }
+
+    /**
+     * {@code task_h_load(p)}: the task's load_avg; with FAIR_GROUP_SCHED scaled by its root cfs_rq's
+     * {@code h_load} (that cfs_rq's load_avg) over the cfs_rq's load_avg + 1.
+     */
+    private long taskHLoad(long p, int cpu) {
+        long load = pelt.loadAvg(p + seAvg);
+        if (seCfsRq < 0) {
+            return load;
+        }
+        long cfsLoad = pelt.loadAvg(cfsAvg(cpu));
+        return Long.divideUnsigned(load * cfsLoad, cfsLoad + 1);
+    }
+
+    /**
+     * {@code select_idle_sibling(p, prev, target)}: target if idle; prev if it shares the cache and is
+     * idle; the task's {@code recent_used_cpu} on the same terms (then prev becomes it); else the first
+     * idle allowed CPU of target's LLC domain ({@code select_idle_cpu}; no SMT, so no idle core or
+     * sibling search), else target.
+     */
+    private int selectIdleSibling(long p, int prev, int target, int thisCpu) {
+        if (rq.idleCpu(target)) {
+            return target;
+        }
+        if (prev != target && topology.cpusShareCache(prev, target) && rq.idleCpu(prev)) {
+            return prev;
+        }
+        if (o.taskRecentUsedCpu >= 0) {
+            int recent = m.readInt(p + o.taskRecentUsedCpu);
+            if (recent != prev && recent != target && recent >= 0 && recent < mc.cpus
+                    && topology.cpusShareCache(recent, target) && rq.idleCpu(recent) && allowed(p, recent)) {
+                m.writeInt(p + o.taskRecentUsedCpu, prev);
+                return recent;
+            }
+        }
+        long sd = topology.llc(target);
+        if (sd == 0) {
+            return target;
+        }
+        int i = selectIdleCpu(p, sd, target, thisCpu);
+        return i >= 0 ? i : target;
+    }
+
+    /**
+     * {@code select_idle_cpu(p, sd, target)} with SIS_PROP: at most {@code span_weight * avg_idle/512 /
+     * (avg_scan_cost + 1)} CPUs (4 if that is smaller) from target round the LLC span, the first idle
+     * allowed one; the scan takes no simulated time, so {@code avg_scan_cost} decays toward 0.
+     */
+    private int selectIdleCpu(long p, long sd, int target, int thisCpu) {
+        long thisSd = topology.llc(thisCpu);
+        if (thisSd == 0) {
+            return -1;
+        }
+        long avgIdle = rq.avgIdle(thisCpu) / 512;
+        long avgCost = topology.avgScanCost(thisSd) + 1;
+        long spanAvg = topology.spanWeight(sd) * avgIdle;
+        long nr = spanAvg > 4 * avgCost ? spanAvg / avgCost : 4;
+        int found = -1;
+        for (int k = 0; k < mc.cpus; k++) {
+            int cpu = (target + k) % mc.cpus;
+            if (!topology.inDomainSpan(sd, cpu)) {
+                continue;
+            }
+            if (--nr == 0) {
+                break;
+            }
+            if (!allowed(p, cpu)) {
+                continue;
+            }
+            if (rq.idleCpu(cpu)) {
+                found = cpu;
+                break;
+            }
+        }
+        long cost = topology.avgScanCost(thisSd);
+        topology.setAvgScanCost(thisSd, cost + ((0 - cost) >> 3));
+        return found;
     }
 }

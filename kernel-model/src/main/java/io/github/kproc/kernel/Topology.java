@@ -49,6 +49,7 @@ final class Topology {
     private final long sdBalanceInterval;
     private final long sdShared;
     private final long sdSpanWeight;
+    private final long sdAvgScanCost;
     private final long sdSpan;
     private final long sgNext;
     private final long sgRef;
@@ -93,6 +94,7 @@ final class Topology {
         this.sdBalanceInterval = p.offsetOf("sched_domain", "balance_interval");
         this.sdShared = p.offsetOf("sched_domain", "shared");
         this.sdSpanWeight = p.offsetOf("sched_domain", "span_weight");
+        this.sdAvgScanCost = p.offsetOf("sched_domain", "avg_scan_cost");
         this.sdSpan = p.offsetOf("sched_domain", "span");
         this.sgNext = p.offsetOf("sched_group", "next");
         this.sgRef = p.offsetOf("sched_group", "ref");
@@ -145,6 +147,54 @@ final class Topology {
 
     boolean inDomainSpan(long sd, int cpu) {
         return testCpu(sd + sdSpan, cpu);
+    }
+
+    /** {@code sd->avg_scan_cost}. */
+    long avgScanCost(long sd) {
+        return m.readLong(sd + sdAvgScanCost);
+    }
+
+    void setAvgScanCost(long sd, long value) {
+        m.writeLong(sd + sdAvgScanCost, value);
+    }
+
+    /**
+     * {@code per_cpu(sd_llc, cpu)} as {@code update_top_cache_domain} derives it: the highest domain
+     * with SD_SHARE_PKG_RESOURCES ({@code highest_flag_domain}), or 0 (ARM32's DIE shares no cache).
+     */
+    long llc(int cpu) {
+        long hsd = 0;
+        for (long sd = sd(cpu); sd != 0; sd = parent(sd)) {
+            if ((flags(sd) & SD_SHARE_PKG_RESOURCES) == 0) {
+                break;
+            }
+            hsd = sd;
+        }
+        return hsd;
+    }
+
+    /** {@code per_cpu(sd_llc_size, cpu)}: the LLC domain's weight, or 1. */
+    int llcSize(int cpu) {
+        long llc = llc(cpu);
+        return llc == 0 ? 1 : spanWeight(llc);
+    }
+
+    /** {@code cpus_share_cache(a, b)}: the same {@code sd_llc_id} (the LLC span's first CPU, or the CPU itself). */
+    boolean cpusShareCache(int a, int b) {
+        return llcId(a) == llcId(b);
+    }
+
+    private int llcId(int cpu) {
+        long llc = llc(cpu);
+        if (llc == 0) {
+            return cpu;
+        }
+        for (int c = 0; c < mc.cpus; c++) {
+            if (inDomainSpan(llc, c)) {
+                return c;
+            }
+        }
+        return cpu;
     }
 
     long next(long sg) {

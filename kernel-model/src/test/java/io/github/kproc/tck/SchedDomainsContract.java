@@ -1,6 +1,7 @@
 package io.github.kproc.tck;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
@@ -182,5 +183,70 @@ public abstract class SchedDomainsContract extends KernelContract {
         loads(k, 3, 0, 0);
 
         assertEquals(3, forkFrom(k, 2), "CPU 3 comes first after CPU 2; 0 and 1 only tie with it");
+    }
+
+    // ---- wakeup placement: select_task_rq_fair(SD_BALANCE_WAKE) ----
+
+    /** A child of init that sleeps with task_cpu() == {@code cpu}; init is current on CPU 0 afterwards. */
+    private static long sleeperOn(Kernel k, int cpu) {
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        if (k.task(Pid.of(pid)).orElseThrow().cpu() != cpu) {
+            k.migrate(Pid.of(pid), cpu);
+        }
+        k.cpu(cpu).run(Pid.of(pid));
+        k.cpu(cpu).sleep();
+        if (cpu != 0) {
+            k.cpu(0).run(Pid.INIT);
+        }
+        return task(k, pid);
+    }
+
+    @Test
+    @DisplayName("select_idle_sibling: a wakeup by a busy CPU leaves the task on its idle previous CPU (wake_affine_weight keeps prev, prev is idle)")
+    void anIdlePreviousCpuKeepsTheTask() {
+        Kernel k = boot(2);
+        long p = sleeperOn(k, 1);
+        loads(k, 0, 2048, 2048);
+
+        k.cpu(0).wakeUp(Pid.of(pidOf(k, p)));
+
+        assertEquals(1, k.task(p).cpu());
+    }
+
+    @Test
+    @DisplayName("wake_affine: a wakeup by an idle CPU pulls the task from its busy previous CPU (wake_affine_idle with a shared cache, else wake_affine_weight), then select_idle_sibling keeps the idle target")
+    void anIdleWakingCpuPullsTheTask() {
+        Kernel k = boot(2);
+        long p = sleeperOn(k, 0);
+        k.cpu(0).run(Pid.INIT);
+        loads(k, 0, 3000, 3000);
+        long taskLoad = structs(k).get(p + structs(k).offset("task_struct", "se.avg"), "sched_avg", "load_avg");
+        assertTrue(taskLoad * 100 <= (3000 - taskLoad) * (100 + (imbalancePct() - 100) / 2),
+                "this_eff_load <= prev_eff_load for a task of load " + taskLoad);
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(1).wakeUp(Pid.of(pidOf(k, p)));
+
+        assertEquals(1, k.task(p).cpu());
+        assertEquals("orig_cpu=0 dest_cpu=1", log.only("sched_migrate_task").body().replaceAll(".* orig_cpu", "orig_cpu"),
+                "set_task_cpu in try_to_wake_up traces the move");
+    }
+
+    @Test
+    @DisplayName("select_idle_cpu: with both prev and target busy, an idle CPU of the target's LLC domain takes the task (arm64's MC); ARM32's DIE shares no cache, so the target keeps it")
+    void anIdleCpuOfTheLlcTakesTheTask() {
+        Kernel k = boot(3);
+        long p = sleeperOn(k, 1);
+        int x = k.cpu(0).fork().nr();
+        if (k.task(Pid.of(x)).orElseThrow().cpu() != 1) {
+            k.migrate(Pid.of(x), 1);
+        }
+        k.cpu(1).run(Pid.of(x));
+        assertEquals(0, k.cpu(2).nrRunning());
+
+        k.cpu(1).wakeUp(Pid.of(pidOf(k, p)));
+
+        assertEquals(mcLevel() ? 2 : 1, k.task(p).cpu());
     }
 }
