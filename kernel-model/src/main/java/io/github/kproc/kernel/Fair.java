@@ -471,11 +471,6 @@ final class Fair implements SchedClass {
         return vdiff > calcDeltaFair(wakeupGranularity, se) ? 1 : 0;
     }
 
-    /** {@code sysctl_sched_wakeup_granularity} as scaled for this machine's CPUs. */
-    long wakeupGranularity() {
-        return wakeupGranularity;
-    }
-
     /**
      * {@code yield_task_fair}: nothing if the task is alone on the rq; else {@code clear_buddies},
      * {@code update_curr} (not for SCHED_BATCH) and {@code set_skip_buddy}.
@@ -631,11 +626,6 @@ final class Fair implements SchedClass {
     static final int UPDATE_TG = 0x1;
     static final int SKIP_AGE_LOAD = 0x2;
     static final int DO_ATTACH = 0x4;
-
-    /** {@code &p->se.avg}. */
-    long seAvg(long p) {
-        return p + seAvg;
-    }
 
     /** {@code &cpu_rq(cpu)->cfs.avg}. */
     long cfsAvg(int cpu) {

@@ -22,7 +22,6 @@ final class Topology {
     static final int SD_BALANCE_NEWIDLE = 0x0002;
     static final int SD_BALANCE_EXEC = 0x0004;
     static final int SD_BALANCE_FORK = 0x0008;
-    static final int SD_BALANCE_WAKE = 0x0010;
     static final int SD_WAKE_AFFINE = 0x0020;
     static final int SD_SHARE_PKG_RESOURCES = 0x0200;
     static final int SD_PREFER_SIBLING = 0x1000;
@@ -199,10 +198,6 @@ final class Topology {
 
     long next(long sg) {
         return m.readPointer(sg + sgNext);
-    }
-
-    int groupWeight(long sg) {
-        return m.readInt(sg + sgGroupWeight);
     }
 
     /** {@code group->sgc->capacity}. */
