@@ -10,6 +10,7 @@ import io.github.kproc.tck.ArchFacts;
 import io.github.kproc.tck.AtomicityContract;
 import io.github.kproc.tck.BadInputContract;
 import io.github.kproc.tck.BundledProfileContract;
+import io.github.kproc.tck.CfsContract;
 import io.github.kproc.tck.ContextSwitchContract;
 import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
@@ -25,10 +26,12 @@ import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
 import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
+import io.github.kproc.tck.PeltContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
+import io.github.kproc.tck.SchedDomainsContract;
 import io.github.kproc.tck.SchedForkContract;
 import io.github.kproc.tck.SchedPropertiesContract;
 import io.github.kproc.tck.SharingContract;
@@ -70,6 +73,14 @@ class Arm32TckTest {
 
     @Nested
     class BundledProfile extends BundledProfileContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Cfs extends CfsContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();
@@ -210,6 +221,14 @@ class Arm32TckTest {
     }
 
     @Nested
+    class Pelt extends PeltContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
     class Pids extends PidsContract {
         @Override
         protected Backend backend() {
@@ -227,6 +246,14 @@ class Arm32TckTest {
 
     @Nested
     class Runqueues extends RunqueuesContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class SchedDomains extends SchedDomainsContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

@@ -96,7 +96,8 @@ class BenchmarkStatesTest {
             long count = list.lines().filter(l -> !l.isBlank()).count();
             long declared = 0;
             for (Class<?> c : new Class<?>[] {ThreadInfoBenchmark.class, AllocBenchmark.class, ForkBenchmark.class,
-                ContextSwitchBenchmark.class, ForkScalingBenchmark.class, NativeBaselineBenchmark.class, CrashBenchmark.class}) {
+                ContextSwitchBenchmark.class, ForkScalingBenchmark.class, NativeBaselineBenchmark.class, CrashBenchmark.class,
+                SchedulerTickBenchmark.class}) {
                 for (java.lang.reflect.Method method : c.getDeclaredMethods()) {
                     if (method.isAnnotationPresent(org.openjdk.jmh.annotations.Benchmark.class)) {
                         declared++;

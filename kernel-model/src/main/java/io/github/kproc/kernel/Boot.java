@@ -96,6 +96,8 @@ final class Boot {
             // secondary_start_kernel: preempt_disable() before cpu_startup_entry
             mc.setPreemptCount(idle, platform.preemptDisableOffset());
         }
+        // sched_init_smp: the scheduling domains over the online CPUs
+        core.topology.buildSchedDomains();
         long initTaskAddress = pids.findTaskByVpid(init);
         setCpusAllowedAll(initTaskAddress);
         try {

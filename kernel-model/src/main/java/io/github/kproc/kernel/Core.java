@@ -49,6 +49,8 @@ final class Core {
     final Fair fair;
     final Rt rt;
     final Idle idle;
+    /** The scheduling domains ({@code rq->sd}). */
+    final Topology topology;
     /** The classes highest first, as {@code for_each_class} walks them. */
     private final SchedClass[] classes;
     private final Mm mm;
@@ -75,7 +77,8 @@ final class Core {
         this.vfork = vfork;
         this.rq = new Rq(mc);
         this.rt = new Rt(mc, rq);
-        this.fair = new Fair(mc, rq);
+        this.topology = new Topology(mc, rq);
+        this.fair = new Fair(mc, rq, topology);
         this.idle = new Idle(mc, rq);
         this.classes = new SchedClass[] {rt, fair, idle};
         java.util.List<String> names = platform.cpuRegisters();
@@ -113,8 +116,17 @@ final class Core {
 
     // ---- priorities and load ----
 
-    /** {@code set_load_weight(p)}: the weight of the task's static priority (idle policy: WEIGHT_IDLEPRIO). */
+    /** {@code set_load_weight(p, false)}: the weight of the task's static priority (idle policy: WEIGHT_IDLEPRIO). */
     void setLoadWeight(long p) {
+        setLoadWeight(p, false);
+    }
+
+    /**
+     * {@code set_load_weight(p, update_load)}: with {@code update_load} a fair task is reweighted
+     * ({@code reweight_task}, its load averages rescaled on its CPU's queue); SCHED_IDLE always gets
+     * WEIGHT_IDLEPRIO plainly.
+     */
+    void setLoadWeight(long p, boolean updateLoad) {
         int policy = m.readInt(p + o.taskPolicy);
         long weight;
         long wmult;
@@ -125,6 +137,10 @@ final class Core {
             int idx = m.readInt(p + o.taskStaticPrio) - Rt.MAX_RT_PRIO;
             weight = (long) PRIO_TO_WEIGHT[idx] << fair.loadShift();
             wmult = PRIO_TO_WMULT[idx];
+            if (updateLoad && classOf(p) == fair) {
+                fair.reweightTask(taskCpu(p), p, weight, wmult);
+                return;
+            }
         }
         m.writePointer(p + f.task.seLoadWeight, weight);
         m.writeInt(p + f.task.seLoadInvWeight, (int) wmult);
@@ -178,6 +194,7 @@ final class Core {
         }
         SchedClass cls = m.readInt(p + o.taskPrio) < Rt.MAX_RT_PRIO ? rt : fair;
         m.writePointer(p + f.task.schedClass, cls.address());
+        fair.initEntityRunnableAverage(p);
         setTaskCpuRaw(p, cpu);
         cls.taskFork(cpu, p);
         if (o.taskOnCpu >= 0) {
@@ -222,14 +239,15 @@ final class Core {
 
     /** The CPUs in {@code p->cpus_allowed}. */
     boolean allowed(long p, int cpu) {
-        int bits = 8 * platform.pointerSize();
-        long word = m.readPointer(p + f.task.cpusAllowed + (long) (cpu / bits) * platform.pointerSize());
-        return (word & (1L << (cpu % bits))) != 0;
+        return fair.allowed(p, cpu);
     }
 
     /**
-     * {@code select_task_rq(p, prev_cpu, SD_BALANCE_FORK, 0)}: the idlest allowed CPU by nr_running;
-     * a tie keeps {@code prevCpu}, else takes the lowest-numbered CPU.
+     * The model's placement where it does not follow 4.19 yet: an RT task's fork
+     * ({@code select_task_rq_rt}'s {@code find_lowest_rq} is not modelled), a fair task whose
+     * domains gave a CPU it may not use ({@code select_fallback_rq}), and a wakeup whose CPU is not
+     * allowed: the idlest allowed CPU by nr_running; a tie keeps {@code prevCpu}, else takes the
+     * lowest-numbered CPU.
      */
     int selectTaskRqFork(long p, int prevCpu) {
         int best = -1;
@@ -247,25 +265,69 @@ final class Core {
         return best < 0 ? prevCpu : best;
     }
 
-    /** {@code activate_task} -> {@code enqueue_task}: queued and counted. */
-    void enqueue(int cpu, long p, boolean renormalize) {
-        classOf(p).enqueueTask(cpu, p, renormalize);
+    /**
+     * {@code select_task_rq(p, task_cpu(p), SD_BALANCE_FORK, 0)}: a fair task by
+     * {@code select_task_rq_fair} over the sched domains ({@code find_idlest_group} on PELT loads),
+     * another class by {@link #selectTaskRqFork}; a CPU it may not run on falls back to that rule too.
+     */
+    int selectTaskRq(long p, int prevCpu, int thisCpu) {
+        if (classOf(p) != fair) {
+            return selectTaskRqFork(p, prevCpu);
+        }
+        int cpu = fair.selectTaskRqFork(p, prevCpu, thisCpu);
+        if (!allowed(p, cpu) || !mc.online[cpu]) {
+            cpu = selectTaskRqFork(p, prevCpu);
+        }
+        return cpu;
+    }
+
+    /**
+     * {@code select_task_rq(p, p->wake_cpu, SD_BALANCE_WAKE, 0)} in {@code try_to_wake_up}: a fair
+     * task allowed on more than one CPU by {@code select_task_rq_fair}; another class, or a result it
+     * may not run on, by {@link #selectTaskRqFork} (its previous CPU if that is allowed and online).
+     */
+    private int selectTaskRqWake(long p, int prevCpu, int thisCpu) {
+        if (classOf(p) == fair && nrCpusAllowed(p) > 1) {
+            int cpu = fair.selectTaskRqWake(p, prevCpu, thisCpu, rq.curr(thisCpu));
+            if (allowed(p, cpu) && mc.online[cpu]) {
+                return cpu;
+            }
+        } else if (allowed(p, prevCpu) && mc.online[prevCpu]) {
+            return prevCpu;
+        }
+        return selectTaskRqFork(p, prevCpu);
+    }
+
+    /** {@code p->nr_cpus_allowed} counted from {@code cpus_allowed} over the machine's CPUs. */
+    private int nrCpusAllowed(long p) {
+        int n = 0;
+        for (int c = 0; c < mc.cpus; c++) {
+            if (allowed(p, c)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** {@code activate_task(rq, p, flags)} -> {@code enqueue_task}: queued and counted. */
+    void enqueue(int cpu, long p, int flags) {
+        classOf(p).enqueueTask(cpu, p, flags);
         m.writeInt(p + f.task.seOnRq, 1);
         m.writeInt(p + o.taskOnRq, TASK_ON_RQ_QUEUED);
         rq.addNrRunning(cpu, 1);
     }
 
-    /** {@code deactivate_task} of a queued (not running) task. */
-    void dequeueQueued(int cpu, long p, boolean normalize) {
-        classOf(p).dequeueTask(cpu, p, normalize);
+    /** {@code deactivate_task(rq, p, flags)} of a queued (not running) task. */
+    void dequeueQueued(int cpu, long p, int flags) {
+        classOf(p).dequeueTask(cpu, p, flags);
         m.writeInt(p + f.task.seOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
         rq.addNrRunning(cpu, -1);
     }
 
-    /** {@code deactivate_task} of the running task (it blocks or dies): no longer counted. */
+    /** {@code deactivate_task(rq, prev, DEQUEUE_SLEEP)} of the running task (it blocks or dies): no longer counted. */
     private void dequeueRunning(int cpu, long p) {
-        classOf(p).dequeueTask(cpu, p, false);
+        classOf(p).dequeueTask(cpu, p, SchedClass.DEQUEUE_SLEEP);
         m.writeInt(p + f.task.seOnRq, 0);
         m.writeInt(p + o.taskOnRq, 0);
         rq.addNrRunning(cpu, -1);
@@ -284,11 +346,12 @@ final class Core {
         if (o.taskRecentUsedCpu >= 0) {
             m.writeInt(p + o.taskRecentUsedCpu, prev);
         }
-        int cpu = selectTaskRqFork(p, prev);
+        int cpu = selectTaskRq(p, prev, thisCpu);
         setTaskCpuRaw(p, cpu);
         preempt.preemptDisable(thisCpu);
         rq.updateRqClock(cpu);
-        enqueue(cpu, p, true);
+        fair.postInitEntityUtilAvg(cpu, p);
+        enqueue(cpu, p, 0);
         mc.trace.wakeupNew(thisCpu, p, cpu);
         checkPreemptCurr(cpu, p, thisCpu);
         preempt.preemptEnableNoResched(thisCpu);
@@ -357,62 +420,97 @@ final class Core {
     }
 
     /**
-     * {@code __sched_setscheduler}: policy, rt_priority, normal_prio and prio, load weight and class;
-     * a queued task is requeued, a running one rescheduled if it got worse, a queued one checked
-     * against the running task if it got better.
+     * {@code __sched_setscheduler} run on {@code thisCpu}: policy, rt_priority, normal_prio and prio,
+     * load weight and class; a queued task is requeued, a running one rescheduled if it got worse
+     * ({@code prio_changed_*}), a queued one checked against the running task. The reschedule is
+     * {@code resched_curr} of the task's rq: on another CPU than {@code thisCpu} with the IPI.
      */
-    void setScheduler(long p, int policy, int rtPriority, int normalPrio) {
+    void setScheduler(long p, int policy, int rtPriority, int normalPrio, int thisCpu) {
         int cpu = taskCpu(p);
         boolean running = rq.curr(cpu) == p;
         boolean queuedNow = !running && m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        int queueFlags = SchedClass.DEQUEUE_SAVE | SchedClass.DEQUEUE_MOVE;
+        rq.updateRqClock(cpu);
         if (running) {
             updateCurr(cpu);
-            classOf(p).dequeueTask(cpu, p, true);
+            classOf(p).dequeueTask(cpu, p, queueFlags);
         }
         if (queuedNow) {
-            dequeueQueued(cpu, p, true);
+            dequeueQueued(cpu, p, queueFlags);
         }
         int oldPrio = m.readInt(p + o.taskPrio);
         m.writeInt(p + o.taskPolicy, policy);
         m.writeInt(p + o.taskRtPriority, rtPriority);
         m.writeInt(p + o.taskNormalPrio, normalPrio);
         m.writeInt(p + o.taskPrio, normalPrio);
-        setLoadWeight(p);
+        setLoadWeight(p, true);
         m.writePointer(p + f.task.schedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
         if (running) {
             // enqueue_task, then set_curr_task: counted again, and off the queue while it runs
             SchedClass cls = classOf(p);
-            cls.enqueueTask(cpu, p, true);
+            cls.enqueueTask(cpu, p, 0);
             cls.setNextTask(cpu, p);
         }
         if (queuedNow) {
-            enqueue(cpu, p, true);
-            checkPreemptCurr(cpu, p, cpu);
+            enqueue(cpu, p, 0);
+            checkPreemptCurr(cpu, p, thisCpu);
         } else if (running && normalPrio > oldPrio) {
-            rq.reschedCurr(cpu, cpu);
+            rq.reschedCurr(cpu, thisCpu);
         }
     }
 
     /** {@code sched_setscheduler(p, policy, {priority})}: EINVAL for an unknown policy or a priority outside its range. */
-    void schedSetscheduler(long t, int policy, int priority) {
+    void schedSetscheduler(long t, int policy, int priority, int thisCpu) {
         boolean isRt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
         boolean isFair = policy == Fair.SCHED_NORMAL || policy == Fair.SCHED_BATCH || policy == Fair.SCHED_IDLE;
         if (!isRt && !isFair || (isRt && (priority < 1 || priority > 99)) || (isFair && priority != 0)) {
             throw new KernelException(Errno.EINVAL, "policy " + policy + " priority " + priority);
         }
-        setScheduler(t, policy, priority, isRt ? Rt.MAX_RT_PRIO - 1 - priority : m.readInt(t + o.taskStaticPrio));
+        setScheduler(t, policy, priority, isRt ? Rt.MAX_RT_PRIO - 1 - priority : m.readInt(t + o.taskStaticPrio),
+                thisCpu);
     }
 
-    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice; an RT task keeps its prio. */
-    void setUserNice(long t, int nice) {
+    /**
+     * {@code set_user_nice(p, nice)} run on {@code thisCpu}: nothing if the nice value is unchanged; an
+     * RT task only gets the new static_prio; otherwise the task is dequeued (saved), given the new
+     * static_prio, load weight and prio, enqueued again, and its rq rescheduled
+     * ({@code resched_curr}, an IPI if remote) when the prio improved, or worsened while it runs.
+     */
+    void setUserNice(long t, int nice, int thisCpu) {
         if (nice < -20 || nice > 19) {
             throw new KernelException(Errno.EINVAL, "nice " + nice);
         }
-        m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
+        if (m.readInt(t + o.taskStaticPrio) == DEFAULT_PRIO + nice) {
+            return;
+        }
         int policy = m.readInt(t + o.taskPolicy);
-        boolean isRt = policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR;
-        setScheduler(t, policy, m.readInt(t + o.taskRtPriority),
-                isRt ? m.readInt(t + o.taskNormalPrio) : DEFAULT_PRIO + nice);
+        if (policy == Rt.SCHED_FIFO || policy == Rt.SCHED_RR || policy == SCHED_DEADLINE) {
+            m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
+            return;
+        }
+        int cpu = taskCpu(t);
+        boolean running = rq.curr(cpu) == t;
+        boolean queued = m.readInt(t + o.taskOnRq) == TASK_ON_RQ_QUEUED;
+        SchedClass cls = classOf(t);
+        rq.updateRqClock(cpu);
+        if (queued) {
+            cls.dequeueTask(cpu, t, SchedClass.DEQUEUE_SAVE);
+        }
+        m.writeInt(t + o.taskStaticPrio, DEFAULT_PRIO + nice);
+        setLoadWeight(t, true);
+        int oldPrio = m.readInt(t + o.taskPrio);
+        m.writeInt(t + o.taskNormalPrio, DEFAULT_PRIO + nice);
+        m.writeInt(t + o.taskPrio, DEFAULT_PRIO + nice);
+        int delta = DEFAULT_PRIO + nice - oldPrio;
+        if (queued) {
+            cls.enqueueTask(cpu, t, 0);
+            if (running) {
+                cls.setNextTask(cpu, t);
+            }
+            if (delta < 0 || (delta > 0 && running)) {
+                rq.reschedCurr(cpu, thisCpu);
+            }
+        }
     }
 
     // ---- preemption points ----
@@ -538,6 +636,9 @@ final class Core {
             mm.mmdrop(prevMm);
         }
         if (prevState == TaskStateBits.TASK_DEAD) {
+            if (classOf(prev) == fair) {
+                fair.taskDead(taskCpu(prev), prev);
+            }
             taskAlloc.putTaskStack(prev);
             taskAlloc.putTaskStruct(prev);
         }
@@ -577,8 +678,9 @@ final class Core {
     }
 
     /**
-     * Runs {@code t} on {@code cpu} now, as if picked: migrates it from another CPU's queue
-     * ({@code set_task_cpu}) if needed and preempts the running task.
+     * {@code Cpu.run}: runs {@code t} on {@code cpu} now, as if picked: migrates it from another CPU's
+     * queue ({@code set_task_cpu}, traced) if needed and preempts the running task with a forced
+     * {@code __schedule(true)}.
      */
     void runTask(int cpu, long t) {
         long prev = rq.curr(cpu);
@@ -603,9 +705,11 @@ final class Core {
             }
             int from = taskCpu(t);
             if (from != cpu) {
-                dequeueQueued(from, t, true);
+                mc.trace.migrate(cpu, t, from, cpu);
+                dequeueQueued(from, t, 0);
+                migrateTaskRq(t, from, true, false);
                 setTaskCpu(t, cpu);
-                enqueue(cpu, t, true);
+                enqueue(cpu, t, 0);
             }
         }
         schedule(cpu, !isIdle(prev), t);
@@ -627,9 +731,10 @@ final class Core {
     }
 
     /**
-     * The runqueue half of {@code try_to_wake_up} for a sleeping task: TASK_RUNNING on its previous CPU
-     * (if allowed and online, else the idlest allowed), enqueued with a fair task's vruntime placed no
-     * earlier than min_vruntime minus half a latency, and a preemption check.
+     * The runqueue half of {@code try_to_wake_up} for a sleeping task: on its previous CPU if allowed
+     * and online, else the idlest allowed one (then {@code migrate_task_rq} and
+     * {@code ENQUEUE_MIGRATED}); TASK_RUNNING, {@code activate_task(ENQUEUE_WAKEUP)} (which places a
+     * fair task no earlier than min_vruntime minus half a latency) and a preemption check.
      */
     private void ttwuActivate(long p, int thisCpu) {
         if (m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED) {
@@ -637,16 +742,42 @@ final class Core {
             return;
         }
         int cpu = taskCpu(p);
-        if (!allowed(p, cpu) || !mc.online[cpu]) {
-            cpu = selectTaskRqFork(p, cpu);
-            setTaskCpu(p, cpu);
+        int flags = SchedClass.ENQUEUE_WAKEUP;
+        int target = selectTaskRqWake(p, cpu, thisCpu);
+        if (target != cpu) {
+            mc.trace.migrate(thisCpu, p, cpu, target);
+            migrateTaskRq(p, cpu, false, true);
+            setTaskCpu(p, target);
+            flags |= SchedClass.ENQUEUE_MIGRATED;
+            cpu = target;
         }
         m.writePointer(p + o.taskState, TaskStateBits.TASK_RUNNING);
-        if (classOf(p) == fair) {
-            fair.placeWaking(cpu, p);
-        }
-        enqueue(cpu, p, false);
+        rq.updateRqClock(cpu);
+        enqueue(cpu, p, flags);
         checkPreemptCurr(cpu, p, thisCpu);
+    }
+
+    /**
+     * {@code set_task_cpu} -> {@code migrate_task_rq} of a fair task leaving {@code from}: a waking
+     * task's vruntime made relative to that CPU's min_vruntime (for {@code ENQUEUE_MIGRATED} to add the
+     * new CPU's), its load detached (queued) or removed (sleeping).
+     */
+    private void migrateTaskRq(long p, int from, boolean queued, boolean waking) {
+        if (classOf(p) == fair) {
+            fair.migrateTaskRq(p, from, queued, waking);
+        }
+    }
+
+    /**
+     * {@code sched_yield()} by the running task of {@code cpu}: the class's {@code yield_task}, then
+     * {@code schedule()} (the task stays TASK_RUNNING: an involuntary switch, traced {@code R}).
+     */
+    void schedYield(int cpu) {
+        long curr = rq.curr(cpu);
+        if (!isIdle(curr)) {
+            classOf(curr).yieldTask(cpu);
+        }
+        schedule(cpu, false, 0);
     }
 
     /**
@@ -661,11 +792,17 @@ final class Core {
         boolean queued = m.readInt(t + o.taskOnRq) == TASK_ON_RQ_QUEUED;
         mc.trace.migrate(cpu, t, from, cpu);
         if (queued) {
-            dequeueQueued(from, t, true);
+            dequeueQueued(from, t, 0);
+            migrateTaskRq(t, from, true, false);
+        } else if (classOf(t) == fair) {
+            // a sleeper's absolute vruntime moves with it: migrate_task_rq_fair, then ENQUEUE_MIGRATED at its wakeup
+            migrateTaskRq(t, from, false, true);
+            m.writeLong(t + f.task.seVruntime, m.readLong(t + f.task.seVruntime) + fair.minVruntime(cpu));
         }
         setTaskCpu(t, cpu);
         if (queued) {
-            enqueue(cpu, t, true);
+            rq.updateRqClock(cpu);
+            enqueue(cpu, t, 0);
             checkPreemptCurr(cpu, t, from);
         }
     }

@@ -481,6 +481,22 @@ public final class Cpu {
         mc.traceDone();
     }
 
+    /**
+     * {@code sched_yield()} by the current task: the class's {@code yield_task} (CFS: the task becomes
+     * the skip buddy, {@code pick_next_entity} runs the next one unless that is too far ahead; RT: behind
+     * the other tasks of its priority), then {@code schedule()} with the task still TASK_RUNNING, traced
+     * {@code prev_state=R}.
+     */
+    public void schedYield() {
+        try {
+            enter();
+            core.schedYield(cpu);
+        } catch (RuntimeException e) {
+            throw mc.traceFailed(e);
+        }
+        mc.traceDone();
+    }
+
     /** The current task sleeps: TASK_INTERRUPTIBLE and {@code schedule()}, until a wakeup. */
     public void sleep() {
         try {
@@ -530,10 +546,18 @@ public final class Cpu {
     }
 
     /**
-     * Makes {@code task} the current task here, as if the scheduler picked it: migrated from another
-     * CPU's queue if needed ({@code set_task_cpu}), the running task preempted ({@code __schedule(true)},
-     * traced as {@code prev_state=R+}). A test convenience the kernel has no call for: to let the
-     * scheduler decide, use {@link #schedule}, {@link #wakeUp} or ticks.
+     * Makes {@code task} the current task here now: a test convenience the kernel has no call for. It
+     * does exactly this: a task queued on another CPU is moved here first ({@code deactivate_task},
+     * {@code set_task_cpu} with its {@code sched_migrate_task} line, {@code activate_task}, its vruntime
+     * renormalised to this CPU's min_vruntime); then {@code __schedule(true)} runs with {@code task} as
+     * the pick, whatever the classes, vruntimes and buddies say. The running task is preempted: it
+     * stays queued, its {@code nivcsw} grows, and the {@code sched_switch} line shows
+     * {@code prev_state=R+} even where the kernel could not have preempted it (a kernel thread without
+     * CONFIG_PREEMPT, a section with preemption off). Nothing happens if {@code task} already runs here.
+     *
+     * <p>The honest alternatives, which produce only traces the kernel produces: let the scheduler pick
+     * ({@link #schedule}, {@link #tick}, {@link Kernel#tickAll}); wake a sleeping task ({@link #wakeUp}),
+     * which preempts when {@code check_preempt_curr} says so; or give way with {@link #schedYield}.
      *
      * @throws KernelException ESRCH if there is no such task, EINVAL if it is not runnable or not allowed
      *     here, EBUSY if it runs on another CPU

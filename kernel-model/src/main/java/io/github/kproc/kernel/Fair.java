@@ -15,6 +15,8 @@ final class Fair implements SchedClass {
     static final int SCHED_BATCH = 3;
     static final int SCHED_IDLE = 5;
     static final long NSEC_PER_MSEC = 1_000_000L;
+    /** {@code sched_nr_latency}: the nr_running from which the period stretches and last buddies are set. */
+    static final int SCHED_NR_LATENCY = 8;
     /** {@code NICE_0_LOAD} unscaled. */
     private static final long NICE_0_LOAD = 1024;
     /** {@code WMULT_CONST}: the 32-bit fixed-point one the inverse weights are fractions of. */
@@ -48,11 +50,45 @@ final class Fair implements SchedClass {
     private final long cfsTimeline;
     /** {@code cfs_rq.curr}: the running entity, or NULL. */
     private final long cfsCurr;
+    /** {@code cfs_rq.next}: the next buddy, a woken entity that preempted (or NULL). */
+    private final long cfsNext;
+    /** {@code cfs_rq.last}: the last buddy, the entity a wakeup preempted (or NULL). */
+    private final long cfsLast;
+    /** {@code cfs_rq.skip}: the skip buddy, an entity that yielded (or NULL). */
+    private final long cfsSkip;
+    /** PELT on the {@code sched_avg}s. */
+    final Pelt pelt;
+    /** {@code task_struct.se.avg}. */
+    private final long seAvg;
+    /** {@code task_struct.se.runnable_weight}. */
+    private final long seRunnableWeight;
+    /** {@code cfs_rq.avg}. */
+    private final long cfsAvg;
+    /** {@code cfs_rq.runnable_weight}. */
+    private final long cfsRunnableWeight;
+    /** {@code cfs_rq.load_last_update_time_copy} (32-bit builds), or -1. */
+    private final long cfsLoadLastUpdateTimeCopy;
+    /** {@code cfs_rq.removed.nr}, {@code .load_avg}, {@code .util_avg}, {@code .runnable_sum}. */
+    private final long cfsRemovedNr;
+    private final long cfsRemovedLoadAvg;
+    private final long cfsRemovedUtilAvg;
+    private final long cfsRemovedRunnableSum;
+    /** {@code cfs_rq.propagate} and {@code prop_runnable_sum} (CONFIG_FAIR_GROUP_SCHED), or -1. */
+    private final long cfsPropagate;
+    private final long cfsPropRunnableSum;
     final long latency;
     final long minGranularity;
     private final long wakeupGranularity;
 
-    Fair(Machine mc, Rq rq) {
+    /** The scheduling domains fork balancing and wakeup placement walk. */
+    private final Topology topology;
+    /** {@code task_struct.wakee_flips}, {@code wakee_flip_decay_ts}, {@code last_wakee}. */
+    private final long taskWakeeFlips;
+    private final long taskWakeeFlipDecayTs;
+    private final long taskLastWakee;
+
+    Fair(Machine mc, Rq rq, Topology topology) {
+        this.topology = topology;
         this.mc = mc;
         this.m = mc.m;
         this.o = mc.o;
@@ -74,6 +110,26 @@ final class Fair implements SchedClass {
                 ? cfs + profile.offsetOf("cfs_rq", "min_vruntime_copy") : -1;
         this.cfsTimeline = cfs + profile.offsetOf("cfs_rq", "tasks_timeline");
         this.cfsCurr = cfs + profile.offsetOf("cfs_rq", "curr");
+        this.cfsNext = cfs + profile.offsetOf("cfs_rq", "next");
+        this.cfsLast = cfs + profile.offsetOf("cfs_rq", "last");
+        this.cfsSkip = cfs + profile.offsetOf("cfs_rq", "skip");
+        this.pelt = new Pelt(m, profile);
+        this.taskWakeeFlips = profile.offsetOf("task_struct", "wakee_flips");
+        this.taskWakeeFlipDecayTs = profile.offsetOf("task_struct", "wakee_flip_decay_ts");
+        this.taskLastWakee = profile.offsetOf("task_struct", "last_wakee");
+        this.seAvg = profile.offsetOf("task_struct", "se.avg");
+        this.seRunnableWeight = profile.offsetOf("task_struct", "se.runnable_weight");
+        this.cfsAvg = cfs + profile.offsetOf("cfs_rq", "avg");
+        this.cfsRunnableWeight = cfs + profile.offsetOf("cfs_rq", "runnable_weight");
+        this.cfsLoadLastUpdateTimeCopy = profile.has("cfs_rq", "load_last_update_time_copy")
+                ? cfs + profile.offsetOf("cfs_rq", "load_last_update_time_copy") : -1;
+        this.cfsRemovedNr = cfs + profile.offsetOf("cfs_rq", "removed.nr");
+        this.cfsRemovedLoadAvg = cfs + profile.offsetOf("cfs_rq", "removed.load_avg");
+        this.cfsRemovedUtilAvg = cfs + profile.offsetOf("cfs_rq", "removed.util_avg");
+        this.cfsRemovedRunnableSum = cfs + profile.offsetOf("cfs_rq", "removed.runnable_sum");
+        this.cfsPropagate = profile.has("cfs_rq", "propagate") ? cfs + profile.offsetOf("cfs_rq", "propagate") : -1;
+        this.cfsPropRunnableSum = profile.has("cfs_rq", "prop_runnable_sum")
+                ? cfs + profile.offsetOf("cfs_rq", "prop_runnable_sum") : -1;
         for (int cpu = 0; cpu < mc.cpus; cpu++) {
             // init_cfs_rq: an empty timeline, min_vruntime = (u64)(-(1LL << 20))
             rb.initRootCached(rq.cpuRq(cpu) + cfsTimeline);
@@ -111,10 +167,6 @@ final class Fair implements SchedClass {
     @Override
     public long address() {
         return address;
-    }
-
-    private boolean isFair(long p) {
-        return m.readPointer(p + f.task.schedClass) == address;
     }
 
     /** {@code scale_load_down(se.load.weight)}. */
@@ -165,21 +217,31 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code task_fork_fair(p)}: start from the parent's vruntime, placed no earlier than
-     * min_vruntime plus one slice (START_DEBIT), then stored relative to min_vruntime until enqueued.
+     * {@code task_fork_fair(p)}: {@code update_rq_clock} and {@code update_curr} of the forking CPU's
+     * {@code cfs_rq->curr} first, so the child starts from the parent's up-to-date vruntime; then
+     * {@code place_entity(cfs_rq, se, 1)}: no earlier than min_vruntime plus one vslice (START_DEBIT);
+     * stored relative to min_vruntime until {@code wake_up_new_task} enqueues it.
      */
     @Override
     public void taskFork(int cpu, long p) {
-        long current = rq.curr(cpu);
-        long vruntime = 0;
-        if (current != 0 && isFair(current)) {
-            vruntime = m.readLong(current + f.task.seVruntime);
+        rq.updateRqClock(cpu);
+        long curr = currTask(cpu);
+        long vruntime = m.readLong(p + f.task.seVruntime);
+        if (curr != 0) {
+            updateCurr(cpu);
+            vruntime = m.readLong(curr + f.task.seVruntime);
         }
         long placed = minVruntime(cpu) + calcDeltaFair(slice(cpu, p), p);
         if (placed - vruntime > 0) {
             vruntime = placed;
         }
         m.writeLong(p + f.task.seVruntime, vruntime - minVruntime(cpu));
+    }
+
+    /** The task of {@code cfs_rq->curr}, or 0. */
+    private long currTask(int cpu) {
+        long se = m.readPointer(rq.cpuRq(cpu) + cfsCurr);
+        return se == 0 ? 0 : se - taskSe;
     }
 
     /**
@@ -195,17 +257,25 @@ final class Fair implements SchedClass {
             nr++;
             load += weight(p);
         }
-        long period = nr > 8 ? nr * minGranularity : latency;
+        long period = nr > SCHED_NR_LATENCY ? nr * minGranularity : latency;
         return calcDelta(period, weight(p), invWeight(load));
     }
 
-    /**
-     * {@code update_curr(cfs_rq)}: the running task's runtime since {@code exec_start} is added to
-     * {@code sum_exec_runtime} and, weighted ({@code calc_delta_fair}), to its vruntime; min_vruntime
-     * follows.
-     */
     @Override
     public void updateCurr(int cpu, long p) {
+        updateCurr(cpu);
+    }
+
+    /**
+     * {@code update_curr(cfs_rq)}: {@code cfs_rq->curr}'s runtime since {@code exec_start} is added to
+     * {@code sum_exec_runtime} and, weighted ({@code calc_delta_fair}), to its vruntime; min_vruntime
+     * follows. Nothing without a current entity or without time passed.
+     */
+    void updateCurr(int cpu) {
+        long p = currTask(cpu);
+        if (p == 0) {
+            return;
+        }
         long delta = rq.accountExec(p);
         if (delta > 0) {
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + calcDeltaFair(delta, p));
@@ -213,10 +283,13 @@ final class Fair implements SchedClass {
         }
     }
 
-    /** {@code update_min_vruntime}: monotonic, the smaller of the running and the leftmost queued vruntime. */
+    /**
+     * {@code update_min_vruntime}: monotonic, the smaller of {@code cfs_rq->curr}'s (while it is
+     * {@code on_rq}) and the leftmost queued vruntime.
+     */
     void updateMinVruntime(int cpu) {
-        long p = rq.curr(cpu);
-        boolean haveCurr = p != rq.idle(cpu) && isFair(p) && m.readInt(p + o.taskOnRq) == Core.TASK_ON_RQ_QUEUED;
+        long p = currTask(cpu);
+        boolean haveCurr = p != 0 && m.readInt(p + f.task.seOnRq) != 0;
         long vruntime = haveCurr ? m.readLong(p + f.task.seVruntime) : 0;
         long left = pickFirstEntity(cpu);
         if (left != 0) {
@@ -262,7 +335,7 @@ final class Fair implements SchedClass {
     }
 
     /** {@code place_entity(cfs_rq, se, 0)} of a waking task: no earlier than min_vruntime minus half a latency (GENTLE_FAIR_SLEEPERS). */
-    void placeWaking(int cpu, long p) {
+    private void placeWaking(int cpu, long p) {
         long floor = minVruntime(cpu) - latency / 2;
         if (m.readLong(p + f.task.seVruntime) - floor < 0) {
             m.writeLong(p + f.task.seVruntime, floor);
@@ -270,16 +343,26 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code enqueue_entity}: a migrated or new task's vruntime made absolute against this CPU's
-     * min_vruntime, {@code account_entity_enqueue} (load, nr_running, {@code rq->cfs_tasks}) and the
-     * timeline.
+     * {@code enqueue_entity(cfs_rq, se, flags)}: a new, moved or migrated task's relative vruntime made
+     * absolute against this CPU's min_vruntime (before {@code update_curr} for {@code cfs_rq->curr},
+     * after it otherwise, so it is placed now and not in the past), {@code account_entity_enqueue}
+     * (load, nr_running, {@code rq->cfs_tasks}), {@code place_entity} for a wakeup, and the timeline
+     * unless it is {@code cfs_rq->curr}.
      */
     @Override
-    public void enqueueTask(int cpu, long p, boolean renormalize) {
-        if (renormalize) {
+    public void enqueueTask(int cpu, long p, int flags) {
+        long base = rq.cpuRq(cpu);
+        boolean renorm = (flags & ENQUEUE_WAKEUP) == 0 || (flags & ENQUEUE_MIGRATED) != 0;
+        boolean curr = m.readPointer(base + cfsCurr) == p + taskSe;
+        if (renorm && curr) {
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + minVruntime(cpu));
         }
-        long base = rq.cpuRq(cpu);
+        updateCurr(cpu);
+        if (renorm && !curr) {
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + minVruntime(cpu));
+        }
+        updateLoadAvg(cpu, p, UPDATE_TG | DO_ATTACH);
+        enqueueRunnableLoadAvg(cpu, p);
         if (seCfsRq >= 0) {
             // set_task_rq: the entity's cfs_rq is the CPU's root cfs_rq
             m.writePointer(p + seCfsRq, base + rq.cfs);
@@ -288,78 +371,229 @@ final class Fair implements SchedClass {
         m.writeInt(base + cfsLoadInvWeight, 0);
         m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) + 1);
         mc.lists.add(p + f.task.seGroupNode, base + rq.cfsTasks);
-        enqueueEntity(cpu, p);
+        if ((flags & ENQUEUE_WAKEUP) != 0) {
+            placeWaking(cpu, p);
+        }
+        if (!curr) {
+            enqueueEntity(cpu, p);
+        }
+        m.writeInt(p + f.task.seOnRq, 1);
     }
 
     /**
-     * {@code dequeue_entity}: out of the timeline unless it is {@code cfs_rq->curr},
-     * {@code account_entity_dequeue}; a task leaving the CPU keeps its vruntime relative to min_vruntime.
+     * {@code dequeue_entity(cfs_rq, se, flags)}: {@code update_curr}, {@code clear_buddies}, out of the
+     * timeline unless it is {@code cfs_rq->curr} (which the model then clears, as the following
+     * {@code put_prev_entity} would), {@code account_entity_dequeue}; a task that does not sleep keeps
+     * its vruntime relative to min_vruntime, and min_vruntime moves on unless the dequeue is only saved.
      */
     @Override
-    public void dequeueTask(int cpu, long p, boolean normalize) {
+    public void dequeueTask(int cpu, long p, int flags) {
         long base = rq.cpuRq(cpu);
-        if (m.readPointer(base + cfsCurr) == p + taskSe) {
-            m.writePointer(base + cfsCurr, 0);
-        } else {
+        updateCurr(cpu);
+        updateLoadAvg(cpu, p, UPDATE_TG);
+        dequeueRunnableLoadAvg(cpu, p);
+        clearBuddies(cpu, p);
+        boolean curr = m.readPointer(base + cfsCurr) == p + taskSe;
+        if (!curr) {
             dequeueEntity(cpu, p);
         }
+        m.writeInt(p + f.task.seOnRq, 0);
         m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) - m.readPointer(p + f.task.seLoadWeight));
         m.writeInt(base + cfsLoadInvWeight, 0);
         m.writeInt(base + cfsNrRunning, m.readInt(base + cfsNrRunning) - 1);
         mc.lists.delInit(p + f.task.seGroupNode);
-        if (normalize) {
+        if ((flags & DEQUEUE_SLEEP) == 0) {
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - minVruntime(cpu));
+        }
+        if ((flags & (DEQUEUE_SAVE | DEQUEUE_MOVE)) != DEQUEUE_SAVE) {
+            updateMinVruntime(cpu);
+        }
+        if (curr) {
+            m.writePointer(base + cfsCurr, 0);
         }
     }
 
+    // ---- buddies ----
+
+    /** {@code cfs_rq->next}, {@code ->last} or {@code ->skip} as a task, or 0. */
+    private long buddy(int cpu, long field) {
+        long se = m.readPointer(rq.cpuRq(cpu) + field);
+        return se == 0 ? 0 : se - taskSe;
+    }
+
+    /** The task {@code cfs_rq->next} names, or 0. */
+    long nextBuddy(int cpu) {
+        return buddy(cpu, cfsNext);
+    }
+
+    /** The task {@code cfs_rq->last} names, or 0. */
+    long lastBuddy(int cpu) {
+        return buddy(cpu, cfsLast);
+    }
+
+    /** The task {@code cfs_rq->skip} names, or 0. */
+    long skipBuddy(int cpu) {
+        return buddy(cpu, cfsSkip);
+    }
+
+    /** {@code set_next_buddy} / {@code set_last_buddy}: not for a SCHED_IDLE task; the entity must be on_rq. */
+    private void setBuddy(int cpu, long field, long p) {
+        if (m.readInt(p + o.taskPolicy) == SCHED_IDLE || m.readInt(p + f.task.seOnRq) == 0) {
+            return;
+        }
+        m.writePointer(rq.cpuRq(cpu) + field, p + taskSe);
+    }
+
+    /** {@code clear_buddies(cfs_rq, se)}: each of last, next and skip that names {@code p} is cleared ({@code __clear_buddies_*}). */
+    private void clearBuddies(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long se = p + taskSe;
+        if (m.readPointer(base + cfsLast) == se) {
+            m.writePointer(base + cfsLast, 0);
+        }
+        if (m.readPointer(base + cfsNext) == se) {
+            m.writePointer(base + cfsNext, 0);
+        }
+        if (m.readPointer(base + cfsSkip) == se) {
+            m.writePointer(base + cfsSkip, 0);
+        }
+    }
+
+    /**
+     * {@code wakeup_preempt_entity(curr, se)}: -1 if {@code se} is not behind {@code curr} in vruntime, 1
+     * if it is behind by more than {@code wakeup_gran(se)}, else 0.
+     */
+    private int wakeupPreemptEntity(long curr, long se) {
+        long vdiff = m.readLong(curr + f.task.seVruntime) - m.readLong(se + f.task.seVruntime);
+        if (vdiff <= 0) {
+            return -1;
+        }
+        return vdiff > calcDeltaFair(wakeupGranularity, se) ? 1 : 0;
+    }
+
+    /**
+     * {@code yield_task_fair}: nothing if the task is alone on the rq; else {@code clear_buddies},
+     * {@code update_curr} (not for SCHED_BATCH) and {@code set_skip_buddy}.
+     */
+    @Override
+    public void yieldTask(int cpu) {
+        long curr = currTask(cpu);
+        if (curr == 0 || rq.nrRunning(cpu) == 1) {
+            return;
+        }
+        clearBuddies(cpu, curr);
+        if (m.readInt(curr + o.taskPolicy) != SCHED_BATCH) {
+            rq.updateRqClock(cpu);
+            updateCurr(cpu);
+        }
+        m.writePointer(rq.cpuRq(cpu) + cfsSkip, curr + taskSe);
+    }
+
+    /**
+     * {@code pick_next_task_fair} -> {@code pick_next_entity(cfs_rq, NULL)} once the previous task is
+     * put back: the leftmost entity, but not the skip buddy if the one after it is not too far
+     * ahead ({@code wakeup_preempt_entity < 1}), the last buddy and then the next buddy on the same
+     * condition; {@code clear_buddies} of the one picked.
+     */
     @Override
     public long pickNextTask(int cpu) {
-        return pickFirstEntity(cpu);
+        long left = pickFirstEntity(cpu);
+        if (left == 0) {
+            return 0;
+        }
+        long se = left;
+        if (skipBuddy(cpu) == se) {
+            long second = rb.next(se + runNode);
+            if (second != 0 && wakeupPreemptEntity(taskOf(second), left) < 1) {
+                se = taskOf(second);
+            }
+        }
+        long last = lastBuddy(cpu);
+        if (last != 0 && wakeupPreemptEntity(last, left) < 1) {
+            se = last;
+        }
+        long next = nextBuddy(cpu);
+        if (next != 0 && wakeupPreemptEntity(next, left) < 1) {
+            se = next;
+        }
+        clearBuddies(cpu, se);
+        return se;
     }
 
     /** {@code set_next_entity}: out of the timeline, {@code cfs_rq->curr}. */
     @Override
     public void setNextTask(int cpu, long next) {
         dequeueEntity(cpu, next);
+        updateLoadAvg(cpu, next, UPDATE_TG);
         m.writePointer(rq.cpuRq(cpu) + cfsCurr, next + taskSe);
     }
 
-    /** {@code put_prev_entity}: back into the timeline, no {@code cfs_rq->curr}. */
+    /** {@code put_prev_entity}: {@code update_curr}, back into the timeline, no {@code cfs_rq->curr}. */
     @Override
     public void putPrevTask(int cpu, long prev) {
-        enqueueEntity(cpu, prev);
+        if (m.readInt(prev + f.task.seOnRq) != 0) {
+            updateCurr(cpu);
+            enqueueEntity(cpu, prev);
+            updateLoadAvg(cpu, prev, 0);
+        }
         m.writePointer(rq.cpuRq(cpu) + cfsCurr, 0);
     }
 
     /**
-     * {@code check_preempt_wakeup}: a running SCHED_IDLE task is preempted by any other policy, a woken
-     * SCHED_BATCH or SCHED_IDLE task never preempts (the tick does), otherwise after {@code update_curr}
-     * when the woken task's vruntime is more than the wakeup granularity behind the running one's.
+     * {@code check_preempt_wakeup}: nothing while the running task already has TIF_NEED_RESCHED; a
+     * running SCHED_IDLE task is preempted by any other policy; a woken SCHED_BATCH or SCHED_IDLE task
+     * never preempts (the tick does); otherwise, after {@code update_curr}, the woken task preempts
+     * when {@code wakeup_preempt_entity} says it is more than the wakeup granularity behind, and
+     * becomes the next buddy. A preemption makes the preempted task the last buddy when
+     * {@code nr_running >= sched_nr_latency} (LAST_BUDDY is on; NEXT_BUDDY, off by default, is not
+     * modelled).
      */
     @Override
     public void checkPreemptCurr(int cpu, long p, int thisCpu) {
         long current = rq.curr(cpu);
+        if (current == p) {
+            return;
+        }
+        boolean scale = nrRunning(cpu) >= SCHED_NR_LATENCY;
+        long ti = mc.platform.taskThreadInfo(m, current);
+        if ((m.readPointer(ti + o.tiFlags) & (1L << Machine.TIF_NEED_RESCHED)) != 0) {
+            return;
+        }
         int policy = m.readInt(p + o.taskPolicy);
         if (m.readInt(current + o.taskPolicy) == SCHED_IDLE && policy != SCHED_IDLE) {
-            rq.reschedCurr(cpu, thisCpu);
+            preempt(cpu, current, thisCpu, scale);
             return;
         }
         if (policy != SCHED_NORMAL) {
             return;
         }
-        updateCurr(cpu, current);
-        long vdiff = m.readLong(current + f.task.seVruntime) - m.readLong(p + f.task.seVruntime);
-        if (vdiff > calcDeltaFair(wakeupGranularity, p)) {
-            rq.reschedCurr(cpu, thisCpu);
+        updateCurr(cpu);
+        if (wakeupPreemptEntity(current, p) == 1) {
+            setBuddy(cpu, cfsNext, p);
+            preempt(cpu, current, thisCpu, scale);
+        }
+    }
+
+    /** The {@code preempt:} label of check_preempt_wakeup: {@code resched_curr}, then the last buddy. */
+    private void preempt(int cpu, long current, int thisCpu, boolean scale) {
+        rq.reschedCurr(cpu, thisCpu);
+        if (m.readInt(current + f.task.seOnRq) == 0 || current == rq.idle(cpu)) {
+            return;
+        }
+        if (scale) {
+            setBuddy(cpu, cfsLast, current);
         }
     }
 
     /**
-     * {@code task_tick_fair} -> {@code check_preempt_tick}: resched when the task ran past its ideal
-     * slice, or is more than a slice ahead of the leftmost task.
+     * {@code task_tick_fair} -> {@code entity_tick}: the load averages brought up to date, then with
+     * more than one entity {@code check_preempt_tick}: resched when the task ran past its ideal slice,
+     * or is more than a slice ahead of the leftmost task.
      */
     @Override
     public void taskTick(int cpu, long p) {
+        updateCurr(cpu);
+        updateLoadAvg(cpu, p, UPDATE_TG);
         if (nrRunning(cpu) <= 1) {
             return;
         }
@@ -367,6 +601,7 @@ final class Fair implements SchedClass {
         long ran = m.readLong(p + f.task.seSumExec) - m.readLong(p + f.task.sePrevSumExec);
         if (ran > ideal) {
             rq.reschedCurr(cpu, cpu);
+            clearBuddies(cpu, p);
             return;
         }
         if (ran < minGranularity) {
@@ -383,5 +618,607 @@ final class Fair implements SchedClass {
         for (long node = rb.firstCached(rq.cpuRq(cpu) + cfsTimeline); node != 0; node = rb.next(node)) {
             out.add(taskOf(node));
         }
+    }
+
+    // ---- PELT: the fair.c side (update_load_avg and the attach/detach of entities) ----
+
+    /** {@code update_load_avg} flags. */
+    static final int UPDATE_TG = 0x1;
+    static final int SKIP_AGE_LOAD = 0x2;
+    static final int DO_ATTACH = 0x4;
+
+    /** {@code &cpu_rq(cpu)->cfs.avg}. */
+    long cfsAvg(int cpu) {
+        return rq.cpuRq(cpu) + cfsAvg;
+    }
+
+    /** {@code se_runnable(se)}: scale_load_down(se->runnable_weight). */
+    private long seRunnable(long p) {
+        return m.readPointer(p + seRunnableWeight) >>> loadShift;
+    }
+
+    /** {@code __update_load_avg_se}: a task's sums, runnable while on_rq, running while cfs_rq->curr. */
+    private void updateLoadAvgSe(int cpu, long p) {
+        m.writePointer(p + seRunnableWeight, m.readPointer(p + f.task.seLoadWeight));
+        long sa = p + seAvg;
+        long onRq = m.readInt(p + f.task.seOnRq) != 0 ? 1 : 0;
+        boolean running = m.readPointer(rq.cpuRq(cpu) + cfsCurr) == p + taskSe;
+        if (pelt.updateLoadSum(mc.clock, sa, onRq, onRq, running)) {
+            pelt.updateLoadAvg(sa, weight(p), seRunnable(p));
+        }
+    }
+
+    /**
+     * {@code update_cfs_rq_load_avg(now, cfs_rq)}: loads removed by migrations and deaths taken off,
+     * then {@code __update_load_avg_cfs_rq} with the queue's weight, runnable weight and whether it
+     * has a current entity. Returns whether anything decayed.
+     */
+    private boolean updateCfsRqLoadAvg(int cpu) {
+        long base = rq.cpuRq(cpu);
+        long sa = base + cfsAvg;
+        boolean decayed = false;
+        if (m.readInt(base + cfsRemovedNr) != 0) {
+            decayed = takeRemoved(base, sa);
+        }
+        long load = m.readPointer(base + cfsLoadWeight) >>> loadShift;
+        long runnable = m.readPointer(base + cfsRunnableWeight) >>> loadShift;
+        if (pelt.updateLoadSum(mc.clock, sa, load, runnable, m.readPointer(base + cfsCurr) != 0)) {
+            pelt.updateLoadAvg(sa, 1, 1);
+            decayed = true;
+        }
+        if (cfsLoadLastUpdateTimeCopy >= 0) {
+            m.writeLong(base + cfsLoadLastUpdateTimeCopy, pelt.lastUpdateTime(sa));
+        }
+        return decayed;
+    }
+
+    private boolean takeRemoved(long base, long sa) {
+        long load = m.readPointer(base + cfsRemovedLoadAvg);
+        long util = m.readPointer(base + cfsRemovedUtilAvg);
+        long runnableSum = m.readPointer(base + cfsRemovedRunnableSum);
+        m.writePointer(base + cfsRemovedLoadAvg, 0);
+        m.writePointer(base + cfsRemovedUtilAvg, 0);
+        m.writePointer(base + cfsRemovedRunnableSum, 0);
+        m.writeInt(base + cfsRemovedNr, 0);
+        pelt.subPositiveUlong(sa + pelt.loadAvg, load);
+        pelt.subPositiveU64(sa + pelt.loadSum, load * Pelt.LOAD_AVG_MAX);
+        pelt.subPositiveUlong(sa + pelt.utilAvg, util);
+        pelt.subPositiveU32(sa + pelt.utilSum, util * Pelt.LOAD_AVG_MAX);
+        addTgCfsPropagate(base, -runnableSum);
+        return true;
+    }
+
+    /** {@code add_tg_cfs_propagate}: recorded on the root cfs_rq where the build has the fields. */
+    private void addTgCfsPropagate(long base, long runnableSum) {
+        if (cfsPropagate >= 0) {
+            m.writePointer(base + cfsPropagate, 1);
+            m.writePointer(base + cfsPropRunnableSum, m.readPointer(base + cfsPropRunnableSum) + runnableSum);
+        }
+    }
+
+    /**
+     * {@code update_load_avg(cfs_rq, se, flags)}: the entity (unless it has no last update, or
+     * SKIP_AGE_LOAD), then its cfs_rq; an entity without a last update is attached with DO_ATTACH.
+     */
+    void updateLoadAvg(int cpu, long p, int flags) {
+        long sa = p + seAvg;
+        if (pelt.lastUpdateTime(sa) != 0 && (flags & SKIP_AGE_LOAD) == 0) {
+            updateLoadAvgSe(cpu, p);
+        }
+        updateCfsRqLoadAvg(cpu);
+        if (pelt.lastUpdateTime(sa) == 0 && (flags & DO_ATTACH) != 0) {
+            attachEntityLoadAvg(cpu, p);
+        }
+    }
+
+    /** {@code enqueue_load_avg}. */
+    private void enqueueLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        m.writePointer(sa + pelt.loadAvg, pelt.loadAvg(sa) + pelt.loadAvg(se));
+        m.writeLong(sa + pelt.loadSum, pelt.loadSum(sa) + weight(p) * pelt.loadSum(se));
+    }
+
+    /** {@code dequeue_load_avg}. */
+    private void dequeueLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        pelt.subPositiveUlong(sa + pelt.loadAvg, pelt.loadAvg(se));
+        pelt.subPositiveU64(sa + pelt.loadSum, weight(p) * pelt.loadSum(se));
+    }
+
+    /** {@code enqueue_runnable_load_avg}. */
+    private void enqueueRunnableLoadAvg(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long sa = base + cfsAvg;
+        long se = p + seAvg;
+        m.writePointer(base + cfsRunnableWeight, m.readPointer(base + cfsRunnableWeight) + m.readPointer(p + seRunnableWeight));
+        m.writePointer(sa + pelt.runnableLoadAvg, pelt.runnableLoadAvg(sa) + pelt.runnableLoadAvg(se));
+        m.writeLong(sa + pelt.runnableLoadSum, pelt.runnableLoadSum(sa) + seRunnable(p) * pelt.runnableLoadSum(se));
+    }
+
+    /** {@code dequeue_runnable_load_avg}. */
+    private void dequeueRunnableLoadAvg(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long sa = base + cfsAvg;
+        long se = p + seAvg;
+        m.writePointer(base + cfsRunnableWeight, m.readPointer(base + cfsRunnableWeight) - m.readPointer(p + seRunnableWeight));
+        pelt.subPositiveUlong(sa + pelt.runnableLoadAvg, pelt.runnableLoadAvg(se));
+        pelt.subPositiveU64(sa + pelt.runnableLoadSum, seRunnable(p) * pelt.runnableLoadSum(se));
+    }
+
+    /**
+     * {@code attach_entity_load_avg}: the entity takes the cfs_rq's decay window (last_update_time,
+     * period_contrib), its sums are rebuilt from its averages, and its load and util join the queue's.
+     */
+    private void attachEntityLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        long divider = pelt.divider(sa);
+        m.writeLong(se + pelt.lastUpdateTime, pelt.lastUpdateTime(sa));
+        m.writeInt(se + pelt.periodContrib, m.readInt(sa + pelt.periodContrib));
+        m.writeInt(se + pelt.utilSum, (int) (pelt.utilAvg(se) * divider));
+        long loadSum = divider;
+        if (weight(p) != 0) {
+            loadSum = Long.divideUnsigned(pelt.loadAvg(se) * loadSum, weight(p));
+        }
+        m.writeLong(se + pelt.loadSum, loadSum);
+        m.writeLong(se + pelt.runnableLoadSum, loadSum);
+        enqueueLoadAvg(cpu, p);
+        m.writePointer(sa + pelt.utilAvg, pelt.utilAvg(sa) + pelt.utilAvg(se));
+        m.writeInt(sa + pelt.utilSum, (int) (pelt.utilSum(sa) + pelt.utilSum(se)));
+        addTgCfsPropagate(rq.cpuRq(cpu), loadSum);
+    }
+
+    /** {@code detach_entity_load_avg}: the entity's load and util leave the queue's. */
+    private void detachEntityLoadAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        dequeueLoadAvg(cpu, p);
+        pelt.subPositiveUlong(sa + pelt.utilAvg, pelt.utilAvg(se));
+        pelt.subPositiveU32(sa + pelt.utilSum, pelt.utilSum(se));
+        addTgCfsPropagate(rq.cpuRq(cpu), -pelt.loadSum(se));
+    }
+
+    /**
+     * {@code init_entity_runnable_average(se)} (sched_fork): a zeroed {@code se.avg} with a task's
+     * load_avg and runnable_load_avg at its full weight, so a new task counts as heavy at first.
+     */
+    void initEntityRunnableAverage(long p) {
+        long se = p + seAvg;
+        m.fill(se, pelt.size, (byte) 0);
+        m.writePointer(se + pelt.loadAvg, weight(p));
+        m.writePointer(se + pelt.runnableLoadAvg, weight(p));
+        m.writePointer(p + seRunnableWeight, m.readPointer(p + f.task.seLoadWeight));
+    }
+
+    /**
+     * {@code post_init_entity_util_avg(se)} (wake_up_new_task, on the chosen CPU): util_avg
+     * extrapolated from the queue's (util * weight / (load_avg + 1)), at most half the capacity the
+     * queue leaves; a fair task is then attached ({@code attach_entity_cfs_rq}), another class's only
+     * stamped with the time.
+     */
+    void postInitEntityUtilAvg(int cpu, long p) {
+        long sa = cfsAvg(cpu);
+        long se = p + seAvg;
+        long cap = (Pelt.SCHED_CAPACITY_SCALE - pelt.utilAvg(sa)) / 2;
+        if (cap > 0) {
+            long util;
+            if (pelt.utilAvg(sa) != 0) {
+                util = pelt.utilAvg(sa) * m.readPointer(p + f.task.seLoadWeight) / (pelt.loadAvg(sa) + 1);
+                util = Math.min(util, cap);
+            } else {
+                util = cap;
+            }
+            m.writePointer(se + pelt.utilAvg, util);
+        }
+        if (m.readPointer(p + f.task.schedClass) != address) {
+            m.writeLong(se + pelt.lastUpdateTime, mc.clock);
+            return;
+        }
+        updateLoadAvg(cpu, p, 0);
+        attachEntityLoadAvg(cpu, p);
+    }
+
+    /**
+     * {@code remove_entity_load_avg(se)}: the entity's sums synced to its queue's last update (as a
+     * blocked entity), and its load, util and runnable sum left in {@code cfs_rq->removed} for the
+     * queue's next update to take off.
+     */
+    private void removeEntityLoadAvg(int cpu, long p) {
+        long base = rq.cpuRq(cpu);
+        long se = p + seAvg;
+        m.writePointer(p + seRunnableWeight, m.readPointer(p + f.task.seLoadWeight));
+        if (pelt.updateLoadSum(pelt.lastUpdateTime(base + cfsAvg), se, 0, 0, false)) {
+            pelt.updateLoadAvg(se, weight(p), seRunnable(p));
+        }
+        m.writeInt(base + cfsRemovedNr, m.readInt(base + cfsRemovedNr) + 1);
+        m.writePointer(base + cfsRemovedUtilAvg, m.readPointer(base + cfsRemovedUtilAvg) + pelt.utilAvg(se));
+        m.writePointer(base + cfsRemovedLoadAvg, m.readPointer(base + cfsRemovedLoadAvg) + pelt.loadAvg(se));
+        m.writePointer(base + cfsRemovedRunnableSum, m.readPointer(base + cfsRemovedRunnableSum) + pelt.loadSum(se));
+    }
+
+    /**
+     * {@code migrate_task_rq_fair(p, new_cpu)} of a task leaving {@code from}: a waking task's vruntime
+     * made relative to that CPU's min_vruntime; a queued task ({@code TASK_ON_RQ_MIGRATING}, already
+     * dequeued) detached from the queue's load ({@code detach_entity_cfs_rq}), any other left in
+     * {@code removed}; then no last update (the new CPU attaches it) and no {@code exec_start}.
+     */
+    void migrateTaskRq(long p, int from, boolean queued, boolean waking) {
+        if (waking) {
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - minVruntime(from));
+        }
+        if (queued) {
+            updateLoadAvg(from, p, 0);
+            detachEntityLoadAvg(from, p);
+        } else {
+            removeEntityLoadAvg(from, p);
+        }
+        m.writeLong(p + seAvg + pelt.lastUpdateTime, 0);
+        m.writeLong(p + f.task.seExecStart, 0);
+    }
+
+    /** {@code task_dead_fair}: a dead task's blocked load is removed from its last queue. */
+    void taskDead(int cpu, long p) {
+        removeEntityLoadAvg(cpu, p);
+    }
+
+    /**
+     * {@code reweight_task(p, prio)} -> {@code reweight_entity}: a fair task's new weight, its averages
+     * rescaled from its sums, and its part of the queue's load_avg (and, queued, of its runnable load)
+     * replaced.
+     */
+    void reweightTask(int cpu, long p, long scaledWeight, long invWeight) {
+        long base = rq.cpuRq(cpu);
+        boolean onRq = m.readInt(p + f.task.seOnRq) != 0;
+        if (onRq) {
+            if (m.readPointer(base + cfsCurr) == p + taskSe) {
+                updateCurr(cpu);
+            }
+            m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) - m.readPointer(p + f.task.seLoadWeight));
+            m.writeInt(base + cfsLoadInvWeight, 0);
+            dequeueRunnableLoadAvg(cpu, p);
+        }
+        dequeueLoadAvg(cpu, p);
+        m.writePointer(p + seRunnableWeight, scaledWeight);
+        m.writePointer(p + f.task.seLoadWeight, scaledWeight);
+        m.writeInt(p + f.task.seLoadInvWeight, 0);
+        long se = p + seAvg;
+        long divider = pelt.divider(se);
+        m.writePointer(se + pelt.loadAvg, Long.divideUnsigned(weight(p) * pelt.loadSum(se), divider));
+        m.writePointer(se + pelt.runnableLoadAvg, Long.divideUnsigned(seRunnable(p) * pelt.runnableLoadSum(se), divider));
+        enqueueLoadAvg(cpu, p);
+        if (onRq) {
+            m.writePointer(base + cfsLoadWeight, m.readPointer(base + cfsLoadWeight) + scaledWeight);
+            m.writeInt(base + cfsLoadInvWeight, 0);
+            enqueueRunnableLoadAvg(cpu, p);
+        }
+        m.writeInt(p + f.task.seLoadInvWeight, (int) invWeight);
+    }
+
+    // ---- fork balancing: select_task_rq_fair(SD_BALANCE_FORK) over the sched domains ----
+
+    /** {@code unsigned long} arithmetic of the build: 32 or 64 bits. */
+    private long ulong(long value) {
+        return loadShift == 0 ? value & 0xffffffffL : value;
+    }
+
+    /** {@code cpumask_test_cpu(cpu, &p->cpus_allowed)}. */
+    boolean allowed(long p, int cpu) {
+        int bits = 8 * mc.platform.pointerSize();
+        long word = m.readPointer(p + f.task.cpusAllowed + (long) (cpu / bits) * mc.platform.pointerSize());
+        return (word & (1L << (cpu % bits))) != 0;
+    }
+
+    /**
+     * {@code select_task_rq_fair(p, prev_cpu, SD_BALANCE_FORK, 0)} on {@code thisCpu}: the highest
+     * domain of this CPU with SD_BALANCE_FORK (below any without SD_LOAD_BALANCE), then
+     * {@code find_idlest_cpu}; without a domain (one CPU) the task stays on {@code prevCpu}.
+     */
+    int selectTaskRqFork(long p, int prevCpu, int thisCpu) {
+        long sd = 0;
+        for (long tmp = topology.sd(thisCpu); tmp != 0; tmp = topology.parent(tmp)) {
+            int flags = topology.flags(tmp);
+            if ((flags & Topology.SD_LOAD_BALANCE) == 0 || (flags & Topology.SD_BALANCE_FORK) == 0) {
+                break;
+            }
+            sd = tmp;
+        }
+        if (sd == 0) {
+            return prevCpu;
+        }
+        return findIdlestCpu(sd, p, thisCpu, prevCpu, Topology.SD_BALANCE_FORK);
+    }
+
+    /**
+     * {@code find_idlest_cpu(sd, p, cpu, prev_cpu, sd_flag)}: down the domains from {@code sd}, the
+     * idlest group's idlest CPU becomes the candidate, and the search goes on in that CPU's domains
+     * below the span just searched.
+     */
+    private int findIdlestCpu(long sd, long p, int cpu, int prevCpu, int sdFlag) {
+        boolean intersects = false;
+        for (int c = 0; c < mc.cpus && !intersects; c++) {
+            intersects = topology.inDomainSpan(sd, c) && allowed(p, c);
+        }
+        if (!intersects) {
+            return prevCpu;
+        }
+        int newCpu = cpu;
+        while (sd != 0) {
+            if ((topology.flags(sd) & sdFlag) == 0) {
+                sd = topology.child(sd);
+                continue;
+            }
+            long group = findIdlestGroup(sd, p, cpu);
+            if (group == 0) {
+                sd = topology.child(sd);
+                continue;
+            }
+            newCpu = findIdlestGroupCpu(group);
+            if (newCpu == cpu) {
+                sd = topology.child(sd);
+                continue;
+            }
+            cpu = newCpu;
+            int weight = topology.spanWeight(sd);
+            sd = 0;
+            for (long tmp = topology.sd(cpu); tmp != 0; tmp = topology.parent(tmp)) {
+                if (weight <= topology.spanWeight(tmp)) {
+                    break;
+                }
+                if ((topology.flags(tmp) & sdFlag) != 0) {
+                    sd = tmp;
+                }
+            }
+        }
+        return newCpu;
+    }
+
+    /**
+     * {@code find_idlest_group(sd, p, this_cpu, SD_BALANCE_FORK)}: over the groups from this CPU's
+     * round the list, each group's runnable load ({@code source_load}/{@code target_load} at
+     * {@code forkexec_idx} 0: the CPUs' {@code cfs.avg.runnable_load_avg}) and PELT load
+     * ({@code cfs.avg.load_avg}) per capacity; the idlest other group is the first whose runnable load
+     * is lower by more than {@code imbalance} (NICE_0_LOAD * (imbalance_pct - 100) / 100), or within it
+     * and with a load lower by more than {@code imbalance_scale}; it wins unless this group is as idle.
+     * Fork balancing skips the spare-capacity rule. Returns 0 to stay local.
+     */
+    private long findIdlestGroup(long sd, long p, int thisCpu) {
+        long idlest = 0;
+        long max = ulong(-1L);
+        long minRunnableLoad = max;
+        long thisRunnableLoad = max;
+        long minAvgLoad = max;
+        long thisAvgLoad = max;
+        int pct = topology.imbalancePct(sd);
+        long imbalanceScale = 100 + (pct - 100) / 2;
+        long imbalance = NICE_0_LOAD * (pct - 100) / 100;
+        long first = topology.groups(sd);
+        long group = first;
+        do {
+            boolean anyAllowed = false;
+            boolean local = false;
+            long runnableLoad = 0;
+            long avgLoad = 0;
+            for (int cpu = 0; cpu < mc.cpus; cpu++) {
+                if (!topology.inGroup(group, cpu)) {
+                    continue;
+                }
+                anyAllowed |= allowed(p, cpu);
+                local |= cpu == thisCpu;
+                runnableLoad += pelt.runnableLoadAvg(cfsAvg(cpu));
+                avgLoad += pelt.loadAvg(cfsAvg(cpu));
+            }
+            if (anyAllowed) {
+                long capacity = topology.groupCapacity(group);
+                avgLoad = ulong(avgLoad * Pelt.SCHED_CAPACITY_SCALE) / capacity;
+                runnableLoad = ulong(runnableLoad * Pelt.SCHED_CAPACITY_SCALE) / capacity;
+                if (local) {
+                    thisRunnableLoad = runnableLoad;
+                    thisAvgLoad = avgLoad;
+                } else if (Long.compareUnsigned(minRunnableLoad, ulong(runnableLoad + imbalance)) > 0) {
+                    minRunnableLoad = runnableLoad;
+                    minAvgLoad = avgLoad;
+                    idlest = group;
+                } else if (Long.compareUnsigned(runnableLoad, ulong(minRunnableLoad + imbalance)) < 0
+                        && Long.compareUnsigned(ulong(100 * minAvgLoad), ulong(imbalanceScale * avgLoad)) > 0) {
+                    minAvgLoad = avgLoad;
+                    idlest = group;
+                }
+            }
+            group = topology.next(group);
+        } while (group != first);
+        if (idlest == 0) {
+            return 0;
+        }
+        if (Long.compareUnsigned(minRunnableLoad, ulong(thisRunnableLoad + imbalance)) > 0) {
+            return 0;
+        }
+        if (Long.compareUnsigned(thisRunnableLoad, ulong(minRunnableLoad + imbalance)) < 0
+                && Long.compareUnsigned(ulong(100 * thisAvgLoad), ulong(imbalanceScale * minAvgLoad)) < 0) {
+            return 0;
+        }
+        return idlest;
+    }
+
+    /**
+     * {@code find_idlest_group_cpu(group, p, this_cpu)} for the one-CPU groups the simulated topology
+     * has ({@code group_weight == 1}): that CPU.
+     */
+    private int findIdlestGroupCpu(long group) {
+        for (int cpu = 0; cpu < mc.cpus; cpu++) {
+            if (topology.inGroup(group, cpu)) {
+                return cpu;
+            }
+        }
+        throw new IllegalStateException("an empty sched_group");
+    }
+
+    // ---- wakeup placement: select_task_rq_fair(SD_BALANCE_WAKE) ----
+
+    /**
+     * {@code select_task_rq_fair(p, prev_cpu, SD_BALANCE_WAKE, 0)} run on {@code thisCpu} by
+     * {@code current}: {@code record_wakee}, then with an affine wakeup ({@code !wake_wide}, this CPU
+     * allowed; {@code wake_cap} is 0 on symmetric CPUs) {@code wake_affine} in the first domain
+     * spanning both CPUs, and {@code select_idle_sibling} around the result, recording
+     * {@code current->recent_used_cpu}. The slow path (a domain with SD_BALANCE_WAKE) is not taken:
+     * {@code sd_init} sets that flag only for asymmetric CPU capacities.
+     */
+    int selectTaskRqWake(long p, int prevCpu, int thisCpu, long current) {
+        recordWakee(current, p);
+        boolean wantAffine = !wakeWide(current, p, thisCpu) && allowed(p, thisCpu);
+        int newCpu = prevCpu;
+        for (long tmp = topology.sd(thisCpu); tmp != 0; tmp = topology.parent(tmp)) {
+            int flags = topology.flags(tmp);
+            if ((flags & Topology.SD_LOAD_BALANCE) == 0) {
+                break;
+            }
+            if (wantAffine && (flags & Topology.SD_WAKE_AFFINE) != 0 && topology.inDomainSpan(tmp, prevCpu)) {
+                if (thisCpu != prevCpu) {
+                    newCpu = wakeAffine(tmp, p, thisCpu, prevCpu);
+                }
+                break;
+            }
+            if (!wantAffine) {
+                break;
+            }
+        }
+        newCpu = selectIdleSibling(p, prevCpu, newCpu, thisCpu);
+        if (wantAffine && o.taskRecentUsedCpu >= 0) {
+            m.writeInt(current + o.taskRecentUsedCpu, thisCpu);
+        }
+        return newCpu;
+    }
+
+    /**
+     * {@code record_wakee(p)}: the waker's {@code wakee_flips} halves once a second (HZ jiffies after
+     * its last decay) and counts a switch of wakee.
+     */
+    private void recordWakee(long current, long p) {
+        long jiffies = ulong(mc.clock / (1_000_000_000L / mc.hz));
+        long decayTs = m.readPointer(current + taskWakeeFlipDecayTs);
+        if (ulong(decayTs + mc.hz - jiffies) >>> (loadShift == 0 ? 31 : 63) != 0) {
+            m.writeInt(current + taskWakeeFlips, m.readInt(current + taskWakeeFlips) >>> 1);
+            m.writePointer(current + taskWakeeFlipDecayTs, jiffies);
+        }
+        if (m.readPointer(current + taskLastWakee) != p) {
+            m.writePointer(current + taskLastWakee, p);
+            m.writeInt(current + taskWakeeFlips, m.readInt(current + taskWakeeFlips) + 1);
+        }
+    }
+
+    /** {@code wake_wide(p)}: both waker and wakee switch partners at least sd_llc_size times (and one far more). */
+    private boolean wakeWide(long current, long p, int thisCpu) {
+        long master = Integer.toUnsignedLong(m.readInt(current + taskWakeeFlips));
+        long slave = Integer.toUnsignedLong(m.readInt(p + taskWakeeFlips));
+        int factor = topology.llcSize(thisCpu);
+        if (master < slave) {
+            long t = master;
+            master = slave;
+            slave = t;
+        }
+        return !(slave < factor || master < slave * factor);
+    }
+
+    /**
+     * {@code wake_affine(sd, p, this_cpu, prev_cpu, 0)}: {@code wake_affine_idle} (an idle waking CPU
+     * sharing the cache with prev: prev if idle too, else this), else {@code wake_affine_weight}
+     * (this CPU's load plus the task's, against prev's load less it, biased by imbalance_pct), else
+     * prev.
+     */
+    private int wakeAffine(long sd, long p, int thisCpu, int prevCpu) {
+        if (rq.idleCpu(thisCpu) && topology.cpusShareCache(thisCpu, prevCpu)) {
+            return rq.idleCpu(prevCpu) ? prevCpu : thisCpu;
+        }
+        long taskLoad = taskHLoad(p, taskCpuOf(p));
+        long thisEffLoad = pelt.runnableLoadAvg(cfsAvg(thisCpu)) + taskLoad;
+        thisEffLoad *= 100;
+        thisEffLoad *= Pelt.SCHED_CAPACITY_SCALE;
+        long prevEffLoad = pelt.runnableLoadAvg(cfsAvg(prevCpu)) - taskLoad;
+        prevEffLoad *= 100 + (topology.imbalancePct(sd) - 100) / 2;
+        prevEffLoad *= Pelt.SCHED_CAPACITY_SCALE;
+        return thisEffLoad <= prevEffLoad ? thisCpu : prevCpu;
+    }
+
+    private int taskCpuOf(long p) {
+        return mc.platform.taskCpu(m, p);
+    }
+
+    /**
+     * {@code task_h_load(p)}: the task's load_avg; with FAIR_GROUP_SCHED scaled by its root cfs_rq's
+     * {@code h_load} (that cfs_rq's load_avg) over the cfs_rq's load_avg + 1.
+     */
+    private long taskHLoad(long p, int cpu) {
+        long load = pelt.loadAvg(p + seAvg);
+        if (seCfsRq < 0) {
+            return load;
+        }
+        long cfsLoad = pelt.loadAvg(cfsAvg(cpu));
+        return Long.divideUnsigned(load * cfsLoad, cfsLoad + 1);
+    }
+
+    /**
+     * {@code select_idle_sibling(p, prev, target)}: target if idle; prev if it shares the cache and is
+     * idle; the task's {@code recent_used_cpu} on the same terms (then prev becomes it); else the first
+     * idle allowed CPU of target's LLC domain ({@code select_idle_cpu}; no SMT, so no idle core or
+     * sibling search), else target.
+     */
+    private int selectIdleSibling(long p, int prev, int target, int thisCpu) {
+        if (rq.idleCpu(target)) {
+            return target;
+        }
+        if (prev != target && topology.cpusShareCache(prev, target) && rq.idleCpu(prev)) {
+            return prev;
+        }
+        if (o.taskRecentUsedCpu >= 0) {
+            int recent = m.readInt(p + o.taskRecentUsedCpu);
+            if (recent != prev && recent != target && recent >= 0 && recent < mc.cpus
+                    && topology.cpusShareCache(recent, target) && rq.idleCpu(recent) && allowed(p, recent)) {
+                m.writeInt(p + o.taskRecentUsedCpu, prev);
+                return recent;
+            }
+        }
+        long sd = topology.llc(target);
+        if (sd == 0) {
+            return target;
+        }
+        int i = selectIdleCpu(p, sd, target, thisCpu);
+        return i >= 0 ? i : target;
+    }
+
+    /**
+     * {@code select_idle_cpu(p, sd, target)} with SIS_PROP: at most {@code span_weight * avg_idle/512 /
+     * (avg_scan_cost + 1)} CPUs (4 if that is smaller) from target round the LLC span, the first idle
+     * allowed one; the scan takes no simulated time, so {@code avg_scan_cost} decays toward 0.
+     */
+    private int selectIdleCpu(long p, long sd, int target, int thisCpu) {
+        long thisSd = topology.llc(thisCpu);
+        if (thisSd == 0) {
+            return -1;
+        }
+        long avgIdle = rq.avgIdle(thisCpu) / 512;
+        long avgCost = topology.avgScanCost(thisSd) + 1;
+        long spanAvg = topology.spanWeight(sd) * avgIdle;
+        long nr = spanAvg > 4 * avgCost ? spanAvg / avgCost : 4;
+        int found = -1;
+        for (int k = 0; k < mc.cpus; k++) {
+            int cpu = (target + k) % mc.cpus;
+            if (!topology.inDomainSpan(sd, cpu)) {
+                continue;
+            }
+            if (--nr == 0) {
+                break;
+            }
+            if (!allowed(p, cpu)) {
+                continue;
+            }
+            if (rq.idleCpu(cpu)) {
+                found = cpu;
+                break;
+            }
+        }
+        long cost = topology.avgScanCost(thisSd);
+        topology.setAvgScanCost(thisSd, cost + ((0 - cost) >> 3));
+        return found;
     }
 }

@@ -19,11 +19,15 @@ final class Idle implements SchedClass {
     }
 
     @Override
-    public void enqueueTask(int cpu, long p, boolean renormalize) {
+    public void enqueueTask(int cpu, long p, int flags) {
     }
 
     @Override
-    public void dequeueTask(int cpu, long p, boolean normalize) {
+    public void dequeueTask(int cpu, long p, int flags) {
+    }
+
+    @Override
+    public void yieldTask(int cpu) {
     }
 
     /** {@code check_preempt_curr_idle}: whatever wakes preempts idle (the core resches on a higher class). */

@@ -50,6 +50,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
         boolean booted = false;
         try {
             this.mc = new Machine(platform, b.cpus, b.memoryBytes, b.tracer, b.seed, mem);
+            mc.strictPreemptCount = b.strictPreemptCount;
             Preempt preempt = new Preempt(mc);
             Cred cred = new Cred(mc);
             cred.uidCacheInit();
@@ -103,6 +104,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
         private @Nullable Tracer tracer;
         private long seed = 0x4c696e7578L;
         private final java.util.Map<String, Long> sysctls = new java.util.LinkedHashMap<>();
+        private boolean strictPreemptCount;
 
         private Builder(Platform platform) {
             this.platform = platform;
@@ -136,6 +138,18 @@ public final class Kernel implements KernelReader, AutoCloseable {
         public Builder sysctl(String name, long value) {
             java.util.Objects.requireNonNull(name, "name");
             sysctls.put(name, value);
+            return this;
+        }
+
+        /**
+         * Strict preempt_count checking, off by default. Off, the count behaves as the bundled builds'
+         * (no CONFIG_DEBUG_PREEMPT): a field that overflows carries into the next, an exit without its
+         * entry borrows, {@code local_bh_enable} in hardirq context only records its
+         * {@code WARNING: ...} line in {@link Kernel#bugs()}, and the kernel goes on. On, each of these is
+         * refused with a {@link PreemptCountException} and the count is left as it was.
+         */
+        public Builder strictPreemptCount(boolean value) {
+            this.strictPreemptCount = value;
             return this;
         }
 
@@ -461,26 +475,30 @@ public final class Kernel implements KernelReader, AutoCloseable {
 
     /**
      * {@code sched_setscheduler(p, policy, {priority})}: FIFO and RR take a priority 1..99, the others
-     * 0 (EINVAL otherwise). The call is taken
-     * as made on the task's own CPU: a reschedule it causes sets TIF_NEED_RESCHED there, which that
-     * CPU acts on at its next tick, interrupt or schedule.
+     * 0 (EINVAL otherwise). The call is taken as made on CPU 0: a reschedule it causes is
+     * {@code resched_curr} of the task's CPU, TIF_NEED_RESCHED there and, if that is not CPU 0, a
+     * reschedule IPI, which that CPU takes at its next step, tick or operation.
      */
     public void setScheduler(Pid pid, Policy policy, int priority) {
         java.util.Objects.requireNonNull(policy, "policy");
         mc.checkOpen();
         try {
-            core.schedSetscheduler(taskOrEsrch(pid), policy.value(), priority);
+            core.schedSetscheduler(taskOrEsrch(pid), policy.value(), priority, 0);
         } catch (RuntimeException e) {
             throw mc.traceFailed(e);
         }
         mc.traceDone();
     }
 
-    /** {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19; EINVAL otherwise. */
+    /**
+     * {@code set_user_nice(p, nice)}: static_prio = 120 + nice, -20 .. 19; EINVAL otherwise. Taken as
+     * made on CPU 0, like {@link #setScheduler}: the task's CPU is rescheduled (with an IPI if it is
+     * another CPU) when its prio improved, or worsened while it runs.
+     */
     public void setNice(Pid pid, int nice) {
         mc.checkOpen();
         try {
-            core.setUserNice(taskOrEsrch(pid), nice);
+            core.setUserNice(taskOrEsrch(pid), nice, 0);
         } catch (RuntimeException e) {
             throw mc.traceFailed(e);
         }
@@ -499,7 +517,12 @@ public final class Kernel implements KernelReader, AutoCloseable {
     }
 
 
-    /** The BUG and WARN messages the kernel has printed, oldest first. */
+    /**
+     * The lines the kernel has printed for its BUGs and warnings, oldest first, each as its first line
+     * reads in the kernel log ({@code BUG: scheduling while atomic: ...},
+     * {@code WARNING: CPU: 0 PID: 1 at kernel/softirq.c:168 __local_bh_enable_ip},
+     * {@code kernel BUG at ...!}), without the register dump and backtrace that follow.
+     */
     public List<String> bugs() {
         mc.checkOpen();
         return mc.bugs();

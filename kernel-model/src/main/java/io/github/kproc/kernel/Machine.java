@@ -57,12 +57,16 @@ final class Machine {
     final int tifSinglestep;
     final int tifForeignFpstate;
     final TraceEvents trace;
+    /** ftrace's saved cmdlines, the comms of line prefixes. */
+    final SavedCmdlines cmdlines;
     /** The per-CPU areas ({@code __per_cpu_offset}); {@code runqueues} is their first variable. */
     final PerCpu perCpu;
     /** {@code &runqueues}, set when the scheduler lays out its runqueues. */
     long runqueues;
     @Nullable Tracer tracer;
     long clock;
+    /** Refuse preempt_count overflows and unbalanced exits ({@link PreemptCountException}) instead of wrapping. */
+    boolean strictPreemptCount;
     private final List<String> bugs = new ArrayList<>();
 
     final SlabCache taskCache;
@@ -190,6 +194,7 @@ final class Machine {
         pidMaxMinVar = staticAlloc(4, 4);
         m.writeInt(pidMaxMinVar, Math.max(Pids.RESERVED_PIDS + 1, 8 * cpus));
         this.perCpu = new PerCpu(this, 2L * platform.pageSize());
+        this.cmdlines = new SavedCmdlines(m, o.commLength);
         this.trace = new TraceEvents(this);
     }
 

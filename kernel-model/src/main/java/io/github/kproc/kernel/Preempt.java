@@ -10,8 +10,13 @@ import io.github.kproc.view.PreemptCount;
  * half of {@code spinlock.h}: the current task's {@code thread_info.preempt_count} raised and
  * lowered field by field, and the CPU's irq mask around the scheduler's locks.
  *
- * <p>A field overflow or an unbalanced exit is a kernel BUG: it is refused with
- * {@link PreemptCountException} and the count is left as it was. The preemption points
+ * <p>As the bundled builds have it (no CONFIG_DEBUG_PREEMPT), {@code preempt_count_add} and
+ * {@code _sub} are plain additions: a field that overflows carries into the next one (the 256th
+ * preempt_disable looks like a softirq), an exit without its entry borrows from the higher fields,
+ * and nothing is printed; what follows (a "scheduling while atomic" BUG, say) is what the kernel
+ * does next. In the opt-in strict mode ({@code Kernel.Builder.strictPreemptCount}) such an operation
+ * is refused with {@link PreemptCountException} and the count is left as it was. Nested NMIs are
+ * the kernel's {@code BUG_ON(in_nmi())}, refused in both modes. The preemption points
  * ({@code preempt_enable} reaching zero with CONFIG_PREEMPT) are {@link Core#preemptEnable}.
  */
 final class Preempt {
@@ -41,21 +46,21 @@ final class Preempt {
         m.writeInt(ti(cpu) + o.tiPreemptCount, value);
     }
 
-    /** {@code preempt_count_add(delta)} into the field {@code mask}, refusing an overflow of the field. */
+    /** {@code preempt_count_add(delta)} into the field {@code mask}; strict mode refuses an overflow of the field. */
     void add(int cpu, int delta, int mask, String what) {
         int c = count(cpu);
         int field = c & mask;
         int shift = Integer.numberOfTrailingZeros(mask);
-        if (((field >>> shift) + (delta >>> shift)) > (mask >>> shift)) {
+        if (mc.strictPreemptCount && ((field >>> shift) + (delta >>> shift)) > (mask >>> shift)) {
             throw new PreemptCountException(String.format("BUG: %s overflows preempt_count 0x%08x", what, c));
         }
         set(cpu, c + delta);
     }
 
-    /** {@code preempt_count_sub(delta)} from the field {@code mask}, refusing an underflow. */
+    /** {@code preempt_count_sub(delta)} from the field {@code mask}; strict mode refuses an underflow. */
     void sub(int cpu, int delta, int mask, String what) {
         int c = count(cpu);
-        if ((c & mask) < delta) {
+        if (mc.strictPreemptCount && (c & mask) < delta) {
             throw new PreemptCountException(String.format("BUG: %s with preempt_count 0x%08x", what, c));
         }
         set(cpu, c - delta);
@@ -80,21 +85,26 @@ final class Preempt {
         add(cpu, PreemptCount.SOFTIRQ_DISABLE_OFFSET, PreemptCount.SOFTIRQ_MASK, "local_bh_disable");
     }
 
-    /** {@code nmi_enter()}: BUG in NMI already; +NMI_OFFSET + HARDIRQ_OFFSET. */
+    /** {@code nmi_enter()}: {@code BUG_ON(in_nmi())}, recorded and refused; +NMI_OFFSET + HARDIRQ_OFFSET. */
     void nmiEnter(int cpu) {
         int c = count(cpu);
         if ((c & PreemptCount.NMI_MASK) != 0) {
+            mc.bug("kernel BUG at include/linux/hardirq.h:68!");
             throw new PreemptCountException(String.format("BUG: nmi_enter in NMI 0x%08x", c));
         }
         add(cpu, PreemptCount.HARDIRQ_OFFSET, PreemptCount.HARDIRQ_MASK, "nmi_enter");
         set(cpu, count(cpu) + PreemptCount.NMI_OFFSET);
     }
 
-    /** {@code nmi_exit()}: BUG outside NMI; -(NMI_OFFSET + HARDIRQ_OFFSET). */
+    /** {@code nmi_exit()}: {@code BUG_ON(!in_nmi())}, recorded and refused; -(NMI_OFFSET + HARDIRQ_OFFSET). */
     void nmiExit(int cpu) {
         int c = count(cpu);
-        if ((c & PreemptCount.NMI_MASK) == 0 || (c & PreemptCount.HARDIRQ_MASK) == 0) {
+        if ((c & PreemptCount.NMI_MASK) == 0) {
+            mc.bug("kernel BUG at include/linux/hardirq.h:78!");
             throw new PreemptCountException(String.format("BUG: nmi_exit outside NMI 0x%08x", c));
+        }
+        if (mc.strictPreemptCount && (c & PreemptCount.HARDIRQ_MASK) == 0) {
+            throw new PreemptCountException(String.format("BUG: nmi_exit without HARDIRQ_OFFSET 0x%08x", c));
         }
         set(cpu, c - PreemptCount.NMI_OFFSET - PreemptCount.HARDIRQ_OFFSET);
     }

@@ -43,6 +43,10 @@ final class Rq {
     final long cfs;
     /** {@code rq.rt}: the CPU's {@code struct rt_rq}. */
     final long rt;
+    /** {@code rq.avg_idle}: the average idle time select_idle_cpu scales its scan by. */
+    private final long avgIdle;
+    /** {@code sysctl_sched_migration_cost}: 0.5 ms. */
+    static final long SCHED_MIGRATION_COST = 500_000L;
     /** {@code rq.cfs_tasks}: every fair task on the CPU through its {@code se.group_node}. */
     final long cfsTasks;
     /** {@code per_cpu_ptr(&runqueues, cpu)}, derived once at boot (the per-CPU offsets never change). */
@@ -67,6 +71,8 @@ final class Rq {
         this.cfs = p.offsetOf("rq", "cfs");
         this.rt = p.offsetOf("rq", "rt");
         this.cfsTasks = p.offsetOf("rq", "cfs_tasks");
+        this.avgIdle = p.offsetOf("rq", "avg_idle");
+        long maxIdleBalanceCost = p.offsetOf("rq", "max_idle_balance_cost");
         this.runqueues = mc.perCpu.define(size, Math.max(64, p.struct("rq").alignment()));
         mc.runqueues = runqueues;
         this.base = new long[mc.cpus];
@@ -74,6 +80,9 @@ final class Rq {
             base[c] = mc.perCpu.ptr(runqueues, c);
             m.writeInt(base[c] + cpu, c);
             mc.lists.init(base[c] + cfsTasks);
+            // sched_init: avg_idle = 2 * sysctl_sched_migration_cost, max_idle_balance_cost = it
+            m.writeLong(base[c] + avgIdle, 2 * SCHED_MIGRATION_COST);
+            m.writeLong(base[c] + maxIdleBalanceCost, SCHED_MIGRATION_COST);
         }
     }
 
@@ -96,6 +105,15 @@ final class Rq {
 
     void setIdle(int c, long task) {
         m.writePointer(base[c] + idle, task);
+    }
+
+    long avgIdle(int c) {
+        return m.readLong(base[c] + avgIdle);
+    }
+
+    /** {@code idle_cpu(cpu)} (and so {@code available_idle_cpu}): running its idle task with nothing queued. */
+    boolean idleCpu(int c) {
+        return curr(c) == idle(c) && nrRunning(c) == 0;
     }
 
     int nrRunning(int c) {

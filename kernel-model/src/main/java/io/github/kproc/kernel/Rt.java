@@ -133,7 +133,7 @@ final class Rt implements SchedClass {
 
     /** {@code enqueue_rt_entity}: at the tail of its priority's list, counted ({@code inc_rt_tasks}). */
     @Override
-    public void enqueueTask(int cpu, long p, boolean renormalize) {
+    public void enqueueTask(int cpu, long p, int flags) {
         enlist(cpu, p, false);
         m.writeShort(p + f.task.rtOnRq, (short) 1);
         m.writeInt(rq.cpuRq(cpu) + rtNrRunning, nrRunning(cpu) + 1);
@@ -141,10 +141,16 @@ final class Rt implements SchedClass {
 
     /** {@code dequeue_rt_entity}: off its list, no longer counted ({@code dec_rt_tasks}). */
     @Override
-    public void dequeueTask(int cpu, long p, boolean normalize) {
+    public void dequeueTask(int cpu, long p, int flags) {
         delist(cpu, p);
         m.writeShort(p + f.task.rtOnRq, (short) 0);
         m.writeInt(rq.cpuRq(cpu) + rtNrRunning, nrRunning(cpu) - 1);
+    }
+
+    /** {@code yield_task_rt} -> {@code requeue_task_rt(rq, curr, 0)}: behind the other tasks of its priority when put back. */
+    @Override
+    public void yieldTask(int cpu) {
+        rrExpired[cpu] = true;
     }
 
     /** {@code check_preempt_curr_rt}: a strictly higher priority (lower prio) preempts. */

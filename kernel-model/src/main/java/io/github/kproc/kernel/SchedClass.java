@@ -7,14 +7,28 @@ package io.github.kproc.kernel;
  * running on a CPU is not among them.
  */
 interface SchedClass {
+    /** {@code ENQUEUE_WAKEUP}: the task wakes from a sleep (its vruntime stayed absolute). */
+    int ENQUEUE_WAKEUP = 0x01;
+    /** {@code ENQUEUE_MIGRATED}: a waking task changed CPUs ({@code migrate_task_rq} made its vruntime relative). */
+    int ENQUEUE_MIGRATED = 0x40;
+    /** {@code DEQUEUE_SLEEP}: the task goes to sleep (its vruntime stays absolute). */
+    int DEQUEUE_SLEEP = 0x01;
+    /** {@code DEQUEUE_SAVE}: a dequeue that is undone right away ({@code __sched_setscheduler}). */
+    int DEQUEUE_SAVE = 0x02;
+    /** {@code DEQUEUE_MOVE}: the task's queue position may change. */
+    int DEQUEUE_MOVE = 0x04;
+
     /** The class's {@code struct sched_class} address, as {@code task_struct.sched_class} holds it. */
     long address();
 
-    /** {@code enqueue_task}: {@code p} becomes queued on {@code cpu}; {@code renormalize} for a migrated or new task. */
-    void enqueueTask(int cpu, long p, boolean renormalize);
+    /** {@code enqueue_task(rq, p, flags)}: {@code p} becomes queued on {@code cpu} ({@code ENQUEUE_*} flags). */
+    void enqueueTask(int cpu, long p, int flags);
 
-    /** {@code dequeue_task} of a queued task; {@code normalize} when it leaves the CPU. */
-    void dequeueTask(int cpu, long p, boolean normalize);
+    /** {@code dequeue_task(rq, p, flags)} of a queued or the running task ({@code DEQUEUE_*} flags). */
+    void dequeueTask(int cpu, long p, int flags);
+
+    /** {@code yield_task}: the running task of the class on {@code cpu} gives way ({@code sched_yield}). */
+    void yieldTask(int cpu);
 
     /** {@code check_preempt_curr} when {@code p} of this class wakes on {@code cpu} running a task of this class. */
     void checkPreemptCurr(int cpu, long p, int thisCpu);

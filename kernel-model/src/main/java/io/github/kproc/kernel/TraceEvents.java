@@ -7,8 +7,9 @@ import io.github.kproc.mem.AddressSpace;
 /**
  * The trace events of {@code include/trace/events/sched.h}, {@code task.h}, {@code irq.h} and
  * {@code ipi.h} the model emits, each formatted as its {@code TP_printk} prints it, behind the
- * context prefix of the current task of the CPU that emits it. Without a tracer each event costs one
- * null check.
+ * context prefix of the current task of the CPU that emits it: its pid and the comm
+ * {@code __trace_find_cmdline} finds for that pid in the saved cmdlines ({@code <idle>} for pid 0),
+ * which the switch and wakeup probes fill. Without a tracer each event costs one null check.
  */
 final class TraceEvents {
     private final Machine mc;
@@ -31,8 +32,13 @@ final class TraceEvents {
         int pc = m.readInt(ti + o.tiPreemptCount);
         boolean needResched = (m.readPointer(ti + o.tiFlags) & (1L << Machine.TIF_NEED_RESCHED)) != 0;
         int flags = Tracer.flags(mc.irqsOff[cpu], needResched, pc);
-        return mc.tracer.begin(m.readCString(current + o.taskComm, o.commLength), m.readInt(current + o.taskPid), cpu,
-                flags, pc, mc.clock);
+        int pid = m.readInt(current + o.taskPid);
+        return mc.tracer.begin(mc.cmdlines.find(pid), pid, cpu, flags, pc, mc.clock);
+    }
+
+    /** {@code tracing_record_cmdline(tsk)}: the task's comm into the saved cmdlines. */
+    void recordCmdline(long task) {
+        mc.cmdlines.save(m.readInt(task + o.taskPid), task + o.taskComm);
     }
 
     void function(int cpu, String function, String parent) {
@@ -67,6 +73,7 @@ final class TraceEvents {
     }
 
     void wakeupNew(int cpu, long p, int targetCpu) {
+        recordCmdline(mc.current(cpu));
         Tracer t = mc.tracer;
         if (t == null) {
             return;
@@ -85,6 +92,9 @@ final class TraceEvents {
     }
 
     void switchTo(int cpu, boolean preempt, long prev, long next) {
+        // probe_sched_switch -> tracing_record_taskinfo_sched_switch, registered before the event
+        recordCmdline(prev);
+        recordCmdline(next);
         Tracer t = mc.tracer;
         if (t == null) {
             return;
@@ -118,6 +128,10 @@ final class TraceEvents {
     }
 
     void wakeup(int cpu, String event, long p, int targetCpu) {
+        if (event.equals("sched_wakeup")) {
+            // probe_sched_wakeup: the waker
+            recordCmdline(mc.current(cpu));
+        }
         Tracer t = mc.tracer;
         if (t == null) {
             return;

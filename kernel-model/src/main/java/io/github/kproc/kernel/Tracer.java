@@ -6,11 +6,37 @@ import org.jspecify.annotations.Nullable;
  * ftrace output in the exact v4.19 text format of the {@code trace} file with default options: the
  * context prefix {@code "%16s-%-5d [%03d] "}, the four irq-info characters, {@code " %5lu.%06lu: "},
  * then {@code "event: "} and the event's TP_printk text, or a function-tracer line
- * {@code "func <-parent"}.
+ * {@code "func <-parent"}. Lines are written as the events happen, as {@code trace_pipe} gives them.
  *
- * <p>Events: {@code task_newtask}, {@code sched_process_fork}, {@code sched_wakeup_new},
- * {@code sched_switch}, {@code sched_process_exit}, {@code sched_process_free}. A kernel without a
- * tracer pays one null check per event.
+ * <p>The prefix names the task that was current on the CPU by its pid and by the comm ftrace's saved
+ * cmdlines hold for that pid ({@code __trace_find_cmdline}): {@code <idle>-0} for the idle tasks
+ * (whose {@code comm} inside event fields stays {@code swapper/N}), and {@code <...>} for a pid whose
+ * entry was recycled (the cache holds 128) or above {@code PID_MAX_DEFAULT}. The cache is filled at
+ * every {@code sched_switch} (prev and next) and {@code sched_wakeup}/{@code sched_wakeup_new} (the
+ * waker), so a comm changed by exec shows in prefixes from the task's next switch.
+ *
+ * <p>The events, each as its {@code TP_printk} in v4.19 prints it:
+ * <ul>
+ * <li>{@code include/trace/events/task.h}: {@code task_newtask} (copy_process);</li>
+ * <li>{@code include/trace/events/sched.h}: {@code sched_process_fork} (_do_fork),
+ *     {@code sched_wakeup_new} (wake_up_new_task), {@code sched_waking} and {@code sched_wakeup}
+ *     (try_to_wake_up), {@code sched_switch} (__schedule), {@code sched_migrate_task}
+ *     (set_task_cpu of a migration), {@code sched_process_exit} (do_exit) and {@code sched_process_free}
+ *     (delayed_put_task_struct);</li>
+ * <li>{@code include/trace/events/irq.h}: {@code softirq_raise}, {@code softirq_entry} and
+ *     {@code softirq_exit};</li>
+ * <li>{@code include/trace/events/ipi.h}: {@code ipi_raise} (smp_send_reschedule), {@code ipi_entry}
+ *     and {@code ipi_exit} (handle_IPI of IPI_RESCHEDULE).</li>
+ * </ul>
+ *
+ * <p>{@code sched_switch}'s {@code prev_state} follows v4.19.13 and later, not 4.19.0 .. 4.19.12: those
+ * releases record {@code 1 << task_state_index(prev)} in {@code __trace_sched_switch_state} and so print
+ * every letter shifted by one bit ({@code D} for a task sleeping in TASK_INTERRUPTIBLE, {@code S} for a
+ * running one), a bug 4.19.13 fixed ({@code state ? 1 << (state - 1) : 0}). The model prints the
+ * corrected letters, as the real board of the seed scenarios shows them ({@code prev_state=D} for a
+ * kthread sleeping uninterruptibly); everything else follows 4.19.1. A preempted task is {@code R+}.
+ *
+ * <p>A kernel without a tracer pays one null check per event.
  *
  * <p><b>A sink that throws.</b> An exception (or error, an {@link AssertionError} of a test among
  * them) thrown by the {@link TraceSink} does not interrupt the kernel operation that emitted the line:

@@ -237,7 +237,7 @@ public abstract class DupTaskStructContract extends KernelContract {
         // its first run is there: sched_switch from that CPU's idle task
         k.cpu(target).run(Pid.of(child));
         String sw = lines.getLast();
-        assertTrue(sw.startsWith(String.format("%16s-%-5d [%03d] ", "swapper/" + target, 0, target)), sw);
+        assertTrue(sw.startsWith(String.format("%16s-%-5d [%03d] ", "<idle>", 0, target)), sw);
         assertTrue(sw.endsWith("==> next_comm=kthreadd next_pid=" + child + " next_prio=120"), sw);
         assertEquals(k.symbol("ret_from_fork"),
                 k.cpu(target).registers()[platform().cpuRegisters().indexOf("pc")] & -0x400L,

@@ -189,7 +189,7 @@ public abstract class FtraceContract extends KernelContract {
         k.cpu(0).run(Pid.INIT);
         assertEquals(List.of(String.format(
                 "%16s-%-5d [%03d] %s %5d.%06d: sched_switch: prev_comm=swapper/0 prev_pid=0 prev_prio=120 prev_state=R"
-                        + " ==> next_comm=init next_pid=1 next_prio=120", "swapper/0", 0, 0, switchIrqInfo(), 5, 42)),
+                        + " ==> next_comm=init next_pid=1 next_prio=120", "<idle>", 0, 0, switchIrqInfo(), 5, 42)),
                 log.lines().stream().map(FtraceLine::text).toList());
         assertEquals(switchBody(k, idle, "R", task(k, 1)), log.only("sched_switch").body());
     }
@@ -348,11 +348,108 @@ public abstract class FtraceContract extends KernelContract {
         }
         assertTrue(log.entries().size() > 10, log.toString());
         for (TraceLog.Entry e : log.entries()) {
-            assertEquals(k.task(e.current()).comm(), e.line().comm(), e.line().text());
+            int pid = k.task(e.current()).pid();
+            // __trace_find_cmdline: <idle> for pid 0, else the comm saved when the task was switched to
+            assertEquals(pid == 0 ? "<idle>" : k.task(e.current()).comm(), e.line().comm(), e.line().text());
             assertEquals(k.task(e.current()).pid(), e.line().pid(), e.line().text());
         }
         Set<String> events = log.lines().stream().map(FtraceLine::event).collect(Collectors.toSet());
         assertTrue(events.containsAll(Set.of("sched_switch", "task_newtask", "sched_process_fork", "sched_wakeup_new",
                 "sched_process_exit")), events.toString());
+    }
+
+    // ---- the context prefix's comm: __trace_find_cmdline and the saved cmdlines ----
+
+    @Test
+    @DisplayName("__trace_find_cmdline(0): the idle task's lines are prefixed <idle>-0 while its comm in event fields stays swapper/N")
+    void theIdleTaskIsIdleInThePrefix() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        int cpu = k.task(task(k, pid)).cpu();
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(cpu).run(Pid.of(pid));
+
+        FtraceLine sw = log.only("sched_switch");
+        assertEquals("<idle>", sw.comm());
+        assertEquals(0, sw.pid());
+        assertTrue(sw.text().startsWith(String.format("%16s-%-5d [%03d] ", "<idle>", 0, cpu)), sw.text());
+        assertEquals("swapper/" + cpu, sw.field("prev_comm"));
+    }
+
+    @Test
+    @DisplayName("trace_save_cmdline: a prefix shows the comm saved at the task's last switch; exec's new comm shows from the next one")
+    void aPrefixShowsTheCommSavedAtTheLastSwitch() {
+        Kernel k = boot(1);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        k.cpu(0).run(Pid.of(pid));
+        k.cpu(0).exec("worker");
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(0).fork();
+
+        FtraceLine newtask = log.events("task_newtask").getFirst();
+        assertEquals("init", newtask.comm(), "saved when it was switched to, before the exec");
+        assertEquals("worker", newtask.field("comm"), "the event's field is read from the task now");
+
+        k.cpu(0).run(Pid.INIT);
+        k.cpu(0).run(Pid.of(pid));
+        log.clear();
+        k.cpu(0).fork();
+        assertEquals("worker", log.events("task_newtask").getFirst().comm(), "saved again by the switch to it");
+    }
+
+    @Test
+    @DisplayName("trace_save_cmdline: 128 slots (SAVED_CMDLINES_DEFAULT) reused round-robin; a task whose slot went to newer pids is <...> in the prefix")
+    void aRecycledSlotPrintsDots() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.INIT);
+        int running = k.cpu(0).fork().nr();
+        if (k.task(task(k, running)).cpu() != 1) {
+            k.migrate(Pid.of(running), 1);
+        }
+        k.cpu(1).run(Pid.of(running));
+        for (int i = 0; i < SAVED_CMDLINES; i++) {
+            int child = k.cpu(0).fork().nr();
+            k.cpu(0).run(Pid.of(child));
+            k.cpu(0).exit(0);
+            k.cpu(0).run(Pid.INIT);
+            assertEquals(child, reap(k, 0, child));
+        }
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(1).as(Pid.of(running)).fork();
+
+        FtraceLine newtask = log.events("task_newtask").getFirst();
+        assertEquals(running, newtask.pid());
+        assertEquals("<...>", newtask.comm(), SAVED_CMDLINES + " newer pids took every slot");
+        assertEquals("init", log.events("task_newtask").getFirst().field("comm"));
+    }
+
+    /** {@code SAVED_CMDLINES_DEFAULT} (kernel/trace/trace.c). */
+    private static final int SAVED_CMDLINES = 128;
+
+    @Test
+    @DisplayName("Cpu.run of a task queued on another CPU: set_task_cpu's sched_migrate_task, then the forced __schedule(true), R+")
+    void runOfAQueuedTaskElsewhereIsTraced() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        int from = k.task(task(k, pid)).cpu();
+        int to = 1 - from;
+        if (to != 0) {
+            k.cpu(to).run(Pid.KTHREADD);
+        }
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(to).run(Pid.of(pid));
+
+        FtraceLine migrate = log.only("sched_migrate_task");
+        assertEquals(String.format("comm=init pid=%d prio=120 orig_cpu=%d dest_cpu=%d", pid, from, to), migrate.body());
+        FtraceLine sw = log.only("sched_switch");
+        assertTrue(sw.body().contains(" prev_state=R+ ==> "), sw.text());
+        assertTrue(log.lines().indexOf(migrate) < log.lines().indexOf(sw));
     }
 }

@@ -340,11 +340,32 @@ public abstract class PreemptContract extends KernelContract {
 
     // ---- overflow and underflow ----
 
-    @Test
-    @DisplayName("preempt_disable(): 255 nest, the 256th overflows PREEMPT_MASK; without CONFIG_PREEMPT_COUNT it is barrier()")
-    void preemptDisableOverflowsAt256OnlyWhenItCounts() {
-        Kernel k = boot(1);
+    /** A one-CPU kernel with init current, in the strict preempt_count mode or as the build has it. */
+    private Kernel bootInit(boolean strict) {
+        Kernel k = boot(b -> b.cpus(1).memory(64L << 20).strictPreemptCount(strict));
         k.cpu(0).run(Pid.INIT);
+        return k;
+    }
+
+    @Test
+    @DisplayName("preempt_count_add without CONFIG_DEBUG_PREEMPT: the 256th preempt_disable() carries into SOFTIRQ_MASK (in_softirq()), silently; without CONFIG_PREEMPT_COUNT it is barrier()")
+    void preemptDisableWrapsAt256AsTheBuildDoes() {
+        Kernel k = bootInit(false);
+        for (int i = 0; i < 256; i++) {
+            k.cpu(0).preemptDisable();
+        }
+        assertEquals(facts().preemptCount() ? SOFTIRQ_OFFSET : 0, k.cpu(0).preemptCount().value());
+        assertEquals(List.of(), k.bugs(), "preempt_count_add checks nothing without DEBUG_PREEMPT");
+        for (int i = 0; i < 256; i++) {
+            k.cpu(0).preemptEnable();
+        }
+        assertEquals(0, k.cpu(0).preemptCount().value(), "the borrow undoes the carry");
+    }
+
+    @Test
+    @DisplayName("preempt_count_add, strict mode: 255 preempt_disable() nest, the 256th is refused and changes nothing")
+    void preemptDisableOverflowIsRefusedInStrictMode() {
+        Kernel k = bootInit(true);
         for (int i = 0; i < 255; i++) {
             k.cpu(0).preemptDisable();
         }
@@ -363,59 +384,107 @@ public abstract class PreemptContract extends KernelContract {
     }
 
     @Test
-    @DisplayName("irq_enter(): 15 nest in HARDIRQ_MASK (4 bits), the 16th overflows and changes nothing")
+    @DisplayName("irq_enter(): 15 nest in HARDIRQ_MASK (4 bits); the 16th carries into NMI_MASK as the build has it, and is refused in strict mode")
     void irqEnterOverflowsAt16() {
-        Kernel k = boot(1);
-        k.cpu(0).run(Pid.INIT);
-        for (int i = 0; i < 15; i++) {
+        Kernel k = bootInit(false);
+        for (int i = 0; i < 16; i++) {
             k.cpu(0).irqEnter();
         }
-        assertEquals(0xf0000, k.cpu(0).preemptCount().value());
-        assertThrows(PreemptCountException.class, () -> k.cpu(0).irqEnter());
-        assertEquals(0xf0000, k.cpu(0).preemptCount().value(), "the count is left as it was");
-        assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiEnter(), "nmi_enter() also adds HARDIRQ_OFFSET");
-        assertEquals(0xf0000, k.cpu(0).preemptCount().value());
+        assertEquals(NMI_OFFSET, k.cpu(0).preemptCount().value(), "16 * HARDIRQ_OFFSET == NMI_OFFSET: in_nmi()");
+
+        Kernel strict = bootInit(true);
         for (int i = 0; i < 15; i++) {
-            k.cpu(0).irqExit();
+            strict.cpu(0).irqEnter();
         }
-        assertEquals(0, k.cpu(0).preemptCount().value());
+        assertEquals(0xf0000, strict.cpu(0).preemptCount().value());
+        assertThrows(PreemptCountException.class, () -> strict.cpu(0).irqEnter());
+        assertEquals(0xf0000, strict.cpu(0).preemptCount().value(), "the count is left as it was");
+        assertThrows(PreemptCountException.class, () -> strict.cpu(0).nmiEnter(), "nmi_enter() also adds HARDIRQ_OFFSET");
+        assertEquals(0xf0000, strict.cpu(0).preemptCount().value());
+        for (int i = 0; i < 15; i++) {
+            strict.cpu(0).irqExit();
+        }
+        assertEquals(0, strict.cpu(0).preemptCount().value());
     }
 
     @Test
-    @DisplayName("local_bh_disable(): 127 nest in SOFTIRQ_MASK (2 per disable), the 128th overflows and changes nothing")
+    @DisplayName("local_bh_disable(): 127 nest in SOFTIRQ_MASK (2 per disable); the 128th carries into HARDIRQ_MASK as the build has it, and is refused in strict mode")
     void localBhDisableOverflowsAt128() {
-        Kernel k = boot(1);
-        k.cpu(0).run(Pid.INIT);
-        for (int i = 0; i < 127; i++) {
+        Kernel k = bootInit(false);
+        for (int i = 0; i < 128; i++) {
             k.cpu(0).localBhDisable();
         }
-        assertEquals(0xfe00, k.cpu(0).preemptCount().value());
-        assertThrows(PreemptCountException.class, () -> k.cpu(0).localBhDisable());
-        assertEquals(0xfe00, k.cpu(0).preemptCount().value(), "the count is left as it was");
+        assertEquals(HARDIRQ_OFFSET, k.cpu(0).preemptCount().value(), "128 * SOFTIRQ_DISABLE_OFFSET: in_irq()");
+
+        Kernel strict = bootInit(true);
         for (int i = 0; i < 127; i++) {
-            k.cpu(0).localBhEnable();
+            strict.cpu(0).localBhDisable();
         }
-        assertEquals(0, k.cpu(0).preemptCount().value());
+        assertEquals(0xfe00, strict.cpu(0).preemptCount().value());
+        assertThrows(PreemptCountException.class, () -> strict.cpu(0).localBhDisable());
+        assertEquals(0xfe00, strict.cpu(0).preemptCount().value(), "the count is left as it was");
+        for (int i = 0; i < 127; i++) {
+            strict.cpu(0).localBhEnable();
+        }
+        assertEquals(0, strict.cpu(0).preemptCount().value());
     }
 
     @Test
-    @DisplayName("nmi_enter(): BUG_ON(in_nmi()) — NMIs do not nest, the count is left as it was")
+    @DisplayName("nmi_enter(): BUG_ON(in_nmi()) — NMIs do not nest: 'kernel BUG at include/linux/hardirq.h:68!', refused, the count left as it was")
     void nmiEnterDoesNotNest() {
-        Kernel k = boot(1);
-        k.cpu(0).run(Pid.INIT);
+        Kernel k = bootInit(false);
         k.cpu(0).nmiEnter();
         assertEquals(NMI_OFFSET + HARDIRQ_OFFSET, k.cpu(0).preemptCount().value());
         assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiEnter());
         assertEquals(NMI_OFFSET + HARDIRQ_OFFSET, k.cpu(0).preemptCount().value());
+        assertEquals(List.of("kernel BUG at include/linux/hardirq.h:68!"), k.bugs());
         k.cpu(0).nmiExit();
+        assertEquals(0, k.cpu(0).preemptCount().value());
+        assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiExit(), "BUG_ON(!in_nmi())");
+        assertEquals("kernel BUG at include/linux/hardirq.h:78!", k.bugs().getLast());
+    }
+
+    @Test
+    @DisplayName("__local_bh_enable_ip in hardirq context: WARN_ON_ONCE(in_irq()) prints one WARNING line, and the enable goes on")
+    void localBhEnableInHardirqOnlyWarnsOnce() {
+        Kernel k = bootInit(false);
+        k.cpu(0).localBhDisable();
+        k.cpu(0).localBhDisable();
+        k.cpu(0).irqEnter();
+
+        k.cpu(0).localBhEnable();
+
+        assertEquals(SOFTIRQ_DISABLE_OFFSET + HARDIRQ_OFFSET, k.cpu(0).preemptCount().value(),
+                "preempt_count_sub(cnt - 1), then preempt_count_dec(): one bh disable less");
+        assertEquals(List.of("WARNING: CPU: 0 PID: 1 at kernel/softirq.c:168 __local_bh_enable_ip"), k.bugs());
+        k.cpu(0).localBhEnable();
+        assertEquals(HARDIRQ_OFFSET, k.cpu(0).preemptCount().value());
+        assertEquals(1, k.bugs().size(), "WARN_ON_ONCE warns once");
+        k.cpu(0).irqExit();
         assertEquals(0, k.cpu(0).preemptCount().value());
     }
 
     @Test
-    @DisplayName("an exit without its entry (irq_exit, nmi_exit, local_bh_enable, preempt_enable) is refused and changes nothing")
-    void unbalancedExitsAreRefusedAndLeaveTheCountUnchanged() {
-        Kernel k = boot(1);
-        k.cpu(0).run(Pid.INIT);
+    @DisplayName("preempt_count_sub without CONFIG_DEBUG_PREEMPT: an exit without its entry borrows from the higher fields, silently")
+    void unbalancedExitsWrapAsTheBuildDoes() {
+        Kernel k = bootInit(false);
+        k.cpu(0).localBhEnable();
+        assertEquals(-SOFTIRQ_DISABLE_OFFSET, k.cpu(0).preemptCount().value(), "0 - (0x200 - 1) - 1");
+        k.cpu(0).localBhDisable();
+        assertEquals(0, k.cpu(0).preemptCount().value());
+        if (facts().preemptCount()) {
+            k.cpu(0).preemptEnable();
+            assertEquals(-1, k.cpu(0).preemptCount().value(), "preempt_count_dec_and_test: -1, no preemption");
+            k.cpu(0).preemptDisable();
+        }
+        assertEquals(0, k.cpu(0).preemptCount().value());
+        assertEquals(List.of(), k.bugs());
+    }
+
+    @Test
+    @DisplayName("strict mode: an exit without its entry (irq_exit, nmi_exit, local_bh_enable, preempt_enable) is refused and changes nothing")
+    void unbalancedExitsAreRefusedInStrictMode() {
+        Kernel k = bootInit(true);
         assertThrows(PreemptCountException.class, () -> k.cpu(0).irqExit());
         assertThrows(PreemptCountException.class, () -> k.cpu(0).nmiExit());
         assertThrows(PreemptCountException.class, () -> k.cpu(0).localBhEnable());
@@ -438,7 +507,8 @@ public abstract class PreemptContract extends KernelContract {
         k.cpu(0).irqExit();
         k.cpu(0).localBhEnable();
         assertEquals(0, k.cpu(0).preemptCount().value(), "balanced operations still work after refused ones");
-        assertEquals(List.of(), k.bugs());
+        assertEquals(List.of("kernel BUG at include/linux/hardirq.h:78!", "kernel BUG at include/linux/hardirq.h:78!",
+                "kernel BUG at include/linux/hardirq.h:78!"), k.bugs(), "the BUG_ON(!in_nmi()) of each nmi_exit");
     }
 
     // ---- scheduling while atomic ----

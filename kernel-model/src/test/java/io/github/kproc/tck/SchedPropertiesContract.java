@@ -197,19 +197,22 @@ public abstract class SchedPropertiesContract extends KernelContract {
             FtraceLine line = e.line();
             String writer = line.comm() + "-" + line.pid();
             String current = name(k, e.current());
-            if (!writer.equals(current)) {
+            // __trace_find_cmdline: <idle> for pid 0, the saved comm, or <...> once its slot was recycled
+            int currentPid = k.task(e.current()).pid();
+            String prefixComm = currentPid == 0 ? "<idle>" : k.task(e.current()).comm();
+            if (line.pid() != currentPid || !(line.comm().equals(prefixComm) || line.comm().equals("<...>"))) {
                 violations.add("line written as " + writer + " while CPU " + line.cpu() + " runs " + current + ": "
                         + line);
             }
             String expected = switchedTo.get(line.cpu());
-            if (expected != null && !expected.equals(writer)) {
-                violations.add("the last sched_switch on CPU " + line.cpu() + " went to " + expected + ", but " + line);
+            if (expected != null && !expected.equals(String.valueOf(line.pid()))) {
+                violations.add("the last sched_switch on CPU " + line.cpu() + " went to pid " + expected + ", but " + line);
             }
             if (line.event().equals("sched_switch")) {
-                if (!(line.field("prev_comm") + "-" + line.field("prev_pid")).equals(writer)) {
+                if (line.intField("prev_pid") != line.pid()) {
                     violations.add("sched_switch not written by prev: " + line);
                 }
-                switchedTo.put(line.cpu(), line.field("next_comm") + "-" + line.field("next_pid"));
+                switchedTo.put(line.cpu(), line.field("next_pid"));
             }
         }
 
@@ -297,7 +300,17 @@ public abstract class SchedPropertiesContract extends KernelContract {
                         List<Long> movable = taskAddresses(k).stream().filter(p -> !t.isIdle(p) && !running(p)
                                 && k.task(p).exitState() == 0).toList();
                         if (!movable.isEmpty()) {
-                            k.migrate(Pid.of(k.task(movable.get(op.a() % movable.size())).pid()), op.b() % cpus);
+                            long p = movable.get(op.a() % movable.size());
+                            int from = k.task(p).cpu();
+                            int to = op.b() % cpus;
+                            boolean fair = k.task(p).policy() == 0 || k.task(p).policy() == 3 || k.task(p).policy() == 5;
+                            long relative = t.vruntime(p) - k.cpu(from).minVruntime();
+                            k.migrate(Pid.of(k.task(p).pid()), to);
+                            // dequeue_entity subtracts the old min_vruntime, enqueue_entity adds the new one
+                            if (fair && from != to && k.task(p).cpu() == to) {
+                                assertEquals(relative, t.vruntime(p) - k.cpu(to).minVruntime(),
+                                        name(k, p) + " migrated " + from + " -> " + to + ": vruntime relative to its queue");
+                            }
                         }
                     }
                     case STEP -> k.cpu(cpu).step();
@@ -360,6 +373,29 @@ public abstract class SchedPropertiesContract extends KernelContract {
             return false;
         }
 
+        /**
+         * PELT's bounds ({@code kernel/sched/pelt.c}): a task's load and runnable sums never exceed the
+         * divider {@code LOAD_AVG_MAX - 1024 + period_contrib} (so its load_avg never exceeds a weight),
+         * and its util never exceeds the capacity. (A cfs_rq's util_avg may: the model boots at clock 0,
+         * where last_update_time 0 means "not attached", so tasks forked then are attached twice, as
+         * a kernel whose clock read 0 would attach them.)
+         */
+        private void checkPelt() {
+            Structs s = structs(k);
+            long seAvg = s.offset("task_struct", "se.avg");
+            for (TaskStruct task : k.tasks()) {
+                long sa = task.address() + seAvg;
+                String who = name(k, task.address()) + ": se.avg.";
+                long divider = PeltContract.LOAD_AVG_MAX - 1024 + (s.get(sa, "sched_avg", "period_contrib") & 0xffffffffL);
+                assertTrue(s.get(sa, "sched_avg", "load_sum") <= divider, who + "load_sum");
+                assertTrue(s.get(sa, "sched_avg", "runnable_load_sum") <= divider, who + "runnable_load_sum");
+                assertTrue((s.get(sa, "sched_avg", "util_sum") & 0xffffffffL) <= 1024 * divider, who + "util_sum");
+                assertTrue(s.get(sa, "sched_avg", "util_avg") <= 1024, who + "util_avg");
+                // at most the heaviest weight (nice -20): SCHED_IDLE's set_load_weight does not reweight the average
+                assertTrue(s.get(sa, "sched_avg", "load_avg") <= 88761, who + "load_avg");
+            }
+        }
+
         private List<Long> allQueued() {
             List<Long> all = new ArrayList<>();
             for (int cpu = 0; cpu < cpus; cpu++) {
@@ -371,6 +407,7 @@ public abstract class SchedPropertiesContract extends KernelContract {
         void check() {
             assertEquals(List.of(), violations, "trace lines");
             assertEquals(List.of(), k.bugs(), "BUGs printed");
+            checkPelt();
             AddressSpace m = k.addressSpace();
             Set<Long> currents = new HashSet<>();
             Set<Long> queuedAnywhere = new HashSet<>();
@@ -389,7 +426,7 @@ public abstract class SchedPropertiesContract extends KernelContract {
                 assertEquals(0, t.state(current), where + ": TASK_RUNNING");
                 String switched = switchedTo.get(cpu);
                 if (switched != null) {
-                    assertEquals(switched, name(k, current), where + ": the last sched_switch's next");
+                    assertEquals(switched, String.valueOf(k.task(current).pid()), where + ": the last sched_switch's next_pid");
                 }
                 boolean idle = current == k.cpu(cpu).idleTask().address();
                 int sections = open.get(cpu).stream().mapToInt(Integer::intValue).sum();
