@@ -50,7 +50,7 @@ public class CrashBenchmark {
             var platform = Platforms.bundled(profile);
             file = Files.createTempFile("kproc-bench-", ".vmcore");
             try (Kernel kernel = Kernel.builder(platform).cpus(4).memory(128L << 20).boot()) {
-                populate(kernel, 200);
+                MachineState.populate(kernel, 200);
                 tasks = kernel.tasks().size() + kernel.cpus() - 1;
                 VmcoreWriter.write(kernel, file);
             }
@@ -85,29 +85,13 @@ public class CrashBenchmark {
             kernel = Kernel.builder(platform).cpus(2).memory(ram)
                     .sysctl("kernel.pid_max", Math.min(platform.pidMaxLimit(), Math.max(32768, 2L * liveTasks)))
                     .boot();
-            populate(kernel, liveTasks);
+            MachineState.populate(kernel, liveTasks);
             crash = new Crash(kernel, null);
         }
 
         @TearDown(Level.Trial)
         public void close() {
             kernel.close();
-        }
-    }
-
-    /** {@code count} children of a spawner forked off init, every other one run once and put to sleep. */
-    static void populate(Kernel kernel, int count) {
-        kernel.cpu(0).run(Pid.INIT);
-        Pid spawner = kernel.cpu(0).fork();
-        kernel.cpu(1).run(spawner);
-        for (int i = 0; i < count; i++) {
-            Pid pid = kernel.cpu(1).fork();
-            if (i % 2 == 0) {
-                int cpu = kernel.task(pid).orElseThrow().cpu();
-                kernel.cpu(cpu).run(pid);
-                kernel.cpu(cpu).sleep();
-                kernel.cpu(1).run(spawner);
-            }
         }
     }
 

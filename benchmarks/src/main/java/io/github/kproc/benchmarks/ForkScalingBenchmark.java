@@ -56,19 +56,7 @@ public class ForkScalingBenchmark {
             if (kernel.maxThreads() < liveTasks + 64) {
                 throw new IllegalStateException(profile + " holds at most " + kernel.maxThreads() + " threads");
             }
-            kernel.cpu(0).run(Pid.INIT);
-            Pid spawner = kernel.cpu(0).fork();
-            kernel.cpu(1).run(spawner);
-            for (int i = 0; i < liveTasks; i++) {
-                Pid pid = kernel.cpu(1).fork();
-                if (i % 2 == 0) {
-                    // asleep: it runs once and blocks, as a task waiting for an event does
-                    int cpu = kernel.task(pid).orElseThrow().cpu();
-                    kernel.cpu(cpu).run(pid);
-                    kernel.cpu(cpu).sleep();
-                    kernel.cpu(1).run(spawner);
-                }
-            }
+            Pid spawner = MachineState.populate(kernel, liveTasks);
             kernel.cpu(1).run(spawner);
             a = kernel.cpu(1).fork();
             b = kernel.cpu(1).fork();

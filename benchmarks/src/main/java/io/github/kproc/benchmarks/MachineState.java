@@ -3,6 +3,8 @@ package io.github.kproc.benchmarks;
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.arch.Platform;
 import io.github.kproc.arch.Platforms;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.mem.KernelMemory;
 import io.github.kproc.mem.SlabCache;
@@ -114,5 +116,25 @@ public class MachineState {
     @TearDown(Level.Trial)
     public void shutdown() {
         memory.close();
+    }
+
+    /**
+     * Forks {@code count} children of a spawner forked off init (CPU 1 runs the spawner), every other
+     * one run once and put to sleep, as a task waiting for an event is; returns the spawner.
+     */
+    static Pid populate(Kernel kernel, int count) {
+        kernel.cpu(0).run(Pid.INIT);
+        Pid spawner = kernel.cpu(0).fork();
+        kernel.cpu(1).run(spawner);
+        for (int i = 0; i < count; i++) {
+            Pid pid = kernel.cpu(1).fork();
+            if (i % 2 == 0) {
+                int cpu = kernel.task(pid).orElseThrow().cpu();
+                kernel.cpu(cpu).run(pid);
+                kernel.cpu(cpu).sleep();
+                kernel.cpu(1).run(spawner);
+            }
+        }
+        return spawner;
     }
 }
