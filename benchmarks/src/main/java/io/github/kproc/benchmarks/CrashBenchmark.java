@@ -5,7 +5,6 @@ import io.github.kproc.image.Crash;
 import io.github.kproc.image.KernelImage;
 import io.github.kproc.image.VmcoreWriter;
 import io.github.kproc.kernel.Kernel;
-import io.github.kproc.kernel.Pid;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
