@@ -79,6 +79,7 @@ final class Core {
         this.rt = new Rt(mc, rq);
         this.topology = new Topology(mc, rq);
         this.fair = new Fair(mc, rq, topology);
+        this.fair.core = this;
         this.idle = new Idle(mc, rq);
         this.classes = new SchedClass[] {rt, fair, idle};
         java.util.List<String> names = platform.cpuRegisters();
@@ -409,7 +410,14 @@ final class Core {
         }
     }
 
-    /** {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, then the class's {@code task_tick}. */
+    /** Set once the softirq layer exists: {@code trigger_load_balance} raises SCHED_SOFTIRQ through it. */
+    Softirq softirq;
+
+    /**
+     * {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, the class's {@code task_tick},
+     * {@code cpu_load_update_active}, then {@code rq->idle_balance} and {@code trigger_load_balance}
+     * (SCHED_SOFTIRQ raised once jiffies reach {@code rq->next_balance}).
+     */
     void schedulerTick(int cpu) {
         long p = rq.curr(cpu);
         rq.updateRqClock(cpu);
@@ -417,6 +425,28 @@ final class Core {
         if (p != rq.idle(cpu)) {
             classOf(p).taskTick(cpu, p);
         }
+        rq.cpuLoadUpdateActive(cpu, fair.weightedCpuload(cpu));
+        if (fair.triggerLoadBalance(cpu) && softirq != null) {
+            softirq.raiseSoftirq(cpu, Softirq.SCHED_SOFTIRQ);
+        }
+    }
+
+    /**
+     * {@code detach_task(p, env)} of load balancing run on {@code dst}: {@code deactivate_task} on
+     * {@code src} and {@code set_task_cpu} (its {@code sched_migrate_task} line,
+     * {@code migrate_task_rq_fair} detaching the task's load, its vruntime left relative).
+     */
+    void detachTask(long p, int src, int dst) {
+        mc.trace.migrate(dst, p, src, dst);
+        dequeueQueued(src, p, 0);
+        migrateTaskRq(p, src, true, false);
+        setTaskCpu(p, dst);
+    }
+
+    /** {@code attach_task(rq, p)}: {@code activate_task} on {@code dst} (vruntime made absolute there) and {@code check_preempt_curr}. */
+    void attachTask(long p, int dst) {
+        enqueue(dst, p, 0);
+        checkPreemptCurr(dst, p, dst);
     }
 
     /**
@@ -561,6 +591,10 @@ final class Core {
         }
         rt.rrExpired[cpu] = false;
         long next = forcedNext != 0 ? forcedNext : pickNextTask(cpu);
+        if (forcedNext != 0 && classOf(next) == fair) {
+            // Cpu.run's pick as pick_next_task_fair's: the task moves to the head of rq->cfs_tasks
+            fair.movePicked(cpu, next);
+        }
         classOf(next).setNextTask(cpu, next);
         mc.clearTsiFlag(prev, Machine.TIF_NEED_RESCHED);
         if (prev == next) {
