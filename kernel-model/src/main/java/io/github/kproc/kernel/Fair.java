@@ -929,10 +929,24 @@ final class Fair implements SchedClass {
      * {@code find_idlest_cpu}; without a domain (one CPU) the task stays on {@code prevCpu}.
      */
     int selectTaskRqFork(long p, int prevCpu, int thisCpu) {
+        return selectTaskRqSlow(p, prevCpu, thisCpu, Topology.SD_BALANCE_FORK);
+    }
+
+    /**
+     * {@code select_task_rq_fair(p, task_cpu(p), SD_BALANCE_EXEC, 0)} from {@code sched_exec} on
+     * {@code thisCpu}: as for a fork, the highest domain with SD_BALANCE_EXEC and
+     * {@code find_idlest_cpu}, which first syncs the task's load to its queue's last update
+     * ({@code sync_entity_load_avg}) and lets {@code find_idlest_group} weigh spare capacity.
+     */
+    int selectTaskRqExec(long p, int thisCpu) {
+        return selectTaskRqSlow(p, taskCpuOf(p), thisCpu, Topology.SD_BALANCE_EXEC);
+    }
+
+    private int selectTaskRqSlow(long p, int prevCpu, int thisCpu, int sdFlag) {
         long sd = 0;
         for (long tmp = topology.sd(thisCpu); tmp != 0; tmp = topology.parent(tmp)) {
             int flags = topology.flags(tmp);
-            if ((flags & Topology.SD_LOAD_BALANCE) == 0 || (flags & Topology.SD_BALANCE_FORK) == 0) {
+            if ((flags & Topology.SD_LOAD_BALANCE) == 0 || (flags & sdFlag) == 0) {
                 break;
             }
             sd = tmp;
@@ -940,7 +954,34 @@ final class Fair implements SchedClass {
         if (sd == 0) {
             return prevCpu;
         }
-        return findIdlestCpu(sd, p, thisCpu, prevCpu, Topology.SD_BALANCE_FORK);
+        return findIdlestCpu(sd, p, thisCpu, prevCpu, sdFlag);
+    }
+
+    /**
+     * {@code sync_entity_load_avg(se)}: the task's sums decayed, as a blocked entity, to its queue's
+     * last update ({@code __update_load_avg_blocked_se}).
+     */
+    private void syncEntityLoadAvg(int cpu, long p) {
+        long se = p + seAvg;
+        if (pelt.updateLoadSum(pelt.lastUpdateTime(cfsAvg(cpu)), se, 0, 0, false)) {
+            pelt.updateLoadAvg(se, weight(p), seRunnable(p));
+        }
+    }
+
+    /**
+     * {@code capacity_spare_wake(cpu, p)}: the CPU's capacity less {@code cpu_util_wake} (its util
+     * without the task's own where the task is queued; util_est is not modelled), at least 0.
+     */
+    private long capacitySpareWake(int cpu, long p) {
+        long util;
+        if (cpu != taskCpuOf(p) || pelt.lastUpdateTime(p + seAvg) == 0) {
+            util = cpuUtil(cpu);
+        } else {
+            util = pelt.utilAvg(cfsAvg(cpu));
+            util -= Math.min(util, pelt.utilAvg(p + seAvg));
+            util = Math.min(util, Pelt.SCHED_CAPACITY_SCALE);
+        }
+        return Math.max(Pelt.SCHED_CAPACITY_SCALE - util, 0);
     }
 
     /**
@@ -956,13 +997,16 @@ final class Fair implements SchedClass {
         if (!intersects) {
             return prevCpu;
         }
+        if ((sdFlag & Topology.SD_BALANCE_FORK) == 0) {
+            syncEntityLoadAvg(taskCpuOf(p), p);
+        }
         int newCpu = cpu;
         while (sd != 0) {
             if ((topology.flags(sd) & sdFlag) == 0) {
                 sd = topology.child(sd);
                 continue;
             }
-            long group = findIdlestGroup(sd, p, cpu);
+            long group = findIdlestGroup(sd, p, cpu, sdFlag);
             if (group == 0) {
                 sd = topology.child(sd);
                 continue;
@@ -988,16 +1032,22 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code find_idlest_group(sd, p, this_cpu, SD_BALANCE_FORK)}: over the groups from this CPU's
+     * {@code find_idlest_group(sd, p, this_cpu, sd_flag)} for SD_BALANCE_FORK or SD_BALANCE_EXEC: over the groups from this CPU's
      * round the list, each group's runnable load ({@code source_load}/{@code target_load} at
      * {@code forkexec_idx} 0: the CPUs' {@code cfs.avg.runnable_load_avg}) and PELT load
      * ({@code cfs.avg.load_avg}) per capacity; the idlest other group is the first whose runnable load
      * is lower by more than {@code imbalance} (NICE_0_LOAD * (imbalance_pct - 100) / 100), or within it
      * and with a load lower by more than {@code imbalance_scale}; it wins unless this group is as idle.
-     * Fork balancing skips the spare-capacity rule. Returns 0 to stay local.
+     * Fork balancing skips the spare-capacity rule; an exec first stays if this group has spare
+     * capacity ({@code capacity_spare_wake}) for half the task's util and within imbalance_scale of the
+     * most, else goes to the group with the most spare capacity if that has room for half its util.
+     * Returns 0 to stay local.
      */
-    private long findIdlestGroup(long sd, long p, int thisCpu) {
+    private long findIdlestGroup(long sd, long p, int thisCpu, int sdFlag) {
         long idlest = 0;
+        long mostSpareSg = 0;
+        long mostSpare = 0;
+        long thisSpare = 0;
         long max = ulong(-1L);
         long minRunnableLoad = max;
         long thisRunnableLoad = max;
@@ -1013,6 +1063,7 @@ final class Fair implements SchedClass {
             boolean local = false;
             long runnableLoad = 0;
             long avgLoad = 0;
+            long maxSpareCap = 0;
             for (int cpu = 0; cpu < mc.cpus; cpu++) {
                 if (!topology.inGroup(group, cpu)) {
                     continue;
@@ -1021,6 +1072,7 @@ final class Fair implements SchedClass {
                 local |= cpu == thisCpu;
                 runnableLoad += pelt.runnableLoadAvg(cfsAvg(cpu));
                 avgLoad += pelt.loadAvg(cfsAvg(cpu));
+                maxSpareCap = Math.max(maxSpareCap, capacitySpareWake(cpu, p));
             }
             if (anyAllowed) {
                 long capacity = topology.groupCapacity(group);
@@ -1029,18 +1081,35 @@ final class Fair implements SchedClass {
                 if (local) {
                     thisRunnableLoad = runnableLoad;
                     thisAvgLoad = avgLoad;
-                } else if (Long.compareUnsigned(minRunnableLoad, ulong(runnableLoad + imbalance)) > 0) {
-                    minRunnableLoad = runnableLoad;
-                    minAvgLoad = avgLoad;
-                    idlest = group;
-                } else if (Long.compareUnsigned(runnableLoad, ulong(minRunnableLoad + imbalance)) < 0
-                        && Long.compareUnsigned(ulong(100 * minAvgLoad), ulong(imbalanceScale * avgLoad)) > 0) {
-                    minAvgLoad = avgLoad;
-                    idlest = group;
+                    thisSpare = maxSpareCap;
+                } else {
+                    if (Long.compareUnsigned(minRunnableLoad, ulong(runnableLoad + imbalance)) > 0) {
+                        minRunnableLoad = runnableLoad;
+                        minAvgLoad = avgLoad;
+                        idlest = group;
+                    } else if (Long.compareUnsigned(runnableLoad, ulong(minRunnableLoad + imbalance)) < 0
+                            && Long.compareUnsigned(ulong(100 * minAvgLoad), ulong(imbalanceScale * avgLoad)) > 0) {
+                        minAvgLoad = avgLoad;
+                        idlest = group;
+                    }
+                    if (mostSpare < maxSpareCap) {
+                        mostSpare = maxSpareCap;
+                        mostSpareSg = group;
+                    }
                 }
             }
             group = topology.next(group);
         } while (group != first);
+        if ((sdFlag & Topology.SD_BALANCE_FORK) == 0) {
+            // the spare-capacity rule (not for forks): stay with room for half the task's util, else the roomiest group
+            long taskUtil = pelt.utilAvg(p + seAvg);
+            if (thisSpare > taskUtil / 2 && imbalanceScale * thisSpare > 100 * mostSpare) {
+                return 0;
+            }
+            if (mostSpare > taskUtil / 2) {
+                return mostSpareSg;
+            }
+        }
         if (idlest == 0) {
             return 0;
         }

@@ -218,6 +218,95 @@ public abstract class LoadBalanceContract extends KernelContract {
         assertEquals(sdField(k, 1, "min_interval"), sdField(k, 1, "balance_interval"));
     }
 
+    private long util(Kernel k, long sa) {
+        return structs(k).get(sa, "sched_avg", "util_avg");
+    }
+
+    private long cfsAvgOf(Kernel k, int cpu) {
+        Structs s = structs(k);
+        return new Debugger(k).rq(cpu) + s.offset("rq", "cfs") + s.offset("cfs_rq", "avg");
+    }
+
+    /**
+     * find_idlest_group's spare-capacity rule for an exec on {@code thisCpu} of a two-CPU machine: true
+     * when the task stays ({@code this_spare > task_util / 2 && imbalance_scale * this_spare > 100 *
+     * most_spare}).
+     */
+    private boolean staysBySpareCapacity(Kernel k, long p, int thisCpu) {
+        long pct = structs(k).i32(sd(k, thisCpu), "sched_domain", "imbalance_pct");
+        long scale = 100 + (pct - 100) / 2;
+        long taskUtil = util(k, p + structs(k).offset("task_struct", "se.avg"));
+        long cpuUtilWake = util(k, cfsAvgOf(k, thisCpu));
+        cpuUtilWake = Math.min(cpuUtilWake - Math.min(cpuUtilWake, taskUtil), 1024);
+        long thisSpare = 1024 - cpuUtilWake;
+        long mostSpare = 1024 - Math.min(util(k, cfsAvgOf(k, 1 - thisCpu)), 1024);
+        assertTrue(mostSpare > taskUtil / 2, "else no group is returned by the spare rule");
+        return thisSpare > taskUtil / 2 && scale * thisSpare > 100 * mostSpare;
+    }
+
+    @Test
+    @DisplayName("sched_exec -> select_task_rq_fair(SD_BALANCE_EXEC): init sharing CPU 0 with kthreadd leaves too little spare capacity (capacity_spare_wake), so find_idlest_group sends the exec to the idle CPU 1: the stopper's move_queued_task (sched_migrate_task on CPU 0), CPU 0 switches away (R+), CPU 1 runs the new program")
+    void schedExecMovesToTheIdleCpu() {
+        Kernel k = boot(2);
+        k.advanceClock(1_000_000_000L);
+        k.cpu(0).run(Pid.INIT);
+        for (int i = 0; i < 50; i++) {
+            k.advanceClock(k.tickNanos());
+            k.cpu(0).tick();
+        }
+        if (k.cpu(0).current().pid() != 1) {
+            k.cpu(0).run(Pid.INIT);
+        }
+        long init = task(k, 1);
+        assertEquals(false, staysBySpareCapacity(k, init, 0), "CPU 0's util is kthreadd's and init's");
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(0).exec("sh");
+
+        assertEquals(1, k.task(Pid.INIT).orElseThrow().cpu());
+        FtraceLine migrate = log.only("sched_migrate_task");
+        assertEquals(0, migrate.cpu(), "migration_cpu_stop runs on the exec's CPU");
+        assertEquals(0, migrate.intField("orig_cpu"));
+        assertEquals(1, migrate.intField("dest_cpu"));
+        FtraceLine sw = log.only("sched_switch");
+        assertEquals(0, sw.cpu());
+        assertEquals(1, sw.intField("prev_pid"));
+        assertEquals("R+", sw.field("prev_state"), "preempted by the stopper");
+        assertEquals(KTHREADD, k.cpu(0).current().pid());
+        k.cpu(1).step();
+        assertEquals(init, k.cpu(1).current().address(), "check_preempt_curr's IPI: CPU 1 runs it");
+        assertEquals("sh", k.cpu(1).current().comm());
+    }
+
+    @Test
+    @DisplayName("sched_exec: a task alone on CPU 1 has the spare capacity (cpu_util_wake leaves its own util out), so its exec stays although CPU 0 is idle with no runnable load (find_idlest_group's spare rule returns before the load rule)")
+    void schedExecStaysWithSpareCapacity() {
+        Kernel k = boot(2);
+        k.advanceClock(1_000_000_000L);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        k.cpu(1).step();
+        long child = task(k, pid);
+        assertEquals(child, k.cpu(1).current().address());
+        k.cpu(0).run(Pid.of(KTHREADD));
+        k.cpu(0).sleep();
+        k.cpu(0).sleep();
+        assertEquals(0, k.cpu(0).nrRunning(), "CPU 0 idle: kthreadd and init asleep");
+        for (int i = 0; i < 50; i++) {
+            k.advanceClock(k.tickNanos());
+            k.cpu(1).tick();
+        }
+        assertEquals(child, k.cpu(1).current().address());
+        assertEquals(true, staysBySpareCapacity(k, child, 1));
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(1).exec("sh");
+
+        assertEquals(0, log.events("sched_migrate_task").size());
+        assertEquals(child, k.cpu(1).current().address());
+        assertEquals("sh", k.cpu(1).current().comm());
+    }
+
     private long cpuLoad(Kernel k, int cpu, int idx) {
         long at = new Debugger(k).rq(cpu) + structs(k).offset("rq", "cpu_load") + (long) idx * platform().pointerSize();
         return k.addressSpace().readPointer(at);
