@@ -31,6 +31,7 @@ import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
+import io.github.kproc.tck.LoadBalanceContract;
 import io.github.kproc.tck.SchedDomainsContract;
 import io.github.kproc.tck.SchedForkContract;
 import io.github.kproc.tck.SchedPropertiesContract;
@@ -254,6 +255,14 @@ class Arm32TckTest {
 
     @Nested
     class SchedDomains extends SchedDomainsContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class LoadBalance extends LoadBalanceContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

@@ -33,6 +33,7 @@ import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
+import io.github.kproc.tck.LoadBalanceContract;
 import io.github.kproc.tck.SchedDomainsContract;
 import io.github.kproc.tck.SchedForkContract;
 import io.github.kproc.tck.SchedPropertiesContract;
@@ -255,6 +256,14 @@ class Arm64TckTest {
 
     @Nested
     class SchedDomains extends SchedDomainsContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class LoadBalance extends LoadBalanceContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

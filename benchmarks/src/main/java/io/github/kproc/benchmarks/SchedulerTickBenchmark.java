@@ -17,9 +17,12 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * One timer interrupt per operation: {@code irq_enter}, {@code scheduler_tick} ({@code update_curr},
- * {@code entity_tick} with its PELT update, {@code check_preempt_tick}), {@code irq_exit} and the
- * switch it may cause, on the CPUs of a busy machine in turn; the clock moves by TICK_NSEC after each
- * round. Each CPU runs one of three CFS tasks queued there. arm64's defconfig only (its NR_CPUS of 64
+ * {@code entity_tick} with its PELT update, {@code check_preempt_tick}, {@code cpu_load_update_active},
+ * {@code trigger_load_balance}), {@code irq_exit} with SCHED_SOFTIRQ's {@code run_rebalance_domains}
+ * ({@code update_blocked_averages}, {@code load_balance} over the CPU's domain whenever its
+ * {@code rq->next_balance} is due) and the switch it may cause, on the CPUs of a busy machine in turn;
+ * the clock moves by TICK_NSEC after each round, so the balancing runs at the kernel's intervals and its
+ * cost is spread over the ticks as on the real machine. Each CPU runs one of three CFS tasks queued there. arm64's defconfig only (its NR_CPUS of 64
  * allows 16 CPUs; the ARM32 build stops at 8).
  */
 @BenchmarkMode(Mode.AverageTime)

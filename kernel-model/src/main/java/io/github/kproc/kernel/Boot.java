@@ -101,7 +101,7 @@ final class Boot {
         long initTaskAddress = pids.findTaskByVpid(init);
         setCpusAllowedAll(initTaskAddress);
         try {
-            exec.exec(0, "init");
+            exec.exec(0, "init", false);
         } catch (io.github.kproc.KernelException e) {
             if (e.errno() != io.github.kproc.Errno.ENOMEM) {
                 throw e;

@@ -79,6 +79,7 @@ final class Core {
         this.rt = new Rt(mc, rq);
         this.topology = new Topology(mc, rq);
         this.fair = new Fair(mc, rq, topology);
+        this.fair.core = this;
         this.idle = new Idle(mc, rq);
         this.classes = new SchedClass[] {rt, fair, idle};
         java.util.List<String> names = platform.cpuRegisters();
@@ -409,7 +410,14 @@ final class Core {
         }
     }
 
-    /** {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, then the class's {@code task_tick}. */
+    /** Set once the softirq layer exists: {@code trigger_load_balance} raises SCHED_SOFTIRQ through it. */
+    Softirq softirq;
+
+    /**
+     * {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, the class's {@code task_tick},
+     * {@code cpu_load_update_active}, then {@code rq->idle_balance} and {@code trigger_load_balance}
+     * (SCHED_SOFTIRQ raised once jiffies reach {@code rq->next_balance}).
+     */
     void schedulerTick(int cpu) {
         long p = rq.curr(cpu);
         rq.updateRqClock(cpu);
@@ -417,6 +425,28 @@ final class Core {
         if (p != rq.idle(cpu)) {
             classOf(p).taskTick(cpu, p);
         }
+        rq.cpuLoadUpdateActive(cpu, fair.weightedCpuload(cpu));
+        if (fair.triggerLoadBalance(cpu) && softirq != null) {
+            softirq.raiseSoftirq(cpu, Softirq.SCHED_SOFTIRQ);
+        }
+    }
+
+    /**
+     * {@code detach_task(p, env)} of load balancing run on {@code dst}: {@code deactivate_task} on
+     * {@code src} and {@code set_task_cpu} (its {@code sched_migrate_task} line,
+     * {@code migrate_task_rq_fair} detaching the task's load, its vruntime left relative).
+     */
+    void detachTask(long p, int src, int dst) {
+        mc.trace.migrate(dst, p, src, dst);
+        dequeueQueued(src, p, 0);
+        migrateTaskRq(p, src, true, false);
+        setTaskCpu(p, dst);
+    }
+
+    /** {@code attach_task(rq, p)}: {@code activate_task} on {@code dst} (vruntime made absolute there) and {@code check_preempt_curr}. */
+    void attachTask(long p, int dst) {
+        enqueue(dst, p, 0);
+        checkPreemptCurr(dst, p, dst);
     }
 
     /**
@@ -560,7 +590,16 @@ final class Core {
             classOf(prev).putPrevTask(cpu, prev);
         }
         rt.rrExpired[cpu] = false;
+        if (stopperTask == prev && stopperTask != 0) {
+            // sched_exec's stopper ran between put_prev_task and the pick
+            stopperTask = 0;
+            moveQueuedTask(cpu, prev, stopperDest);
+        }
         long next = forcedNext != 0 ? forcedNext : pickNextTask(cpu);
+        if (forcedNext != 0 && classOf(next) == fair) {
+            // Cpu.run's pick as pick_next_task_fair's: the task moves to the head of rq->cfs_tasks
+            fair.movePicked(cpu, next);
+        }
         classOf(next).setNextTask(cpu, next);
         mc.clearTsiFlag(prev, Machine.TIF_NEED_RESCHED);
         if (prev == next) {
@@ -766,6 +805,52 @@ final class Core {
         if (classOf(p) == fair) {
             fair.migrateTaskRq(p, from, queued, waking);
         }
+    }
+
+    /** The running task {@code sched_exec} hands to the CPU stopper, moved to {@link #stopperDest} when it is switched out. */
+    private long stopperTask;
+    private int stopperDest;
+
+    /**
+     * {@code sched_exec()} on {@code cpu} (do_execveat_common, once the binary is open): a fair task's
+     * {@code select_task_rq_fair(SD_BALANCE_EXEC)}; another CPU makes {@code stop_one_cpu(..,
+     * migration_cpu_stop)} preempt the task, and {@code migration_cpu_stop} -> {@code __migrate_task}
+     * -> {@code move_queued_task} moves it, queued, to that CPU ({@code sched_migrate_task},
+     * {@code migrate_task_rq_fair}, {@code check_preempt_curr} there), while this CPU goes on with its
+     * next task. The model has no stopper threads ({@code migration/N}): the switch is traced from the
+     * task straight to the next one, prev_state {@code R+}. An RT task stays
+     * ({@code select_task_rq_rt} only places wakeups and forks). Returns whether the task moved.
+     */
+    boolean schedExec(int cpu) {
+        long p = rq.curr(cpu);
+        if (isIdle(p) || classOf(p) != fair) {
+            return false;
+        }
+        rq.updateRqClock(cpu);
+        int dest = fair.selectTaskRqExec(p, cpu);
+        if (dest == cpu || !allowed(p, dest) || !mc.online[dest]) {
+            return false;
+        }
+        stopperTask = p;
+        stopperDest = dest;
+        schedule(cpu, true, 0);
+        return true;
+    }
+
+    /**
+     * {@code migration_cpu_stop} -> {@code move_queued_task(rq, p, dest)} run by the stopper on
+     * {@code cpu} once the task is back on its queue: {@code sched_migrate_task},
+     * {@code deactivate_task}, {@code set_task_cpu}, {@code activate_task} and
+     * {@code check_preempt_curr} on {@code dest}.
+     */
+    private void moveQueuedTask(int cpu, long p, int dest) {
+        mc.trace.migrate(cpu, p, cpu, dest);
+        dequeueQueued(cpu, p, 0);
+        migrateTaskRq(p, cpu, true, false);
+        setTaskCpu(p, dest);
+        rq.updateRqClock(dest);
+        enqueue(dest, p, 0);
+        checkPreemptCurr(dest, p, cpu);
     }
 
     /**

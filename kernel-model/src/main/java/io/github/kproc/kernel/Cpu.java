@@ -389,7 +389,10 @@ public final class Cpu {
     /**
      * The effects of {@code execve} the fork and exit paths depend on: a file table and signal handlers
      * of its own, a new user address space, {@code mm_release} completing a vfork parent's wait,
-     * {@code __set_task_comm}, addr_limit USER_DS, and a kernel thread becoming a user task.
+     * {@code __set_task_comm}, addr_limit USER_DS, and a kernel thread becoming a user task. A fair
+     * task first passes {@code sched_exec}'s balancing point: if {@code select_task_rq_fair(SD_BALANCE_EXEC)}
+     * picks another CPU, the task is moved there, queued (traced {@code sched_migrate_task}), and this CPU
+     * switches to its next task; the exec's effects are applied all the same.
      */
     public void exec(String comm) {
         java.util.Objects.requireNonNull(comm, "comm");
@@ -614,7 +617,9 @@ public final class Cpu {
 
     /**
      * A timer interrupt: {@code irq_enter}, {@code scheduler_tick}, {@code irq_exit} with the
-     * reschedule it may cause. Does not move the clock ({@link Kernel#tickAll} does).
+     * reschedule it may cause. When the CPU's {@code rq->next_balance} is due the tick raises
+     * SCHED_SOFTIRQ, and {@code irq_exit} runs its load balancing ({@code run_rebalance_domains}), which
+     * may pull tasks from other CPUs. Does not move the clock ({@link Kernel#tickAll} does).
      */
     public void tick() {
         try {

@@ -43,6 +43,17 @@ final class Exec {
      * and a kernel thread becoming a user task.
      */
     void exec(int cpu, String comm) {
+        exec(cpu, comm, true);
+    }
+
+    /**
+     * {@link #exec(int, String)}, with {@code sched_exec}'s balancing only if {@code balance}: Boot's
+     * exec of init runs at the model's boot clock 0, where every task's PELT {@code last_update_time}
+     * of 0 reads as "not attached" and {@code cpu_util_wake} sees CPU 0 full, so the spare-capacity rule
+     * would send init away where a kernel whose clock had moved keeps it on CPU 0 (its spare capacity
+     * after init's own util); the model's boot keeps init on CPU 0.
+     */
+    void exec(int cpu, String comm, boolean balance) {
         long tsk = mc.current(cpu);
         if (core.isIdle(tsk)) {
             throw new KernelException(Errno.EPERM, "the idle task cannot exec");
@@ -70,6 +81,10 @@ final class Exec {
             if (unshared == 0) {
                 throw new KernelException(Errno.ENOMEM, "exec: no memory to unshare the file table");
             }
+        }
+        // sched_exec(): the exec balancing point, once the binary is open; the task may continue on another CPU
+        if (balance) {
+            core.schedExec(cpu);
         }
         long newMm = mm.mmAlloc(tsk);
         if (newMm == 0) {

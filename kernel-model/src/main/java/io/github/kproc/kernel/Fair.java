@@ -140,6 +140,7 @@ final class Fair implements SchedClass {
         this.latency = 6 * NSEC_PER_MSEC * factor;
         this.minGranularity = 750_000L * factor;
         this.wakeupGranularity = NSEC_PER_MSEC * factor;
+        this.envCpus = new boolean[mc.cpus];
     }
 
     /** {@code cfs_rq->min_vruntime} of a CPU. */
@@ -493,13 +494,18 @@ final class Fair implements SchedClass {
      * {@code pick_next_task_fair} -> {@code pick_next_entity(cfs_rq, NULL)} once the previous task is
      * put back: the leftmost entity, but not the skip buddy if the one after it is not too far
      * ahead ({@code wakeup_preempt_entity < 1}), the last buddy and then the next buddy on the same
-     * condition; {@code clear_buddies} of the one picked.
+     * condition; {@code clear_buddies} of the one picked, which moves to the head of
+     * {@code rq->cfs_tasks}. With no fair task queued, {@code idle_balance} first tries to pull one.
      */
     @Override
     public long pickNextTask(int cpu) {
         long left = pickFirstEntity(cpu);
-        if (left == 0) {
-            return 0;
+        while (left == 0) {
+            // the idle: label: newly-idle balancing, and the pick again if it pulled a task
+            if (idleBalance(cpu) <= 0) {
+                return 0;
+            }
+            left = pickFirstEntity(cpu);
         }
         long se = left;
         if (skipBuddy(cpu) == se) {
@@ -517,7 +523,14 @@ final class Fair implements SchedClass {
             se = next;
         }
         clearBuddies(cpu, se);
+        movePicked(cpu, se);
         return se;
+    }
+
+    /** {@code list_move(&p->se.group_node, &rq->cfs_tasks)} of pick_next_task_fair: the picked task to the head (detach_tasks takes from the tail). */
+    void movePicked(int cpu, long p) {
+        mc.lists.del(p + f.task.seGroupNode);
+        mc.lists.add(p + f.task.seGroupNode, rq.cpuRq(cpu) + rq.cfsTasks);
     }
 
     /** {@code set_next_entity}: out of the timeline, {@code cfs_rq->curr}. */
@@ -916,10 +929,24 @@ final class Fair implements SchedClass {
      * {@code find_idlest_cpu}; without a domain (one CPU) the task stays on {@code prevCpu}.
      */
     int selectTaskRqFork(long p, int prevCpu, int thisCpu) {
+        return selectTaskRqSlow(p, prevCpu, thisCpu, Topology.SD_BALANCE_FORK);
+    }
+
+    /**
+     * {@code select_task_rq_fair(p, task_cpu(p), SD_BALANCE_EXEC, 0)} from {@code sched_exec} on
+     * {@code thisCpu}: as for a fork, the highest domain with SD_BALANCE_EXEC and
+     * {@code find_idlest_cpu}, which first syncs the task's load to its queue's last update
+     * ({@code sync_entity_load_avg}) and lets {@code find_idlest_group} weigh spare capacity.
+     */
+    int selectTaskRqExec(long p, int thisCpu) {
+        return selectTaskRqSlow(p, taskCpuOf(p), thisCpu, Topology.SD_BALANCE_EXEC);
+    }
+
+    private int selectTaskRqSlow(long p, int prevCpu, int thisCpu, int sdFlag) {
         long sd = 0;
         for (long tmp = topology.sd(thisCpu); tmp != 0; tmp = topology.parent(tmp)) {
             int flags = topology.flags(tmp);
-            if ((flags & Topology.SD_LOAD_BALANCE) == 0 || (flags & Topology.SD_BALANCE_FORK) == 0) {
+            if ((flags & Topology.SD_LOAD_BALANCE) == 0 || (flags & sdFlag) == 0) {
                 break;
             }
             sd = tmp;
@@ -927,7 +954,34 @@ final class Fair implements SchedClass {
         if (sd == 0) {
             return prevCpu;
         }
-        return findIdlestCpu(sd, p, thisCpu, prevCpu, Topology.SD_BALANCE_FORK);
+        return findIdlestCpu(sd, p, thisCpu, prevCpu, sdFlag);
+    }
+
+    /**
+     * {@code sync_entity_load_avg(se)}: the task's sums decayed, as a blocked entity, to its queue's
+     * last update ({@code __update_load_avg_blocked_se}).
+     */
+    private void syncEntityLoadAvg(int cpu, long p) {
+        long se = p + seAvg;
+        if (pelt.updateLoadSum(pelt.lastUpdateTime(cfsAvg(cpu)), se, 0, 0, false)) {
+            pelt.updateLoadAvg(se, weight(p), seRunnable(p));
+        }
+    }
+
+    /**
+     * {@code capacity_spare_wake(cpu, p)}: the CPU's capacity less {@code cpu_util_wake} (its util
+     * without the task's own where the task is queued; util_est is not modelled), at least 0.
+     */
+    private long capacitySpareWake(int cpu, long p) {
+        long util;
+        if (cpu != taskCpuOf(p) || pelt.lastUpdateTime(p + seAvg) == 0) {
+            util = cpuUtil(cpu);
+        } else {
+            util = pelt.utilAvg(cfsAvg(cpu));
+            util -= Math.min(util, pelt.utilAvg(p + seAvg));
+            util = Math.min(util, Pelt.SCHED_CAPACITY_SCALE);
+        }
+        return Math.max(Pelt.SCHED_CAPACITY_SCALE - util, 0);
     }
 
     /**
@@ -943,13 +997,16 @@ final class Fair implements SchedClass {
         if (!intersects) {
             return prevCpu;
         }
+        if ((sdFlag & Topology.SD_BALANCE_FORK) == 0) {
+            syncEntityLoadAvg(taskCpuOf(p), p);
+        }
         int newCpu = cpu;
         while (sd != 0) {
             if ((topology.flags(sd) & sdFlag) == 0) {
                 sd = topology.child(sd);
                 continue;
             }
-            long group = findIdlestGroup(sd, p, cpu);
+            long group = findIdlestGroup(sd, p, cpu, sdFlag);
             if (group == 0) {
                 sd = topology.child(sd);
                 continue;
@@ -975,16 +1032,22 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code find_idlest_group(sd, p, this_cpu, SD_BALANCE_FORK)}: over the groups from this CPU's
+     * {@code find_idlest_group(sd, p, this_cpu, sd_flag)} for SD_BALANCE_FORK or SD_BALANCE_EXEC: over the groups from this CPU's
      * round the list, each group's runnable load ({@code source_load}/{@code target_load} at
      * {@code forkexec_idx} 0: the CPUs' {@code cfs.avg.runnable_load_avg}) and PELT load
      * ({@code cfs.avg.load_avg}) per capacity; the idlest other group is the first whose runnable load
      * is lower by more than {@code imbalance} (NICE_0_LOAD * (imbalance_pct - 100) / 100), or within it
      * and with a load lower by more than {@code imbalance_scale}; it wins unless this group is as idle.
-     * Fork balancing skips the spare-capacity rule. Returns 0 to stay local.
+     * Fork balancing skips the spare-capacity rule; an exec first stays if this group has spare
+     * capacity ({@code capacity_spare_wake}) for half the task's util and within imbalance_scale of the
+     * most, else goes to the group with the most spare capacity if that has room for half its util.
+     * Returns 0 to stay local.
      */
-    private long findIdlestGroup(long sd, long p, int thisCpu) {
+    private long findIdlestGroup(long sd, long p, int thisCpu, int sdFlag) {
         long idlest = 0;
+        long mostSpareSg = 0;
+        long mostSpare = 0;
+        long thisSpare = 0;
         long max = ulong(-1L);
         long minRunnableLoad = max;
         long thisRunnableLoad = max;
@@ -1000,6 +1063,7 @@ final class Fair implements SchedClass {
             boolean local = false;
             long runnableLoad = 0;
             long avgLoad = 0;
+            long maxSpareCap = 0;
             for (int cpu = 0; cpu < mc.cpus; cpu++) {
                 if (!topology.inGroup(group, cpu)) {
                     continue;
@@ -1008,6 +1072,7 @@ final class Fair implements SchedClass {
                 local |= cpu == thisCpu;
                 runnableLoad += pelt.runnableLoadAvg(cfsAvg(cpu));
                 avgLoad += pelt.loadAvg(cfsAvg(cpu));
+                maxSpareCap = Math.max(maxSpareCap, capacitySpareWake(cpu, p));
             }
             if (anyAllowed) {
                 long capacity = topology.groupCapacity(group);
@@ -1016,18 +1081,35 @@ final class Fair implements SchedClass {
                 if (local) {
                     thisRunnableLoad = runnableLoad;
                     thisAvgLoad = avgLoad;
-                } else if (Long.compareUnsigned(minRunnableLoad, ulong(runnableLoad + imbalance)) > 0) {
-                    minRunnableLoad = runnableLoad;
-                    minAvgLoad = avgLoad;
-                    idlest = group;
-                } else if (Long.compareUnsigned(runnableLoad, ulong(minRunnableLoad + imbalance)) < 0
-                        && Long.compareUnsigned(ulong(100 * minAvgLoad), ulong(imbalanceScale * avgLoad)) > 0) {
-                    minAvgLoad = avgLoad;
-                    idlest = group;
+                    thisSpare = maxSpareCap;
+                } else {
+                    if (Long.compareUnsigned(minRunnableLoad, ulong(runnableLoad + imbalance)) > 0) {
+                        minRunnableLoad = runnableLoad;
+                        minAvgLoad = avgLoad;
+                        idlest = group;
+                    } else if (Long.compareUnsigned(runnableLoad, ulong(minRunnableLoad + imbalance)) < 0
+                            && Long.compareUnsigned(ulong(100 * minAvgLoad), ulong(imbalanceScale * avgLoad)) > 0) {
+                        minAvgLoad = avgLoad;
+                        idlest = group;
+                    }
+                    if (mostSpare < maxSpareCap) {
+                        mostSpare = maxSpareCap;
+                        mostSpareSg = group;
+                    }
                 }
             }
             group = topology.next(group);
         } while (group != first);
+        if ((sdFlag & Topology.SD_BALANCE_FORK) == 0) {
+            // the spare-capacity rule (not for forks): stay with room for half the task's util, else the roomiest group
+            long taskUtil = pelt.utilAvg(p + seAvg);
+            if (thisSpare > taskUtil / 2 && imbalanceScale * thisSpare > 100 * mostSpare) {
+                return 0;
+            }
+            if (mostSpare > taskUtil / 2) {
+                return mostSpareSg;
+            }
+        }
         if (idlest == 0) {
             return 0;
         }
@@ -1220,5 +1302,800 @@ final class Fair implements SchedClass {
         long cost = topology.avgScanCost(thisSd);
         topology.setAvgScanCost(thisSd, cost + ((0 - cost) >> 3));
         return found;
+    }
+
+    // ---- load balancing: trigger_load_balance, rebalance_domains, idle_balance, load_balance ----
+
+    /** {@code enum cpu_idle_type}. */
+    static final int CPU_IDLE = 0;
+    static final int CPU_NOT_IDLE = 1;
+    static final int CPU_NEWLY_IDLE = 2;
+    /** {@code LBF_*} flags of {@code struct lb_env}. */
+    static final int LBF_ALL_PINNED = 0x01;
+    static final int LBF_NEED_BREAK = 0x02;
+    static final int LBF_DST_PINNED = 0x04;
+    static final int LBF_SOME_PINNED = 0x08;
+    /** {@code enum group_type}. */
+    static final int GROUP_OTHER = 0;
+    static final int GROUP_IMBALANCED = 1;
+    static final int GROUP_OVERLOADED = 2;
+    /** {@code sysctl_sched_nr_migrate} and {@code sched_nr_migrate_break}: 32. */
+    static final int SCHED_NR_MIGRATE = 32;
+    /** {@code MAX_PINNED_INTERVAL} (ms). */
+    static final int MAX_PINNED_INTERVAL = 512;
+
+    /** The core, for {@code deactivate_task}/{@code set_task_cpu}/{@code activate_task} of a migration. */
+    Core core;
+
+    /** {@code struct sg_lb_stats}: one group's statistics in a balancing pass. */
+    static final class SgLbStats {
+        long avgLoad;
+        long groupLoad;
+        long sumWeightedLoad;
+        long loadPerTask;
+        long groupCapacity;
+        long groupUtil;
+        int sumNrRunning;
+        int idleCpus;
+        int groupWeight;
+        int groupType;
+        boolean groupNoCapacity;
+
+        void clear() {
+            avgLoad = groupLoad = sumWeightedLoad = loadPerTask = groupCapacity = groupUtil = 0;
+            sumNrRunning = idleCpus = groupWeight = groupType = 0;
+            groupNoCapacity = false;
+        }
+
+        void copyFrom(SgLbStats o) {
+            avgLoad = o.avgLoad;
+            groupLoad = o.groupLoad;
+            sumWeightedLoad = o.sumWeightedLoad;
+            loadPerTask = o.loadPerTask;
+            groupCapacity = o.groupCapacity;
+            groupUtil = o.groupUtil;
+            sumNrRunning = o.sumNrRunning;
+            idleCpus = o.idleCpus;
+            groupWeight = o.groupWeight;
+            groupType = o.groupType;
+            groupNoCapacity = o.groupNoCapacity;
+        }
+    }
+
+    // struct lb_env and struct sd_lb_stats of the one balancing pass at a time (preallocated: no garbage per tick)
+    private long envSd;
+    private int envDstCpu;
+    private int envSrcCpu;
+    private int envIdle;
+    private int envNewDstCpu;
+    /** {@code env->imbalance}: a signed long in the kernel. */
+    long envImbalance;
+    private int envFlags;
+    private int envLoop;
+    private int envLoopBreak;
+    private int envLoopMax;
+    /** {@code env->cpus}: {@code load_balance_mask}, the domain's active CPUs still considered. */
+    private final boolean[] envCpus;
+    /** {@code env->tasks}: the detached tasks, in detach order (list_add puts each at the head). */
+    private final long[] envTasks = new long[SCHED_NR_MIGRATE];
+    private int envNrTasks;
+    private final SgLbStats localStat = new SgLbStats();
+    private final SgLbStats busiestStat = new SgLbStats();
+    private final SgLbStats tmpStat = new SgLbStats();
+    private long sdsBusiest;
+    private long sdsLocal;
+    private long sdsTotalLoad;
+    private long sdsTotalCapacity;
+    private long sdsAvgLoad;
+
+    /** {@code weighted_cpuload(rq)}: the CPU's {@code cfs.avg.runnable_load_avg}. */
+    long weightedCpuload(int cpu) {
+        return pelt.runnableLoadAvg(cfsAvg(cpu));
+    }
+
+    /** {@code source_load(cpu, type)}: with LB_BIAS, the lower of {@code cpu_load[type-1]} and the load now. */
+    long sourceLoad(int cpu, int type) {
+        long total = weightedCpuload(cpu);
+        if (type == 0) {
+            return total;
+        }
+        long old = rq.cpuLoad(cpu, type - 1);
+        return Long.compareUnsigned(old, total) < 0 ? old : total;
+    }
+
+    /** {@code target_load(cpu, type)}: with LB_BIAS, the higher of {@code cpu_load[type-1]} and the load now. */
+    long targetLoad(int cpu, int type) {
+        long total = weightedCpuload(cpu);
+        if (type == 0) {
+            return total;
+        }
+        long old = rq.cpuLoad(cpu, type - 1);
+        return Long.compareUnsigned(old, total) > 0 ? old : total;
+    }
+
+    /** {@code cpu_util(cpu)}: the queue's util_avg, at most the CPU's original capacity (util_est is not modelled). */
+    private long cpuUtil(int cpu) {
+        return Math.min(pelt.utilAvg(cfsAvg(cpu)), Pelt.SCHED_CAPACITY_SCALE);
+    }
+
+    /** {@code min()} of two unsigned longs. */
+    private static long umin(long a, long b) {
+        return Long.compareUnsigned(a, b) <= 0 ? a : b;
+    }
+
+    /** {@code msecs_to_jiffies(ms)}: rounded up. */
+    private long msecsToJiffies(long ms) {
+        return (ms * mc.hz + 999) / 1000;
+    }
+
+    /** {@code time_after(a, b)} on the build's unsigned long jiffies. */
+    private boolean timeAfter(long a, long b) {
+        return loadShift == 0 ? (int) (b - a) < 0 : b - a < 0;
+    }
+
+    /**
+     * {@code get_sd_balance_interval(sd, cpu_busy)}: {@code balance_interval} ms, times
+     * {@code busy_factor} when busy, in jiffies, clamped to [1, {@code max_load_balance_interval} =
+     * HZ * online CPUs / 10].
+     */
+    long getSdBalanceInterval(long sd, boolean cpuBusy) {
+        long interval = topology.balanceInterval(sd);
+        if (cpuBusy) {
+            interval *= topology.busyFactor(sd);
+        }
+        interval = msecsToJiffies(interval);
+        int online = 0;
+        for (int c = 0; c < mc.cpus; c++) {
+            if (mc.online[c]) {
+                online++;
+            }
+        }
+        long max = mc.hz * online / 10;
+        return Math.max(1, Math.min(interval, max));
+    }
+
+    /**
+     * The tail of {@code scheduler_tick}: {@code rq->idle_balance = idle_cpu(cpu)}, then
+     * {@code trigger_load_balance}: nothing on a null domain; true (raise SCHED_SOFTIRQ) once jiffies
+     * reach {@code rq->next_balance}. (NO_HZ's {@code nohz_balancer_kick} is not modelled: every
+     * simulated CPU takes its tick.)
+     */
+    boolean triggerLoadBalance(int cpu) {
+        rq.setIdleBalance(cpu, rq.idleCpu(cpu));
+        if (topology.sd(cpu) == 0) {
+            return false;
+        }
+        return !timeAfter(rq.nextBalance(cpu), rq.jiffies());
+    }
+
+    /**
+     * {@code run_rebalance_domains}, the SCHED_SOFTIRQ handler: {@code update_blocked_averages}, then
+     * {@code rebalance_domains} as CPU_IDLE if the CPU was idle at its tick, else CPU_NOT_IDLE.
+     */
+    void runRebalanceDomains(int cpu) {
+        int idle = rq.idleBalance(cpu) ? CPU_IDLE : CPU_NOT_IDLE;
+        updateBlockedAverages(cpu);
+        rebalanceDomains(cpu, idle);
+    }
+
+    /**
+     * {@code update_blocked_averages(cpu)}: the CPU's root cfs_rq decayed to now (its blocked load and
+     * util age while nothing runs). The rt/dl/irq averages are not modelled.
+     */
+    void updateBlockedAverages(int cpu) {
+        rq.updateRqClock(cpu);
+        updateCfsRqLoadAvg(cpu);
+    }
+
+    /**
+     * {@code rebalance_domains(rq, idle)}: per domain from the bottom, the newidle cost decay once a
+     * second, and {@code load_balance} when its interval (busy-scaled unless CPU_IDLE) has passed since
+     * {@code last_balance}; {@code rq->next_balance} becomes the earliest next balance of the domains
+     * (at most 60 s away).
+     */
+    void rebalanceDomains(int cpu, int idle) {
+        boolean continueBalancing = true;
+        long jiffies = rq.jiffies();
+        long nextBalance = ulong(jiffies + 60 * mc.hz);
+        boolean updateNextBalance = false;
+        boolean needDecay = false;
+        long maxCost = 0;
+        for (long sd = topology.sd(cpu); sd != 0; sd = topology.parent(sd)) {
+            if (timeAfter(jiffies, topology.nextDecayMaxLbCost(sd))) {
+                topology.setMaxNewidleLbCost(sd, topology.maxNewidleLbCost(sd) * 253 / 256);
+                topology.setNextDecayMaxLbCost(sd, ulong(jiffies + mc.hz));
+                needDecay = true;
+            }
+            maxCost += topology.maxNewidleLbCost(sd);
+            if ((topology.flags(sd) & Topology.SD_LOAD_BALANCE) == 0) {
+                continue;
+            }
+            if (!continueBalancing) {
+                if (needDecay) {
+                    continue;
+                }
+                break;
+            }
+            long interval = getSdBalanceInterval(sd, idle != CPU_IDLE);
+            if (!timeAfter(ulong(topology.lastBalance(sd) + interval), jiffies)) {
+                int moved = loadBalance(cpu, sd, idle);
+                if (envShouldNotBalance) {
+                    continueBalancing = false;
+                }
+                if (moved != 0) {
+                    idle = rq.idleCpu(cpu) ? CPU_IDLE : CPU_NOT_IDLE;
+                }
+                topology.setLastBalance(sd, jiffies);
+                interval = getSdBalanceInterval(sd, idle != CPU_IDLE);
+            }
+            if (timeAfter(nextBalance, ulong(topology.lastBalance(sd) + interval))) {
+                nextBalance = ulong(topology.lastBalance(sd) + interval);
+                updateNextBalance = true;
+            }
+        }
+        if (needDecay) {
+            rq.setMaxIdleBalanceCost(cpu, Math.max(Rq.SCHED_MIGRATION_COST, maxCost));
+        }
+        if (updateNextBalance) {
+            rq.setNextBalance(cpu, nextBalance);
+        }
+    }
+
+    /** {@code *continue_balancing = 0} of the last {@code load_balance}: should_we_balance said no. */
+    private boolean envShouldNotBalance;
+
+    /**
+     * {@code idle_balance(this_rq)} from {@code pick_next_task_fair} when the CPU has no fair task:
+     * {@code idle_stamp}; unless {@code avg_idle} is below the migration cost or no CPU is overloaded,
+     * {@code update_blocked_averages} and a CPU_NEWLY_IDLE {@code load_balance} of each domain with
+     * SD_BALANCE_NEWIDLE until a task is pulled (the balance takes no simulated time, so its cost is 0);
+     * {@code rq->next_balance} brought forward. Returns the kernel's pulled_task: 1 if fair tasks are
+     * queued now.
+     */
+    int idleBalance(int cpu) {
+        long nextBalance = ulong(rq.jiffies() + mc.hz);
+        int pulledTask = 0;
+        rq.setIdleStamp(cpu, mc.clock);
+        if (!mc.online[cpu]) {
+            return 0;
+        }
+        if (rq.avgIdle(cpu) < Rq.SCHED_MIGRATION_COST || !rq.rdOverload) {
+            long sd = topology.sd(cpu);
+            if (sd != 0) {
+                nextBalance = updateNextBalance(sd, nextBalance);
+            }
+        } else {
+            updateBlockedAverages(cpu);
+            long currCost = 0;
+            for (long sd = topology.sd(cpu); sd != 0; sd = topology.parent(sd)) {
+                if ((topology.flags(sd) & Topology.SD_LOAD_BALANCE) == 0) {
+                    continue;
+                }
+                if (rq.avgIdle(cpu) < currCost + topology.maxNewidleLbCost(sd)) {
+                    nextBalance = updateNextBalance(sd, nextBalance);
+                    break;
+                }
+                if ((topology.flags(sd) & Topology.SD_BALANCE_NEWIDLE) != 0) {
+                    pulledTask = loadBalance(cpu, sd, CPU_NEWLY_IDLE);
+                }
+                nextBalance = updateNextBalance(sd, nextBalance);
+                if (pulledTask != 0 || rq.nrRunning(cpu) > 0) {
+                    break;
+                }
+            }
+            if (currCost > rq.maxIdleBalanceCost(cpu)) {
+                rq.setMaxIdleBalanceCost(cpu, currCost);
+            }
+        }
+        if (nrRunning(cpu) != 0 && pulledTask == 0) {
+            pulledTask = 1;
+        }
+        if (timeAfter(rq.nextBalance(cpu), nextBalance)) {
+            rq.setNextBalance(cpu, nextBalance);
+        }
+        if (pulledTask != 0) {
+            rq.setIdleStamp(cpu, 0);
+        }
+        return pulledTask;
+    }
+
+    /** {@code update_next_balance(sd, &next_balance)}: the domain's next balance at the idle interval, if sooner. */
+    private long updateNextBalance(long sd, long nextBalance) {
+        long next = ulong(topology.lastBalance(sd) + getSdBalanceInterval(sd, false));
+        return timeAfter(nextBalance, next) ? next : nextBalance;
+    }
+
+    /**
+     * {@code load_balance(this_cpu, this_rq, sd, idle, &continue_balancing)}: if this CPU should
+     * balance the domain ({@code should_we_balance}: a newly idle CPU, else the group's first idle CPU
+     * or its balance CPU), {@code find_busiest_group} and {@code find_busiest_queue}, then
+     * {@code detach_tasks}/{@code attach_tasks} in rounds of {@code sched_nr_migrate_break}, retrying
+     * without a busiest CPU whose tasks were all pinned; {@code nr_balance_failed} and
+     * {@code balance_interval} as the kernel keeps them. Active balancing (the stopper pushing the
+     * running task after repeated failures) is not modelled. Returns the number of tasks moved.
+     */
+    int loadBalance(int thisCpu, long sd, int idle) {
+        envShouldNotBalance = false;
+        envSd = sd;
+        envDstCpu = thisCpu;
+        envIdle = idle;
+        envLoopBreak = SCHED_NR_MIGRATE;
+        envLoop = 0;
+        envLoopMax = 0;
+        envFlags = 0;
+        envImbalance = 0;
+        envNrTasks = 0;
+        for (int c = 0; c < mc.cpus; c++) {
+            envCpus[c] = topology.inDomainSpan(sd, c) && mc.online[c];
+        }
+        long localGroup = topology.groups(sd);
+        int ldMoved = 0;
+        redo:
+        while (true) {
+            if (!shouldWeBalance()) {
+                envShouldNotBalance = true;
+                return outBalanced(sd);
+            }
+            long group = findBusiestGroup();
+            if (group == 0) {
+                return outBalanced(sd);
+            }
+            int busiest = findBusiestQueue(group);
+            if (busiest < 0) {
+                return outBalanced(sd);
+            }
+            envSrcCpu = busiest;
+            ldMoved = 0;
+            if (rq.nrRunning(busiest) > 1) {
+                envFlags |= LBF_ALL_PINNED;
+                envLoopMax = Math.min(SCHED_NR_MIGRATE, rq.nrRunning(busiest));
+                while (true) {
+                    rq.updateRqClock(busiest);
+                    int cur = detachTasks();
+                    if (cur != 0) {
+                        attachTasks();
+                        ldMoved += cur;
+                    }
+                    if ((envFlags & LBF_NEED_BREAK) != 0) {
+                        envFlags &= ~LBF_NEED_BREAK;
+                        continue;
+                    }
+                    if ((envFlags & LBF_DST_PINNED) != 0 && envImbalance > 0) {
+                        envCpus[envDstCpu] = false;
+                        envDstCpu = envNewDstCpu;
+                        envFlags &= ~LBF_DST_PINNED;
+                        envLoop = 0;
+                        envLoopBreak = SCHED_NR_MIGRATE;
+                        continue;
+                    }
+                    break;
+                }
+                if ((envFlags & LBF_ALL_PINNED) != 0) {
+                    envCpus[busiest] = false;
+                    boolean subset = true;
+                    for (int c = 0; c < mc.cpus; c++) {
+                        if (envCpus[c] && !topology.inGroup(localGroup, c)) {
+                            subset = false;
+                        }
+                    }
+                    if (!subset) {
+                        envLoop = 0;
+                        envLoopBreak = SCHED_NR_MIGRATE;
+                        continue redo;
+                    }
+                    topology.setNrBalanceFailed(sd, 0);
+                    return outOnePinned(sd);
+                }
+            }
+            break;
+        }
+        if (ldMoved == 0) {
+            if (idle != CPU_NEWLY_IDLE) {
+                topology.setNrBalanceFailed(sd, topology.nrBalanceFailed(sd) + 1);
+            }
+        } else {
+            topology.setNrBalanceFailed(sd, 0);
+        }
+        topology.setBalanceInterval(sd, (int) topology.minInterval(sd));
+        return ldMoved;
+    }
+
+    /** The {@code out_balanced}/{@code out_all_pinned} exits of load_balance: no failure counted, then {@code out_one_pinned}. */
+    private int outBalanced(long sd) {
+        topology.setNrBalanceFailed(sd, 0);
+        return outOnePinned(sd);
+    }
+
+    /** {@code out_one_pinned}: a balanced or pinned domain backs off, doubling its interval up to the maximum. */
+    private int outOnePinned(long sd) {
+        if (envIdle == CPU_NEWLY_IDLE) {
+            return 0;
+        }
+        int interval = topology.balanceInterval(sd);
+        if (((envFlags & LBF_ALL_PINNED) != 0 && interval < MAX_PINNED_INTERVAL) || interval < topology.maxInterval(sd)) {
+            topology.setBalanceInterval(sd, interval * 2);
+        }
+        return 0;
+    }
+
+    /**
+     * {@code should_we_balance(env)}: a newly idle CPU always; otherwise only the first idle CPU of the
+     * local group's balance mask, or without one the group's first CPU.
+     */
+    private boolean shouldWeBalance() {
+        if (!envCpus[envDstCpu]) {
+            return false;
+        }
+        if (envIdle == CPU_NEWLY_IDLE) {
+            return true;
+        }
+        long sg = topology.groups(envSd);
+        int balanceCpu = -1;
+        int first = -1;
+        for (int c = 0; c < mc.cpus; c++) {
+            if (!topology.inGroup(sg, c)) {
+                continue;
+            }
+            if (first < 0) {
+                first = c;
+            }
+            if (envCpus[c] && rq.idleCpu(c)) {
+                balanceCpu = c;
+                break;
+            }
+        }
+        if (balanceCpu == -1) {
+            balanceCpu = first;
+        }
+        return balanceCpu == envDstCpu;
+    }
+
+    /**
+     * {@code update_sg_lb_stats}: over the group's CPUs still considered, the load biased by the load
+     * index (the local group's high, the others' low), util, fair tasks, weighted load and idle CPUs;
+     * avg_load per capacity, load per task, overload and the group type. Returns whether some CPU has
+     * more than one runnable task (the root domain's overload).
+     */
+    private boolean updateSgLbStats(long group, int loadIdx, boolean localGroup, SgLbStats sgs) {
+        sgs.clear();
+        boolean overload = false;
+        for (int i = 0; i < mc.cpus; i++) {
+            if (!topology.inGroup(group, i) || !envCpus[i]) {
+                continue;
+            }
+            long load = localGroup ? targetLoad(i, loadIdx) : sourceLoad(i, loadIdx);
+            sgs.groupLoad = ulong(sgs.groupLoad + load);
+            sgs.groupUtil += cpuUtil(i);
+            sgs.sumNrRunning += nrRunning(i);
+            int nr = rq.nrRunning(i);
+            if (nr > 1) {
+                overload = true;
+            }
+            sgs.sumWeightedLoad = ulong(sgs.sumWeightedLoad + weightedCpuload(i));
+            if (nr == 0 && rq.idleCpu(i)) {
+                sgs.idleCpus++;
+            }
+        }
+        sgs.groupCapacity = topology.groupCapacity(group);
+        sgs.avgLoad = Long.divideUnsigned(ulong(sgs.groupLoad * Pelt.SCHED_CAPACITY_SCALE), sgs.groupCapacity);
+        if (sgs.sumNrRunning != 0) {
+            sgs.loadPerTask = Long.divideUnsigned(sgs.sumWeightedLoad, sgs.sumNrRunning);
+        }
+        sgs.groupWeight = topology.groupWeight(group);
+        sgs.groupNoCapacity = groupIsOverloaded(sgs);
+        sgs.groupType = sgs.groupNoCapacity ? GROUP_OVERLOADED : GROUP_OTHER;
+        return overload;
+    }
+
+    /** {@code group_has_capacity}: fewer tasks than CPUs, or util below capacity by imbalance_pct. */
+    private boolean groupHasCapacity(SgLbStats sgs) {
+        if (sgs.sumNrRunning < sgs.groupWeight) {
+            return true;
+        }
+        return sgs.groupCapacity * 100 > sgs.groupUtil * topology.imbalancePct(envSd);
+    }
+
+    /** {@code group_is_overloaded}: more tasks than CPUs and util above capacity by imbalance_pct. */
+    private boolean groupIsOverloaded(SgLbStats sgs) {
+        if (sgs.sumNrRunning <= sgs.groupWeight) {
+            return false;
+        }
+        return sgs.groupCapacity * 100 < sgs.groupUtil * topology.imbalancePct(envSd);
+    }
+
+    /**
+     * {@code update_sd_lb_stats}: every group of the domain from this CPU's, the local group's stats
+     * apart, the busiest other group by type, then avg_load ({@code update_sd_pick_busiest} without
+     * asymmetric capacity or packing); totals; the root domain's overload flag from the top level.
+     * (The local group's capacity stays the sgc's 1024: rt/irq pressure is not modelled.)
+     */
+    private void updateSdLbStats() {
+        sdsBusiest = 0;
+        sdsLocal = 0;
+        sdsTotalLoad = 0;
+        sdsTotalCapacity = 0;
+        sdsAvgLoad = 0;
+        localStat.clear();
+        busiestStat.clear();
+        long child = topology.child(envSd);
+        boolean preferSibling = child != 0 && (topology.flags(child) & Topology.SD_PREFER_SIBLING) != 0;
+        int loadIdx = topology.loadIdx(envSd, envIdle);
+        boolean overload = false;
+        long first = topology.groups(envSd);
+        long sg = first;
+        do {
+            boolean local = topology.inGroup(sg, envDstCpu);
+            SgLbStats sgs = local ? localStat : tmpStat;
+            if (local) {
+                sdsLocal = sg;
+            }
+            overload |= updateSgLbStats(sg, loadIdx, local, sgs);
+            if (!local) {
+                if (preferSibling && sdsLocal != 0 && groupHasCapacity(localStat)
+                        && sgs.sumNrRunning > localStat.sumNrRunning + 1) {
+                    sgs.groupNoCapacity = true;
+                    sgs.groupType = GROUP_OVERLOADED;
+                }
+                if (updateSdPickBusiest(sgs)) {
+                    sdsBusiest = sg;
+                    busiestStat.copyFrom(sgs);
+                }
+            }
+            sdsTotalLoad = ulong(sdsTotalLoad + sgs.groupLoad);
+            sdsTotalCapacity += sgs.groupCapacity;
+            sg = topology.next(sg);
+        } while (sg != first);
+        if (topology.parent(envSd) == 0) {
+            rq.rdOverload = overload;
+        }
+    }
+
+    /** {@code update_sd_pick_busiest}: a higher group type, or the same type with a higher avg_load. */
+    private boolean updateSdPickBusiest(SgLbStats sgs) {
+        if (sgs.groupType != busiestStat.groupType) {
+            return sgs.groupType > busiestStat.groupType;
+        }
+        return Long.compareUnsigned(sgs.avgLoad, busiestStat.avgLoad) > 0;
+    }
+
+    /**
+     * {@code find_busiest_group(env)}: the busiest group if the domain is imbalanced, with
+     * {@code env->imbalance} from {@code calculate_imbalance}; 0 when balanced: no busy group, the
+     * local group at least as loaded as the busiest or as the domain's average, an idle CPU with no
+     * more idle CPUs than the busiest group plus one (unless it is overloaded), or a busy one within
+     * {@code imbalance_pct}. A CPU that is not busy with capacity left balances an overloaded group at
+     * once.
+     */
+    private long findBusiestGroup() {
+        updateSdLbStats();
+        if (sdsBusiest == 0 || busiestStat.sumNrRunning == 0) {
+            envImbalance = 0;
+            return 0;
+        }
+        sdsAvgLoad = Long.divideUnsigned(ulong(Pelt.SCHED_CAPACITY_SCALE * sdsTotalLoad), sdsTotalCapacity);
+        boolean force = busiestStat.groupType == GROUP_IMBALANCED
+                || (envIdle != CPU_NOT_IDLE && groupHasCapacity(localStat) && busiestStat.groupNoCapacity);
+        if (!force) {
+            if (Long.compareUnsigned(localStat.avgLoad, busiestStat.avgLoad) >= 0
+                    || Long.compareUnsigned(localStat.avgLoad, sdsAvgLoad) >= 0) {
+                envImbalance = 0;
+                return 0;
+            }
+            if (envIdle == CPU_IDLE) {
+                if (busiestStat.groupType != GROUP_OVERLOADED && localStat.idleCpus <= busiestStat.idleCpus + 1) {
+                    envImbalance = 0;
+                    return 0;
+                }
+            } else if (Long.compareUnsigned(ulong(100 * busiestStat.avgLoad),
+                    ulong(topology.imbalancePct(envSd) * localStat.avgLoad)) <= 0) {
+                envImbalance = 0;
+                return 0;
+            }
+        }
+        calculateImbalance();
+        return envImbalance != 0 ? sdsBusiest : 0;
+    }
+
+    /**
+     * {@code calculate_imbalance(env, sds)}: the load to move, the lesser of what takes the busiest
+     * group down to the domain average (capped by its load above capacity when both groups are
+     * overloaded) and what brings the local group up to it, per capacity; {@code fix_small_imbalance}
+     * when either is already on the wrong side of the average or the result is below one task's load.
+     */
+    private void calculateImbalance() {
+        long loadAboveCapacity = ulong(-1L);
+        if (busiestStat.groupType == GROUP_IMBALANCED) {
+            busiestStat.loadPerTask = Math.min(busiestStat.loadPerTask, sdsAvgLoad);
+        }
+        if (busiestStat.avgLoad <= sdsAvgLoad || localStat.avgLoad >= sdsAvgLoad) {
+            envImbalance = 0;
+            fixSmallImbalance();
+            return;
+        }
+        if (busiestStat.groupType == GROUP_OVERLOADED && localStat.groupType == GROUP_OVERLOADED) {
+            loadAboveCapacity = busiestStat.sumNrRunning * Pelt.SCHED_CAPACITY_SCALE;
+            if (loadAboveCapacity > busiestStat.groupCapacity) {
+                loadAboveCapacity -= busiestStat.groupCapacity;
+                loadAboveCapacity *= NICE_0_LOAD;
+                loadAboveCapacity /= busiestStat.groupCapacity;
+            } else {
+                loadAboveCapacity = ulong(-1L);
+            }
+        }
+        long maxPull = umin(busiestStat.avgLoad - sdsAvgLoad, loadAboveCapacity);
+        envImbalance = Long.divideUnsigned(umin(ulong(maxPull * busiestStat.groupCapacity),
+                ulong((sdsAvgLoad - localStat.avgLoad) * localStat.groupCapacity)), Pelt.SCHED_CAPACITY_SCALE);
+        if (Long.compareUnsigned(envImbalance, busiestStat.loadPerTask) < 0) {
+            fixSmallImbalance();
+        }
+    }
+
+    /**
+     * {@code fix_small_imbalance(env, sds)}: move one task's load if that leaves the busiest group no
+     * less loaded than the local one with it ({@code imbn} 2, or 1 when the busiest group's tasks are
+     * heavier), or if the move raises the capacity used ({@code capa_move > capa_now}).
+     */
+    private void fixSmallImbalance() {
+        long imbn = 2;
+        if (localStat.sumNrRunning == 0) {
+            int n = nrRunning(envDstCpu);
+            localStat.loadPerTask = n != 0 ? weightedCpuload(envDstCpu) / n : 0;
+        } else if (busiestStat.loadPerTask > localStat.loadPerTask) {
+            imbn = 1;
+        }
+        long scaledBusyLoadPerTask = busiestStat.loadPerTask * Pelt.SCHED_CAPACITY_SCALE / busiestStat.groupCapacity;
+        if (busiestStat.avgLoad + scaledBusyLoadPerTask >= localStat.avgLoad + scaledBusyLoadPerTask * imbn) {
+            envImbalance = busiestStat.loadPerTask;
+            return;
+        }
+        long capaNow = busiestStat.groupCapacity * Math.min(busiestStat.loadPerTask, busiestStat.avgLoad);
+        capaNow += localStat.groupCapacity * Math.min(localStat.loadPerTask, localStat.avgLoad);
+        capaNow /= Pelt.SCHED_CAPACITY_SCALE;
+        long capaMove = 0;
+        if (busiestStat.avgLoad > scaledBusyLoadPerTask) {
+            capaMove += busiestStat.groupCapacity
+                    * Math.min(busiestStat.loadPerTask, busiestStat.avgLoad - scaledBusyLoadPerTask);
+        }
+        long tmp;
+        if (busiestStat.avgLoad * busiestStat.groupCapacity < busiestStat.loadPerTask * Pelt.SCHED_CAPACITY_SCALE) {
+            tmp = busiestStat.avgLoad * busiestStat.groupCapacity / localStat.groupCapacity;
+        } else {
+            tmp = busiestStat.loadPerTask * Pelt.SCHED_CAPACITY_SCALE / localStat.groupCapacity;
+        }
+        capaMove += localStat.groupCapacity * Math.min(localStat.loadPerTask, localStat.avgLoad + tmp);
+        capaMove /= Pelt.SCHED_CAPACITY_SCALE;
+        if (capaMove > capaNow) {
+            envImbalance = busiestStat.loadPerTask;
+        }
+    }
+
+    /**
+     * {@code find_busiest_queue(env, group)}: the group's CPU with the highest weighted load per
+     * capacity, skipping a CPU with one task heavier than the imbalance (moving it would not help).
+     * Returns -1 if none.
+     */
+    private int findBusiestQueue(long group) {
+        int busiest = -1;
+        long busiestLoad = 0;
+        long busiestCapacity = 1;
+        for (int i = 0; i < mc.cpus; i++) {
+            if (!topology.inGroup(group, i) || !envCpus[i]) {
+                continue;
+            }
+            long capacity = Pelt.SCHED_CAPACITY_SCALE;
+            long wl = weightedCpuload(i);
+            // check_cpu_capacity is false: cpu_capacity == cpu_capacity_orig without rt/irq pressure
+            if (rq.nrRunning(i) == 1 && Long.compareUnsigned(wl, envImbalance) > 0) {
+                continue;
+            }
+            if (Long.compareUnsigned(ulong(wl * busiestCapacity), ulong(busiestLoad * capacity)) > 0) {
+                busiestLoad = wl;
+                busiestCapacity = capacity;
+                busiest = i;
+            }
+        }
+        return busiest;
+    }
+
+    /**
+     * {@code detach_tasks(env)}: from the tail of the busiest CPU's {@code cfs_tasks} (the tasks
+     * queued longest ago), each task {@code can_migrate_task} allows and whose {@code task_h_load} is
+     * at most twice the remaining imbalance is detached, until the imbalance is met; a newly idle CPU
+     * keeps at least one task on the source, a task passed over goes to the list's head; with
+     * CONFIG_PREEMPT a newly idle balance stops after one task. Returns the number detached.
+     */
+    private int detachTasks() {
+        if (envImbalance <= 0) {
+            return 0;
+        }
+        long head = rq.cpuRq(envSrcCpu) + rq.cfsTasks;
+        int detached = 0;
+        while (!mc.lists.empty(head)) {
+            if (envIdle != CPU_NOT_IDLE && rq.nrRunning(envSrcCpu) <= 1) {
+                break;
+            }
+            long p = mc.lists.prev(head) - f.task.seGroupNode;
+            envLoop++;
+            if (envLoop > envLoopMax) {
+                break;
+            }
+            if (envLoop > envLoopBreak) {
+                envLoopBreak += SCHED_NR_MIGRATE;
+                envFlags |= LBF_NEED_BREAK;
+                break;
+            }
+            if (canMigrateTask(p)) {
+                long load = taskHLoad(p, envSrcCpu);
+                if (Long.compareUnsigned(load / 2, envImbalance) <= 0) {
+                    core.detachTask(p, envSrcCpu, envDstCpu);
+                    envTasks[envNrTasks++] = p;
+                    detached++;
+                    envImbalance -= load;
+                    if (mc.platform.preemptible() && envIdle == CPU_NEWLY_IDLE) {
+                        break;
+                    }
+                    if (envImbalance <= 0) {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            mc.lists.del(p + f.task.seGroupNode);
+            mc.lists.add(p + f.task.seGroupNode, head);
+        }
+        return detached;
+    }
+
+    /**
+     * {@code can_migrate_task(p, env)}: not if this CPU is not allowed (then LBF_SOME_PINNED, and a
+     * CPU of the local group it may use as {@code new_dst_cpu}), not the running task, and not a
+     * cache-hot one ({@code task_hot}) unless balancing failed more than {@code cache_nice_tries}
+     * times.
+     */
+    private boolean canMigrateTask(long p) {
+        if (!allowed(p, envDstCpu)) {
+            envFlags |= LBF_SOME_PINNED;
+            if (envIdle == CPU_NEWLY_IDLE || (envFlags & LBF_DST_PINNED) != 0) {
+                return false;
+            }
+            long dstGroup = topology.groups(envSd);
+            for (int c = 0; c < mc.cpus; c++) {
+                if (topology.inGroup(dstGroup, c) && envCpus[c] && allowed(p, c)) {
+                    envFlags |= LBF_DST_PINNED;
+                    envNewDstCpu = c;
+                    break;
+                }
+            }
+            return false;
+        }
+        envFlags &= ~LBF_ALL_PINNED;
+        if (rq.curr(envSrcCpu) == p) {
+            return false;
+        }
+        return !taskHot(p) || topology.nrBalanceFailed(envSd) > topology.cacheNiceTries(envSd);
+    }
+
+    /**
+     * {@code task_hot(p, env)}: a fair task that is a buddy of its queue while this CPU has work
+     * (CACHE_HOT_BUDDY), or that ran less than {@code sysctl_sched_migration_cost} ago; never a
+     * SCHED_IDLE one.
+     */
+    private boolean taskHot(long p) {
+        if (m.readPointer(p + f.task.schedClass) != address || m.readInt(p + o.taskPolicy) == SCHED_IDLE) {
+            return false;
+        }
+        if (rq.nrRunning(envDstCpu) != 0 && (nextBuddy(envSrcCpu) == p || lastBuddy(envSrcCpu) == p)) {
+            return true;
+        }
+        return mc.clock - m.readLong(p + f.task.seExecStart) < Rq.SCHED_MIGRATION_COST;
+    }
+
+    /** {@code attach_tasks(env)}: each detached task, the last detached first, activated on this CPU with a preemption check. */
+    private void attachTasks() {
+        rq.updateRqClock(envDstCpu);
+        while (envNrTasks > 0) {
+            long p = envTasks[--envNrTasks];
+            core.attachTask(p, envDstCpu);
+        }
     }
 }

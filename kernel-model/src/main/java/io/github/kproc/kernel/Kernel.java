@@ -63,6 +63,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
             Vfork vfork = new Vfork(mc, taskAlloc, pids);
             this.core = new Core(mc, preempt, mm, taskAlloc, pids, vfork);
             Softirq softirq = new Softirq(mc, preempt, core);
+            core.softirq = softirq;
             Fork fork = new Fork(mc, core, pids, cred, files, signals, mm, nsproxy, taskAlloc, vfork);
             Exit exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
             Exec exec = new Exec(mc, core, mm, files, signals, vfork);

@@ -51,6 +51,25 @@ final class Rq {
     final long cfsTasks;
     /** {@code per_cpu_ptr(&runqueues, cpu)}, derived once at boot (the per-CPU offsets never change). */
     private final long[] base;
+    /** {@code rq.cpu_load[CPU_LOAD_IDX_MAX]}: the tick-decayed loads load balancing biases by. */
+    private final long cpuLoad;
+    /** {@code CPU_LOAD_IDX_MAX}. */
+    static final int CPU_LOAD_IDX_MAX = 5;
+    /** {@code rq.nr_load_updates}. */
+    private final long nrLoadUpdates;
+    /** {@code rq.next_balance}: the jiffy from which the tick raises SCHED_SOFTIRQ. */
+    private final long nextBalance;
+    /** {@code rq.idle_balance}: the CPU was idle at its last tick. */
+    private final long idleBalance;
+    /** {@code rq.idle_stamp}: when newly-idle balancing last found nothing to pull. */
+    private final long idleStamp;
+    /** {@code rq.max_idle_balance_cost}. */
+    private final long maxIdleBalanceCost;
+    /**
+     * {@code rq->rd->overload} of the one root domain: some CPU has more than one runnable task. The
+     * model has no {@code struct root_domain} in the arena, so the flag lives here.
+     */
+    boolean rdOverload;
 
     Rq(Machine mc) {
         this.mc = mc;
@@ -72,7 +91,12 @@ final class Rq {
         this.rt = p.offsetOf("rq", "rt");
         this.cfsTasks = p.offsetOf("rq", "cfs_tasks");
         this.avgIdle = p.offsetOf("rq", "avg_idle");
-        long maxIdleBalanceCost = p.offsetOf("rq", "max_idle_balance_cost");
+        this.maxIdleBalanceCost = p.offsetOf("rq", "max_idle_balance_cost");
+        this.cpuLoad = p.offsetOf("rq", "cpu_load");
+        this.nrLoadUpdates = p.offsetOf("rq", "nr_load_updates");
+        this.nextBalance = p.offsetOf("rq", "next_balance");
+        this.idleBalance = p.offsetOf("rq", "idle_balance");
+        this.idleStamp = p.offsetOf("rq", "idle_stamp");
         this.runqueues = mc.perCpu.define(size, Math.max(64, p.struct("rq").alignment()));
         mc.runqueues = runqueues;
         this.base = new long[mc.cpus];
@@ -83,6 +107,8 @@ final class Rq {
             // sched_init: avg_idle = 2 * sysctl_sched_migration_cost, max_idle_balance_cost = it
             m.writeLong(base[c] + avgIdle, 2 * SCHED_MIGRATION_COST);
             m.writeLong(base[c] + maxIdleBalanceCost, SCHED_MIGRATION_COST);
+            // sched_init: next_balance = jiffies
+            m.writePointer(base[c] + nextBalance, jiffies());
         }
     }
 
@@ -120,8 +146,82 @@ final class Rq {
         return m.readInt(base[c] + nrRunning);
     }
 
+    /**
+     * {@code add_nr_running}/{@code sub_nr_running}: a CPU reaching two runnable tasks marks the root
+     * domain overloaded (what lets newly-idle balancing look for work).
+     */
     void addNrRunning(int c, int delta) {
-        m.writeInt(base[c] + nrRunning, m.readInt(base[c] + nrRunning) + delta);
+        int prev = m.readInt(base[c] + nrRunning);
+        m.writeInt(base[c] + nrRunning, prev + delta);
+        if (delta > 0 && prev < 2 && prev + delta >= 2) {
+            rdOverload = true;
+        }
+    }
+
+    /** {@code jiffies} of the machine's clock, as the build's {@code unsigned long}. */
+    long jiffies() {
+        long j = mc.clock / (1_000_000_000L / mc.hz);
+        return platform.pointerSize() == 8 ? j : j & 0xffffffffL;
+    }
+
+    /** {@code rq.cpu_load[idx]}. */
+    long cpuLoad(int c, int idx) {
+        return m.readPointer(base[c] + cpuLoad + (long) idx * platform.pointerSize());
+    }
+
+    /**
+     * {@code cpu_load_update_active(rq)} from {@code scheduler_tick} -> {@code cpu_load_update_periodic}
+     * -> {@code cpu_load_update(rq, load, 1)}: {@code cpu_load[0]} is the weighted load; each
+     * {@code cpu_load[i]} moves 1/2^i of the way to it, rounded up while the load rises. (With
+     * NO_HZ_COMMON and one pending update the tickless terms cancel.)
+     */
+    void cpuLoadUpdateActive(int c, long load) {
+        int ptr = platform.pointerSize();
+        long mask = ptr == 8 ? -1L : 0xffffffffL;
+        m.writePointer(base[c] + nrLoadUpdates, m.readPointer(base[c] + nrLoadUpdates) + 1);
+        m.writePointer(base[c] + cpuLoad, load);
+        long scale = 2;
+        for (int i = 1; i < CPU_LOAD_IDX_MAX; i++, scale += scale) {
+            long at = base[c] + cpuLoad + (long) i * ptr;
+            long oldLoad = m.readPointer(at);
+            long newLoad = load;
+            if (Long.compareUnsigned(newLoad, oldLoad) > 0) {
+                newLoad += scale - 1;
+            }
+            m.writePointer(at, ((oldLoad * (scale - 1) + newLoad) & mask) >>> i);
+        }
+    }
+
+    long nextBalance(int c) {
+        return m.readPointer(base[c] + nextBalance);
+    }
+
+    void setNextBalance(int c, long jiffy) {
+        m.writePointer(base[c] + nextBalance, jiffy);
+    }
+
+    boolean idleBalance(int c) {
+        return m.readByte(base[c] + idleBalance) != 0;
+    }
+
+    void setIdleBalance(int c, boolean idle) {
+        m.writeByte(base[c] + idleBalance, (byte) (idle ? 1 : 0));
+    }
+
+    void setIdleStamp(int c, long stamp) {
+        m.writeLong(base[c] + idleStamp, stamp);
+    }
+
+    long idleStamp(int c) {
+        return m.readLong(base[c] + idleStamp);
+    }
+
+    long maxIdleBalanceCost(int c) {
+        return m.readLong(base[c] + maxIdleBalanceCost);
+    }
+
+    void setMaxIdleBalanceCost(int c, long cost) {
+        m.writeLong(base[c] + maxIdleBalanceCost, cost);
     }
 
     long nrSwitches(int c) {

@@ -19,6 +19,8 @@ final class Softirq {
     private final Offsets o;
     private final Preempt preempt;
     private final Core core;
+    /** {@code SCHED_SOFTIRQ}: load balancing ({@code run_rebalance_domains}). */
+    static final int SCHED_SOFTIRQ = 7;
     /** {@code local_softirq_pending()} per CPU (irq_stat's {@code __softirq_pending}): raised vectors. */
     final int[] softirqPending;
 
@@ -81,7 +83,8 @@ final class Softirq {
 
     /**
      * {@code __do_softirq()}: serving softirqs (+SOFTIRQ_OFFSET) with irqs on, each pending vector's
-     * {@code softirq_entry}/{@code softirq_exit}.
+     * {@code softirq_entry}/{@code softirq_exit} around its handler: SCHED_SOFTIRQ runs
+     * {@code run_rebalance_domains}; the other vectors have no handler work in the model.
      */
     void doSoftirq(int cpu) {
         preempt.add(cpu, PreemptCount.SOFTIRQ_OFFSET, PreemptCount.SOFTIRQ_MASK, "__do_softirq");
@@ -93,6 +96,9 @@ final class Softirq {
             for (int vector = 0; vector < SOFTIRQ_NAMES.length; vector++) {
                 if ((pending & (1 << vector)) != 0) {
                     mc.trace.softirq(cpu, "softirq_entry", vector);
+                    if (vector == SCHED_SOFTIRQ) {
+                        core.fair.runRebalanceDomains(cpu);
+                    }
                     mc.trace.softirq(cpu, "softirq_exit", vector);
                 }
             }

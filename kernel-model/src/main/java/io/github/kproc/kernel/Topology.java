@@ -50,6 +50,10 @@ final class Topology {
     private final long sdSpanWeight;
     private final long sdAvgScanCost;
     private final long sdSpan;
+    private final long sdNewidleIdx;
+    private final long sdNrBalanceFailed;
+    private final long sdMaxNewidleLbCost;
+    private final long sdNextDecayMaxLbCost;
     private final long sgNext;
     private final long sgRef;
     private final long sgGroupWeight;
@@ -95,6 +99,10 @@ final class Topology {
         this.sdSpanWeight = p.offsetOf("sched_domain", "span_weight");
         this.sdAvgScanCost = p.offsetOf("sched_domain", "avg_scan_cost");
         this.sdSpan = p.offsetOf("sched_domain", "span");
+        this.sdNewidleIdx = p.offsetOf("sched_domain", "newidle_idx");
+        this.sdNrBalanceFailed = p.offsetOf("sched_domain", "nr_balance_failed");
+        this.sdMaxNewidleLbCost = p.offsetOf("sched_domain", "max_newidle_lb_cost");
+        this.sdNextDecayMaxLbCost = p.offsetOf("sched_domain", "next_decay_max_lb_cost");
         this.sgNext = p.offsetOf("sched_group", "next");
         this.sgRef = p.offsetOf("sched_group", "ref");
         this.sgGroupWeight = p.offsetOf("sched_group", "group_weight");
@@ -142,6 +150,76 @@ final class Topology {
 
     int spanWeight(long sd) {
         return m.readInt(sd + sdSpanWeight);
+    }
+
+    /** {@code sd->last_balance} (jiffies). */
+    long lastBalance(long sd) {
+        return m.readPointer(sd + sdLastBalance);
+    }
+
+    void setLastBalance(long sd, long jiffy) {
+        m.writePointer(sd + sdLastBalance, jiffy);
+    }
+
+    /** {@code sd->balance_interval} (ms). */
+    int balanceInterval(long sd) {
+        return m.readInt(sd + sdBalanceInterval);
+    }
+
+    void setBalanceInterval(long sd, int ms) {
+        m.writeInt(sd + sdBalanceInterval, ms);
+    }
+
+    long minInterval(long sd) {
+        return m.readPointer(sd + sdMinInterval);
+    }
+
+    long maxInterval(long sd) {
+        return m.readPointer(sd + sdMaxInterval);
+    }
+
+    int busyFactor(long sd) {
+        return m.readInt(sd + sdBusyFactor);
+    }
+
+    int cacheNiceTries(long sd) {
+        return m.readInt(sd + sdCacheNiceTries);
+    }
+
+    /** {@code sd->nr_balance_failed}. */
+    int nrBalanceFailed(long sd) {
+        return m.readInt(sd + sdNrBalanceFailed);
+    }
+
+    void setNrBalanceFailed(long sd, int n) {
+        m.writeInt(sd + sdNrBalanceFailed, n);
+    }
+
+    long maxNewidleLbCost(long sd) {
+        return m.readLong(sd + sdMaxNewidleLbCost);
+    }
+
+    void setMaxNewidleLbCost(long sd, long cost) {
+        m.writeLong(sd + sdMaxNewidleLbCost, cost);
+    }
+
+    long nextDecayMaxLbCost(long sd) {
+        return m.readPointer(sd + sdNextDecayMaxLbCost);
+    }
+
+    void setNextDecayMaxLbCost(long sd, long jiffy) {
+        m.writePointer(sd + sdNextDecayMaxLbCost, jiffy);
+    }
+
+    /** {@code get_sd_load_idx(sd, idle)}: busy_idx when not idle, newidle_idx when newly idle, else idle_idx. */
+    int loadIdx(long sd, int idle) {
+        long field = idle == Fair.CPU_NOT_IDLE ? sdBusyIdx : idle == Fair.CPU_NEWLY_IDLE ? sdNewidleIdx : sdIdleIdx;
+        return m.readInt(sd + field);
+    }
+
+    /** {@code group->group_weight}. */
+    int groupWeight(long sg) {
+        return m.readInt(sg + sgGroupWeight);
     }
 
     boolean inDomainSpan(long sd, int cpu) {
@@ -297,6 +375,7 @@ final class Topology {
             m.writeInt(sd + sdFlags, flags);
             m.writeInt(sd + sdLevel, 0);
             m.writePointer(sd + sdLastBalance, jiffies);
+            m.writePointer(sd + sdNextDecayMaxLbCost, jiffies);
             m.writeInt(sd + sdBalanceInterval, weight);
             m.writeInt(sd + sdSpanWeight, weight);
             for (int c = 0; c < mc.cpus; c++) {

@@ -58,12 +58,36 @@ public abstract class MisuseFuzzContract extends KernelContract {
         return Pid.of(1 + r.nextInt(1 << 22));
     }
 
+    /** Children of vfork (and CLONE_VFORK) by parent: the parent keeps a reference until it runs again. */
+    private final java.util.Map<Long, Long> vforked = new java.util.HashMap<>();
+
+    private void rememberVfork(Kernel k, long parent, int pid) {
+        if (pid > 0) {
+            vforked.put(parent, PidsContract.findByNs(k, k.taskActivePidNs(parent), pid));
+        }
+    }
+
+    /**
+     * The task_structs a vfork parent still holds ({@code _do_fork}'s reference, dropped when it returns
+     * from {@code wait_for_vfork_done}): a reaped child's shared references live on until then.
+     */
+    private List<Long> held(Kernel k) {
+        Debugger d = new Debugger(k);
+        vforked.keySet().removeIf(parent -> !d.inVforkWait(parent));
+        return List.copyOf(vforked.values());
+    }
+
     /** One call; returns what it did, for the failure message. */
     private String call(Kernel k, SplittableRandom r) {
         int cpu = r.nextInt(10) == 0 ? anInt(r) : r.nextInt(k.cpus());
         return switch (r.nextInt(24)) {
             case 0 -> "fork on " + cpu + " " + k.cpu(cpu).fork();
-            case 1 -> "vfork on " + cpu + " " + k.cpu(cpu).vfork();
+            case 1 -> {
+                long parent = k.cpu(cpu).current().address();
+                Pid child = k.cpu(cpu).vfork();
+                rememberVfork(k, parent, child.nr());
+                yield "vfork on " + cpu + " " + child;
+            }
             case 2 -> {
                 java.util.EnumSet<CloneFlag> flags = java.util.EnumSet.noneOf(CloneFlag.class);
                 for (CloneFlag f : CloneFlag.values()) {
@@ -73,7 +97,12 @@ public abstract class MisuseFuzzContract extends KernelContract {
                 }
                 CloneArgs args = new CloneArgs(flags, r.nextInt(3) == 0 ? r.nextInt(256) : CloneFlag.SIGCHLD,
                         r.nextBoolean() ? 0 : aLong(r), 0, r.nextBoolean() ? 0 : aLong(r), 0, aLong(r));
-                yield "clone " + flags + " " + k.cpu(cpu).clone(args);
+                long parent = k.cpu(cpu).current().address();
+                Pid child = k.cpu(cpu).clone(args);
+                if (flags.contains(CloneFlag.VFORK)) {
+                    rememberVfork(k, parent, child.nr());
+                }
+                yield "clone " + flags + " " + child;
             }
             case 3 -> {
                 k.cpu(cpu).exit(anInt(r));
@@ -173,6 +202,7 @@ public abstract class MisuseFuzzContract extends KernelContract {
         for (int sequence = 0; sequence < SEQUENCES; sequence++) {
             SplittableRandom r = seeds.split();
             Kernel k = boot(b -> b.cpus(1 + r.nextInt(platform().nrCpus())).memory((16L + r.nextInt(48)) << 20));
+            vforked.clear();
             for (int n = 0; n < CALLS; n++) {
                 KernelSnapshot before = null;
                 if (r.nextInt(4) == 0) {
@@ -203,7 +233,7 @@ public abstract class MisuseFuzzContract extends KernelContract {
                     ok++;
                 }
                 if (n % 10 == 9) {
-                    List<?> violations = KernelInvariants.of(k).check();
+                    List<?> violations = KernelInvariants.of(k).check(held(k));
                     assertEquals(List.of(), violations, where);
                 }
             }

@@ -159,11 +159,16 @@ public abstract class PeltContract extends KernelContract {
     void aLongSleepDecaysToZero() {
         Kernel k = boot(2);
         long p = childOnCpu1(k);
+        // kthreadd, queued behind init on CPU 0, sleeps first: else CPU 1 going idle would pull it
+        // (idle_balance from pick_next_task_fair, as CPU 0 has two runnable tasks)
+        k.cpu(0).run(Pid.of(2));
+        k.cpu(0).sleep();
         k.cpu(1).step();
         k.advanceClock(20_000_000L);
         k.cpu(1).tick();
         k.cpu(1).sleep();
         assertTrue(se(k, p).loadAvg() > 0);
+        assertEquals(0, k.task(Pid.of(2)).orElseThrow().cpu(), "one runnable task on CPU 0: nothing to pull (find_busiest_queue skips a lone task)");
 
         k.advanceClock(3_000_000_000L);
         k.cpu(0).wakeUp(Pid.of(pidOf(k, p)));

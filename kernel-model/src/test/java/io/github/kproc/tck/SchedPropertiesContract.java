@@ -492,4 +492,57 @@ public abstract class SchedPropertiesContract extends KernelContract {
             }
         }
     }
+
+    /**
+     * The CPU's root group is overloaded for load balancing ({@code group_is_overloaded} of a one-CPU
+     * group): more than one fair task and {@code cpu_util * imbalance_pct > capacity * 100}.
+     */
+    private boolean overloaded(Kernel k, int cpu) {
+        Structs s = structs(k);
+        long rq = new Debugger(k).rq(cpu);
+        long cfs = rq + s.offset("rq", "cfs");
+        long util = Math.min(s.get(cfs + s.offset("cfs_rq", "avg"), "sched_avg", "util_avg"), 1024);
+        long sd = s.ptr(rq, "rq", "sd");
+        return s.i32(cfs, "cfs_rq", "nr_running") > 1 && util * s.i32(sd, "sched_domain", "imbalance_pct") > 1024 * 100;
+    }
+
+    @Test
+    @DisplayName("rebalance_domains and idle_balance: with always-runnable tasks started on CPU 0, no CPU stays idle for longer than one balance interval while another CPU's group is overloaded with more than one runnable task; and in the end no CPU is idle while another has two")
+    void idleCpusPullWithinABalanceInterval() {
+        qt().withFixedSeed(SEED).withExamples(Integer.getInteger("QT_EXAMPLES", 24))
+                .forAll(integers().between(2, 4), integers().between(2, 8))
+                .checkAssert((cpus, n) -> {
+                    Kernel k = boot(cpus);
+                    k.advanceClock(1_000_000_000L);
+                    k.cpu(0).run(Pid.INIT);
+                    for (int i = 0; i < n; i++) {
+                        k.migrate(k.cpu(0).fork(), 0);
+                    }
+                    long hz = 1_000_000_000L / k.tickNanos();
+                    // an idle CPU's interval: balance_interval at most max_interval = 2 * sd_weight ms, in jiffies (rounded up)
+                    long interval = Math.max(1, (2L * cpus * hz + 999) / 1000);
+                    int streak = 0;
+                    for (int t = 0; t < 150; t++) {
+                        k.tickAll();
+                        k.stepAll();
+                        boolean idle = false;
+                        boolean crowded = false;
+                        for (int c = 0; c < cpus; c++) {
+                            idle |= k.cpu(c).nrRunning() == 0;
+                            crowded |= overloaded(k, c);
+                        }
+                        streak = idle && crowded ? streak + 1 : 0;
+                        assertTrue(streak <= interval, cpus + " CPUs, " + n + " tasks: a CPU idle for " + streak
+                                + " ticks next to an overloaded one, at tick " + t);
+                    }
+                    int min = Integer.MAX_VALUE;
+                    int max = 0;
+                    for (int c = 0; c < cpus; c++) {
+                        min = Math.min(min, k.cpu(c).nrRunning());
+                        max = Math.max(max, k.cpu(c).nrRunning());
+                    }
+                    assertTrue(min > 0 || max <= 1, cpus + " CPUs, " + n + " tasks: balanced to " + min + ".." + max);
+                    assertEquals(List.of(), k.bugs());
+                });
+    }
 }
