@@ -23,6 +23,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.KillContract;
 import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PidsContract;
@@ -202,6 +203,14 @@ class Arm32TckTest {
     }
 
     @Nested
+    class Kill extends KillContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
     class MisuseFuzz extends MisuseFuzzContract {
         @Override
         protected Backend backend() {
@@ -346,6 +355,14 @@ class Arm32TckTest {
 
         @Nested
         class FaultInjection extends FaultInjectionContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class Kill extends KillContract {
             @Override
             protected Backend backend() {
                 return Arm32WithNamespaces.backend();

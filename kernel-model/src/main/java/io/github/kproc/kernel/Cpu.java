@@ -12,8 +12,9 @@ import io.github.kproc.view.TaskFlags;
 /**
  * One CPU of a booted kernel ({@link Kernel#cpu}): what runs there as its current task, as a system
  * call, an interrupt or the scheduler on that CPU would. Every operation first lets the CPU take a
- * reschedule IPI sent to it ({@link #step}), as an interrupt arrives before the next instruction, and
- * then acts as the task current after it.
+ * reschedule IPI sent to it and lets a killed current task die ({@link #step}), as an interrupt
+ * arrives before the next instruction and a killed task dies on its way back to user mode, and then
+ * acts as the task current after it.
  *
  * <p>{@link #as(Pid)} gives a handle that checks, before every operation, that the CPU runs the task
  * the caller means: otherwise {@link IllegalStateException} and nothing happens. Operations the
@@ -570,6 +571,9 @@ public final class Cpu {
      * Lets the CPU take what is pending for it: a reschedule IPI is taken as an interrupt
      * ({@code handle_IPI}: {@code ipi_entry}, {@code scheduler_ipi}, {@code ipi_exit}) and the return
      * from it reschedules when allowed. An IPI stays pending while irqs are masked or in hardirq or NMI.
+     * Then the current task returns to user mode: if it was killed (SIGKILL pending) it dies there
+     * ({@code get_signal} -> {@code do_group_exit}), and so does the next, until one has nothing
+     * pending; a namespace's init woken in {@code zap_pid_ns_processes} goes on with its exit.
      */
     public void step() {
         try {
@@ -586,6 +590,7 @@ public final class Cpu {
         if (mc.ipiPending[cpu]) {
             softirq.deliverReschedIpi(cpu);
         }
+        exit.exitToUserMode(cpu);
     }
 
     /**

@@ -190,11 +190,35 @@ final class Pids {
             long upid = numberAddress(pid, i);
             long ns = m.readPointer(upid + f.upid.ns);
             int allocated = m.readInt(ns + f.pidNs.pidAllocated) - 1;
+            if ((allocated == 1 || allocated == 2) && nrReapersToWake < reapersToWake.length) {
+                // only the reaper is left: wake_up_process(ns->child_reaper), asleep in zap_pid_ns_processes
+                reapersToWake[nrReapersToWake++] = m.readPointer(ns + f.pidNs.childReaper);
+            }
             // case PIDNS_ADDING: a fork failure of the namespace's first process; no pids after it
             m.writeInt(ns + f.pidNs.pidAllocated, allocated == PIDNS_ADDING ? 0 : allocated);
             idr.remove(idrOf(ns), m.readInt(upid + f.upid.nr));
         }
         putPid(pid);
+    }
+
+    /**
+     * The child reapers {@code free_pid} found alone in their namespaces ({@code case 2: case 1:}),
+     * for the caller, which knows the CPU, to {@code wake_up_process}: at most one per level.
+     */
+    final long[] reapersToWake = new long[MAX_PID_NS_LEVEL + 1];
+    int nrReapersToWake;
+
+    /** {@code pid_ns->pid_allocated}. */
+    int pidAllocated(long ns) {
+        return m.readInt(ns + f.pidNs.pidAllocated);
+    }
+
+    /**
+     * The step of {@code idr_for_each_entry_continue(&ns->idr, pid, nr)}: the smallest number at least
+     * {@code nr} in use in {@code ns} ({@code idr_get_next}), -1 if there is none.
+     */
+    int nextNr(long ns, int nr) {
+        return idr.getNext(idrOf(ns), nr);
     }
 
     /** {@code get_pid()}. */

@@ -52,7 +52,7 @@ public record Workload(List<Op> ops) {
         EXIT,
         /** {@code wait4(-1, WNOHANG)} by a task with children. */
         WAIT,
-        /** A signal sent to a task ({@code flags} is the signal, 1..31, SIGKILL excluded). */
+        /** A signal sent to a task ({@code flags} is the signal, 1..31; after SIGKILL its group dies when it next runs). */
         KILL,
         /** The current task sleeps. */
         SLEEP,
@@ -196,7 +196,7 @@ public record Workload(List<Op> ops) {
                     yield new Outcome(op, t.pid(), 0, null);
                 }
                 case KILL -> {
-                    int sig = op.flags() == 9 ? 10 : Math.max(1, Math.min(31, op.flags()));
+                    int sig = Math.max(1, Math.min(31, op.flags()));
                     TaskStruct t = pick(kernel, op, w -> w.pid() > 2 && !w.isZombie());
                     if (t == null) {
                         yield new Outcome(op, 0, 0, null);
@@ -242,6 +242,8 @@ public record Workload(List<Op> ops) {
             case VFORK_EXEC -> t -> !t.isKernelThread() && kernel.taskActivePidNs(t.address()) == kernel.initPidNamespace();
             default -> t -> !t.isKernelThread() || t.pid() == 1;
         };
+        // a killed current task dies on its way back to user mode before it could act
+        cpu.step();
         TaskStruct actor = cpu.current();
         if (actor.isIdle() || !suits.test(actor)) {
             actor = pick(kernel, op, t -> t.state() == TaskState.RUNNING && !t.isZombie() && suits.test(t)
@@ -251,6 +253,10 @@ public record Workload(List<Op> ops) {
             }
             if (!running(kernel, actor)) {
                 cpu.run(Pid.of(actor.pid()));
+                cpu.step();
+                if (cpu.current().pid() != actor.pid() || cpu.current().isIdle()) {
+                    return new Outcome(op, 0, 0, null); // it was killed, or went on with its exit, when it ran
+                }
             }
         }
         int pid = actor.pid();
@@ -413,7 +419,10 @@ public record Workload(List<Op> ops) {
                 if (!cpu.currentPid().equals(java.util.Optional.of(thread))) {
                     cpu.run(thread);
                 }
-                cpu.as(thread).exit(0);
+                cpu.step();
+                if (cpu.currentPid().equals(java.util.Optional.of(thread))) {
+                    cpu.as(thread).exit(0);
+                }
             }
         }
     }
