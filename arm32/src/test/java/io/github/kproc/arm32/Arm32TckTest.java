@@ -23,6 +23,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.ExecContract;
 import io.github.kproc.tck.KillContract;
 import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
@@ -196,6 +197,14 @@ class Arm32TckTest {
 
     @Nested
     class Namespaces extends NamespacesContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Exec extends ExecContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

@@ -25,6 +25,7 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.ExecContract;
 import io.github.kproc.tck.KillContract;
 import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
@@ -197,6 +198,14 @@ class Arm64TckTest {
 
     @Nested
     class Namespaces extends NamespacesContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Exec extends ExecContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

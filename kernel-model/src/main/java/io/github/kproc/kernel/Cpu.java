@@ -590,7 +590,7 @@ public final class Cpu {
         if (mc.ipiPending[cpu]) {
             softirq.deliverReschedIpi(cpu);
         }
-        exit.exitToUserMode(cpu);
+        exit.exitToUserMode(cpu, exec);
     }
 
     /**

@@ -209,7 +209,7 @@ final class Exit {
     }
 
     /** A namespace's init running again in {@code zap_pid_ns_processes}: its waits, then the rest of do_exit. */
-    private void resumeZap(int cpu, long me) {
+    void resumeZap(int cpu, long me) {
         if (!zapWait(cpu, me, pids.taskActivePidNs(me))) {
             return;
         }
@@ -222,10 +222,11 @@ final class Exit {
      * The return to user mode of the current task of {@code cpu} ({@code do_work_pending} ->
      * {@code do_signal} -> {@code get_signal}), run before the CPU's next operation: a task killed
      * (SIGKILL pending) dies there, {@code do_group_exit(SIGKILL)} with PF_SIGNALED; a namespace's
-     * init woken in zap_pid_ns_processes goes on with it. Repeats for the task that runs next.
-     * Kernel threads do not return to user mode; the idle task has nothing to do.
+     * init woken in zap_pid_ns_processes goes on with it, and a thread woken in exec's
+     * {@code de_thread} goes on with its exec ({@link Exec#resumeDeThread}). Repeats for the task that
+     * runs next. Kernel threads do not return to user mode; the idle task has nothing to do.
      */
-    void exitToUserMode(int cpu) {
+    void exitToUserMode(int cpu, Exec exec) {
         while (true) {
             long cur = mc.current(cpu);
             if (core.isIdle(cur)) {
@@ -233,14 +234,10 @@ final class Exit {
             }
             if (inZap(cur)) {
                 resumeZap(cpu, cur);
+            } else if (exec.inDeThread(cur)) {
+                exec.resumeDeThread(cpu, cur);
             } else if ((m.readInt(cur + o.taskFlags) & TaskFlags.PF_KTHREAD) == 0 && signals.fatalSignalPending(cur)) {
-                // get_signal: signal_group_exit(), SIGKILL dequeued, recalc_sigpending, then fatal:
-                signals.sigdelset(cur, Signals.SIGKILL);
-                if (!signals.anyPending(cur)) {
-                    mc.clearTsiFlag(cur, Machine.TIF_SIGPENDING);
-                }
-                m.writeInt(cur + o.taskFlags, m.readInt(cur + o.taskFlags) | TaskFlags.PF_SIGNALED);
-                doGroupExit(cpu, Signals.SIGKILL);
+                getSignalKill(cpu, cur);
             } else {
                 return;
             }
@@ -250,16 +247,26 @@ final class Exit {
         }
     }
 
+    /** {@code get_signal} for a killed task: SIGKILL dequeued, {@code recalc_sigpending}, PF_SIGNALED, {@code do_group_exit}. */
+    void getSignalKill(int cpu, long cur) {
+        signals.sigdelset(cur, Signals.SIGKILL);
+        if (!signals.anyPending(cur)) {
+            mc.clearTsiFlag(cur, Machine.TIF_SIGPENDING);
+        }
+        m.writeInt(cur + o.taskFlags, m.readInt(cur + o.taskFlags) | TaskFlags.PF_SIGNALED);
+        doGroupExit(cpu, Signals.SIGKILL);
+    }
+
     /**
      * {@code do_group_exit(exit_code)} of the current task: the group's exit code if it is already
-     * exiting as a group; else, with other threads, it becomes the group's ({@code SIGNAL_GROUP_EXIT})
+     * exiting as a group ({@link #signalGroupExit}: a thread killed by de_thread exits with it too); else, with other threads, it becomes the group's ({@code SIGNAL_GROUP_EXIT})
      * and {@link #zapOtherThreads} kills them; then {@code do_exit}.
      */
     void doGroupExit(int cpu, int code) {
         long current = mc.current(cpu);
         long sig = m.readPointer(current + f.task.signal);
         int exitCode = code;
-        if ((m.readInt(sig + f.signal.flags) & SIGNAL_GROUP_EXIT) != 0) {
+        if (signalGroupExit(sig)) {
             exitCode = m.readInt(sig + f.signal.groupExitCode);
         } else if (!threadGroupEmpty(current)) {
             m.writeInt(sig + f.signal.groupExitCode, code);
@@ -267,6 +274,14 @@ final class Exit {
             zapOtherThreads(cpu, current);
         }
         doExit(cpu, exitCode);
+    }
+
+    /**
+     * {@code signal_group_exit(sig)}: the group exits ({@code SIGNAL_GROUP_EXIT}) or an exec's
+     * de_thread is killing it ({@code group_exit_task} set).
+     */
+    boolean signalGroupExit(long sig) {
+        return (m.readInt(sig + f.signal.flags) & SIGNAL_GROUP_EXIT) != 0 || m.readPointer(sig + f.signal.groupExitTask) != 0;
     }
 
     /**
@@ -353,7 +368,7 @@ final class Exit {
      * {@code wake_up_process(p)}: {@code try_to_wake_up(p, TASK_NORMAL)}, nothing if p is not in an
      * interruptible or uninterruptible sleep (a do_wait sleep's entry is taken off, as do_wait would).
      */
-    private void wakeUpProcess(int cpu, long p) {
+    void wakeUpProcess(int cpu, long p) {
         if ((m.readPointer(p + o.taskState) & (TaskStateBits.TASK_INTERRUPTIBLE | TaskStateBits.TASK_UNINTERRUPTIBLE)) == 0) {
             return;
         }
@@ -440,6 +455,11 @@ final class Exit {
             autoreap = true;
         }
         m.writeInt(tsk + o.taskExitState, (int) (autoreap ? TaskStateBits.EXIT_DEAD : TaskStateBits.EXIT_ZOMBIE));
+        // mt-exec: de_thread waits for the group leader to be a zombie
+        long sig = m.readPointer(tsk + f.task.signal);
+        if (m.readInt(sig + f.signal.notifyCount) < 0) {
+            wakeUpProcess(cpu, m.readPointer(sig + f.signal.groupExitTask));
+        }
         if (autoreap) {
             releaseTask(cpu, tsk);
         }
@@ -481,7 +501,7 @@ final class Exit {
         while (true) {
             cred.addProcesses(cred.user(p), -1);
             pids.nrReapersToWake = 0;
-            exitSignal(p);
+            exitSignal(cpu, p);
             for (int i = 0; i < pids.nrReapersToWake; i++) {
                 wakeUpProcess(cpu, pids.reapersToWake[i]);
             }
@@ -503,10 +523,23 @@ final class Exit {
         }
     }
 
-    /** {@code __exit_signal(tsk)}: nr_threads down, {@code __unhash_process}, the sighand dropped. */
-    private void exitSignal(long tsk) {
+    /**
+     * {@code __exit_signal(tsk)}: a thread counts down de_thread's {@code notify_count}, nr_threads down,
+     * {@code __unhash_process}, the sighand dropped.
+     */
+    private void exitSignal(int cpu, long tsk) {
         long sig = m.readPointer(tsk + f.task.signal);
         boolean groupDead = threadGroupLeader(tsk);
+        if (!groupDead) {
+            // de_thread waits for the other threads: the last one released wakes it
+            int notify = m.readInt(sig + f.signal.notifyCount);
+            if (notify > 0) {
+                m.writeInt(sig + f.signal.notifyCount, notify - 1);
+                if (notify == 1) {
+                    wakeUpProcess(cpu, m.readPointer(sig + f.signal.groupExitTask));
+                }
+            }
+        }
         if (!groupDead && m.readPointer(sig + f.signal.currTarget) == tsk) {
             m.writePointer(sig + f.signal.currTarget, lists.next(tsk + f.task.threadGroup) - f.task.threadGroup);
         }

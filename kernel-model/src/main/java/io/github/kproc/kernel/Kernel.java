@@ -65,7 +65,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
             Softirq softirq = new Softirq(mc, preempt, core);
             Fork fork = new Fork(mc, core, pids, cred, files, signals, mm, nsproxy, taskAlloc, vfork);
             this.exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
-            Exec exec = new Exec(mc, core, mm, files, signals, vfork);
+            Exec exec = new Exec(mc, core, mm, files, signals, vfork, exit, pids);
             this.sysctl = new Sysctl(mc, cred);
             Sys sys = new Sys(mc, fork, pids);
             new Boot(mc, core, fork, exec, pids, mm, files, signals, taskAlloc).start();

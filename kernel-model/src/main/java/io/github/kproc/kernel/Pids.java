@@ -305,6 +305,32 @@ final class Pids {
                 pid + f.pid.tasks + (long) type * mc.platform.pointerSize());
     }
 
+    /**
+     * {@code change_pid(task, PIDTYPE_PID, pid)}: {@code __change_pid} unlinks the task from its own
+     * pid (freed if no task uses it any more) and {@code attach_pid} links it to {@code pid}.
+     */
+    void changePid(long task, long pid) {
+        long old = taskPid(task, PIDTYPE_PID);
+        mc.lists.hlistDel(task + f.task.pidLinks);
+        m.writePointer(task + f.task.threadPid, pid);
+        boolean used = false;
+        for (int t = 0; t < PIDTYPE_MAX; t++) {
+            used |= mc.lists.hlistFirst(old + f.pid.tasks + (long) t * mc.platform.pointerSize()) != 0;
+        }
+        if (!used && old != mc.initStructPid) {
+            freePid(old);
+        }
+        attachPid(task, PIDTYPE_PID);
+    }
+
+    /** {@code transfer_pid(old, new, type)}: {@code new} takes {@code old}'s place on the pid's list of that type. */
+    void transferPid(long old, long task, int type) {
+        if (type == PIDTYPE_PID) {
+            m.writePointer(task + f.task.threadPid, m.readPointer(old + f.task.threadPid));
+        }
+        mc.lists.hlistReplace(old + f.task.pidLinks + type * f.list.hnodeSize, task + f.task.pidLinks + type * f.list.hnodeSize);
+    }
+
     /** {@code detach_pid(task, type)}: unlink, and free the pid once no task of any type uses it. */
     void detachPid(long task, int type) {
         long pid = taskPid(task, type);

@@ -46,7 +46,7 @@ public record Workload(List<Op> ops) {
         NEWPID,
         /** {@code kernel_thread()} by kthreadd. */
         KERNEL_THREAD,
-        /** {@code execve()} by a single-threaded process. */
+        /** {@code execve()} by a user task, a thread of a multithreaded process too ({@code de_thread}). */
         EXEC,
         /** {@code exit()} of a task that may exit (not init, kthreadd or an idle task). */
         EXIT,
@@ -233,7 +233,8 @@ public record Workload(List<Op> ops) {
     private static Outcome actAs(Kernel kernel, Cpu cpu, Op op) {
         java.util.function.Predicate<TaskStruct> suits = switch (op.kind()) {
             case KERNEL_THREAD -> t -> t.pid() == 2;
-            case EXEC -> t -> t.pid() > 2 && !t.isKernelThread() && t.isGroupLeader() && alone(kernel, t);
+            // a thread of a multithreaded process too (de_thread); not one of init's
+            case EXEC -> t -> t.pid() > 2 && !t.isKernelThread() && t.tgid() != 1;
             case EXIT -> t -> t.pid() > 2 && t.tgid() != 1 && t.tgid() != 2;
             case WAIT -> t -> hasChildren(kernel, t);
             case SLEEP -> t -> t.pid() > 2;
@@ -342,15 +343,6 @@ public record Workload(List<Op> ops) {
             }
         }
         return false;
-    }
-
-    private static boolean alone(Kernel kernel, TaskStruct t) {
-        for (TaskStruct other : kernel.tasks()) {
-            if (other.tgid() == t.tgid() && other.address() != t.address()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static boolean hasChildren(Kernel kernel, TaskStruct t) {
