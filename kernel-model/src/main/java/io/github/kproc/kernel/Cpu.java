@@ -390,7 +390,15 @@ public final class Cpu {
     /**
      * The effects of {@code execve} the fork and exit paths depend on: a file table and signal handlers
      * of its own, a new user address space, {@code mm_release} completing a vfork parent's wait,
-     * {@code __set_task_comm}, addr_limit USER_DS, and a kernel thread becoming a user task.
+     * {@code __set_task_comm}, addr_limit USER_DS, exit_signal SIGCHLD, and a kernel thread becoming a
+     * user task. In a multithreaded process {@code de_thread} first kills the other threads and the
+     * caller sleeps (TASK_KILLABLE) until they are gone, and, if it is not the leader, until the leader
+     * is a zombie, whose pid it then takes; this returns when the caller sleeps, and the exec completes
+     * when the task next runs (an error then, ENOMEM for the signal handlers, goes to its return
+     * register). Killed meanwhile, it dies instead.
+     *
+     * @throws KernelException ENOMEM without memory for the new mm or file table, EAGAIN at
+     *     RLIMIT_NPROC after a setuid or while the thread group is exiting, EPERM for an idle task
      */
     public void exec(String comm) {
         java.util.Objects.requireNonNull(comm, "comm");

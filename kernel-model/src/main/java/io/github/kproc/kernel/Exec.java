@@ -8,9 +8,10 @@ import io.github.kproc.view.TaskFlags;
 import io.github.kproc.view.TaskStateBits;
 
 /**
- * What {@code execve} does that fork and exit depend on ({@code fs/exec.c}): {@code unshare_files}
- * and {@code de_thread}'s copy of a shared sighand_struct, so that nothing CLONE_FILES or CLONE_SIGHAND
- * shared survives the exec; {@code exec_mmap} to a new mm (releasing a vfork parent);
+ * What {@code execve} does that fork and exit depend on ({@code fs/exec.c}): {@code unshare_files},
+ * {@code de_thread} (the other threads killed and waited for, a non-leader taking the leader's pid)
+ * and its copy of a shared sighand_struct, so that nothing CLONE_FILES or CLONE_SIGHAND shared
+ * survives the exec; {@code exec_mmap} to a new mm (releasing a vfork parent);
  * {@code flush_old_exec}'s flags and USER_DS, {@code __set_task_comm}, {@code flush_signal_handlers}.
  * Program loading itself is outside the model.
  */
@@ -225,8 +226,9 @@ final class Exec {
         m.writeInt(tsk + o.taskExitSignal, Signals.SIGCHLD);
         // past the point of no return
         if (unshared != 0) {
+            // put_files_struct(displaced): the last user (de_thread's dead threads let go meanwhile) frees it
             m.writePointer(tsk + f.task.files, unshared);
-            m.writeInt(oldFiles + f.files.count, m.readInt(oldFiles + f.files.count) - 1);
+            files.putFiles(oldFiles);
         }
         if (newSighand != 0) {
             m.writePointer(tsk + f.task.sighand, newSighand);

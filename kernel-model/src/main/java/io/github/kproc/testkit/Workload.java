@@ -302,11 +302,18 @@ public record Workload(List<Op> ops) {
 
     /** vfork, then the child runs where it was placed and execs, which completes the parent's wait. */
     private static int vforkExec(Kernel kernel, Cpu parent) {
+        Pid parentPid = Pid.of(parent.current().pid());
         Pid child = parent.vfork();
         TaskStruct c = kernel.task(child).orElseThrow();
         Cpu where = kernel.cpu(c.cpu());
         where.run(child);
         where.as(child).exec("sh");
+        // the parent, woken by the exec's mm_release, runs on and drops _do_fork's reference on the child
+        // (else a thread of its group could reap the child while the reference is still held)
+        TaskStruct p = kernel.task(parentPid).orElseThrow();
+        if (p.state() == TaskState.RUNNING && !running(kernel, p)) {
+            kernel.cpu(p.cpu()).run(parentPid);
+        }
         return child.nr();
     }
 
