@@ -24,6 +24,8 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.ExecContract;
+import io.github.kproc.tck.KillContract;
 import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PeltContract;
@@ -214,6 +216,22 @@ class Arm32TckTest {
     }
 
     @Nested
+    class Exec extends ExecContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Kill extends KillContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
     class MisuseFuzz extends MisuseFuzzContract {
         @Override
         protected Backend backend() {
@@ -382,6 +400,14 @@ class Arm32TckTest {
 
         @Nested
         class FaultInjection extends FaultInjectionContract {
+            @Override
+            protected Backend backend() {
+                return Arm32WithNamespaces.backend();
+            }
+        }
+
+        @Nested
+        class Kill extends KillContract {
             @Override
             protected Backend backend() {
                 return Arm32WithNamespaces.backend();

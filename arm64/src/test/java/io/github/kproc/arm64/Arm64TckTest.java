@@ -26,6 +26,8 @@ import io.github.kproc.tck.ForkIdleContract;
 import io.github.kproc.tck.ForkPropertiesContract;
 import io.github.kproc.tck.FtraceContract;
 import io.github.kproc.tck.KernelContract.Backend;
+import io.github.kproc.tck.ExecContract;
+import io.github.kproc.tck.KillContract;
 import io.github.kproc.tck.MisuseFuzzContract;
 import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PeltContract;
@@ -208,6 +210,22 @@ class Arm64TckTest {
 
     @Nested
     class Namespaces extends NamespacesContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Exec extends ExecContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Kill extends KillContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

@@ -12,8 +12,9 @@ import io.github.kproc.view.TaskFlags;
 /**
  * One CPU of a booted kernel ({@link Kernel#cpu}): what runs there as its current task, as a system
  * call, an interrupt or the scheduler on that CPU would. Every operation first lets the CPU take a
- * reschedule IPI sent to it ({@link #step}), as an interrupt arrives before the next instruction, and
- * then acts as the task current after it.
+ * reschedule IPI sent to it and lets a killed current task die ({@link #step}), as an interrupt
+ * arrives before the next instruction and a killed task dies on its way back to user mode, and then
+ * acts as the task current after it.
  *
  * <p>{@link #as(Pid)} gives a handle that checks, before every operation, that the CPU runs the task
  * the caller means: otherwise {@link IllegalStateException} and nothing happens. Operations the
@@ -389,10 +390,19 @@ public final class Cpu {
     /**
      * The effects of {@code execve} the fork and exit paths depend on: a file table and signal handlers
      * of its own, a new user address space, {@code mm_release} completing a vfork parent's wait,
-     * {@code __set_task_comm}, addr_limit USER_DS, and a kernel thread becoming a user task. A fair
-     * task first passes {@code sched_exec}'s balancing point: if {@code select_task_rq_fair(SD_BALANCE_EXEC)}
-     * picks another CPU, the task is moved there, queued (traced {@code sched_migrate_task}), and this CPU
-     * switches to its next task; the exec's effects are applied all the same.
+     * {@code __set_task_comm}, addr_limit USER_DS, exit_signal SIGCHLD, and a kernel thread becoming a
+     * user task. A fair task passes {@code sched_exec}'s balancing point (the kernel takes it before the new
+     * mm and de_thread; the model once the exec can no longer fail, so a failed exec moves nothing): if
+     * {@code select_task_rq_fair(SD_BALANCE_EXEC)} picks another CPU, the task is moved there, queued
+     * (traced {@code sched_migrate_task}), and this CPU switches to its next task; the exec's effects
+     * are applied all the same. In a multithreaded process {@code de_thread} first kills the
+     * other threads and the caller sleeps (TASK_KILLABLE) until they are gone, and, if it is not the
+     * leader, until the leader is a zombie, whose pid it then takes; this returns when the caller
+     * sleeps, and the exec completes when the task next runs (an error then, ENOMEM for the signal
+     * handlers, goes to its return register). Killed meanwhile, it dies instead.
+     *
+     * @throws KernelException ENOMEM without memory for the new mm or file table, EAGAIN at
+     *     RLIMIT_NPROC after a setuid or while the thread group is exiting, EPERM for an idle task
      */
     public void exec(String comm) {
         java.util.Objects.requireNonNull(comm, "comm");
@@ -597,6 +607,9 @@ public final class Cpu {
      * Lets the CPU take what is pending for it: a reschedule IPI is taken as an interrupt
      * ({@code handle_IPI}: {@code ipi_entry}, {@code scheduler_ipi}, {@code ipi_exit}) and the return
      * from it reschedules when allowed. An IPI stays pending while irqs are masked or in hardirq or NMI.
+     * Then the current task returns to user mode: if it was killed (SIGKILL pending) it dies there
+     * ({@code get_signal} -> {@code do_group_exit}), and so does the next, until one has nothing
+     * pending; a namespace's init woken in {@code zap_pid_ns_processes} goes on with its exit.
      */
     public void step() {
         try {
@@ -613,6 +626,7 @@ public final class Cpu {
         if (mc.ipiPending[cpu]) {
             softirq.deliverReschedIpi(cpu);
         }
+        exit.exitToUserMode(cpu, exec);
     }
 
     /**

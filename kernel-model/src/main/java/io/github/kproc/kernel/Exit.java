@@ -81,7 +81,16 @@ final class Exit {
         files.exitFiles(tsk);
         files.exitFs(tsk);
         nsproxy.exitTaskNamespaces(tsk);
-        exitNotify(cpu, tsk, groupDead);
+        long childReaper = findChildReaper(cpu, tsk);
+        if (childReaper == 0) {
+            return; // asleep in zap_pid_ns_processes: resumeZap goes on when it runs again
+        }
+        exitNotify(cpu, tsk, childReaper, groupDead);
+        doTaskDead(cpu, tsk);
+    }
+
+    /** The end of {@code do_exit}: PF_EXITPIDONE, then {@code do_task_dead}. */
+    private void doTaskDead(int cpu, long tsk) {
         m.writeInt(tsk + o.taskFlags, m.readInt(tsk + o.taskFlags) | TaskFlags.PF_EXITPIDONE);
         // do_task_dead: TASK_DEAD, PF_NOFREEZE, and the final __schedule
         m.writePointer(tsk + o.taskState, TaskStateBits.TASK_DEAD);
@@ -118,35 +127,262 @@ final class Exit {
 
     /**
      * {@code find_child_reaper(father)}: the pid namespace's child reaper; if that is the dying task,
-     * the job passes to a live thread of its group, and if none is left the namespace stops
-     * allocating pids ({@code zap_pid_ns_processes}). Runs for every exit, children or not.
+     * the job passes to a live thread of its group, and if none is left the namespace dies with it:
+     * {@link #zapPidNsProcesses}. Runs for every exit, children or not.
      *
-     * <p>The kernel's zap_pid_ns_processes then kills every task of the namespace before its init is
-     * gone; the model cannot run them, so they outlive it, and for them (and the dying init's own
-     * children, see {@link #findNewReaper}) the reaper is that of the nearest ancestor namespace
-     * whose init still lives.
+     * @return the reaper, or 0 if the father went to sleep in zap_pid_ns_processes
      */
-    private long findChildReaper(long father) {
+    private long findChildReaper(int cpu, long father) {
         long ns = pids.taskActivePidNs(father);
         long reaper = m.readPointer(ns + f.pidNs.childReaper);
         if (reaper != father) {
-            return accepting(ns) ? reaper : liveAncestorReaper(ns);
+            return reaper;
         }
         long thread = findAliveThread(father);
         if (thread != 0) {
             m.writePointer(ns + f.pidNs.childReaper, thread);
             return thread;
         }
+        return zapPidNsProcesses(cpu, father, ns) ? father : 0;
+    }
+
+    /**
+     * {@code zap_pid_ns_processes(pid_ns)} by the namespace's last init thread, inside its do_exit:
+     * no more pids ({@code disable_pid_allocation}), SIGCHLD ignored so that dying children reap
+     * themselves, SIGKILL to every task numbered 2 and up in the namespace that has none pending
+     * (threads and nested namespaces' tasks included: they have numbers here) unless it ignores it
+     * (a kernel thread's SIG_IGN), then {@link #zapWait}.
+     *
+     * @return true if the namespace is empty now and do_exit goes on; false if the task sleeps
+     */
+    private boolean zapPidNsProcesses(int cpu, long me, long ns) {
         pids.disablePidAllocation(ns);
-        return father;
+        long sighand = m.readPointer(me + f.task.sighand);
+        m.writePointer(sighand + f.sighand.action + (Signals.SIGCHLD - 1) * f.sigaction.size + f.sigaction.handler,
+                Signals.SIG_IGN);
+        for (int nr = pids.nextNr(ns, 2); nr >= 0; nr = pids.nextNr(ns, nr + 1)) {
+            long task = pids.pidTask(pids.findPidNs(nr, ns), Pids.PIDTYPE_PID);
+            // send_sig_info(SIGKILL, SEND_SIG_FORCED, task): prepare_signal's sig_ignored(task, SIGKILL, force)
+            if (task != 0 && !signals.fatalSignalPending(task) && !signals.sigIgnored(task, Signals.SIGKILL, true)) {
+                sendSigkill(cpu, task);
+            }
+        }
+        return zapWait(cpu, me, ns);
+    }
+
+    /**
+     * The two waits of {@code zap_pid_ns_processes}: {@code kernel_wait4(-1, NULL, __WALL)} until
+     * -ECHILD (TIF_SIGPENDING cleared before each), reaping the zombies the task had; then, in
+     * TASK_INTERRUPTIBLE, until {@code pid_allocated} is down to the reaper's own pids (1, or 2 if it is
+     * not the group leader), woken by {@code free_pid}. {@code pid_ns->reboot} is not modelled.
+     *
+     * @return true once both waits are over; false if the task went to sleep in one of them
+     */
+    private boolean zapWait(int cpu, long me, long ns) {
+        while (true) {
+            mc.clearTsiFlag(me, Machine.TIF_SIGPENDING);
+            long rc = doWait(cpu, Pids.PIDTYPE_MAX, 0, WALL | WEXITED);
+            if (rc == WAIT_BLOCKED) {
+                return false;
+            }
+            if (rc == Errno.ECHILD.negative()) {
+                break;
+            }
+        }
+        int initPids = threadGroupLeader(me) ? 1 : 2;
+        if (pids.pidAllocated(ns) != initPids) {
+            m.writePointer(me + o.taskState, TaskStateBits.TASK_INTERRUPTIBLE);
+            core.schedule(cpu, false, 0);
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * True if the task sleeps (or was woken) inside do_exit's {@code zap_pid_ns_processes}: exiting,
+     * not yet past exit_notify (no PF_EXITPIDONE) and no exit state. Every other do_exit runs through.
+     */
+    boolean inZap(long task) {
+        int flags = m.readInt(task + o.taskFlags);
+        return (flags & (TaskFlags.PF_EXITING | TaskFlags.PF_EXITPIDONE)) == TaskFlags.PF_EXITING
+                && m.readInt(task + o.taskExitState) == 0;
+    }
+
+    /** A namespace's init running again in {@code zap_pid_ns_processes}: its waits, then the rest of do_exit. */
+    void resumeZap(int cpu, long me) {
+        if (!zapWait(cpu, me, pids.taskActivePidNs(me))) {
+            return;
+        }
+        int live = m.readInt(m.readPointer(me + f.task.signal) + f.signal.live);
+        exitNotify(cpu, me, me, live == 0);
+        doTaskDead(cpu, me);
+    }
+
+    /**
+     * The return to user mode of the current task of {@code cpu} ({@code do_work_pending} ->
+     * {@code do_signal} -> {@code get_signal}), run before the CPU's next operation: a task killed
+     * (SIGKILL pending) dies there, {@code do_group_exit(SIGKILL)} with PF_SIGNALED; a namespace's
+     * init woken in zap_pid_ns_processes goes on with it, and a thread woken in exec's
+     * {@code de_thread} goes on with its exec ({@link Exec#resumeDeThread}). Repeats for the task that
+     * runs next. Kernel threads do not return to user mode; the idle task has nothing to do.
+     */
+    void exitToUserMode(int cpu, Exec exec) {
+        while (true) {
+            long cur = mc.current(cpu);
+            if (core.isIdle(cur)) {
+                return;
+            }
+            if (inZap(cur)) {
+                resumeZap(cpu, cur);
+            } else if (exec.inDeThread(cur)) {
+                exec.resumeDeThread(cpu, cur);
+            } else if ((m.readInt(cur + o.taskFlags) & TaskFlags.PF_KTHREAD) == 0 && signals.fatalSignalPending(cur)) {
+                getSignalKill(cpu, cur);
+            } else {
+                return;
+            }
+            if (mc.current(cpu) == cur) {
+                return;
+            }
+        }
+    }
+
+    /** {@code get_signal} for a killed task: SIGKILL dequeued, {@code recalc_sigpending}, PF_SIGNALED, {@code do_group_exit}. */
+    void getSignalKill(int cpu, long cur) {
+        signals.sigdelset(cur, Signals.SIGKILL);
+        if (!signals.anyPending(cur)) {
+            mc.clearTsiFlag(cur, Machine.TIF_SIGPENDING);
+        }
+        m.writeInt(cur + o.taskFlags, m.readInt(cur + o.taskFlags) | TaskFlags.PF_SIGNALED);
+        doGroupExit(cpu, Signals.SIGKILL);
+    }
+
+    /**
+     * {@code do_group_exit(exit_code)} of the current task: the group's exit code if it is already
+     * exiting as a group ({@link #signalGroupExit}: a thread killed by de_thread exits with it too); else, with other threads, it becomes the group's ({@code SIGNAL_GROUP_EXIT})
+     * and {@link #zapOtherThreads} kills them; then {@code do_exit}.
+     */
+    void doGroupExit(int cpu, int code) {
+        long current = mc.current(cpu);
+        long sig = m.readPointer(current + f.task.signal);
+        int exitCode = code;
+        if (signalGroupExit(sig)) {
+            exitCode = m.readInt(sig + f.signal.groupExitCode);
+        } else if (!threadGroupEmpty(current)) {
+            m.writeInt(sig + f.signal.groupExitCode, code);
+            m.writeInt(sig + f.signal.flags, SIGNAL_GROUP_EXIT);
+            zapOtherThreads(cpu, current);
+        }
+        doExit(cpu, exitCode);
+    }
+
+    /**
+     * {@code signal_group_exit(sig)}: the group exits ({@code SIGNAL_GROUP_EXIT}) or an exec's
+     * de_thread is killing it ({@code group_exit_task} set).
+     */
+    boolean signalGroupExit(long sig) {
+        return (m.readInt(sig + f.signal.flags) & SIGNAL_GROUP_EXIT) != 0 || m.readPointer(sig + f.signal.groupExitTask) != 0;
+    }
+
+    /**
+     * {@code zap_other_threads(p)} (kernel/signal.c): SIGKILL to every other thread of p's group that
+     * has not exited, each woken ({@code signal_wake_up(t, 1)}). Returns how many other threads there are.
+     */
+    int zapOtherThreads(int cpu, long p) {
+        int count = 0;
+        long head = p + f.task.threadGroup;
+        for (long node = lists.next(head); node != head; node = lists.next(node)) {
+            long t = node - f.task.threadGroup;
+            count++;
+            if (m.readInt(t + o.taskExitState) != 0) {
+                continue;
+            }
+            signals.sigaddset(t, Signals.SIGKILL);
+            signalWakeUp(cpu, t, true);
+        }
+        return count;
+    }
+
+    /**
+     * SIGKILL sent to {@code p} ({@code send_signal} -> {@code complete_signal}, kernel/signal.c), the
+     * signal already past {@code sig_ignored}: if no thread of the group wants it (all exiting) it
+     * only stays pending; if the group is not exiting yet, the whole group is killed:
+     * {@code SIGNAL_GROUP_EXIT} with {@code group_exit_code} SIGKILL, and SIGKILL added to every
+     * thread, each woken from an interruptible or killable sleep ({@code signal_wake_up(t, 1)}).
+     * A running task dies on its next return to user mode ({@link #exitToUserMode}).
+     */
+    void sendSigkill(int cpu, long p) {
+        signals.sigaddset(p, Signals.SIGKILL);
+        // complete_signal: wants_signal(sig, p), or another thread of the group that does
+        long t = p;
+        if (!wantsSigkill(t)) {
+            long head = p + f.task.threadGroup;
+            t = 0;
+            for (long node = lists.next(head); node != head; node = lists.next(node)) {
+                if (wantsSigkill(node - f.task.threadGroup)) {
+                    t = node - f.task.threadGroup;
+                    break;
+                }
+            }
+            if (t == 0) {
+                return;
+            }
+        }
+        long sig = m.readPointer(p + f.task.signal);
+        if ((m.readInt(sig + f.signal.flags) & SIGNAL_GROUP_EXIT) != 0) {
+            signalWakeUp(cpu, t, true);
+            return;
+        }
+        m.writeInt(sig + f.signal.flags, SIGNAL_GROUP_EXIT);
+        m.writeInt(sig + f.signal.groupExitCode, Signals.SIGKILL);
+        long q = p;
+        do {
+            signals.sigaddset(q, Signals.SIGKILL);
+            signalWakeUp(cpu, q, true);
+            q = lists.next(q + f.task.threadGroup) - f.task.threadGroup;
+        } while (q != p);
+    }
+
+    /** {@code wants_signal(SIGKILL, p)}: any task not exiting. */
+    private boolean wantsSigkill(long p) {
+        return (m.readInt(p + o.taskFlags) & TaskFlags.PF_EXITING) == 0;
+    }
+
+    /**
+     * {@code signal_wake_up(t, resume)}: TIF_SIGPENDING, and {@code wake_up_state(t, TASK_INTERRUPTIBLE
+     * | (resume ? TASK_WAKEKILL : 0))} (a killable vfork parent too). A task running on a CPU meets the
+     * signal on its return to user mode.
+     */
+    void signalWakeUp(int cpu, long t, boolean resume) {
+        mc.setTsiFlag(t, Machine.TIF_SIGPENDING);
+        long mask = TaskStateBits.TASK_INTERRUPTIBLE | (resume ? TaskStateBits.TASK_WAKEKILL : 0);
+        if ((m.readPointer(t + o.taskState) & mask) != 0) {
+            if (inDoWait(t)) {
+                removeChildWait(t);
+            }
+            core.tryToWakeUp(cpu, t);
+        }
+    }
+
+    /**
+     * {@code wake_up_process(p)}: {@code try_to_wake_up(p, TASK_NORMAL)}, nothing if p is not in an
+     * interruptible or uninterruptible sleep (a do_wait sleep's entry is taken off, as do_wait would).
+     */
+    void wakeUpProcess(int cpu, long p) {
+        if ((m.readPointer(p + o.taskState) & (TaskStateBits.TASK_INTERRUPTIBLE | TaskStateBits.TASK_UNINTERRUPTIBLE)) == 0) {
+            return;
+        }
+        if (inDoWait(p)) {
+            removeChildWait(p);
+        }
+        core.tryToWakeUp(cpu, p);
     }
 
     /**
      * {@code find_new_reaper(father, child_reaper)}: a live thread of the dying task's group; else, if
      * the group has a subreaper above it ({@code has_child_subreaper}), the live thread of the nearest
      * {@code is_child_subreaper} ancestor in the same pid namespace (same {@code pid->level}, below
-     * init_task); else the child reaper (for a dying namespace init, the model's stand-in described at
-     * {@link #findChildReaper}).
+     * init_task); else the child reaper.
      */
     private long findNewReaper(long father, long childReaper) {
         long thread = findAliveThread(father);
@@ -172,21 +408,7 @@ final class Exit {
                 }
             }
         }
-        return childReaper == father ? liveAncestorReaper(pids.taskActivePidNs(father)) : childReaper;
-    }
-
-    /** True while a namespace's init lives: it still has PIDNS_ADDING (cleared when its init dies). */
-    private boolean accepting(long ns) {
-        return (m.readInt(ns + f.pidNs.pidAllocated) & Pids.PIDNS_ADDING) != 0;
-    }
-
-    /** The child reaper of the nearest ancestor of {@code ns} whose init still lives (init_pid_ns's at the latest). */
-    private long liveAncestorReaper(long ns) {
-        long up = m.readPointer(ns + f.pidNs.parent);
-        while (up != mc.initPidNs && !accepting(up)) {
-            up = m.readPointer(up + f.pidNs.parent);
-        }
-        return m.readPointer(up + f.pidNs.childReaper);
+        return childReaper;
     }
 
     /**
@@ -195,9 +417,8 @@ final class Exit {
      * its parent to reap, or EXIT_DEAD and is released now (a thread, or a child of a parent that
      * ignores SIGCHLD).
      */
-    private void exitNotify(int cpu, long tsk, boolean groupDead) {
-        // forget_original_parent
-        long childReaper = findChildReaper(tsk);
+    private void exitNotify(int cpu, long tsk, long childReaper, boolean groupDead) {
+        // forget_original_parent, after find_child_reaper
         long children = tsk + o.taskChildren;
         if (!lists.empty(children)) {
             long reaper = findNewReaper(tsk, childReaper);
@@ -234,6 +455,11 @@ final class Exit {
             autoreap = true;
         }
         m.writeInt(tsk + o.taskExitState, (int) (autoreap ? TaskStateBits.EXIT_DEAD : TaskStateBits.EXIT_ZOMBIE));
+        // mt-exec: de_thread waits for the group leader to be a zombie
+        long sig = m.readPointer(tsk + f.task.signal);
+        if (m.readInt(sig + f.signal.notifyCount) < 0) {
+            wakeUpProcess(cpu, m.readPointer(sig + f.signal.groupExitTask));
+        }
         if (autoreap) {
             releaseTask(cpu, tsk);
         }
@@ -274,7 +500,12 @@ final class Exit {
         long p = task;
         while (true) {
             cred.addProcesses(cred.user(p), -1);
-            exitSignal(p);
+            pids.nrReapersToWake = 0;
+            exitSignal(cpu, p);
+            for (int i = 0; i < pids.nrReapersToWake; i++) {
+                wakeUpProcess(cpu, pids.reapersToWake[i]);
+            }
+            pids.nrReapersToWake = 0;
             boolean zapLeader = false;
             long leader = m.readPointer(p + o.taskGroupLeader);
             if (leader != p && threadGroupEmpty(leader) && m.readInt(leader + o.taskExitState) == TaskStateBits.EXIT_ZOMBIE) {
@@ -292,10 +523,23 @@ final class Exit {
         }
     }
 
-    /** {@code __exit_signal(tsk)}: nr_threads down, {@code __unhash_process}, the sighand dropped. */
-    private void exitSignal(long tsk) {
+    /**
+     * {@code __exit_signal(tsk)}: a thread counts down de_thread's {@code notify_count}, nr_threads down,
+     * {@code __unhash_process}, the sighand dropped.
+     */
+    private void exitSignal(int cpu, long tsk) {
         long sig = m.readPointer(tsk + f.task.signal);
         boolean groupDead = threadGroupLeader(tsk);
+        if (!groupDead) {
+            // de_thread waits for the other threads: the last one released wakes it
+            int notify = m.readInt(sig + f.signal.notifyCount);
+            if (notify > 0) {
+                m.writeInt(sig + f.signal.notifyCount, notify - 1);
+                if (notify == 1) {
+                    wakeUpProcess(cpu, m.readPointer(sig + f.signal.groupExitTask));
+                }
+            }
+        }
         if (!groupDead && m.readPointer(sig + f.signal.currTarget) == tsk) {
             m.writePointer(sig + f.signal.currTarget, lists.next(tsk + f.task.threadGroup) - f.task.threadGroup);
         }

@@ -486,6 +486,10 @@ final class Fields {
         final long flags;
         /** {@code signal_struct.group_exit_code}. */
         final long groupExitCode;
+        /** {@code signal_struct.group_exit_task}: the task de_thread runs for. */
+        final long groupExitTask;
+        /** {@code signal_struct.notify_count}: threads de_thread still waits for (-1: the leader). */
+        final long notifyCount;
         /** The word holding {@code signal_struct.is_child_subreaper} and {@code has_child_subreaper}. */
         final long subreaperWord;
         /** Bit of {@code signal_struct.is_child_subreaper} in its word. */
@@ -527,6 +531,8 @@ final class Fields {
             multiprocess = o.required("signal_struct", "multiprocess");
             flags = o.required("signal_struct", "flags");
             groupExitCode = o.required("signal_struct", "group_exit_code");
+            groupExitTask = o.required("signal_struct", "group_exit_task");
+            notifyCount = o.required("signal_struct", "notify_count");
             var isSubreaper = p.field("signal_struct", "is_child_subreaper");
             var hasSubreaper = p.field("signal_struct", "has_child_subreaper");
             if (isSubreaper.offset() != hasSubreaper.offset()) {

@@ -38,6 +38,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
     private final Pids pids;
     private final Core core;
     private final Signals signals;
+    private final Exit exit;
     private final Sysctl sysctl;
     private final Cpu[] cpuHandles;
 
@@ -65,8 +66,8 @@ public final class Kernel implements KernelReader, AutoCloseable {
             Softirq softirq = new Softirq(mc, preempt, core);
             core.softirq = softirq;
             Fork fork = new Fork(mc, core, pids, cred, files, signals, mm, nsproxy, taskAlloc, vfork);
-            Exit exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
-            Exec exec = new Exec(mc, core, mm, files, signals, vfork);
+            this.exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
+            Exec exec = new Exec(mc, core, mm, files, signals, vfork, exit, pids);
             this.sysctl = new Sysctl(mc, cred);
             Sys sys = new Sys(mc, fork, pids);
             new Boot(mc, core, fork, exec, pids, mm, files, signals, taskAlloc).start();
@@ -386,7 +387,11 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * {@code sig_ignored} says so (init and a namespace's init ignore default-action signals, except that
      * SIGKILL and SIGSTOP reach a namespace's init from this ancestor namespace; kthreadd ignores every
      * signal; SIGCHLD and its like are ignored by default); otherwise it is marked pending (the part of {@code send_signal}
-     * fork looks at: {@code signal_pending} gives -ERESTARTNOINTR; a pending SIGKILL is fatal).
+     * fork looks at: {@code signal_pending} gives -ERESTARTNOINTR). SIGKILL kills the whole thread group
+     * as {@code complete_signal} does: SIGNAL_GROUP_EXIT, SIGKILL pending in every thread, sleeping
+     * threads woken (the sender's wakeups are traced on CPU 0); each thread dies with
+     * {@code do_group_exit} when it next runs, before its CPU's next operation. Other signals only
+     * stay pending: their default actions are not modelled.
      *
      * @return true if the signal is pending now, false if it was dropped
      */
@@ -400,8 +405,12 @@ public final class Kernel implements KernelReader, AutoCloseable {
         if (signals.sigIgnored(t, sig, pids.taskActivePidNs(t) != mc.initPidNs)) {
             return false;
         }
-        signals.sigaddset(t, sig);
-        mc.setTsiFlag(t, Machine.TIF_SIGPENDING);
+        if (sig == Signals.SIGKILL) {
+            exit.sendSigkill(0, t);
+        } else {
+            signals.sigaddset(t, sig);
+            mc.setTsiFlag(t, Machine.TIF_SIGPENDING);
+        }
         return true;
     }
 

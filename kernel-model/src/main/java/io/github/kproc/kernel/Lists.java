@@ -118,6 +118,41 @@ final class Lists {
         m.writePointer(node + hpprev, head);
     }
 
+    /** {@code list_replace_rcu(old, new)}: {@code new} takes {@code old}'s place; old's prev is poisoned. */
+    void replace(long old, long entry) {
+        long n = next(old);
+        long p = prev(old);
+        m.writePointer(entry + next, n);
+        m.writePointer(entry + prev, p);
+        m.writePointer(p + next, entry);
+        m.writePointer(n + prev, entry);
+        m.writePointer(old + prev, poison2);
+    }
+
+    /** {@code list_replace_init(old, new)}: {@code new} takes {@code old}'s place; old is re-initialised. */
+    void replaceInit(long old, long entry) {
+        long n = next(old);
+        long p = prev(old);
+        m.writePointer(entry + next, n);
+        m.writePointer(entry + prev, p);
+        m.writePointer(p + next, entry);
+        m.writePointer(n + prev, entry);
+        init(old);
+    }
+
+    /** {@code hlist_replace_rcu(old, new)}: {@code new} takes {@code old}'s place; old's pprev is poisoned. */
+    void hlistReplace(long old, long node) {
+        long n = m.readPointer(old + hnext);
+        long pprev = m.readPointer(old + hpprev);
+        m.writePointer(node + hnext, n);
+        m.writePointer(node + hpprev, pprev);
+        m.writePointer(pprev, node);
+        if (n != 0) {
+            m.writePointer(n + hpprev, node + hnext);
+        }
+        m.writePointer(old + hpprev, poison2);
+    }
+
     /** {@code hlist_del}: unlinks and poisons. */
     void hlistDel(long node) {
         long n = m.readPointer(node + hnext);

@@ -190,11 +190,35 @@ final class Pids {
             long upid = numberAddress(pid, i);
             long ns = m.readPointer(upid + f.upid.ns);
             int allocated = m.readInt(ns + f.pidNs.pidAllocated) - 1;
+            if ((allocated == 1 || allocated == 2) && nrReapersToWake < reapersToWake.length) {
+                // only the reaper is left: wake_up_process(ns->child_reaper), asleep in zap_pid_ns_processes
+                reapersToWake[nrReapersToWake++] = m.readPointer(ns + f.pidNs.childReaper);
+            }
             // case PIDNS_ADDING: a fork failure of the namespace's first process; no pids after it
             m.writeInt(ns + f.pidNs.pidAllocated, allocated == PIDNS_ADDING ? 0 : allocated);
             idr.remove(idrOf(ns), m.readInt(upid + f.upid.nr));
         }
         putPid(pid);
+    }
+
+    /**
+     * The child reapers {@code free_pid} found alone in their namespaces ({@code case 2: case 1:}),
+     * for the caller, which knows the CPU, to {@code wake_up_process}: at most one per level.
+     */
+    final long[] reapersToWake = new long[MAX_PID_NS_LEVEL + 1];
+    int nrReapersToWake;
+
+    /** {@code pid_ns->pid_allocated}. */
+    int pidAllocated(long ns) {
+        return m.readInt(ns + f.pidNs.pidAllocated);
+    }
+
+    /**
+     * The step of {@code idr_for_each_entry_continue(&ns->idr, pid, nr)}: the smallest number at least
+     * {@code nr} in use in {@code ns} ({@code idr_get_next}), -1 if there is none.
+     */
+    int nextNr(long ns, int nr) {
+        return idr.getNext(idrOf(ns), nr);
     }
 
     /** {@code get_pid()}. */
@@ -279,6 +303,32 @@ final class Pids {
         long pid = taskPid(task, type);
         mc.lists.hlistAddHead(task + f.task.pidLinks + type * f.list.hnodeSize,
                 pid + f.pid.tasks + (long) type * mc.platform.pointerSize());
+    }
+
+    /**
+     * {@code change_pid(task, PIDTYPE_PID, pid)}: {@code __change_pid} unlinks the task from its own
+     * pid (freed if no task uses it any more) and {@code attach_pid} links it to {@code pid}.
+     */
+    void changePid(long task, long pid) {
+        long old = taskPid(task, PIDTYPE_PID);
+        mc.lists.hlistDel(task + f.task.pidLinks);
+        m.writePointer(task + f.task.threadPid, pid);
+        boolean used = false;
+        for (int t = 0; t < PIDTYPE_MAX; t++) {
+            used |= mc.lists.hlistFirst(old + f.pid.tasks + (long) t * mc.platform.pointerSize()) != 0;
+        }
+        if (!used && old != mc.initStructPid) {
+            freePid(old);
+        }
+        attachPid(task, PIDTYPE_PID);
+    }
+
+    /** {@code transfer_pid(old, new, type)}: {@code new} takes {@code old}'s place on the pid's list of that type. */
+    void transferPid(long old, long task, int type) {
+        if (type == PIDTYPE_PID) {
+            m.writePointer(task + f.task.threadPid, m.readPointer(old + f.task.threadPid));
+        }
+        mc.lists.hlistReplace(old + f.task.pidLinks + type * f.list.hnodeSize, task + f.task.pidLinks + type * f.list.hnodeSize);
     }
 
     /** {@code detach_pid(task, type)}: unlink, and free the pid once no task of any type uses it. */

@@ -88,6 +88,22 @@ final class Signals {
         m.writeInt(word, m.readInt(word) | (1 << ((sig - 1) % 32)));
     }
 
+    /** {@code sigdelset(&p->pending.signal, sig)}. */
+    void sigdelset(long p, int sig) {
+        long word = p + pendingSignal + ((sig - 1) / 32) * 4L;
+        m.writeInt(word, m.readInt(word) & ~(1 << ((sig - 1) % 32)));
+    }
+
+    /** True if any signal is left in {@code p->pending.signal} (what {@code recalc_sigpending} looks at). */
+    boolean anyPending(long p) {
+        for (long off = 0; off < sigsetSize; off += 4) {
+            if (m.readInt(p + pendingSignal + off) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code sigismember(&p->pending.signal, sig)}. */
     boolean sigismember(long p, int sig) {
         long word = p + pendingSignal + ((sig - 1) / 32) * 4L;

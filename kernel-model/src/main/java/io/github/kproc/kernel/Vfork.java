@@ -132,7 +132,11 @@ final class Vfork {
 
     /**
      * A task resumes after {@code __schedule} returned to it: if it was waiting for a vfork, the rest of
-     * {@code do_wait_for_common} and {@code _do_fork} runs ({@link #finish}).
+     * {@code do_wait_for_common} and {@code _do_fork} runs ({@link #finish}). Woken with the completion
+     * not done, the parent was killed (only SIGKILL wakes TASK_KILLABLE): {@code do_wait_for_common}
+     * returns -ERESTARTSYS leaving {@code done} alone, and {@code wait_for_vfork_done} clears the
+     * child's {@code vfork_done} before {@code _do_fork} drops its references; the parent then dies on
+     * its way back to user mode.
      */
     void resumed(long task) {
         if (inVforkWait(task)) {
@@ -140,7 +144,16 @@ final class Vfork {
             mc.lists.del(wait + entryList);
             // freezer_count()
             m.writeInt(task + o.taskFlags, m.readInt(task + o.taskFlags) & ~TaskFlags.PF_FREEZER_SKIP);
-            finish(task, mc.onStackCompletion(task));
+            long vfork = mc.onStackCompletion(task);
+            if (m.readInt(vfork + f.completion.done) == 0) {
+                long locals = locals(task);
+                long child = m.readPointer(locals);
+                m.writePointer(child + f.task.vforkDone, 0);
+                taskAlloc.putTaskStruct(child);
+                pids.putPid(m.readPointer(locals + ptr));
+                return;
+            }
+            finish(task, vfork);
         }
     }
 

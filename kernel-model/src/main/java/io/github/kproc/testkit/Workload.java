@@ -46,13 +46,13 @@ public record Workload(List<Op> ops) {
         NEWPID,
         /** {@code kernel_thread()} by kthreadd. */
         KERNEL_THREAD,
-        /** {@code execve()} by a single-threaded process. */
+        /** {@code execve()} by a user task, a thread of a multithreaded process too ({@code de_thread}). */
         EXEC,
         /** {@code exit()} of a task that may exit (not init, kthreadd or an idle task). */
         EXIT,
         /** {@code wait4(-1, WNOHANG)} by a task with children. */
         WAIT,
-        /** A signal sent to a task ({@code flags} is the signal, 1..31, SIGKILL excluded). */
+        /** A signal sent to a task ({@code flags} is the signal, 1..31; after SIGKILL its group dies when it next runs). */
         KILL,
         /** The current task sleeps. */
         SLEEP,
@@ -196,7 +196,7 @@ public record Workload(List<Op> ops) {
                     yield new Outcome(op, t.pid(), 0, null);
                 }
                 case KILL -> {
-                    int sig = op.flags() == 9 ? 10 : Math.max(1, Math.min(31, op.flags()));
+                    int sig = Math.max(1, Math.min(31, op.flags()));
                     TaskStruct t = pick(kernel, op, w -> w.pid() > 2 && !w.isZombie());
                     if (t == null) {
                         yield new Outcome(op, 0, 0, null);
@@ -233,7 +233,8 @@ public record Workload(List<Op> ops) {
     private static Outcome actAs(Kernel kernel, Cpu cpu, Op op) {
         java.util.function.Predicate<TaskStruct> suits = switch (op.kind()) {
             case KERNEL_THREAD -> t -> t.pid() == 2;
-            case EXEC -> t -> t.pid() > 2 && !t.isKernelThread() && t.isGroupLeader() && alone(kernel, t);
+            // a thread of a multithreaded process too (de_thread); not one of init's
+            case EXEC -> t -> t.pid() > 2 && !t.isKernelThread() && t.tgid() != 1;
             case EXIT -> t -> t.pid() > 2 && t.tgid() != 1 && t.tgid() != 2;
             case WAIT -> t -> hasChildren(kernel, t);
             case SLEEP -> t -> t.pid() > 2;
@@ -242,6 +243,8 @@ public record Workload(List<Op> ops) {
             case VFORK_EXEC -> t -> !t.isKernelThread() && kernel.taskActivePidNs(t.address()) == kernel.initPidNamespace();
             default -> t -> !t.isKernelThread() || t.pid() == 1;
         };
+        // a killed current task dies on its way back to user mode before it could act
+        cpu.step();
         TaskStruct actor = cpu.current();
         if (actor.isIdle() || !suits.test(actor)) {
             actor = pick(kernel, op, t -> t.state() == TaskState.RUNNING && !t.isZombie() && suits.test(t)
@@ -251,6 +254,10 @@ public record Workload(List<Op> ops) {
             }
             if (!running(kernel, actor)) {
                 cpu.run(Pid.of(actor.pid()));
+                cpu.step();
+                if (cpu.current().pid() != actor.pid() || cpu.current().isIdle()) {
+                    return new Outcome(op, 0, 0, null); // it was killed, or went on with its exit, when it ran
+                }
             }
         }
         int pid = actor.pid();
@@ -295,11 +302,18 @@ public record Workload(List<Op> ops) {
 
     /** vfork, then the child runs where it was placed and execs, which completes the parent's wait. */
     private static int vforkExec(Kernel kernel, Cpu parent) {
+        Pid parentPid = Pid.of(parent.current().pid());
         Pid child = parent.vfork();
         TaskStruct c = kernel.task(child).orElseThrow();
         Cpu where = kernel.cpu(c.cpu());
         where.run(child);
         where.as(child).exec("sh");
+        // the parent, woken by the exec's mm_release, runs on and drops _do_fork's reference on the child
+        // (else a thread of its group could reap the child while the reference is still held)
+        TaskStruct p = kernel.task(parentPid).orElseThrow();
+        if (p.state() == TaskState.RUNNING && !running(kernel, p)) {
+            kernel.cpu(p.cpu()).run(parentPid);
+        }
         return child.nr();
     }
 
@@ -336,15 +350,6 @@ public record Workload(List<Op> ops) {
             }
         }
         return false;
-    }
-
-    private static boolean alone(Kernel kernel, TaskStruct t) {
-        for (TaskStruct other : kernel.tasks()) {
-            if (other.tgid() == t.tgid() && other.address() != t.address()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static boolean hasChildren(Kernel kernel, TaskStruct t) {
@@ -413,7 +418,10 @@ public record Workload(List<Op> ops) {
                 if (!cpu.currentPid().equals(java.util.Optional.of(thread))) {
                     cpu.run(thread);
                 }
-                cpu.as(thread).exit(0);
+                cpu.step();
+                if (cpu.currentPid().equals(java.util.Optional.of(thread))) {
+                    cpu.as(thread).exit(0);
+                }
             }
         }
     }

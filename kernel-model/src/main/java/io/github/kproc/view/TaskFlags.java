@@ -8,6 +8,8 @@ public final class TaskFlags {
     public static final int PF_WQ_WORKER = 0x00000020;
     public static final int PF_FORKNOEXEC = 0x00000040;
     public static final int PF_SUPERPRIV = 0x00000100;
+    /** Killed by a signal: set by {@code get_signal} before {@code do_group_exit}. */
+    public static final int PF_SIGNALED = 0x00000400;
     public static final int PF_NPROC_EXCEEDED = 0x00001000;
     public static final int PF_NOFREEZE = 0x00008000;
     public static final int PF_KTHREAD = 0x00200000;

@@ -147,12 +147,16 @@ public abstract class CopyProcessErrorsContract extends KernelContract {
     }
 
     @Test
-    @DisplayName("copy_process: a pending SIGKILL is still -ERESTARTNOINTR (signal_pending is checked first)")
-    void pendingSigkillAtEntryRestartsTheFork() {
+    @DisplayName("get_signal: a killed process never starts a fork (it dies on its way back to user mode); nothing is allocated for it")
+    void killedProcessNeverReachesCopyProcess() {
         Kernel k = boot(2);
         Pid user = bootAsUserProcess(k);
+        int tasks = k.tasks().size();
         assertTrue(k.kill(user, SIGKILL));
-        assertCloneFails(k, EnumSet.noneOf(CloneFlag.class), Errno.ERESTARTNOINTR);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> k.cpu(0).as(user).fork(),
+                "the CPU runs another task once the killed one is dead");
+        assertEquals(EXIT_ZOMBIE, k.task(user).orElseThrow().exitState());
+        assertEquals(tasks, k.tasks().size(), "no child: only the zombie is left of it");
     }
 
     @Test

@@ -216,53 +216,39 @@ public abstract class ExitContract extends KernelContract {
     }
 
     @Test
-    @DisplayName("find_new_reaper: orphans of a dying pid-namespace init never go to a reaper that is itself gone")
-    void orphansOfNestedNamespaceInitsGoToALiveReaper() {
-        requireBuilt("CONFIG_PID_NS");
-        Kernel k = boot(3);
-        long init = runAs(k, 0, 1);
-        int outer = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
-        runAs(k, 1, outer);
-        k.cpu(1).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0));
-        long inner = taskAddresses(k).getLast();
-        int innerPid = pidOf(k, inner);
-        runAs(k, 2, innerPid);
-        k.cpu(2).fork();
-        long leaf = taskAddresses(k).getLast();
-        // the outer namespace's init exits first and is reaped; then the inner one exits
-        k.cpu(1).exit(0);
-        assertEquals(init, k.task(inner).realParent());
-        assertTrue(k.cpu(0).wait4(Pid.of(outer)));
-        k.cpu(2).exit(0);
-        assertEquals(init, k.task(leaf).realParent(), "the nearest namespace whose init lives: init_pid_ns");
-        assertTrue(k.cpu(0).wait4(Pid.of(innerPid)));
-        int leafPid = pidOf(k, leaf);
-        runAs(k, 2, leafPid);
-        k.cpu(2).exit(0);
-        assertTrue(k.cpu(0).wait4(Pid.of(leafPid)));
-        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
-    }
-
-    @Test
-    @DisplayName("find_child_reaper: in a namespace whose init is gone, orphans go to a live reaper, not the dead init")
-    void orphansInADeadNamespaceGoToALiveReaper() {
+    @DisplayName("find_child_reaper: while a namespace's init zaps it, orphans of its dying tasks go to that init (child_reaper stays valid) and reap themselves")
+    void orphansInADyingNamespaceGoToItsInit() {
         requireBuilt("CONFIG_PID_NS");
         Kernel k = boot(3);
         long init = runAs(k, 0, 1);
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(CloneFlag.NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
-        runAs(k, 1, nsInit);
+        long nsInitTask = runAs(k, 1, nsInit);
         k.cpu(1).fork();
         long child = taskAddresses(k).getLast();
         int childPid = pidOf(k, child);
-        runAs(k, 2, childPid);
-        k.cpu(2).fork();
+        k.cpu(cpuRunning(k, childPid, 2)).fork();
         long grandchild = taskAddresses(k).getLast();
-        k.cpu(1).exit(0);
-        assertEquals(init, k.task(child).realParent());
+        int grandchildPid = pidOf(k, grandchild);
+        // the grandchild waits its turn on CPU 0, behind init
+        k.migrate(Pid.of(grandchildPid), 0);
+        k.cpu(cpuRunning(k, nsInit, 1)).exit(0);
+        assertEquals(0, k.task(nsInitTask).exitState(), "asleep in zap_pid_ns_processes");
+        // the child dies of the SIGKILL zap_pid_ns_processes sent it
+        k.cpu(cpuRunning(k, childPid, 2)).step();
+        assertEquals(0, address(k, childPid), "its parent ignores SIGCHLD now: released at once");
+        assertEquals(nsInitTask, k.task(grandchild).realParent(), "pid_ns->child_reaper, not init");
+        k.stepAll();
+        if (address(k, grandchildPid) != 0) {
+            k.cpu(cpuRunning(k, grandchildPid, 2)).step();
+        }
+        assertEquals(0, address(k, grandchildPid));
+        k.stepAll();
+        if (k.task(nsInitTask).exitState() == 0) {
+            k.cpu(cpuRunning(k, nsInit, 1)).step();
+        }
+        assertEquals(init, k.task(nsInitTask).realParent());
         assertTrue(k.cpu(0).wait4(Pid.of(nsInit)), "the namespace's init is reaped and freed");
-        k.cpu(2).exit(0);
-        assertEquals(init, k.task(grandchild).realParent());
-        assertTrue(k.cpu(0).wait4(Pid.of(childPid)));
+        assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
     }
 
     @Test

@@ -19,11 +19,15 @@ public abstract class ForkIdleContract extends KernelContract {
 
     @Test
     @DisplayName("rest_init: kernel_thread(kernel_init, NULL, CLONE_FS) and kernel_thread(kthreadd, NULL, CLONE_FS |"
-            + " CLONE_FILES): exit_signal 0, task_newtask shows clone_flags=800300 and 800700")
+            + " CLONE_FILES): exit_signal 0 (kthreadd keeps it; init's exec of /sbin/init makes it SIGCHLD in"
+            + " de_thread), task_newtask shows clone_flags=800300 and 800700")
     void restInitCloneFlags() {
         java.util.List<String> lines = new java.util.ArrayList<>();
         Kernel k = boot(b -> b.cpus(1).memory(64L << 20).tracer(io.github.kproc.kernel.Tracer.events(lines::add)));
-        assertEquals(0, k.task(io.github.kproc.kernel.Pid.INIT).orElseThrow().exitSignal());
+        // de_thread's no_thread_group: every exec sets exit_signal = SIGCHLD, init's too
+        assertEquals(SIGCHLD, k.task(io.github.kproc.kernel.Pid.INIT).orElseThrow().exitSignal());
+        assertTrue(lines.stream().anyMatch(l -> l.contains("task_newtask: pid=1 ") && l.contains("clone_flags=800300 ")),
+                "exit_signal 0 at the clone: CSIGNAL bits 0");
         assertEquals(0, k.task(io.github.kproc.kernel.Pid.KTHREADD).orElseThrow().exitSignal());
         java.util.List<String> newTasks = lines.stream().filter(l -> l.contains("task_newtask:")).toList();
         assertTrue(newTasks.get(0).contains("task_newtask: pid=1 comm=swapper/0 clone_flags=800300 "), newTasks.get(0));

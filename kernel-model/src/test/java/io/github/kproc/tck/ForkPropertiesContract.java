@@ -80,6 +80,7 @@ public abstract class ForkPropertiesContract extends KernelContract {
                 .checkAssert(this::replay);
     }
 
+
     /** The machine a sequence runs on. */
     private final class Run {
         final Kernel k;
@@ -404,9 +405,22 @@ public abstract class ForkPropertiesContract extends KernelContract {
                 int cpu = run.cpuOf(exiting);
                 if (cpu < 0) {
                     cpu = k.task(exiting).cpu();
-                    k.cpu(cpu).run(Pid.of(k.task(exiting).pid()));
+                    try {
+                        k.cpu(cpu).run(Pid.of(k.task(exiting).pid()));
+                    } catch (KernelException e) {
+                        // run() steps the CPU first: a killed task current there dies (get_signal), which
+                        // may release this one (a thread of its group) or take it off the runqueue
+                        // (killed, asleep in its group's exit); the next round looks again, and the
+                        // invariants checked each round would name a task lost on the way
+                        continue;
+                    }
                 }
-                k.cpu(cpu).exit(0);
+                // back to user mode first: a killed task dies there, a namespace's init goes on with its
+                // exit; then exit() only if the task is still the one running
+                k.cpu(cpu).step();
+                if (run.current(cpu) == exiting) {
+                    k.cpu(cpu).exit(0);
+                }
             } else if (zombie != 0) {
                 long parent = k.task(zombie).realParent();
                 int cpu = run.cpuOf(parent);
@@ -419,6 +433,10 @@ public abstract class ForkPropertiesContract extends KernelContract {
                     }
                 }
                 int pid = k.pidNr(zombie, k.taskActivePidNs(parent));
+                k.cpu(cpu).step();
+                if (run.current(cpu) != parent) {
+                    continue;
+                }
                 if (!k.cpu(cpu).wait4(Pid.of(pid))) {
                     throw new AssertionError(k.task(zombie) + " is a zombie its parent cannot reap");
                 }

@@ -124,7 +124,7 @@ public abstract class NamespacesContract extends KernelContract {
     }
 
     @Test
-    @DisplayName("sig_task_ignored: a namespace's init (SIGNAL_UNKILLABLE) drops default-action signals, but SIGKILL from the ancestor namespace is forced; a later fork by it sees no pending signal")
+    @DisplayName("sig_task_ignored: a namespace's init (SIGNAL_UNKILLABLE) drops default-action signals, but SIGKILL from the ancestor namespace is forced; a later fork by it sees no pending signal, and the forced SIGKILL kills it")
     void namespaceInitIsUnkillableFromInside() {
         requireBuilt("CONFIG_PID_NS");
         Kernel k = bootAsInit();
@@ -134,6 +134,8 @@ public abstract class NamespacesContract extends KernelContract {
         k.cpu(1).run(Pid.of(nsInit));
         assertTrue(k.cpu(1).fork().nr() > 0, "copy_process: no signal pending, no -ERESTARTNOINTR");
         assertTrue(k.kill(Pid.of(nsInit), SIGKILL), "from_ancestor_ns forces SIGKILL");
-        assertErrno(Errno.ERESTARTNOINTR, () -> k.cpu(1).fork());
+        k.cpu(1).step();
+        assertTrue((k.task(Pid.of(nsInit)).orElseThrow().flags() & 0x4) != 0,
+                "get_signal -> do_group_exit: PF_EXITING (KillContract follows the namespace to its end)");
     }
 }

@@ -163,10 +163,16 @@ public abstract class PidsContract extends KernelContract {
         assertEquals(adding, s.i32(ns, "pid_namespace", "pid_allocated") & adding);
         k.cpu(1).exit(0);
         assertEquals(0, s.i32(ns, "pid_namespace", "pid_allocated") & adding, "disable_pid_allocation");
-        long task = runAs(k, 2, child);
+        assertTrue(address(k, child) != 0, "zap_pid_ns_processes waits for the killed child");
+        // a task of init_pid_ns that setns()'d into the namespace for its children forks into it
+        long task = runAs(k, 0, 1);
+        long nsproxy = s.taskPtr(task, "nsproxy");
+        long own = s.ptr(nsproxy, "nsproxy", "pid_ns_for_children");
+        s.set(nsproxy, "nsproxy", "pid_ns_for_children", ns);
         KernelState before = KernelState.of(k, task);
-        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.cpu(2).fork());
+        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.cpu(0).fork());
         before.assertUnchanged(k, KernelState.of(k, task));
+        s.set(nsproxy, "nsproxy", "pid_ns_for_children", own);
     }
 
     @Test
@@ -329,14 +335,19 @@ public abstract class PidsContract extends KernelContract {
         int nsInit = k.cpu(0).clone(new CloneArgs(EnumSet.of(NEWPID), SIGCHLD, 0, 0, 0, 0, 0)).nr();
         long init = runAs(k, 1, nsInit);
         long ns = k.taskActivePidNs(init);
-        int child = k.task(findByNs(k, ns, k.cpu(1).fork().nr())).pid();
+        k.cpu(1).fork();
         k.cpu(1).exit(0);
-        runAs(k, 2, child);
+        // setns()+fork into the dying namespace by a task of init_pid_ns
+        Structs s = structs(k);
+        long nsproxy = s.taskPtr(runAs(k, 0, 1), "nsproxy");
+        long own = s.ptr(nsproxy, "nsproxy", "pid_ns_for_children");
+        s.set(nsproxy, "nsproxy", "pid_ns_for_children", ns);
         List<Integer> inNs = new Debugger(k).idrNumbers(ns);
         List<Integer> global = new Debugger(k).idrNumbers(k.initPidNamespace());
-        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.cpu(2).fork());
+        assertErrno(io.github.kproc.Errno.ENOMEM, () -> k.cpu(0).fork());
         assertEquals(inNs, new Debugger(k).idrNumbers(ns));
         assertEquals(global, new Debugger(k).idrNumbers(k.initPidNamespace()));
+        s.set(nsproxy, "nsproxy", "pid_ns_for_children", own);
     }
 
     /**
