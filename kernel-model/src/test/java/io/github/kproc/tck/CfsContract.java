@@ -261,10 +261,7 @@ public abstract class CfsContract extends KernelContract {
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         int pid = k.cpu(0).fork().nr();
-        if (k.task(Pid.of(pid)).orElseThrow().cpu() != 1) {
-            k.migrate(Pid.of(pid), 1);
-        }
-        k.cpu(1).run(Pid.of(pid));
+        migrateAndRun(k, pid, 1);
         assertEquals(1, k.cpu(1).nrRunning());
 
         k.cpu(1).schedYield();
@@ -281,10 +278,7 @@ public abstract class CfsContract extends KernelContract {
         Kernel k = boot(2);
         k.cpu(0).run(Pid.INIT);
         int pid = k.cpu(0).fork().nr();
-        if (k.task(Pid.of(pid)).orElseThrow().cpu() != 1) {
-            k.migrate(Pid.of(pid), 1);
-        }
-        k.cpu(1).run(Pid.of(pid));
+        migrateAndRun(k, pid, 1);
         k.cpu(1).step();
         long ipis = k.cpu(1).reschedIpis();
         TraceLog log = TraceLog.attach(k);

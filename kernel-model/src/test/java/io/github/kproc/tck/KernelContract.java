@@ -139,6 +139,17 @@ public abstract class KernelContract {
         return k.cpu(cpu).current().address();
     }
 
+    /**
+     * Makes {@code pid} the current task of {@code cpu}: {@code Kernel.migrate} there first if it is
+     * queued elsewhere (so the run itself is a plain pick), then {@code Cpu.run}.
+     */
+    protected static void migrateAndRun(Kernel k, int pid, int cpu) {
+        if (k.task(Pid.of(pid)).orElseThrow().cpu() != cpu) {
+            k.migrate(Pid.of(pid), cpu);
+        }
+        k.cpu(cpu).run(Pid.of(pid));
+    }
+
     /** The CPU {@code pid} runs on: where it already is current, else {@code cpu} after running it there. */
     protected static int cpuRunning(Kernel k, int pid, int cpu) {
         long t = address(k, pid);

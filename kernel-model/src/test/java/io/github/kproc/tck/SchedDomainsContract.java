@@ -173,10 +173,7 @@ public abstract class SchedDomainsContract extends KernelContract {
         Kernel k = boot(4);
         k.cpu(0).run(Pid.INIT);
         int pid = k.cpu(0).fork().nr();
-        if (k.task(Pid.of(pid)).orElseThrow().cpu() != 2) {
-            k.migrate(Pid.of(pid), 2);
-        }
-        k.cpu(2).run(Pid.of(pid));
+        migrateAndRun(k, pid, 2);
         loads(k, 0, 0, 0);
         loads(k, 1, 0, 0);
         loads(k, 2, 1024, 1024);
@@ -191,10 +188,7 @@ public abstract class SchedDomainsContract extends KernelContract {
     private static long sleeperOn(Kernel k, int cpu) {
         k.cpu(0).run(Pid.INIT);
         int pid = k.cpu(0).fork().nr();
-        if (k.task(Pid.of(pid)).orElseThrow().cpu() != cpu) {
-            k.migrate(Pid.of(pid), cpu);
-        }
-        k.cpu(cpu).run(Pid.of(pid));
+        migrateAndRun(k, pid, cpu);
         k.cpu(cpu).sleep();
         if (cpu != 0) {
             k.cpu(0).run(Pid.INIT);
@@ -239,10 +233,7 @@ public abstract class SchedDomainsContract extends KernelContract {
         Kernel k = boot(3);
         long p = sleeperOn(k, 1);
         int x = k.cpu(0).fork().nr();
-        if (k.task(Pid.of(x)).orElseThrow().cpu() != 1) {
-            k.migrate(Pid.of(x), 1);
-        }
-        k.cpu(1).run(Pid.of(x));
+        migrateAndRun(k, x, 1);
         assertEquals(0, k.cpu(2).nrRunning());
 
         k.cpu(1).wakeUp(Pid.of(pidOf(k, p)));
