@@ -3,6 +3,7 @@ package io.github.kproc.tck;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.kproc.Errno;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import java.util.List;
@@ -247,18 +248,8 @@ public abstract class LoadBalanceContract extends KernelContract {
     @Test
     @DisplayName("sched_exec -> select_task_rq_fair(SD_BALANCE_EXEC): init sharing CPU 0 with kthreadd leaves too little spare capacity (capacity_spare_wake), so find_idlest_group sends the exec to the idle CPU 1: the stopper's move_queued_task (sched_migrate_task on CPU 0), CPU 0 switches away (R+), CPU 1 runs the new program")
     void schedExecMovesToTheIdleCpu() {
-        Kernel k = boot(2);
-        k.advanceClock(1_000_000_000L);
-        k.cpu(0).run(Pid.INIT);
-        for (int i = 0; i < 50; i++) {
-            k.advanceClock(k.tickNanos());
-            k.cpu(0).tick();
-        }
-        if (k.cpu(0).current().pid() != 1) {
-            k.cpu(0).run(Pid.INIT);
-        }
+        Kernel k = initSharingCpu0();
         long init = task(k, 1);
-        assertEquals(false, staysBySpareCapacity(k, init, 0), "CPU 0's util is kthreadd's and init's");
         TraceLog log = TraceLog.attach(k);
 
         k.cpu(0).exec("sh");
@@ -276,6 +267,40 @@ public abstract class LoadBalanceContract extends KernelContract {
         k.cpu(1).step();
         assertEquals(init, k.cpu(1).current().address(), "check_preempt_curr's IPI: CPU 1 runs it");
         assertEquals("sh", k.cpu(1).current().comm());
+    }
+
+    /** Init current on CPU 0 after 50 ticks shared with kthreadd: too little spare capacity there for its exec. */
+    private Kernel initSharingCpu0() {
+        Kernel k = boot(2);
+        k.advanceClock(1_000_000_000L);
+        k.cpu(0).run(Pid.INIT);
+        for (int i = 0; i < 50; i++) {
+            k.advanceClock(k.tickNanos());
+            k.cpu(0).tick();
+        }
+        if (k.cpu(0).current().pid() != 1) {
+            k.cpu(0).run(Pid.INIT);
+        }
+        assertEquals(false, staysBySpareCapacity(k, task(k, 1), 0), "CPU 0's util is kthreadd's and init's");
+        return k;
+    }
+
+    @Test
+    @DisplayName("sched_exec in the model: an exec that fails (no memory for the new mm) moves nothing, though it would have been sent to the idle CPU 1")
+    void aFailedExecIsNotMoved() {
+        Kernel k = initSharingCpu0();
+        long init = task(k, 1);
+        TraceLog log = TraceLog.attach(k);
+        k.faults().failNthAllocation(1);
+
+        assertErrno(Errno.ENOMEM, () -> k.cpu(0).exec("sh"));
+
+        k.faults().clear();
+        assertEquals(0, k.task(Pid.INIT).orElseThrow().cpu());
+        assertEquals(init, k.cpu(0).current().address());
+        assertEquals(0, log.events("sched_migrate_task").size());
+        k.cpu(0).exec("sh");
+        assertEquals(1, k.task(Pid.INIT).orElseThrow().cpu(), "the same exec with memory is moved");
     }
 
     @Test
