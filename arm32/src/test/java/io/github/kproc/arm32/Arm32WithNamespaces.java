@@ -50,14 +50,18 @@ final class Arm32WithNamespaces {
             // a folder of the user's own, named as the profile is to be named
             Path own = Files.createTempDirectory("kproc-profile").resolve(NAME);
             Files.createDirectories(own);
-            List<Path> pahole = List.of(own.resolve("structs.pahole"), own.resolve("sched.pahole"));
+            List<Path> pahole = java.util.stream.Stream.of("structs", "sched", "rcu", "ipc", "namespace", "vmalloc")
+                    .map(dump -> own.resolve(dump + ".pahole")).toList();
             for (Path p : pahole) {
                 Files.copy(dir.resolve(p.getFileName()), p);
             }
             Path edited = Files.writeString(own.resolve("config"), config);
-            for (Path p : List.of(own.getParent(), own, pahole.get(0), pahole.get(1), edited)) {
+            own.getParent().toFile().deleteOnExit();
+            own.toFile().deleteOnExit();
+            for (Path p : pahole) {
                 p.toFile().deleteOnExit();
             }
+            edited.toFile().deleteOnExit();
             return Platforms.of(Profile.load(pahole, edited));
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -44,7 +44,8 @@ class Arm64VmcorePageTablesTest {
         String config = resource("config").replace("CONFIG_ARM64_PAGE_SHIFT=12", "CONFIG_ARM64_PAGE_SHIFT=" + pageShift)
                 .replace("CONFIG_ARM64_VA_BITS=48", "CONFIG_ARM64_VA_BITS=" + vaBits);
         Profile profile = Profile.parse("arm64-" + pageShift + "-" + vaBits,
-                List.of(resource("structs.pahole"), resource("sched.pahole")), config);
+                List.of(resource("structs.pahole"), resource("sched.pahole"), resource("rcu.pahole"),
+                        resource("ipc.pahole"), resource("namespace.pahole"), resource("vmalloc.pahole")), config);
         Platform platform = Platforms.of(profile);
         assertEquals(1 << pageShift, platform.pageSize());
         try (Kernel k = Kernel.builder(platform).cpus(2).memory(128L << 20).boot()) {

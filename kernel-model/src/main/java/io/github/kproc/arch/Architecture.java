@@ -34,17 +34,22 @@ public interface Architecture {
     Platform bind(Profile profile);
 
     /**
-     * Loads a profile a backend bundles as resources beside {@code owner}: the pahole dumps
-     * {@code NAME/structs.pahole} (from {@code kernel/fork.o}) and {@code NAME/sched.pahole} (from
-     * {@code kernel/sched/core.o}: {@code struct rq} and its {@code cfs_rq} and {@code rt_rq}), merged,
-     * and {@code NAME/config}.
+     * Loads a profile a backend bundles as resources beside {@code owner}: the pahole dumps of one
+     * build, merged, and its {@code NAME/config}. The dumps are those of the objects whose types the
+     * model lays out: {@code NAME/structs.pahole} ({@code kernel/fork.o}), {@code NAME/sched.pahole}
+     * ({@code kernel/sched/core.o}: {@code struct rq}, {@code cfs_rq}, {@code rt_rq}, the domains),
+     * {@code NAME/rcu.pahole} ({@code kernel/rcu/tree.o}: {@code rcu_data}, {@code rcu_node},
+     * {@code rcu_state}), {@code NAME/ipc.pahole} ({@code ipc/sem.o}: {@code ipc_namespace},
+     * {@code sem_undo_list}), {@code NAME/namespace.pahole} ({@code fs/namespace.o}:
+     * {@code mnt_namespace}) and {@code NAME/vmalloc.pahole} ({@code mm/vmalloc.o}: {@code vmap_area}).
      *
      * @throws java.io.UncheckedIOException if the resources cannot be read
      * @throws IllegalStateException if they are malformed
      */
     static Profile loadBundledProfile(Class<?> owner, String name) {
         try {
-            return Profile.fromResources(name, owner, List.of(name + "/structs.pahole", name + "/sched.pahole"),
+            return Profile.fromResources(name, owner, List.of(name + "/structs.pahole", name + "/sched.pahole",
+                    name + "/rcu.pahole", name + "/ipc.pahole", name + "/namespace.pahole", name + "/vmalloc.pahole"),
                     name + "/config");
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

@@ -42,6 +42,12 @@ final class PaholeParser {
     private static final Pattern NAME_SUFFIX = Pattern.compile("(.*?[\\s*])(" + IDENT + ")");
     /** A C type as pahole names it: words and stars ({@code "const struct sched_class  *"}). */
     private static final Pattern TYPE = Pattern.compile(IDENT + "(?:[ \\t]+(?:" + IDENT + "|\\*))*");
+    /**
+     * A pointer to a function type as pahole 1.24 prints one it cannot write as a declarator, such as
+     * ARM32's {@code __noreturn} {@code processor.reset}: {@code volatile void ()(long unsigned int, bool)  *}.
+     */
+    private static final Pattern FUNCTION_TYPE_POINTER = Pattern.compile(
+            IDENT + "(?:[ \\t]+(?:" + IDENT + "|\\*))* \\(\\)\\([\\w *,.()\\[\\]]*\\)[ \\t]*\\*");
     /** A function pointer's parameter list: types, commas, nested declarators, {@code ...}. */
     private static final Pattern PARAMETERS = Pattern.compile("\\([\\w *,.()\\[\\]]*\\)");
     private static final Pattern DIM = Pattern.compile("\\[(\\d*)\\]");
@@ -280,7 +286,7 @@ final class PaholeParser {
     }
 
     private void checkType(String type) throws ProfileFormatException {
-        if (!TYPE.matcher(type).matches()) {
+        if (!TYPE.matcher(type).matches() && !FUNCTION_TYPE_POINTER.matcher(type).matches()) {
             throw error("not a C type: '" + type + "'");
         }
     }

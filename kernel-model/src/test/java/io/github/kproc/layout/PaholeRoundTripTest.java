@@ -111,6 +111,27 @@ class PaholeRoundTripTest {
     }
 
     @Test
+    void aPointerToANoreturnFunctionTypeReadsAsAPointerAndPrintsBack() throws ProfileFormatException {
+        // pahole 1.24's line for ARM32's struct processor.reset, a pointer to a __noreturn function
+        // (arch/arm/include/asm/proc-fns.h), as it prints it from mm/vmalloc.o of the vexpress build
+        String text = """
+                struct processor {
+                	void                       (*_proc_fin)(void);   /*     0     4 */
+                	volatile void ()(long unsigned int, bool)  * reset; /*     4     4 */
+
+                	/* size: 8, cachelines: 1, members: 2 */
+                	/* last cacheline: 8 bytes */
+                };
+                """;
+        Profile profile = Profile.parse("noreturn", text, "");
+        Member reset = profile.struct("processor").member("reset");
+
+        assertEquals(4, reset.offset());
+        assertTrue(reset.isPointer());
+        assertEquals(text, Pahole.print(profile, 0));
+    }
+
+    @Test
     void factsOfTheDumpNoticeOneChangedOffset() {
         String original = BundledDump.ARM32.paholeText();
         String changed = original.replace("stack;                /*     4     4 */",

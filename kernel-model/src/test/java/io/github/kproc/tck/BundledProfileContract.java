@@ -13,20 +13,37 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /**
- * A backend's bundled profile merges the pahole dumps of {@code kernel/fork.o} ({@code structs.pahole})
- * and {@code kernel/sched/core.o} ({@code sched.pahole}), read from the backend's resources: the
- * runqueue types come from the second, and each dump prints back byte for byte.
+ * A backend's bundled profile merges the pahole dumps of {@code kernel/fork.o} ({@code structs.pahole}),
+ * {@code kernel/sched/core.o} ({@code sched.pahole}), {@code kernel/rcu/tree.o}, {@code ipc/sem.o},
+ * {@code fs/namespace.o} and {@code mm/vmalloc.o} of one build, read from the backend's resources: the
+ * runqueue types come from the second, the RCU, IPC, mount and vmalloc types from the others, and each
+ * dump prints back byte for byte.
  */
 public abstract class BundledProfileContract extends KernelContract {
     private Profile profile() {
         return platform().profile();
     }
 
+    /** The dumps in the order {@code Architecture.loadBundledProfile} merges them. */
+    private static final List<String> DUMPS = List.of("structs.pahole", "sched.pahole", "rcu.pahole", "ipc.pahole",
+            "namespace.pahole", "vmalloc.pahole");
+
     @Test
-    @DisplayName("Architecture.loadBundledProfile reads structs.pahole, then sched.pahole")
-    void theBundledProfileIsReadFromBothDumps() {
+    @DisplayName("Architecture.loadBundledProfile reads structs, sched, rcu, ipc, namespace and vmalloc dumps in that order")
+    void theBundledProfileIsReadFromEveryDump() {
         String name = facts().profile();
-        assertEquals(List.of(name + "/structs.pahole", name + "/sched.pahole"), profile().sources());
+        assertEquals(DUMPS.stream().map(d -> name + "/" + d).toList(), profile().sources());
+    }
+
+    @Test
+    @DisplayName("the RCU, IPC, mount-namespace and vmalloc types are in the bundled profile")
+    void theBundledProfileHasTheTypesOfTheOtherObjects() {
+        for (String type : List.of("rcu_data", "rcu_node", "rcu_state", "rcu_segcblist", "ipc_namespace",
+                "sem_undo_list", "mnt_namespace", "vmap_area", "vm_struct")) {
+            assertTrue(profile().find(type).isPresent(), "struct " + type);
+        }
+        assertTrue(profile().has("rcu_data", "cblist.head"));
+        assertTrue(profile().has("mnt_namespace", "ns.inum"));
     }
 
     @Test
@@ -41,8 +58,9 @@ public abstract class BundledProfileContract extends KernelContract {
     @Test
     @DisplayName("Pahole.print(profile, source) gives each bundled dump back byte for byte")
     void eachBundledDumpPrintsBackByteForByte() throws IOException {
-        assertEquals(resource("structs.pahole"), Pahole.print(profile(), 0));
-        assertEquals(resource("sched.pahole"), Pahole.print(profile(), 1));
+        for (int i = 0; i < DUMPS.size(); i++) {
+            assertEquals(resource(DUMPS.get(i)), Pahole.print(profile(), i), DUMPS.get(i));
+        }
     }
 
     private String resource(String file) throws IOException {
