@@ -10,6 +10,7 @@ import io.github.kproc.arch.Platforms;
 import io.github.kproc.image.Crash;
 import io.github.kproc.image.KernelImage;
 import io.github.kproc.image.SymbolTable;
+import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.testkit.KernelInvariants;
 import io.github.kproc.testkit.Violation;
 import java.io.IOException;
@@ -193,5 +194,137 @@ class QemuDumpTest {
         }
         assertEquals(3 * crash.ps().size(), checked);
         assertTrue(image().pageTableWalk(0x1000).isEmpty(), "user addresses are not in the kernel's tables");
+    }
+
+    /** {@code offsetof(struct type, path)} in the bundled ARM32 profile. */
+    private static long off(String type, String path) {
+        return image().platform().profile().offsetOf(type, path);
+    }
+
+    /** A per-CPU variable of {@code cpu}: its System.map offset plus {@code __per_cpu_offset[cpu]}, at 32 bits. */
+    private static long perCpu(String symbol, int cpu) {
+        long offset = image().addressSpace().readPointer(image().symbol("__per_cpu_offset") + 4L * cpu);
+        return (image().symbol(symbol) + offset) & 0xffffffffL;
+    }
+
+    /**
+     * The layouts of {@code kernel/rcu/tree.o} (rcu.pahole, made for the bundled profile with the
+     * toolchain of docs/layouts.md) read the real kernel's RCU state: {@code rcu_sched_state} as
+     * {@code RCU_STATE_INITIALIZER} and {@code rcu_init_one} leave it for 4 CPUs (one {@code rcu_node}
+     * covering CPUs 0-3, name "rcu_sched", abbr 's', {@code rda} the per-CPU {@code rcu_sched_data}), and
+     * each CPU's {@code rcu_data} as {@code rcu_boot_init_percpu_data}/{@code rcu_init_percpu_data} set it
+     * (cpu, rsp, mynode, beenonline), with a callback list ({@code rcu_segcblist}) whose length is
+     * {@code len} and whose callbacks' functions are kernel text.
+     */
+    @Test
+    void rcuLayoutsReadTheRealKernelsRcuState() {
+        AddressSpace m = image().addressSpace();
+        long rsp = image().symbol("rcu_sched_state");
+        long node = rsp + off("rcu_state", "node");
+        assertEquals("rcu_sched", m.readCString(m.readPointer(rsp + off("rcu_state", "name")), 16));
+        assertEquals('s', m.readByte(rsp + off("rcu_state", "abbr")));
+        assertEquals(node, m.readPointer(rsp + off("rcu_state", "level")));
+        assertEquals(image().symbol("rcu_sched_data"), m.readPointer(rsp + off("rcu_state", "rda")));
+        assertEquals(0, m.readInt(node + off("rcu_node", "grplo")));
+        assertEquals(image().cpus() - 1, m.readInt(node + off("rcu_node", "grphi")));
+        assertEquals((1L << image().cpus()) - 1, m.readPointer(node + off("rcu_node", "qsmaskinit")));
+        for (int cpu = 0; cpu < image().cpus(); cpu++) {
+            long rdp = perCpu("rcu_sched_data", cpu);
+            assertEquals(cpu, m.readInt(rdp + off("rcu_data", "cpu")));
+            assertEquals(rsp, m.readPointer(rdp + off("rcu_data", "rsp")));
+            assertEquals(node, m.readPointer(rdp + off("rcu_data", "mynode")));
+            assertEquals(1, m.readByte(rdp + off("rcu_data", "beenonline")));
+            long list = rdp + off("rcu_data", "cblist");
+            long len = m.readInt(list + off("rcu_segcblist", "len"));
+            long walked = 0;
+            long last = list + off("rcu_segcblist", "head");
+            for (long cb = m.readPointer(last); cb != 0 && walked <= len; cb = m.readPointer(cb)) {
+                long func = m.readPointer(cb + off("callback_head", "func"));
+                assertTrue(image().symbols().symbolize(func).isPresent(), Long.toHexString(func));
+                last = cb + off("callback_head", "next");
+                walked++;
+            }
+            assertEquals(len, walked, "cpu " + cpu);
+            // the last segment's tail is the next field of the last callback (or the head when empty)
+            assertEquals(last, m.readPointer(list + off("rcu_segcblist", "tails") + 3 * 4));
+        }
+    }
+
+    /**
+     * The layouts of {@code ipc/sem.o} and {@code fs/namespace.o} read the real kernel's namespaces:
+     * {@code init_ipc_ns} as its initializer and {@code sem_init_ns}/{@code msg_init_ns}/{@code shm_init_ns}
+     * leave it (include/uapi/linux/sem.h, msg.h, shm.h limits, {@code PROC_IPC_INIT_INO}), and the mount
+     * namespace {@code init_mount_tree} made, reached from {@code init_nsproxy}: owned by
+     * {@code init_user_ns}, {@code mntns_operations}, the first sequence number {@code alloc_mnt_ns} hands out and a dynamic inode
+     * number.
+     */
+    @Test
+    void ipcAndMountNamespaceLayoutsReadTheRealKernelsNamespaces() {
+        AddressSpace m = image().addressSpace();
+        long ipc = image().symbol("init_ipc_ns");
+        long userNs = image().symbol("init_user_ns");
+        assertEquals(0xEFFFFFFFL, Integer.toUnsignedLong(m.readInt(ipc + off("ipc_namespace", "ns.inum"))));
+        assertEquals(userNs, m.readPointer(ipc + off("ipc_namespace", "user_ns")));
+        long sem = ipc + off("ipc_namespace", "sem_ctls");
+        assertEquals(List.of(32000, 32000 * 32000, 500, 32000),
+                List.of(m.readInt(sem), m.readInt(sem + 4), m.readInt(sem + 8), m.readInt(sem + 12)));
+        assertEquals(8192, m.readInt(ipc + off("ipc_namespace", "msg_ctlmax")));
+        assertEquals(16384, m.readInt(ipc + off("ipc_namespace", "msg_ctlmnb")));
+        assertEquals(32000, m.readInt(ipc + off("ipc_namespace", "msg_ctlmni")));
+        assertEquals(0xffffffffL - (1L << 24), m.readPointer(ipc + off("ipc_namespace", "shm_ctlmax")));
+        assertEquals(0xffffffffL - (1L << 24), m.readPointer(ipc + off("ipc_namespace", "shm_ctlall")));
+        assertEquals(4096, m.readInt(ipc + off("ipc_namespace", "shm_ctlmni")));
+
+        long mnt = m.readPointer(image().symbol("init_nsproxy") + off("nsproxy", "mnt_ns"));
+        assertEquals(userNs, m.readPointer(mnt + off("mnt_namespace", "user_ns")));
+        assertEquals(image().symbol("mntns_operations"), m.readPointer(mnt + off("mnt_namespace", "ns.ops")));
+        // alloc_mnt_ns: atomic64_add_return(1, &mnt_ns_seq), which starts at 1, so the first namespace is 2
+        assertEquals(2, m.readLong(mnt + off("mnt_namespace", "seq")));
+        assertTrue(m.readLong(image().symbol("mnt_ns_seq")) >= 2);
+        assertTrue(Integer.toUnsignedLong(m.readInt(mnt + off("mnt_namespace", "ns.inum"))) >= 0xF0000000L);
+        assertTrue(m.readInt(mnt + off("mnt_namespace", "count")) >= 1);
+        assertTrue(m.readInt(mnt + off("mnt_namespace", "mounts")) >= 1);
+    }
+
+    /**
+     * The layout of {@code mm/vmalloc.o} reads the real kernel's vmalloc areas: {@code vmap_area_list}
+     * is sorted, page-aligned and as long as an in-order walk of the {@code vmap_area_root} red-black
+     * tree, and each area with {@code VM_VM_AREA} points at a {@code vm_struct} of its address and size.
+     */
+    @Test
+    void vmallocLayoutReadsTheRealKernelsVmapAreas() {
+        AddressSpace m = image().addressSpace();
+        long head = image().symbol("vmap_area_list");
+        long listOff = off("vmap_area", "list");
+        long previousEnd = 0;
+        int areas = 0;
+        int withVm = 0;
+        for (long n = m.readPointer(head); n != head && areas < 100_000; n = m.readPointer(n)) {
+            long va = n - listOff;
+            long start = m.readPointer(va + off("vmap_area", "va_start"));
+            long end = m.readPointer(va + off("vmap_area", "va_end"));
+            assertTrue(Long.compareUnsigned(previousEnd, start) <= 0 && Long.compareUnsigned(start, end) < 0,
+                    Long.toHexString(start));
+            assertEquals(0, start & 0xfff);
+            if ((m.readPointer(va + off("vmap_area", "flags")) & 0x04) != 0) {
+                long vm = m.readPointer(va + off("vmap_area", "vm"));
+                assertEquals(start, m.readPointer(vm + off("vm_struct", "addr")));
+                assertEquals(end - start, m.readPointer(vm + off("vm_struct", "size")));
+                withVm++;
+            }
+            previousEnd = end;
+            areas++;
+        }
+        assertTrue(withVm > 0, "some vmalloc areas");
+        assertEquals(areas, inOrder(m, m.readPointer(image().symbol("vmap_area_root"))));
+    }
+
+    /** The nodes of the red-black tree under {@code node}, counted. */
+    private static int inOrder(AddressSpace m, long node) {
+        if (node == 0) {
+            return 0;
+        }
+        return inOrder(m, m.readPointer(node + off("rb_node", "rb_left"))) + 1
+                + inOrder(m, m.readPointer(node + off("rb_node", "rb_right")));
     }
 }
