@@ -1011,7 +1011,7 @@ final class Fair implements SchedClass {
                 sd = topology.child(sd);
                 continue;
             }
-            newCpu = findIdlestGroupCpu(group);
+            newCpu = findIdlestGroupCpu(group, p, cpu);
             if (newCpu == cpu) {
                 sd = topology.child(sd);
                 continue;
@@ -1124,16 +1124,45 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code find_idlest_group_cpu(group, p, this_cpu)} for the one-CPU groups the simulated topology
-     * has ({@code group_weight == 1}): that CPU.
+     * {@code find_idlest_group_cpu(group, p, this_cpu)}: a one-CPU group's CPU; else, over the group's
+     * CPUs the task may use, an idle CPU with the latest {@code rq->idle_stamp} (the most recently
+     * idled, the warmest cache; no cpuidle driver runs on the simulated boards, so
+     * {@code idle_get_state} is NULL and no exit latency is compared; a CPU idle since boot has stamp 0
+     * and is never picked this way), else while no idle CPU is found the least
+     * {@code weighted_cpuload}, the first such CPU unless this CPU ties it; {@code this_cpu} if neither.
      */
-    private int findIdlestGroupCpu(long group) {
-        for (int cpu = 0; cpu < mc.cpus; cpu++) {
-            if (topology.inGroup(group, cpu)) {
-                return cpu;
+    private int findIdlestGroupCpu(long group, long p, int thisCpu) {
+        if (topology.groupWeight(group) == 1) {
+            for (int cpu = 0; cpu < mc.cpus; cpu++) {
+                if (topology.inGroup(group, cpu)) {
+                    return cpu;
+                }
+            }
+            throw new IllegalStateException("an empty sched_group");
+        }
+        long minLoad = -1L;
+        long latestIdleTimestamp = 0;
+        int leastLoadedCpu = thisCpu;
+        int shallowestIdleCpu = -1;
+        for (int i = 0; i < mc.cpus; i++) {
+            if (!topology.inGroup(group, i) || !allowed(p, i)) {
+                continue;
+            }
+            if (rq.idleCpu(i)) {
+                long stamp = rq.idleStamp(i);
+                if (Long.compareUnsigned(stamp, latestIdleTimestamp) > 0) {
+                    latestIdleTimestamp = stamp;
+                    shallowestIdleCpu = i;
+                }
+            } else if (shallowestIdleCpu == -1) {
+                long load = weightedCpuload(i);
+                if (Long.compareUnsigned(load, minLoad) < 0 || (load == minLoad && i == thisCpu)) {
+                    minLoad = load;
+                    leastLoadedCpu = i;
+                }
             }
         }
-        throw new IllegalStateException("an empty sched_group");
+        return shallowestIdleCpu != -1 ? shallowestIdleCpu : leastLoadedCpu;
     }
 
     // ---- wakeup placement: select_task_rq_fair(SD_BALANCE_WAKE) ----
@@ -1559,7 +1588,7 @@ final class Fair implements SchedClass {
         if (!mc.online[cpu]) {
             return 0;
         }
-        if (rq.avgIdle(cpu) < Rq.SCHED_MIGRATION_COST || !rq.rdOverload) {
+        if (rq.avgIdle(cpu) < Rq.SCHED_MIGRATION_COST || !rq.rdOverload(cpu)) {
             long sd = topology.sd(cpu);
             if (sd != 0) {
                 nextBalance = updateNextBalance(sd, nextBalance);
@@ -1845,8 +1874,8 @@ final class Fair implements SchedClass {
             sdsTotalCapacity += sgs.groupCapacity;
             sg = topology.next(sg);
         } while (sg != first);
-        if (topology.parent(envSd) == 0) {
-            rq.rdOverload = overload;
+        if (topology.parent(envSd) == 0 && rq.rdOverload(envDstCpu) != overload) {
+            rq.setRdOverload(envDstCpu, overload);
         }
     }
 
