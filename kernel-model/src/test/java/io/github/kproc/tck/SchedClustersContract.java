@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
 
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
@@ -360,6 +362,97 @@ public abstract class SchedClustersContract extends KernelContract {
             assertEquals(clusters.length == 2 ? 1 : 2, k.task(Pid.of(p)).orElseThrow().cpu(),
                     java.util.Arrays.toString(clusters));
         }
+    }
+
+    @Test
+    @DisplayName("idle_balance across clusters (arm64 2+2): the newly idle CPU 2 finds nothing in its MC ({3} is idle), then at DIE the other cluster is the busiest group (SD_PREFER_SIBLING of the MC child: 4 tasks against 0 + 1, so group_no_capacity, a forced balance), find_busiest_queue its busier CPU 0, and detach_tasks pulls CPU 0's cfs_tasks tail")
+    void idleBalancePullsFromTheOtherClustersBusiestCpu() {
+        requireBuilt("CONFIG_SCHED_MC");
+        Kernel k = boot(4, 2, 2);
+        Structs s = structs(k);
+        k.advanceClock(1_000_000_000L);
+        k.cpu(0).run(Pid.INIT);
+        int a = k.cpu(0).fork().nr();
+        migrateAndRun(k, a, 1);
+        int b = k.cpu(0).fork().nr();
+        if (k.task(Pid.of(b)).orElseThrow().cpu() != 0) {
+            k.migrate(Pid.of(b), 0);
+        }
+        int c = k.cpu(0).fork().nr();
+        migrateAndRun(k, c, 2);
+        k.advanceClock(1_000_000L);
+        assertEquals(3, k.cpu(0).nrRunning(), "init running, kthreadd and b queued");
+        assertEquals(1, k.cpu(1).nrRunning());
+        // the root domain build_sched_domains attached is fresh; mark it as update_sd_lb_stats would
+        s.set(s.ptr(new Debugger(k).rq(0), "rq", "rd"), "root_domain", "overload", 1);
+        List<Long> tasks0 = s.entries(new Debugger(k).rq(0) + s.offset("rq", "cfs_tasks"));
+        long tail = tasks0.get(tasks0.size() - 1) - s.offset("task_struct", "se.group_node");
+        TraceLog log = TraceLog.attach(k);
+
+        k.cpu(2).sleep();
+
+        FtraceLine migrate = log.only("sched_migrate_task");
+        assertEquals(0, migrate.intField("orig_cpu"), "find_busiest_queue: CPU 0 (three tasks) over CPU 1 (one)");
+        assertEquals(2, migrate.intField("dest_cpu"));
+        assertEquals(pidOf(k, tail), migrate.intField("pid"), "detach_tasks starts at the tail of cfs_tasks");
+        assertEquals(tail, k.cpu(2).current().address());
+        assertEquals(2, k.cpu(0).nrRunning());
+        assertEquals(1, k.cpu(1).nrRunning(), "CPU 1's one task is left alone");
+    }
+
+    /**
+     * The CPU is overloaded for load balancing as its lowest domain sees it ({@code group_is_overloaded}
+     * of its one-CPU group): more than one fair task and {@code cpu_util * imbalance_pct > 1024 * 100}.
+     */
+    private boolean overloaded(Kernel k, int cpu) {
+        Structs s = structs(k);
+        long rq = new Debugger(k).rq(cpu);
+        long cfs = rq + s.offset("rq", "cfs");
+        long util = Math.min(s.get(cfs + s.offset("cfs_rq", "avg"), "sched_avg", "util_avg"), 1024);
+        long sd = s.ptr(rq, "rq", "sd");
+        return s.i32(cfs, "cfs_rq", "nr_running") > 1 && util * s.i32(sd, "sched_domain", "imbalance_pct") > 1024 * 100;
+    }
+
+    @Test
+    @DisplayName("rebalance_domains and idle_balance across clusters (find_busiest_group over multi-CPU groups at DIE, then inside the cluster at MC): with always-runnable tasks started on CPU 0, no CPU stays idle for longer than one balance interval next to an overloaded one, and in the end no CPU is idle while another has two")
+    void idleCpusPullAcrossClusters() {
+        qt().withFixedSeed(SEED).withExamples(Integer.getInteger("QT_EXAMPLES", 24))
+                .forAll(integers().between(2, 4), integers().between(1, 3), integers().between(2, 8))
+                .assuming((cpus, first, n) -> first < cpus)
+                .checkAssert((cpus, first, n) -> {
+                    Kernel k = boot(cpus, first, cpus - first);
+                    k.advanceClock(1_000_000_000L);
+                    k.cpu(0).run(Pid.INIT);
+                    for (int i = 0; i < n; i++) {
+                        k.migrate(k.cpu(0).fork(), 0);
+                    }
+                    long hz = 1_000_000_000L / k.tickNanos();
+                    // an idle CPU's interval at its top level: at most max_interval = 2 * sd_weight ms, in jiffies
+                    long interval = Math.max(1, (2L * cpus * hz + 999) / 1000);
+                    int streak = 0;
+                    String where = cpus + " CPUs as " + first + "+" + (cpus - first) + ", " + n + " tasks";
+                    for (int t = 0; t < 150; t++) {
+                        k.tickAll();
+                        k.stepAll();
+                        boolean idle = false;
+                        boolean crowded = false;
+                        for (int c = 0; c < cpus; c++) {
+                            idle |= k.cpu(c).nrRunning() == 0;
+                            crowded |= overloaded(k, c);
+                        }
+                        streak = idle && crowded ? streak + 1 : 0;
+                        assertTrue(streak <= interval, where + ": a CPU idle for " + streak
+                                + " ticks next to an overloaded one, at tick " + t);
+                    }
+                    int min = Integer.MAX_VALUE;
+                    int max = 0;
+                    for (int c = 0; c < cpus; c++) {
+                        min = Math.min(min, k.cpu(c).nrRunning());
+                        max = Math.max(max, k.cpu(c).nrRunning());
+                    }
+                    assertTrue(min > 0 || max <= 1, where + ": balanced to " + min + ".." + max);
+                    assertEquals(List.of(), k.bugs());
+                });
     }
 
     /** Writes a CPU's {@code cfs_rq.avg.runnable_load_avg} and {@code load_avg}. */
