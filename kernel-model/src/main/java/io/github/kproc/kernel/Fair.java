@@ -1699,6 +1699,7 @@ final class Fair implements SchedClass {
                     }
                     break;
                 }
+                markParentGroupImbalance(sd);
                 if ((envFlags & LBF_ALL_PINNED) != 0) {
                     envCpus[busiest] = false;
                     boolean subset = true;
@@ -1729,8 +1730,16 @@ final class Fair implements SchedClass {
         return ldMoved;
     }
 
-    /** The {@code out_balanced}/{@code out_all_pinned} exits of load_balance: no failure counted, then {@code out_one_pinned}. */
+    /**
+     * The {@code out_balanced}/{@code out_all_pinned} exits of load_balance: balanced though not all
+     * pinned, the parent's local group is no longer imbalanced; no failure counted, then
+     * {@code out_one_pinned}.
+     */
     private int outBalanced(long sd) {
+        long parent = topology.parent(sd);
+        if (parent != 0 && (envFlags & LBF_ALL_PINNED) == 0 && topology.groupImbalance(topology.groups(parent)) != 0) {
+            topology.setGroupImbalance(topology.groups(parent), 0);
+        }
         topology.setNrBalanceFailed(sd, 0);
         return outOnePinned(sd);
     }
@@ -1812,8 +1821,29 @@ final class Fair implements SchedClass {
         }
         sgs.groupWeight = topology.groupWeight(group);
         sgs.groupNoCapacity = groupIsOverloaded(sgs);
-        sgs.groupType = sgs.groupNoCapacity ? GROUP_OVERLOADED : GROUP_OTHER;
+        sgs.groupType = groupClassify(group, sgs);
         return overload;
+    }
+
+    /** {@code group_classify}: overloaded without capacity, else imbalanced if {@code sg_imbalanced}, else other. */
+    private int groupClassify(long group, SgLbStats sgs) {
+        if (sgs.groupNoCapacity) {
+            return GROUP_OVERLOADED;
+        }
+        return topology.groupImbalance(group) != 0 ? GROUP_IMBALANCED : GROUP_OTHER;
+    }
+
+    /**
+     * The affinity part of {@code load_balance} after its moves: with a parent domain, the parent's
+     * local group ({@code sd_parent->groups->sgc->imbalance}) is marked imbalanced when some task was
+     * pinned ({@code LBF_SOME_PINNED}) and load is left to move, so that the parent's balancing
+     * classifies this domain's group as {@code group_imbalanced}.
+     */
+    private void markParentGroupImbalance(long sd) {
+        long parent = topology.parent(sd);
+        if (parent != 0 && (envFlags & LBF_SOME_PINNED) != 0 && envImbalance > 0) {
+            topology.setGroupImbalance(topology.groups(parent), 1);
+        }
     }
 
     /** {@code group_has_capacity}: fewer tasks than CPUs, or util below capacity by imbalance_pct. */
@@ -1836,7 +1866,8 @@ final class Fair implements SchedClass {
      * {@code update_sd_lb_stats}: every group of the domain from this CPU's, the local group's stats
      * apart, the busiest other group by type, then avg_load ({@code update_sd_pick_busiest} without
      * asymmetric capacity or packing); totals; the root domain's overload flag from the top level.
-     * (The local group's capacity stays the sgc's 1024: rt/irq pressure is not modelled.)
+     * The local group's capacity is refreshed ({@code update_group_capacity}) unless a newly idle
+     * balance comes before its {@code next_update} (without rt/irq pressure it stays 1024 per CPU).
      */
     private void updateSdLbStats() {
         sdsBusiest = 0;
@@ -1857,6 +1888,9 @@ final class Fair implements SchedClass {
             SgLbStats sgs = local ? localStat : tmpStat;
             if (local) {
                 sdsLocal = sg;
+                if (envIdle != CPU_NEWLY_IDLE || !timeAfter(topology.groupNextUpdate(sg), rq.jiffies())) {
+                    topology.updateGroupCapacity(envSd, envDstCpu, rq.jiffies());
+                }
             }
             overload |= updateSgLbStats(sg, loadIdx, local, sgs);
             if (!local) {

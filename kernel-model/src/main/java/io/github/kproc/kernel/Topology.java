@@ -70,6 +70,7 @@ final class Topology {
     private final long sgcMinCapacity;
     private final long sgcCpumask;
     private final long sgcNextUpdate;
+    private final long sgcImbalance;
     /** {@code &sd_llc}, {@code &sd_llc_size}, {@code &sd_llc_id}, {@code &sd_llc_shared}: per-CPU variables. */
     final long sdLlcVar;
     final long sdLlcSizeVar;
@@ -136,6 +137,7 @@ final class Topology {
         this.sgcMinCapacity = p.offsetOf("sched_group_capacity", "min_capacity");
         this.sgcCpumask = p.offsetOf("sched_group_capacity", "cpumask");
         this.sgcNextUpdate = p.offsetOf("sched_group_capacity", "next_update");
+        this.sgcImbalance = p.offsetOf("sched_group_capacity", "imbalance");
         this.sdsRef = p.offsetOf("sched_domain_shared", "ref");
         this.sdsNrBusyCpus = p.offsetOf("sched_domain_shared", "nr_busy_cpus");
         int nrCpus = mc.platform.nrCpus();
@@ -390,6 +392,15 @@ final class Topology {
     /** {@code group->sgc->capacity}. */
     long groupCapacity(long sg) {
         return m.readPointer(m.readPointer(sg + sgSgc) + sgcCapacity);
+    }
+
+    /** {@code group->sgc->imbalance}: {@code sg_imbalanced}, set when affinity kept a child domain unbalanced. */
+    int groupImbalance(long sg) {
+        return m.readInt(m.readPointer(sg + sgSgc) + sgcImbalance);
+    }
+
+    void setGroupImbalance(long sg, int value) {
+        m.writeInt(m.readPointer(sg + sgSgc) + sgcImbalance, value);
     }
 
     boolean inGroup(long sg, int cpu) {
@@ -703,6 +714,22 @@ final class Topology {
      * {@code cpu_capacity}: SCHED_CAPACITY_SCALE, no rt, deadline or irq time taken off); above it the
      * sum of the child domain's groups' capacities and the least of their min_capacity.
      */
+    /** {@code update_group_capacity(sd, cpu)} at run time, from {@code update_sd_lb_stats}. */
+    void updateGroupCapacity(long sd, int cpu, long jiffies) {
+        int online = 0;
+        for (int c = 0; c < mc.cpus; c++) {
+            if (mc.online[c]) {
+                online++;
+            }
+        }
+        updateGroupCapacity(sd, cpu, jiffies, online);
+    }
+
+    /** {@code group->sgc->next_update} (jiffies). */
+    long groupNextUpdate(long sg) {
+        return m.readPointer(m.readPointer(sg + sgSgc) + sgcNextUpdate);
+    }
+
     private void updateGroupCapacity(long sd, int cpu, long jiffies, int online) {
         long sgc = m.readPointer(groups(sd) + sgSgc);
         long interval = (balanceInterval(sd) * mc.hz + 999) / 1000;

@@ -400,6 +400,102 @@ public abstract class SchedClustersContract extends KernelContract {
         assertEquals(1, k.cpu(1).nrRunning(), "CPU 1's one task is left alone");
     }
 
+    @Test
+    @DisplayName("load_balance -> sg_imbalanced: when CPU 1's MC balance finds CPU 0's queued tasks pinned there (LBF_SOME_PINNED, imbalance left), the parent DIE's local group is marked sgc->imbalance = 1, which group_classify reads as group_imbalanced")
+    void pinnedTasksMarkTheParentsGroupImbalanced() {
+        requireBuilt("CONFIG_SCHED_MC");
+        Kernel k = boot(4, 2, 2);
+        Structs s = structs(k);
+        k.advanceClock(1_000_000_000L);
+        k.cpu(0).run(Pid.INIT);
+        k.migrate(Pid.of(KTHREADD), 3);
+        List<Integer> pinned = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            int pid = k.cpu(0).fork().nr();
+            if (k.task(Pid.of(pid)).orElseThrow().cpu() != 0) {
+                k.migrate(Pid.of(pid), 0);
+            }
+            long t = address(k, pid);
+            s.set(t, "task_struct", "cpus_allowed", 1);
+            s.set(t, "task_struct", "nr_cpus_allowed", 1);
+            pinned.add(pid);
+        }
+        int z = k.cpu(0).fork().nr();
+        migrateAndRun(k, z, 1);
+        assertEquals(3, k.cpu(0).nrRunning());
+        long die = s.ptr(sd(k, 1), "sched_domain", "parent");
+        long local = s.ptr(die, "sched_domain", "groups");
+        long sgc = s.ptr(local, "sched_group", "sgc");
+        assertEquals(0b0011, mask(k, local + s.offset("sched_group", "cpumask")));
+        assertEquals(0, s.i32(sgc, "sched_group_capacity", "imbalance"));
+        k.advanceClock(1_000_000L);
+
+        // z sleeps, CPU 1 goes idle: idle_balance -> load_balance(MC, CPU_NEWLY_IDLE): CPU 0 is the busiest; from
+        // its cfs_tasks tail, init is allowed on CPU 1 (LBF_ALL_PINNED cleared) but running, the two
+        // children are not allowed (LBF_SOME_PINNED; newly idle takes no other dst CPU): nothing moved
+        k.cpu(1).sleep();
+
+        assertEquals(0, k.cpu(1).nrRunning(), "nothing could be pulled");
+        assertEquals(1, s.i32(sgc, "sched_group_capacity", "imbalance"), "sd_parent->groups->sgc->imbalance");
+        assertEquals(3, k.cpu(0).nrRunning());
+    }
+
+    @Test
+    @DisplayName("update_sd_lb_stats -> update_group_capacity: a newly idle balance after the local group's sgc->next_update refreshes it to jiffies + msecs_to_jiffies(balance_interval), capacity still 1024; at boot it was set from jiffies 0")
+    void localGroupCapacityIsRefreshedByBalancing() {
+        Kernel k = boot(2);
+        Structs s = structs(k);
+        long hz = 1_000_000_000L / k.tickNanos();
+        long sgc = s.ptr(s.ptr(sd(k, 1), "sched_domain", "groups"), "sched_group", "sgc");
+        long interval = Math.max(1, (2 * hz + 999) / 1000);
+        assertEquals(interval, s.get(sgc, "sched_group_capacity", "next_update"),
+                "init_sched_groups_capacity at jiffies 0: balance_interval 2 ms");
+        k.advanceClock(1_000_000_000L);
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        migrateAndRun(k, pid, 1);
+        s.set(s.ptr(new Debugger(k).rq(0), "rq", "rd"), "root_domain", "overload", 1);
+
+        k.cpu(1).sleep();
+
+        assertEquals(k.clock() / k.tickNanos() + interval, s.get(sgc, "sched_group_capacity", "next_update"));
+        assertEquals(1024, s.get(sgc, "sched_group_capacity", "capacity"));
+    }
+
+    @Test
+    @DisplayName("wake_affine across clusters: an idle CPU 2 waking a task of busy CPU 0 takes it on one cluster (wake_affine_idle: cpus_share_cache); on 2+2 the caches differ, wake_affine_weight keeps prev (init's load against the task's), and select_idle_sibling finds idle CPU 1 in prev's cluster")
+    void wakeAffineIdleNeedsASharedCache() {
+        requireBuilt("CONFIG_SCHED_MC");
+        for (int[] clusters : new int[][] {{4}, {2, 2}}) {
+            Kernel k = boot(4, clusters);
+            Structs s = structs(k);
+            k.advanceClock(1_000_000_000L);
+            k.cpu(0).run(Pid.INIT);
+            k.migrate(Pid.of(KTHREADD), 3);
+            int p = k.cpu(0).fork().nr();
+            migrateAndRun(k, p, 0);
+            k.advanceClock(50_000_000L);
+            k.cpu(0).sleep();
+            k.cpu(0).run(Pid.INIT);
+            long cfs0 = new Debugger(k).rq(0) + s.offset("rq", "cfs") + s.offset("cfs_rq", "avg");
+            long prevLoad = s.get(cfs0, "sched_avg", "runnable_load_avg");
+            long taskLoad = s.get(address(k, p) + s.offset("task_struct", "se.avg"), "sched_avg", "load_avg");
+            long cfs2 = new Debugger(k).rq(2) + s.offset("rq", "cfs") + s.offset("cfs_rq", "avg");
+            long thisLoad = s.get(cfs2, "sched_avg", "runnable_load_avg");
+            boolean two = clusters.length == 2;
+            if (two) {
+                // wake_affine_weight at DIE (imbalance_pct 125): this_eff = (this + task) * 100 against
+                // prev_eff = (prev - task) * 112; prev stays when this_eff > prev_eff
+                assertTrue((thisLoad + taskLoad) * 100 > (prevLoad - taskLoad) * 112,
+                        "loads " + thisLoad + "/" + prevLoad + "/" + taskLoad);
+            }
+
+            k.cpu(2).wakeUp(Pid.of(p));
+
+            assertEquals(two ? 1 : 2, k.task(Pid.of(p)).orElseThrow().cpu(), java.util.Arrays.toString(clusters));
+        }
+    }
+
     /**
      * The CPU is overloaded for load balancing as its lowest domain sees it ({@code group_is_overloaded}
      * of its one-CPU group): more than one fair task and {@code cpu_util * imbalance_pct > 1024 * 100}.
