@@ -12,14 +12,20 @@ import io.github.kproc.image.KernelImage;
 import io.github.kproc.image.SymbolTable;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.testkit.KernelInvariants;
+import io.github.kproc.kernel.Kernel;
+import io.github.kproc.layout.Profile;
+import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.testkit.Violation;
+import io.github.kproc.view.KernelReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -170,6 +176,92 @@ class QemuDumpTest {
         }
         Crash crash = new Crash(image());
         assertTrue(crash.task(1).contains("comm = \"init\""), "task 1's TRACE32 view");
+    }
+
+    /**
+     * What {@code sched_init} and {@code build_sched_domains} leave in memory and the scheduler does
+     * not change as it runs, read the same way from a reader: per CPU the {@code rq}'s capacities,
+     * {@code online} and root domain ({@code refcount}, {@code span}, {@code online},
+     * {@code max_cpu_capacity}, {@code rto_cpu}, {@code dl_bw.bw}), its {@code sd} ({@code sd_init}'s
+     * fields, span, level, parent/child) and the groups round it (span, weight, capacities, references),
+     * the per-CPU {@code sd_llc*}, and {@code def_root_domain}.
+     */
+    static Map<String, Long> schedTopologyFacts(KernelReader k) {
+        Profile p = k.platform().profile();
+        AddressSpace m = k.addressSpace();
+        int ptr = k.platform().pointerSize();
+        Map<String, Long> facts = new LinkedHashMap<>();
+        java.util.function.BiFunction<String, String, Long> off = p::offsetOf;
+        long def = k.symbol("def_root_domain");
+        facts.put("def_root_domain.refcount", (long) m.readInt(def + off.apply("root_domain", "refcount")));
+        facts.put("def_root_domain.span", m.readPointer(def + off.apply("root_domain", "span")));
+        facts.put("def_root_domain.online", m.readPointer(def + off.apply("root_domain", "online")));
+        facts.put("def_root_domain.rto_cpu", (long) m.readInt(def + off.apply("root_domain", "rto_cpu")));
+        facts.put("def_root_domain.dl_bw.bw", m.readLong(def + off.apply("root_domain", "dl_bw.bw")));
+        for (int cpu = 0; cpu < k.cpus(); cpu++) {
+            long unit = m.readPointer(k.symbol("__per_cpu_offset") + (long) cpu * ptr);
+            long rq = (k.symbol("runqueues") + unit) & 0xffffffffL;
+            String c = "cpu" + cpu + ".";
+            facts.put(c + "rq.cpu_capacity", m.readPointer(rq + off.apply("rq", "cpu_capacity")));
+            facts.put(c + "rq.cpu_capacity_orig", m.readPointer(rq + off.apply("rq", "cpu_capacity_orig")));
+            facts.put(c + "rq.online", (long) m.readInt(rq + off.apply("rq", "online")));
+            long rd = m.readPointer(rq + off.apply("rq", "rd"));
+            facts.put(c + "rd.is_def_root_domain", rd == def ? 1L : 0L);
+            for (String f : new String[] {"refcount", "rto_cpu"}) {
+                facts.put(c + "rd." + f, (long) m.readInt(rd + off.apply("root_domain", f)));
+            }
+            for (String f : new String[] {"span", "online", "max_cpu_capacity"}) {
+                facts.put(c + "rd." + f, m.readPointer(rd + off.apply("root_domain", f)));
+            }
+            facts.put(c + "rd.dl_bw.bw", m.readLong(rd + off.apply("root_domain", "dl_bw.bw")));
+            long sd = m.readPointer(rq + off.apply("rq", "sd"));
+            for (String f : new String[] {"min_interval", "max_interval", "parent", "child", "span", "shared"}) {
+                facts.put(c + "sd." + f, m.readPointer(sd + off.apply("sched_domain", f)));
+            }
+            for (String f : new String[] {"busy_factor", "imbalance_pct", "cache_nice_tries", "busy_idx", "idle_idx",
+                "newidle_idx", "wake_idx", "forkexec_idx", "smt_gain", "flags", "level", "span_weight"}) {
+                facts.put(c + "sd." + f, (long) m.readInt(sd + off.apply("sched_domain", f)));
+            }
+            long first = m.readPointer(sd + off.apply("sched_domain", "groups"));
+            long sg = first;
+            int n = 0;
+            do {
+                String g = c + "sd.group" + n + ".";
+                long sgc = m.readPointer(sg + off.apply("sched_group", "sgc"));
+                facts.put(g + "cpumask", m.readPointer(sg + off.apply("sched_group", "cpumask")));
+                facts.put(g + "group_weight", (long) m.readInt(sg + off.apply("sched_group", "group_weight")));
+                facts.put(g + "ref", (long) m.readInt(sg + off.apply("sched_group", "ref")));
+                facts.put(g + "sgc.ref", (long) m.readInt(sgc + off.apply("sched_group_capacity", "ref")));
+                facts.put(g + "sgc.capacity", m.readPointer(sgc + off.apply("sched_group_capacity", "capacity")));
+                facts.put(g + "sgc.min_capacity", m.readPointer(sgc + off.apply("sched_group_capacity", "min_capacity")));
+                facts.put(g + "sgc.cpumask", m.readPointer(sgc + off.apply("sched_group_capacity", "cpumask")));
+                sg = m.readPointer(sg + off.apply("sched_group", "next"));
+                n++;
+            } while (sg != first && n < 64);
+            facts.put(c + "sd_llc", m.readPointer((k.symbol("sd_llc") + unit) & 0xffffffffL));
+            facts.put(c + "sd_llc_size", (long) m.readInt((k.symbol("sd_llc_size") + unit) & 0xffffffffL));
+            facts.put(c + "sd_llc_id", (long) m.readInt((k.symbol("sd_llc_id") + unit) & 0xffffffffL));
+            facts.put(c + "sd_llc_shared", m.readPointer((k.symbol("sd_llc_shared") + unit) & 0xffffffffL));
+        }
+        return facts;
+    }
+
+    /**
+     * The model's scheduling topology is the real kernel's: a 4-CPU vexpress model booted with the
+     * profile has, field for field, the domains, groups, capacities, per-CPU {@code sd_llc*} and root
+     * domains {@code sched_init}, {@code build_sched_domains} and {@code rq_attach_root} left in the
+     * dump (the values that move at run time, such as {@code balance_interval} or {@code overload},
+     * are not compared).
+     */
+    @Test
+    void schedDomainsAndRootDomainsAreTheRealKernels() {
+        KernelImage real = image();
+        try (Kernel model = Kernel.builder(real.platform()).cpus(real.cpus()).memory(64L << 20).boot()) {
+            Map<String, Long> expected = schedTopologyFacts(real);
+            assertEquals(1L, expected.get("def_root_domain.refcount"));
+            assertEquals(4L, expected.get("cpu0.rd.refcount"));
+            assertEquals(expected, schedTopologyFacts(model));
+        }
     }
 
     /**

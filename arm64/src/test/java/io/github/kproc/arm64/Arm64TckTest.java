@@ -36,6 +36,7 @@ import io.github.kproc.tck.PreemptContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
 import io.github.kproc.tck.LoadBalanceContract;
+import io.github.kproc.tck.SchedClustersContract;
 import io.github.kproc.tck.SchedDomainsContract;
 import io.github.kproc.tck.SchedForkContract;
 import io.github.kproc.tck.SchedPropertiesContract;
@@ -266,6 +267,14 @@ class Arm64TckTest {
 
     @Nested
     class Runqueues extends RunqueuesContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class SchedClusters extends SchedClustersContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

@@ -23,7 +23,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@code rq->next_balance} is due) and the switch it may cause, on the CPUs of a busy machine in turn;
  * the clock moves by TICK_NSEC after each round, so the balancing runs at the kernel's intervals and its
  * cost is spread over the ticks as on the real machine. Each CPU runs one of three CFS tasks queued there. arm64's defconfig only (its NR_CPUS of 64
- * allows 16 CPUs; the ARM32 build stops at 8).
+ * allows 16 CPUs; the ARM32 build stops at 8), as one cluster or as clusters of four CPUs (the
+ * balancing then walks MC and DIE).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -35,12 +36,23 @@ public class SchedulerTickBenchmark {
         @Param({"4", "16"})
         public int cpus;
 
+        /**
+         * CPUs per cluster ({@code Kernel.Builder.clusters}): 0 for one cluster of all CPUs (one MC
+         * level), 4 for clusters of four (MC per cluster under DIE: two levels to balance).
+         */
+        @Param({"0", "4"})
+        public int cpusPerCluster;
+
         Kernel kernel;
         int next;
 
         @Setup(Level.Trial)
         public void boot() {
-            kernel = Kernel.builder(Platforms.bundled("linux-4.19-arm64-defconfig")).cpus(cpus).memory(256L << 20).boot();
+            int size = cpusPerCluster == 0 ? cpus : cpusPerCluster;
+            int[] clusters = new int[cpus / size];
+            java.util.Arrays.fill(clusters, size);
+            kernel = Kernel.builder(Platforms.bundled("linux-4.19-arm64-defconfig")).cpus(cpus).clusters(clusters)
+                    .memory(256L << 20).boot();
             kernel.cpu(0).run(Pid.INIT);
             for (int cpu = 0; cpu < cpus; cpu++) {
                 for (int i = 0; i < 3; i++) {

@@ -30,8 +30,8 @@ import org.jspecify.annotations.Nullable;
  * run as a per-CPU timeline ({@link Timeline}, {@link TimelineSvg}).
  */
 final class SimulateCommand implements Command {
-    private static final Set<String> OPTIONS = Set.of("profile", "cpus", "forks", "seed", "show-task", "memory", "svg",
-            "then", "vmcore");
+    private static final Set<String> OPTIONS = Set.of("profile", "cpus", "clusters", "forks", "seed", "show-task",
+            "memory", "svg", "then", "vmcore");
 
     @Override
     public String name() {
@@ -46,8 +46,8 @@ final class SimulateCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: kproc simulate --profile NAME [--cpus N] [--forks N] [--seed S] [--memory MiB] [--show-task PID]
-                                      [--svg FILE] [--then 'CMD[; CMD...]'] [--vmcore FILE]
+                usage: kproc simulate --profile NAME [--cpus N] [--clusters A,B,..] [--forks N] [--seed S] [--memory MiB]
+                                      [--show-task PID] [--svg FILE] [--then 'CMD[; CMD...]'] [--vmcore FILE]
                 Boots the build on N CPUs (default 4) and runs a seeded mix of fork, vfork, clone (threads
                 and processes), kernel_thread, exit and wait, with sleeps, wakeups, timer ticks, context
                 switches and reschedule IPIs, until N forks (default 50) have been tried. The ftrace log
@@ -55,6 +55,9 @@ final class SimulateCommand implements Command {
 
                   --profile NAME    a bundled profile (see 'kproc profiles')
                   --cpus N          CPUs to boot, 1 .. CONFIG_NR_CPUS
+                  --clusters A,B,.. CPUs per cluster, adding up to N (default: one cluster); the
+                                    scheduling domains follow the build (arm64: MC per cluster under
+                                    DIE; ARM32 vexpress, without CONFIG_SCHED_MC: DIE alone)
                   --forks N         forks to try
                   --seed S          the workload's seed (default 1)
                   --memory MiB      RAM of the machine (default 256)
@@ -82,6 +85,7 @@ final class SimulateCommand implements Command {
             throw new UsageException("simulate: no architecture backend binds this profile");
         }
         int cpus = (int) count(options, "cpus", 4, 1, platform.nrCpus());
+        int[] clusters = clusters(options.get("clusters"), cpus);
         int forks = (int) count(options, "forks", 50, 0, 1_000_000);
         long memory = count(options, "memory", 256, 16, 1 << 20) << 20;
         String seedText = options.get("seed");
@@ -108,8 +112,8 @@ final class SimulateCommand implements Command {
             throw new UsageException("simulate: " + e.getMessage());
         }
         log.println(tracer.header());
-        try (svgOut; Kernel kernel = Kernel.builder(platform).cpus(cpus).memory(memory).seed(seed).tracer(tracer)
-                .boot()) {
+        try (svgOut; Kernel kernel = Kernel.builder(platform).cpus(cpus).clusters(clusters).memory(memory).seed(seed)
+                .tracer(tracer).boot()) {
             Simulation simulation = new Simulation(kernel, seed);
             simulation.run(forks);
             kernel.tracer(null);
@@ -194,6 +198,28 @@ final class SimulateCommand implements Command {
             return f.getReason();
         }
         return String.valueOf(e.getMessage());
+    }
+
+    /** {@code --clusters A,B,..}: each at least 1, adding up to the CPUs; one cluster of them all if absent. */
+    private static int[] clusters(@Nullable String text, int cpus) throws UsageException {
+        if (text == null) {
+            return new int[] {cpus};
+        }
+        String[] parts = text.split(",", -1);
+        int[] sizes = new int[parts.length];
+        long sum = 0;
+        for (int i = 0; i < parts.length; i++) {
+            long n = Options.number("--clusters", parts[i].strip());
+            if (n < 1 || n > cpus) {
+                throw new UsageException("simulate: --clusters sizes must be 1.." + cpus + ": " + text);
+            }
+            sizes[i] = (int) n;
+            sum += n;
+        }
+        if (sum != cpus) {
+            throw new UsageException("simulate: --clusters " + text + " adds up to " + sum + " CPUs, not --cpus " + cpus);
+        }
+        return sizes;
     }
 
     private static long count(Options options, String name, long fallback, long min, long max) throws UsageException {

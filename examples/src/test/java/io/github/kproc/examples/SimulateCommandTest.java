@@ -55,6 +55,24 @@ class SimulateCommandTest {
     }
 
     @Test
+    void clustersChangeArm64sPlacementButNotArm32s() {
+        // build_sched_domains: arm64 (CONFIG_SCHED_MC) gets MC per cluster under DIE; ARM32 vexpress has
+        // DIE alone, so its log is the one-cluster log byte for byte
+        String[] one = run("simulate", "--profile", "linux-4.19-arm64-defconfig", "--cpus", "4", "--forks", "60", "--seed", "3");
+        String[] same = run("simulate", "--profile", "linux-4.19-arm64-defconfig", "--cpus", "4", "--clusters", "4",
+                "--forks", "60", "--seed", "3");
+        String[] two = run("simulate", "--profile", "linux-4.19-arm64-defconfig", "--cpus", "4", "--clusters", "2,2",
+                "--forks", "60", "--seed", "3");
+        assertEquals("0", two[0], two[2]);
+        assertEquals(one[1], same[1]);
+        assertNotEquals(one[1], two[1]);
+        String[] a32 = run("simulate", "--profile", "linux-4.19-arm32-vexpress", "--cpus", "4", "--forks", "60", "--seed", "3");
+        String[] a32two = run("simulate", "--profile", "linux-4.19-arm32-vexpress", "--cpus", "4", "--clusters", "2,2",
+                "--forks", "60", "--seed", "3");
+        assertEquals(a32[1], a32two[1]);
+    }
+
+    @Test
     void showTaskPrintsTheThreadInfoOfInitAndOnArm64ItsCpuContext() {
         String[] r = run("simulate", "--profile", "linux-4.19-arm64-defconfig", "--cpus", "2", "--forks", "5",
                 "--seed", "4", "--show-task", "1");
@@ -71,6 +89,9 @@ class SimulateCommandTest {
     void badArgumentsAreOneLineAndStatusTwo() {
         for (String[] args : new String[][] {
             {"simulate", "--profile", "linux-4.19-arm32-vexpress", "--cpus", "9"},
+            {"simulate", "--profile", "linux-4.19-arm64-defconfig", "--cpus", "4", "--clusters", "2,1"},
+            {"simulate", "--profile", "linux-4.19-arm64-defconfig", "--cpus", "4", "--clusters", "0,4"},
+            {"simulate", "--profile", "linux-4.19-arm64-defconfig", "--cpus", "4", "--clusters", "2,x"},
             {"simulate", "--profile", "nope"},
             {"simulate", "--profile", "linux-4.19-arm32-vexpress", "--forks", "x"},
             {"simulate", "--profile", "linux-4.19-arm32-vexpress", "--forks", "3", "--show-task", "99999"},

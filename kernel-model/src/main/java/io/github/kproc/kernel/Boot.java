@@ -91,7 +91,7 @@ final class Boot {
             m.writePointer(idle + o.taskActiveMm, mc.initMm);
             mm.mmgrab(mc.initMm);
             mc.online[cpu] = true;
-            core.rq.setOnline(cpu);
+            core.topology.setRqOnline(cpu);
             platform.enterTask(mc.registers[cpu], idle, platform.taskPtRegs(m, idle));
             // secondary_start_kernel: preempt_disable() before cpu_startup_entry
             mc.setPreemptCount(idle, platform.preemptDisableOffset());
@@ -312,7 +312,7 @@ final class Boot {
         }
         m.writePointer(platform.endOfStack(m, t), Platform.STACK_END_MAGIC);
         mc.online[0] = true;
-        core.rq.setOnline(0);
+        core.topology.setRqOnline(0);
         platform.enterTask(mc.registers[0], t, platform.taskPtRegs(m, t));
     }
 }

@@ -1011,7 +1011,7 @@ final class Fair implements SchedClass {
                 sd = topology.child(sd);
                 continue;
             }
-            newCpu = findIdlestGroupCpu(group);
+            newCpu = findIdlestGroupCpu(group, p, cpu);
             if (newCpu == cpu) {
                 sd = topology.child(sd);
                 continue;
@@ -1124,16 +1124,45 @@ final class Fair implements SchedClass {
     }
 
     /**
-     * {@code find_idlest_group_cpu(group, p, this_cpu)} for the one-CPU groups the simulated topology
-     * has ({@code group_weight == 1}): that CPU.
+     * {@code find_idlest_group_cpu(group, p, this_cpu)}: a one-CPU group's CPU; else, over the group's
+     * CPUs the task may use, an idle CPU with the latest {@code rq->idle_stamp} (the most recently
+     * idled, the warmest cache; no cpuidle driver runs on the simulated boards, so
+     * {@code idle_get_state} is NULL and no exit latency is compared; a CPU idle since boot has stamp 0
+     * and is never picked this way), else while no idle CPU is found the least
+     * {@code weighted_cpuload}, the first such CPU unless this CPU ties it; {@code this_cpu} if neither.
      */
-    private int findIdlestGroupCpu(long group) {
-        for (int cpu = 0; cpu < mc.cpus; cpu++) {
-            if (topology.inGroup(group, cpu)) {
-                return cpu;
+    private int findIdlestGroupCpu(long group, long p, int thisCpu) {
+        if (topology.groupWeight(group) == 1) {
+            for (int cpu = 0; cpu < mc.cpus; cpu++) {
+                if (topology.inGroup(group, cpu)) {
+                    return cpu;
+                }
+            }
+            throw new IllegalStateException("an empty sched_group");
+        }
+        long minLoad = -1L;
+        long latestIdleTimestamp = 0;
+        int leastLoadedCpu = thisCpu;
+        int shallowestIdleCpu = -1;
+        for (int i = 0; i < mc.cpus; i++) {
+            if (!topology.inGroup(group, i) || !allowed(p, i)) {
+                continue;
+            }
+            if (rq.idleCpu(i)) {
+                long stamp = rq.idleStamp(i);
+                if (Long.compareUnsigned(stamp, latestIdleTimestamp) > 0) {
+                    latestIdleTimestamp = stamp;
+                    shallowestIdleCpu = i;
+                }
+            } else if (shallowestIdleCpu == -1) {
+                long load = weightedCpuload(i);
+                if (Long.compareUnsigned(load, minLoad) < 0 || (load == minLoad && i == thisCpu)) {
+                    minLoad = load;
+                    leastLoadedCpu = i;
+                }
             }
         }
-        throw new IllegalStateException("an empty sched_group");
+        return shallowestIdleCpu != -1 ? shallowestIdleCpu : leastLoadedCpu;
     }
 
     // ---- wakeup placement: select_task_rq_fair(SD_BALANCE_WAKE) ----
@@ -1559,7 +1588,7 @@ final class Fair implements SchedClass {
         if (!mc.online[cpu]) {
             return 0;
         }
-        if (rq.avgIdle(cpu) < Rq.SCHED_MIGRATION_COST || !rq.rdOverload) {
+        if (rq.avgIdle(cpu) < Rq.SCHED_MIGRATION_COST || !rq.rdOverload(cpu)) {
             long sd = topology.sd(cpu);
             if (sd != 0) {
                 nextBalance = updateNextBalance(sd, nextBalance);
@@ -1670,6 +1699,7 @@ final class Fair implements SchedClass {
                     }
                     break;
                 }
+                markParentGroupImbalance(sd);
                 if ((envFlags & LBF_ALL_PINNED) != 0) {
                     envCpus[busiest] = false;
                     boolean subset = true;
@@ -1700,8 +1730,16 @@ final class Fair implements SchedClass {
         return ldMoved;
     }
 
-    /** The {@code out_balanced}/{@code out_all_pinned} exits of load_balance: no failure counted, then {@code out_one_pinned}. */
+    /**
+     * The {@code out_balanced}/{@code out_all_pinned} exits of load_balance: balanced though not all
+     * pinned, the parent's local group is no longer imbalanced; no failure counted, then
+     * {@code out_one_pinned}.
+     */
     private int outBalanced(long sd) {
+        long parent = topology.parent(sd);
+        if (parent != 0 && (envFlags & LBF_ALL_PINNED) == 0 && topology.groupImbalance(topology.groups(parent)) != 0) {
+            topology.setGroupImbalance(topology.groups(parent), 0);
+        }
         topology.setNrBalanceFailed(sd, 0);
         return outOnePinned(sd);
     }
@@ -1783,8 +1821,29 @@ final class Fair implements SchedClass {
         }
         sgs.groupWeight = topology.groupWeight(group);
         sgs.groupNoCapacity = groupIsOverloaded(sgs);
-        sgs.groupType = sgs.groupNoCapacity ? GROUP_OVERLOADED : GROUP_OTHER;
+        sgs.groupType = groupClassify(group, sgs);
         return overload;
+    }
+
+    /** {@code group_classify}: overloaded without capacity, else imbalanced if {@code sg_imbalanced}, else other. */
+    private int groupClassify(long group, SgLbStats sgs) {
+        if (sgs.groupNoCapacity) {
+            return GROUP_OVERLOADED;
+        }
+        return topology.groupImbalance(group) != 0 ? GROUP_IMBALANCED : GROUP_OTHER;
+    }
+
+    /**
+     * The affinity part of {@code load_balance} after its moves: with a parent domain, the parent's
+     * local group ({@code sd_parent->groups->sgc->imbalance}) is marked imbalanced when some task was
+     * pinned ({@code LBF_SOME_PINNED}) and load is left to move, so that the parent's balancing
+     * classifies this domain's group as {@code group_imbalanced}.
+     */
+    private void markParentGroupImbalance(long sd) {
+        long parent = topology.parent(sd);
+        if (parent != 0 && (envFlags & LBF_SOME_PINNED) != 0 && envImbalance > 0) {
+            topology.setGroupImbalance(topology.groups(parent), 1);
+        }
     }
 
     /** {@code group_has_capacity}: fewer tasks than CPUs, or util below capacity by imbalance_pct. */
@@ -1807,7 +1866,8 @@ final class Fair implements SchedClass {
      * {@code update_sd_lb_stats}: every group of the domain from this CPU's, the local group's stats
      * apart, the busiest other group by type, then avg_load ({@code update_sd_pick_busiest} without
      * asymmetric capacity or packing); totals; the root domain's overload flag from the top level.
-     * (The local group's capacity stays the sgc's 1024: rt/irq pressure is not modelled.)
+     * The local group's capacity is refreshed ({@code update_group_capacity}) unless a newly idle
+     * balance comes before its {@code next_update} (without rt/irq pressure it stays 1024 per CPU).
      */
     private void updateSdLbStats() {
         sdsBusiest = 0;
@@ -1828,6 +1888,9 @@ final class Fair implements SchedClass {
             SgLbStats sgs = local ? localStat : tmpStat;
             if (local) {
                 sdsLocal = sg;
+                if (envIdle != CPU_NEWLY_IDLE || !timeAfter(topology.groupNextUpdate(sg), rq.jiffies())) {
+                    topology.updateGroupCapacity(envSd, envDstCpu, rq.jiffies());
+                }
             }
             overload |= updateSgLbStats(sg, loadIdx, local, sgs);
             if (!local) {
@@ -1845,8 +1908,8 @@ final class Fair implements SchedClass {
             sdsTotalCapacity += sgs.groupCapacity;
             sg = topology.next(sg);
         } while (sg != first);
-        if (topology.parent(envSd) == 0) {
-            rq.rdOverload = overload;
+        if (topology.parent(envSd) == 0 && rq.rdOverload(envDstCpu) != overload) {
+            rq.setRdOverload(envDstCpu, overload);
         }
     }
 

@@ -47,11 +47,13 @@ public final class Kernel implements KernelReader, AutoCloseable {
         if (b.cpus < 1 || b.cpus > platform.nrCpus()) {
             throw new IllegalArgumentException("cpus must be 1.." + platform.nrCpus() + " (CONFIG_NR_CPUS): " + b.cpus);
         }
+        int[] cluster = clusterOfEachCpu(b.clusters, b.cpus);
         KernelMemory mem = KernelMemory.create(platform.memoryMap(b.memoryBytes));
         boolean booted = false;
         try {
             this.mc = new Machine(platform, b.cpus, b.memoryBytes, b.tracer, b.seed, mem);
             mc.strictPreemptCount = b.strictPreemptCount;
+            mc.cluster = cluster;
             Preempt preempt = new Preempt(mc);
             Cred cred = new Cred(mc);
             cred.uidCacheInit();
@@ -86,6 +88,37 @@ public final class Kernel implements KernelReader, AutoCloseable {
         }
     }
 
+    /** Each CPU's cluster from {@link Builder#clusters(int...)}, checked against the CPU count. */
+    private static int[] clusterOfEachCpu(int @Nullable [] clusters, int cpus) {
+        int[] cluster = new int[cpus];
+        if (clusters == null) {
+            return cluster;
+        }
+        if (clusters.length == 0) {
+            throw new IllegalArgumentException("clusters: at least one cluster");
+        }
+        int cpu = 0;
+        for (int c = 0; c < clusters.length; c++) {
+            if (clusters[c] < 1) {
+                throw new IllegalArgumentException("clusters: cluster " + c + " has " + clusters[c] + " CPUs (at least 1)");
+            }
+            if (cpu + clusters[c] > cpus) {
+                break;
+            }
+            java.util.Arrays.fill(cluster, cpu, cpu + clusters[c], c);
+            cpu += clusters[c];
+        }
+        long sum = 0;
+        for (int n : clusters) {
+            sum += n;
+        }
+        if (sum != cpus) {
+            throw new IllegalArgumentException("clusters: " + java.util.Arrays.toString(clusters) + " add up to " + sum
+                    + " CPUs, not the " + cpus + " CPUs booted");
+        }
+        return cluster;
+    }
+
     /** Builds and boots a kernel. */
     public static Builder builder(Platform platform) {
         java.util.Objects.requireNonNull(platform, "platform");
@@ -107,6 +140,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
         private long seed = 0x4c696e7578L;
         private final java.util.Map<String, Long> sysctls = new java.util.LinkedHashMap<>();
         private boolean strictPreemptCount;
+        private int @Nullable [] clusters;
 
         private Builder(Platform platform) {
             this.platform = platform;
@@ -152,6 +186,26 @@ public final class Kernel implements KernelReader, AutoCloseable {
          */
         public Builder strictPreemptCount(boolean value) {
             this.strictPreemptCount = value;
+            return this;
+        }
+
+        /**
+         * The CPUs' clusters, as a device tree's {@code cpu-map} describes them: the number of CPUs in
+         * each cluster, CPUs numbered cluster by cluster (e.g. {@code clusters(2, 2)} puts CPUs 0-1 in
+         * one cluster and 2-3 in another). By default all CPUs are one cluster. The sizes must be at
+         * least 1 and add up to {@link #cpus(int)}, or {@link #boot()} throws
+         * {@link IllegalArgumentException}.
+         *
+         * <p>The scheduling domains follow the build's {@code .config}, as {@code build_sched_domains}
+         * does: with CONFIG_SCHED_MC (the bundled arm64 build) each cluster is an MC domain sharing its
+         * last-level cache (wakeups look for an idle CPU only inside it) under a DIE domain whose groups
+         * are the clusters; a one-CPU cluster's MC level is degenerate and dropped. Without it (the
+         * bundled ARM32 vexpress build) there is only DIE with one group per CPU, so the clusters change
+         * nothing the scheduler reads.
+         */
+        public Builder clusters(int... cpusPerCluster) {
+            java.util.Objects.requireNonNull(cpusPerCluster, "cpusPerCluster");
+            this.clusters = cpusPerCluster.clone();
             return this;
         }
 

@@ -65,6 +65,15 @@ final class Machine {
     long runqueues;
     @Nullable Tracer tracer;
     long clock;
+    /** The cluster of each CPU ({@code cpu_topology[cpu]}'s package): consecutive CPUs, cluster 0 first. */
+    int[] cluster;
+    /** {@code &def_root_domain}, set by {@link Topology}. */
+    long defRootDomain;
+    /** The per-CPU {@code &sd_llc}, {@code &sd_llc_size}, {@code &sd_llc_id}, {@code &sd_llc_shared}, set by {@link Topology}. */
+    long sdLlc;
+    long sdLlcSize;
+    long sdLlcId;
+    long sdLlcShared;
     /** Refuse preempt_count overflows and unbalanced exits ({@link PreemptCountException}) instead of wrapping. */
     boolean strictPreemptCount;
     private final List<String> bugs = new ArrayList<>();
@@ -132,6 +141,7 @@ final class Machine {
         this.lists = new Lists(m, f, platform.profile().config().number("CONFIG_ILLEGAL_POINTER_VALUE", 0));
         this.symbols = new KernelSymbols(platform.textBase());
         this.online = new boolean[cpus];
+        this.cluster = new int[cpus];
         this.registers = new long[cpus][platform.cpuRegisters().size()];
         this.irqsOff = new boolean[cpus];
         this.ipiPending = new boolean[cpus];
@@ -305,7 +315,8 @@ final class Machine {
     /** The data symbols {@link #symbol} knows. */
     static final List<String> DATA_SYMBOLS = List.of("init_task", "init_pid_ns", "init_struct_pid", "init_mm",
             "__per_cpu_offset", "runqueues", "nr_threads", "total_forks", "max_threads", "pid_max", "pid_max_min",
-            "uidhash_table", "root_user");
+            "uidhash_table", "root_user", "def_root_domain", "sd_llc",
+            "sd_llc_size", "sd_llc_id", "sd_llc_shared");
 
     /** A data symbol's address, or a function of the model's text ({@link KernelSymbols}). */
     long symbol(String name) {
@@ -323,6 +334,11 @@ final class Machine {
             case "uidhash_table" -> uidhashTable;
             case "pid_max_min" -> pidMaxMinVar;
             case "root_user" -> rootUser;
+            case "def_root_domain" -> defRootDomain;
+            case "sd_llc" -> sdLlc;
+            case "sd_llc_size" -> sdLlcSize;
+            case "sd_llc_id" -> sdLlcId;
+            case "sd_llc_shared" -> sdLlcShared;
             default -> symbols.address(name);
         };
     }

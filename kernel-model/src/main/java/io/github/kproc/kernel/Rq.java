@@ -65,11 +65,13 @@ final class Rq {
     private final long idleStamp;
     /** {@code rq.max_idle_balance_cost}. */
     private final long maxIdleBalanceCost;
-    /**
-     * {@code rq->rd->overload} of the one root domain: some CPU has more than one runnable task. The
-     * model has no {@code struct root_domain} in the arena, so the flag lives here.
-     */
-    boolean rdOverload;
+    /** {@code rq.rd}: the root domain the CPU is attached to ({@link Topology#rqAttachRoot}). */
+    final long rd;
+    /** {@code root_domain.overload}. */
+    private final long rdOverload;
+    /** {@code rq.cpu_capacity} and {@code rq.cpu_capacity_orig}. */
+    private final long cpuCapacity;
+    private final long cpuCapacityOrig;
 
     Rq(Machine mc) {
         this.mc = mc;
@@ -97,6 +99,10 @@ final class Rq {
         this.nextBalance = p.offsetOf("rq", "next_balance");
         this.idleBalance = p.offsetOf("rq", "idle_balance");
         this.idleStamp = p.offsetOf("rq", "idle_stamp");
+        this.rd = p.offsetOf("rq", "rd");
+        this.rdOverload = p.offsetOf("root_domain", "overload");
+        this.cpuCapacity = p.offsetOf("rq", "cpu_capacity");
+        this.cpuCapacityOrig = p.offsetOf("rq", "cpu_capacity_orig");
         this.runqueues = mc.perCpu.define(size, Math.max(64, p.struct("rq").alignment()));
         mc.runqueues = runqueues;
         this.base = new long[mc.cpus];
@@ -153,9 +159,29 @@ final class Rq {
     void addNrRunning(int c, int delta) {
         int prev = m.readInt(base[c] + nrRunning);
         m.writeInt(base[c] + nrRunning, prev + delta);
-        if (delta > 0 && prev < 2 && prev + delta >= 2) {
-            rdOverload = true;
+        if (delta > 0 && prev < 2 && prev + delta >= 2 && !rdOverload(c)) {
+            setRdOverload(c, true);
         }
+    }
+
+    /** {@code rq->rd->overload}: some CPU of the root domain has more than one runnable task. */
+    boolean rdOverload(int c) {
+        return m.readByte(m.readPointer(base[c] + rd) + rdOverload) != 0;
+    }
+
+    void setRdOverload(int c, boolean value) {
+        m.writeByte(m.readPointer(base[c] + rd) + rdOverload, (byte) (value ? 1 : 0));
+    }
+
+    /** {@code rq.cpu_capacity_orig}. */
+    long cpuCapacityOrig(int c) {
+        return m.readPointer(base[c] + cpuCapacityOrig);
+    }
+
+    /** {@code rq.cpu_capacity} and {@code rq.cpu_capacity_orig}. */
+    void setCpuCapacity(int c, long capacity, long orig) {
+        m.writePointer(base[c] + cpuCapacity, capacity);
+        m.writePointer(base[c] + cpuCapacityOrig, orig);
     }
 
     /** {@code jiffies} of the machine's clock, as the build's {@code unsigned long}. */

@@ -88,6 +88,16 @@ public abstract class LoadBalanceContract extends KernelContract {
     }
 
     /** A child of init forked (by fork balancing) onto the idle CPU 1, running there, 1 s after boot. */
+    /**
+     * {@code rq->rd->overload} set as a top-level {@code update_sd_lb_stats} would set it: the root
+     * domain {@code build_sched_domains} attaches is a fresh {@code kzalloc}, and boot queued init and
+     * kthreadd on CPU 0 before it, so no {@code add_nr_running} transition has marked it yet.
+     */
+    private void markOverloaded(Kernel k) {
+        Structs s = structs(k);
+        s.set(s.ptr(new Debugger(k).rq(0), "rq", "rd"), "root_domain", "overload", 1);
+    }
+
     private long childRunningOnCpu1(Kernel k) {
         k.advanceClock(1_000_000_000L);
         k.cpu(0).run(Pid.INIT);
@@ -117,6 +127,7 @@ public abstract class LoadBalanceContract extends KernelContract {
         long load = s.get(kthreadd + s.offset("task_struct", "se.avg"), "sched_avg", "load_avg");
         assertTrue(load / 2 <= imbalance, "detach_tasks takes kthreadd: load " + load + " / 2 <= imbalance " + imbalance);
         TraceLog log = TraceLog.attach(k);
+        markOverloaded(k);
 
         k.cpu(1).sleep();
 
@@ -144,6 +155,7 @@ public abstract class LoadBalanceContract extends KernelContract {
             k.cpu(1).step();
             assertEquals(task(k, pid), k.cpu(1).current().address());
             k.advanceClock(since);
+            markOverloaded(k);
 
             k.cpu(1).sleep();
 
