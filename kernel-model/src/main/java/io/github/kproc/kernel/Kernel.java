@@ -53,12 +53,13 @@ public final class Kernel implements KernelReader, AutoCloseable {
             this.mc = new Machine(platform, b.cpus, b.memoryBytes, b.tracer, b.seed, mem);
             mc.strictPreemptCount = b.strictPreemptCount;
             Preempt preempt = new Preempt(mc);
-            Cred cred = new Cred(mc);
+            UserNs userNs = new UserNs(mc);
+            Cred cred = new Cred(mc, userNs);
             cred.uidCacheInit();
             Mm mm = new Mm(mc);
             Files files = new Files(mc);
-            this.pids = new Pids(mc);
-            Nsproxy nsproxy = new Nsproxy(mc, pids, cred);
+            this.pids = new Pids(mc, userNs);
+            Nsproxy nsproxy = new Nsproxy(mc, pids, cred, userNs);
             this.signals = new Signals(mc);
             TaskAlloc taskAlloc = new TaskAlloc(mc, cred);
             Vfork vfork = new Vfork(mc, taskAlloc, pids);
@@ -70,6 +71,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
             Exec exec = new Exec(mc, core, mm, files, signals, vfork, exit, pids);
             this.sysctl = new Sysctl(mc, cred);
             Sys sys = new Sys(mc, fork, pids);
+            nsproxy.initNamespaces();
             new Boot(mc, core, fork, exec, pids, mm, files, signals, taskAlloc).start();
             b.sysctls.forEach(sysctl::write);
             this.cpuHandles = new Cpu[b.cpus];
