@@ -124,6 +124,8 @@ final class Nsproxy {
         // init_pid_ns
         m.writePointer(mc.initPidNs + f.pidNs.userNs, mc.initUserNs);
         nsInit(mc.initPidNs + f.pidNs.ns, UserNs.PROC_PID_INIT_INO, pids.pidNsBuilt ? "pidns_operations" : null);
+        // proc_root_init's IDA, empty (IDA_INIT) before the first proc_alloc_inum
+        mc.ida.init(mc.procInumIda, mc.idr.idrRtMarker);
         // init_mount_tree -> create_mnt_ns -> alloc_mnt_ns(&init_user_ns) as uid 0; get_mnt_ns for init_task
         m.writeLong(mc.mntNsSeqVar, 1);
         long mnt = allocMntNs(mc.initUserNs, 0);
