@@ -563,4 +563,28 @@ public abstract class NamespacesContract extends KernelContract {
             assertArrayEquals(userNs, bytes(s, k.symbol("init_user_ns"), s.size("user_namespace")), "init_user_ns after allocation " + n);
         }
     }
+
+    @Test
+    @DisplayName("KernelInvariants: a namespace's refcount or a ucounts count that disagrees with its users, read from memory, is a REFCOUNT or NAMESPACES violation; the kernel as left by namespaced clones holds")
+    void invariantsReadTheNamespaces() {
+        Kernel k = bootAsInit();
+        Structs s = structs(k);
+        EnumSet<CloneFlag> flags = EnumSet.noneOf(CloneFlag.class);
+        for (Namespace ns : Namespace.values()) {
+            if (builds(ns) && ns != Namespace.PID) {
+                flags.add(ns.flag);
+            }
+        }
+        int child = k.cpu(cpuRunning(k, 1, 0)).clone(new CloneArgs(flags, SIGCHLD, 0, 0, 0, 0, 0)).nr();
+        assertEquals(List.of(), io.github.kproc.testkit.KernelInvariants.of(k).check());
+        long mnt = s.ptr(nsproxy(k, child), "nsproxy", "mnt_ns");
+        s.set(mnt, "mnt_namespace", "count", 2);
+        assertTrue(io.github.kproc.testkit.KernelInvariants.of(k).check().stream()
+                .anyMatch(v -> v.rule() == io.github.kproc.testkit.Violation.Rule.REFCOUNT && v.detail().startsWith("mnt_namespace.count")));
+        s.set(mnt, "mnt_namespace", "count", 1);
+        long uc = s.ptr(mnt, "mnt_namespace", "ucounts");
+        s.memory().writeInt(uc + s.offset("ucounts", "ucount") + 4L * 5, 7);
+        assertTrue(io.github.kproc.testkit.KernelInvariants.of(k).check().stream()
+                .anyMatch(v -> v.rule() == io.github.kproc.testkit.Violation.Rule.NAMESPACES));
+    }
 }
