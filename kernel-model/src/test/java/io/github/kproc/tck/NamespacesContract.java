@@ -587,4 +587,44 @@ public abstract class NamespacesContract extends KernelContract {
         assertTrue(io.github.kproc.testkit.KernelInvariants.of(k).check().stream()
                 .anyMatch(v -> v.rule() == io.github.kproc.testkit.Violation.Rule.NAMESPACES));
     }
+
+    @Test
+    @DisplayName("create_pid_namespace / delayed_free_pidns / put_user_ns: CLONE_NEWUSER | CLONE_NEWPID makes a pid namespace owned by (and charged to) the new user namespace, which outlives the cred that made it until the pid namespace goes")
+    void pidNamespaceHoldsItsUserNamespace() {
+        requireBuilt("CONFIG_USER_NS");
+        requireBuilt("CONFIG_PID_NS");
+        Kernel k = bootAsInit();
+        Structs s = structs(k);
+        MemoryUsage before = usage(k);
+        int child = cloneAsInit(k, CloneFlag.NEWUSER, CloneFlag.NEWPID);
+        long userNs = credUserNs(k, child);
+        long pidNs = s.ptr(nsproxy(k, child), "nsproxy", "pid_ns_for_children");
+        assertEquals(userNs, s.ptr(pidNs, "pid_namespace", "user_ns"), "ns->user_ns = get_user_ns(user_ns)");
+        assertEquals(2, s.i32(userNs, "user_namespace", "count"), "the cred and the pid namespace");
+        assertEquals(k.symbol("pidns_operations"), ops(s, pidNs, "pid_namespace"));
+        assertTrue(inum(s, pidNs, "pid_namespace") >= PROC_DYNAMIC_FIRST, "ns_alloc_inum");
+        long uc = s.ptr(pidNs, "pid_namespace", "ucounts");
+        assertEquals(userNs, s.ptr(uc, "ucounts", "ns"), "inc_pid_namespaces(user_ns)");
+        assertEquals(1, ucount(s, uc, 1), "UCOUNT_PID_NAMESPACES");
+        assertEquals(1, ucount(s, ucounts(k, k.symbol("init_user_ns"), 0), 1), "charged up the chain too");
+        assertEquals(List.of(), io.github.kproc.testkit.KernelInvariants.of(k).check());
+        exitAndReap(k, child);
+        assertEquals(0, ucount(s, ucounts(k, k.symbol("init_user_ns"), 0), 1), "dec_pid_namespaces");
+        assertNoNamespaceLeak(before, usage(k));
+    }
+
+    @Test
+    @DisplayName("create_user_ns: at the user-namespace ucount maximum (user.max_user_namespaces) CLONE_NEWUSER is -ENOSPC, the model as before")
+    void createUserNsAtTheMaximum() {
+        requireBuilt("CONFIG_USER_NS");
+        Kernel k = bootAsInit();
+        Structs s = structs(k);
+        s.memory().writeInt(k.symbol("init_user_ns") + s.offset("user_namespace", "ucount_max"), 0);
+        long init = task(k, 1);
+        KernelState before = KernelState.of(k, init);
+        byte[] initUserNs = bytes(s, k.symbol("init_user_ns"), s.size("user_namespace"));
+        assertErrno(Errno.ENOSPC, () -> cloneAsInit(k, CloneFlag.NEWUSER));
+        before.assertUnchanged(k, KernelState.of(k, init));
+        assertArrayEquals(initUserNs, bytes(s, k.symbol("init_user_ns"), s.size("user_namespace")));
+    }
 }
