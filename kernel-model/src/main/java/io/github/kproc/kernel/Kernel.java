@@ -318,8 +318,11 @@ public final class Kernel implements KernelReader, AutoCloseable {
     /**
      * The address of a kernel symbol as System.map has it: {@code init_task}, {@code runqueues} (in the
      * per-CPU section), {@code __per_cpu_offset}, {@code init_pid_ns}, {@code init_struct_pid},
-     * {@code init_mm}, {@code nr_threads}, {@code total_forks}, {@code max_threads}, {@code pid_max}, or a
-     * function of the model's text.
+     * {@code init_mm}, {@code nr_threads}, {@code total_forks}, {@code max_threads}, {@code pid_max}, the
+     * namespaces' {@code init_nsproxy}, {@code init_uts_ns}, {@code init_user_ns}, {@code init_ipc_ns},
+     * {@code init_cgroup_ns}, {@code init_net}, {@code ucounts_hashtable}, {@code proc_inum_ida},
+     * {@code mnt_ns_seq}, {@code net_namespace_list}, the others {@link #symbols()} lists, or a function
+     * (or {@code *ns_operations} table) of the model's text.
      */
     @Override
     public long symbol(String name) {
