@@ -34,15 +34,15 @@ final class Cred {
     private final AddressSpace m;
     private final Fields f;
     private final int ptr;
-    /** {@code CONFIG_USER_NS}: without it {@code create_user_ns} is the stub returning -EINVAL. */
-    private final boolean userNs;
+    /** {@code kernel/user_namespace.c}: without CONFIG_USER_NS {@code create_user_ns} is the stub returning -EINVAL. */
+    private final UserNs userNs;
 
-    Cred(Machine mc) {
+    Cred(Machine mc, UserNs userNs) {
         this.mc = mc;
         this.m = mc.m;
         this.f = mc.f;
         this.ptr = mc.platform.pointerSize();
-        this.userNs = mc.platform.profile().config().enabled("CONFIG_USER_NS");
+        this.userNs = userNs;
     }
 
     // ---- kernel/user.c ----
@@ -128,11 +128,18 @@ final class Cred {
         m.writeInt(cred + set + 4, (int) (value >>> 32));
     }
 
-    /**
-     * {@code capable(cap)} of a task: {@code cap_capable} in the initial user namespace, the only one
-     * the model's creds live in, is the capability's bit in {@code cred->cap_effective}.
-     */
+    /** {@code capable(cap)} of a task: {@code cap_capable} of its cred in the initial user namespace. */
     boolean capable(long task, int cap) {
+        return userNs.capCapable(m.readPointer(task + f.task.cred), mc.initUserNs, cap);
+    }
+
+    /** {@code ns_capable(ns, cap)} of a task: {@code cap_capable} of its cred in the user namespace {@code ns}. */
+    boolean nsCapable(long task, long ns, int cap) {
+        return userNs.capCapable(m.readPointer(task + f.task.cred), ns, cap);
+    }
+
+    /** {@code ns_capable(current_user_ns(), cap)}: the capability in the task's own user namespace, its cred's bit. */
+    private boolean ownCapable(long task, int cap) {
         return (capSet(m.readPointer(task + f.task.cred), f.cred.capEffective) & (1L << cap)) != 0;
     }
 
@@ -147,12 +154,15 @@ final class Cred {
         int usage = m.readInt(cred + f.cred.usage) - 1;
         m.writeInt(cred + f.cred.usage, usage);
         if (usage == 0 && cred != mc.initCred) {
+            // put_cred_rcu: free_uid, put_user_ns, then the cred goes back to cred_jar
+            long ns = m.readPointer(cred + f.cred.userNs);
             freeUid(m.readPointer(cred + f.cred.user));
             mc.credCache.free(cred);
+            userNs.putUserNs(ns);
         }
     }
 
-    /** {@code prepare_creds()} of a task: a copy of its cred with usage 1 and a reference on the user; 0 without memory. */
+    /** {@code prepare_creds()} of a task: a copy of its cred with usage 1 and references on the user and user namespace; 0 without memory. */
     private long prepareCreds(long task) {
         long old = m.readPointer(task + f.task.cred);
         long created = mc.kmemCacheAlloc(mc.credCache);
@@ -162,6 +172,7 @@ final class Cred {
         m.copy(old, created, f.cred.size);
         m.writeInt(created + f.cred.usage, 1);
         getUid(m.readPointer(created + f.cred.user));
+        userNs.getUserNs(m.readPointer(created + f.cred.userNs));
         return created;
     }
 
@@ -190,9 +201,9 @@ final class Cred {
 
     /**
      * {@code copy_creds()}: a thread shares its parent's cred (two more references); a process gets a
-     * copy ({@code prepare_creds}) holding a reference on the user; CLONE_NEWUSER on a build without
-     * CONFIG_USER_NS is -EINVAL ({@code create_user_ns}'s stub). Either way the user's {@code processes}
-     * count goes up.
+     * copy ({@code prepare_creds}) holding references on the user and the user namespace, moved by
+     * CLONE_NEWUSER into a new user namespace ({@code create_user_ns}; the stub's -EINVAL without
+     * CONFIG_USER_NS). Either way the user's {@code processes} count goes up.
      */
     long copyCreds(long p, long flags) {
         long cred = m.readPointer(p + f.task.cred);
@@ -211,10 +222,14 @@ final class Cred {
             m.writeInt(created + f.cred.usage, 1);
             user = m.readPointer(created + f.cred.user);
             getUid(user);
-            if ((flags & CloneFlag.NEWUSER.value()) != 0 && !userNs) {
-                // create_user_ns: the !CONFIG_USER_NS stub; error_put
-                putCred(created);
-                return Errno.EINVAL.negative();
+            userNs.getUserNs(m.readPointer(created + f.cred.userNs));
+            if ((flags & CloneFlag.NEWUSER.value()) != 0) {
+                // create_user_ns (the !CONFIG_USER_NS stub returns -EINVAL); error_put
+                long err = userNs.built ? userNs.createUserNs(created) : Errno.EINVAL.negative();
+                if (err < 0) {
+                    putCred(created);
+                    return err;
+                }
             }
             getCred(created);
             m.writePointer(p + f.task.cred, created);
@@ -268,7 +283,7 @@ final class Cred {
         int oldUid = m.readInt(old + f.cred.uid);
         int oldEuid = m.readInt(old + f.cred.euid);
         int oldSuid = m.readInt(old + f.cred.suid);
-        if (!capable(task, CAP_SETUID)) {
+        if (!ownCapable(task, CAP_SETUID)) {
             for (int id : new int[] {ruid, euid, suid}) {
                 if (id != -1 && id != oldUid && id != oldEuid && id != oldSuid) {
                     return Errno.EPERM.negative();
@@ -309,7 +324,7 @@ final class Cred {
     long setuid(long task, int uid) {
         long old = m.readPointer(task + f.task.cred);
         int oldUid = m.readInt(old + f.cred.uid);
-        boolean privileged = capable(task, CAP_SETUID);
+        boolean privileged = ownCapable(task, CAP_SETUID);
         if (!privileged && uid != oldUid && uid != m.readInt(old + f.cred.suid)) {
             return Errno.EPERM.negative();
         }
@@ -376,7 +391,7 @@ final class Cred {
         long old = m.readPointer(task + f.task.cred);
         long oldInh = capSet(old, f.cred.capInheritable);
         long oldPerm = capSet(old, f.cred.capPermitted);
-        if ((!capable(task, CAP_SETPCAP) && (inh & ~(oldInh | oldPerm)) != 0)
+        if ((!ownCapable(task, CAP_SETPCAP) && (inh & ~(oldInh | oldPerm)) != 0)
                 || (inh & ~(oldInh | capSet(old, f.cred.capBset))) != 0
                 || (perm & ~oldPerm) != 0 || (eff & ~perm) != 0) {
             return Errno.EPERM.negative();

@@ -41,6 +41,16 @@ final class Fields {
     final NsproxyStruct nsproxy;
     /** {@code struct completion}. */
     final Completion completion;
+    /** {@code struct ns_common}, {@code struct user_namespace} and {@code struct ucounts}. */
+    final NsCommon nsCommon;
+    final UserNamespace userNs;
+    final Ucounts ucounts;
+    /** {@code struct uts_namespace}, {@code ipc_namespace}, {@code mnt_namespace}, {@code cgroup_namespace}, {@code net}. */
+    final UtsNamespace utsNs;
+    final IpcNamespace ipcNs;
+    final MntNamespace mntNs;
+    final CgroupNamespace cgroupNs;
+    final Net net;
 
     Fields(Offsets o) {
         Profile p = o.profile();
@@ -60,6 +70,14 @@ final class Fields {
         pidNs = new PidNamespace(o, p);
         nsproxy = new NsproxyStruct(o, p);
         completion = new Completion(o, p);
+        nsCommon = new NsCommon(o);
+        userNs = new UserNamespace(o, p);
+        ucounts = new Ucounts(o, p);
+        utsNs = new UtsNamespace(o, p);
+        ipcNs = new IpcNamespace(o, p);
+        mntNs = new MntNamespace(o, p);
+        cgroupNs = new CgroupNamespace(o, p);
+        net = new Net(o, p);
     }
 
     /** The resolved members of {@code struct list_head, hlist_head and hlist_node}. */
@@ -598,6 +616,8 @@ final class Fields {
         final long euid;
         /** {@code cred.user}. */
         final long user;
+        /** {@code cred.user_ns}. */
+        final long userNs;
         /** {@code cred.suid}, {@code cred.fsuid}. */
         final long suid;
         final long fsuid;
@@ -616,6 +636,7 @@ final class Fields {
             uid = o.required("cred", "uid");
             euid = o.required("cred", "euid");
             user = o.required("cred", "user");
+            userNs = o.required("cred", "user_ns");
             suid = o.required("cred", "suid");
             fsuid = o.required("cred", "fsuid");
             securebits = o.required("cred", "securebits");
@@ -710,6 +731,10 @@ final class Fields {
         final long level;
         /** {@code pid_namespace.parent}. */
         final long parent;
+        /** {@code pid_namespace.user_ns}, {@code .ucounts}, {@code .ns}. */
+        final long userNs;
+        final long ucounts;
+        final long ns;
 
         PidNamespace(Offsets o, Profile p) {
             size = p.sizeOf("pid_namespace");
@@ -719,6 +744,9 @@ final class Fields {
             childReaper = o.required("pid_namespace", "child_reaper");
             level = o.required("pid_namespace", "level");
             parent = o.required("pid_namespace", "parent");
+            userNs = o.required("pid_namespace", "user_ns");
+            ucounts = o.required("pid_namespace", "ucounts");
+            ns = o.required("pid_namespace", "ns");
         }
     }
 
@@ -730,11 +758,268 @@ final class Fields {
         final long count;
         /** {@code nsproxy.pid_ns_for_children}. */
         final long pidNsForChildren;
+        /** {@code nsproxy.uts_ns}, {@code .ipc_ns}, {@code .mnt_ns}, {@code .net_ns}, {@code .cgroup_ns}. */
+        final long utsNs;
+        final long ipcNs;
+        final long mntNs;
+        final long netNs;
+        final long cgroupNs;
 
         NsproxyStruct(Offsets o, Profile p) {
             size = p.sizeOf("nsproxy");
             count = o.required("nsproxy", "count");
             pidNsForChildren = o.required("nsproxy", "pid_ns_for_children");
+            utsNs = o.required("nsproxy", "uts_ns");
+            ipcNs = o.required("nsproxy", "ipc_ns");
+            mntNs = o.required("nsproxy", "mnt_ns");
+            netNs = o.required("nsproxy", "net_ns");
+            cgroupNs = o.required("nsproxy", "cgroup_ns");
+        }
+    }
+
+    /** The resolved members of {@code struct ns_common}, relative to the struct. */
+    static final class NsCommon {
+        /** {@code ns_common.ops}, {@code .inum}. */
+        final long ops;
+        final long inum;
+
+        NsCommon(Offsets o) {
+            ops = o.required("ns_common", "ops");
+            inum = o.required("ns_common", "inum");
+        }
+    }
+
+    /** The resolved members of {@code struct user_namespace}. */
+    static final class UserNamespace {
+        final long size;
+        /** {@code user_namespace.uid_map}, {@code .gid_map}, {@code .projid_map}: a {@code uid_gid_map} each. */
+        final long uidMap;
+        final long gidMap;
+        final long projidMap;
+        /** {@code uid_gid_map.nr_extents}, {@code .extent} and {@code sizeof(struct uid_gid_extent)}. */
+        final long mapNrExtents;
+        final long mapExtent;
+        /** {@code uid_gid_extent.first}, {@code .lower_first}, {@code .count}. */
+        final long extentFirst;
+        final long extentLowerFirst;
+        final long extentCount;
+        final long count;
+        final long parent;
+        final long level;
+        final long owner;
+        final long group;
+        final long ns;
+        final long flags;
+        final long ucounts;
+        /** {@code user_namespace.ucount_max[UCOUNT_COUNTS]}. */
+        final long ucountMax;
+
+        UserNamespace(Offsets o, Profile p) {
+            size = p.sizeOf("user_namespace");
+            uidMap = o.required("user_namespace", "uid_map");
+            gidMap = o.required("user_namespace", "gid_map");
+            projidMap = o.required("user_namespace", "projid_map");
+            mapNrExtents = o.required("uid_gid_map", "nr_extents");
+            mapExtent = o.required("uid_gid_map", "extent");
+            extentFirst = o.required("uid_gid_extent", "first");
+            extentLowerFirst = o.required("uid_gid_extent", "lower_first");
+            extentCount = o.required("uid_gid_extent", "count");
+            count = o.required("user_namespace", "count");
+            parent = o.required("user_namespace", "parent");
+            level = o.required("user_namespace", "level");
+            owner = o.required("user_namespace", "owner");
+            group = o.required("user_namespace", "group");
+            ns = o.required("user_namespace", "ns");
+            flags = o.required("user_namespace", "flags");
+            ucounts = o.required("user_namespace", "ucounts");
+            ucountMax = o.required("user_namespace", "ucount_max");
+        }
+    }
+
+    /** The resolved members of {@code struct ucounts}. */
+    static final class Ucounts {
+        final long size;
+        final long node;
+        final long ns;
+        final long uid;
+        final long count;
+        /** {@code ucounts.ucount[UCOUNT_COUNTS]}. */
+        final long ucount;
+
+        Ucounts(Offsets o, Profile p) {
+            size = p.sizeOf("ucounts");
+            node = o.required("ucounts", "node");
+            ns = o.required("ucounts", "ns");
+            uid = o.required("ucounts", "uid");
+            count = o.required("ucounts", "count");
+            ucount = o.required("ucounts", "ucount");
+        }
+    }
+
+    /** The resolved members of {@code struct uts_namespace}. */
+    static final class UtsNamespace {
+        final long size;
+        final long kref;
+        /** {@code uts_namespace.name} and {@code sizeof(struct new_utsname)}, 65 bytes a field. */
+        final long name;
+        final long nameSize;
+        final long userNs;
+        final long ucounts;
+        final long ns;
+
+        UtsNamespace(Offsets o, Profile p) {
+            size = p.sizeOf("uts_namespace");
+            kref = o.required("uts_namespace", "kref");
+            name = o.required("uts_namespace", "name");
+            nameSize = p.sizeOf("new_utsname");
+            userNs = o.required("uts_namespace", "user_ns");
+            ucounts = o.required("uts_namespace", "ucounts");
+            ns = o.required("uts_namespace", "ns");
+        }
+    }
+
+    /** The resolved members of {@code struct ipc_namespace} and its {@code struct ipc_ids}. */
+    static final class IpcNamespace {
+        final long size;
+        final long count;
+        /** {@code ipc_namespace.ids[3]} and {@code sizeof(struct ipc_ids)}. */
+        final long ids;
+        final long idsSize;
+        /** {@code ipc_ids.in_use}, {@code .seq}, {@code .rwsem.count}, {@code .rwsem.wait_list}, {@code .ipcs_idr}, {@code .max_idx}. */
+        final long idsInUse;
+        final long idsSeq;
+        final long idsRwsemWaitList;
+        final long idsIdr;
+        final long idsMaxIdx;
+        final long semCtls;
+        final long usedSems;
+        final long msgCtlmax;
+        final long msgCtlmnb;
+        final long msgCtlmni;
+        final long msgBytes;
+        final long msgHdrs;
+        final long shmCtlmax;
+        final long shmCtlall;
+        final long shmTot;
+        final long shmCtlmni;
+        final long shmRmidForced;
+        final long mqQueuesCount;
+        final long mqQueuesMax;
+        final long mqMsgMax;
+        final long mqMsgsizeMax;
+        final long mqMsgDefault;
+        final long mqMsgsizeDefault;
+        final long userNs;
+        final long ucounts;
+        final long ns;
+
+        IpcNamespace(Offsets o, Profile p) {
+            size = p.sizeOf("ipc_namespace");
+            count = o.required("ipc_namespace", "count");
+            ids = o.required("ipc_namespace", "ids");
+            idsSize = p.sizeOf("ipc_ids");
+            idsInUse = o.required("ipc_ids", "in_use");
+            idsSeq = o.required("ipc_ids", "seq");
+            idsRwsemWaitList = o.required("ipc_ids", "rwsem.wait_list");
+            idsIdr = o.required("ipc_ids", "ipcs_idr");
+            idsMaxIdx = o.required("ipc_ids", "max_idx");
+            semCtls = o.required("ipc_namespace", "sem_ctls");
+            usedSems = o.required("ipc_namespace", "used_sems");
+            msgCtlmax = o.required("ipc_namespace", "msg_ctlmax");
+            msgCtlmnb = o.required("ipc_namespace", "msg_ctlmnb");
+            msgCtlmni = o.required("ipc_namespace", "msg_ctlmni");
+            msgBytes = o.required("ipc_namespace", "msg_bytes");
+            msgHdrs = o.required("ipc_namespace", "msg_hdrs");
+            shmCtlmax = o.required("ipc_namespace", "shm_ctlmax");
+            shmCtlall = o.required("ipc_namespace", "shm_ctlall");
+            shmTot = o.required("ipc_namespace", "shm_tot");
+            shmCtlmni = o.required("ipc_namespace", "shm_ctlmni");
+            shmRmidForced = o.required("ipc_namespace", "shm_rmid_forced");
+            mqQueuesCount = o.required("ipc_namespace", "mq_queues_count");
+            mqQueuesMax = o.required("ipc_namespace", "mq_queues_max");
+            mqMsgMax = o.required("ipc_namespace", "mq_msg_max");
+            mqMsgsizeMax = o.required("ipc_namespace", "mq_msgsize_max");
+            mqMsgDefault = o.required("ipc_namespace", "mq_msg_default");
+            mqMsgsizeDefault = o.required("ipc_namespace", "mq_msgsize_default");
+            userNs = o.required("ipc_namespace", "user_ns");
+            ucounts = o.required("ipc_namespace", "ucounts");
+            ns = o.required("ipc_namespace", "ns");
+        }
+    }
+
+    /** The resolved members of {@code struct mnt_namespace}. */
+    static final class MntNamespace {
+        final long size;
+        final long count;
+        final long ns;
+        final long root;
+        final long list;
+        final long userNs;
+        final long ucounts;
+        final long seq;
+        /** {@code mnt_namespace.poll.head}: the wait queue's list. */
+        final long pollHead;
+        final long event;
+        final long mounts;
+        final long pendingMounts;
+
+        MntNamespace(Offsets o, Profile p) {
+            size = p.sizeOf("mnt_namespace");
+            count = o.required("mnt_namespace", "count");
+            ns = o.required("mnt_namespace", "ns");
+            root = o.required("mnt_namespace", "root");
+            list = o.required("mnt_namespace", "list");
+            userNs = o.required("mnt_namespace", "user_ns");
+            ucounts = o.required("mnt_namespace", "ucounts");
+            seq = o.required("mnt_namespace", "seq");
+            pollHead = o.required("mnt_namespace", "poll.head");
+            event = o.required("mnt_namespace", "event");
+            mounts = o.required("mnt_namespace", "mounts");
+            pendingMounts = o.required("mnt_namespace", "pending_mounts");
+        }
+    }
+
+    /** The resolved members of {@code struct cgroup_namespace}. */
+    static final class CgroupNamespace {
+        final long size;
+        final long count;
+        final long ns;
+        final long userNs;
+        final long ucounts;
+        final long rootCset;
+
+        CgroupNamespace(Offsets o, Profile p) {
+            size = p.sizeOf("cgroup_namespace");
+            count = o.required("cgroup_namespace", "count");
+            ns = o.required("cgroup_namespace", "ns");
+            userNs = o.required("cgroup_namespace", "user_ns");
+            ucounts = o.required("cgroup_namespace", "ucounts");
+            rootCset = o.required("cgroup_namespace", "root_cset");
+        }
+    }
+
+    /** The resolved members of {@code struct net}. */
+    static final class Net {
+        final long size;
+        final long passive;
+        final long count;
+        final long list;
+        final long userNs;
+        final long ucounts;
+        final long netnsIds;
+        final long ns;
+        final long devBaseSeq;
+
+        Net(Offsets o, Profile p) {
+            size = p.sizeOf("net");
+            passive = o.required("net", "passive");
+            count = o.required("net", "count");
+            list = o.required("net", "list");
+            userNs = o.required("net", "user_ns");
+            ucounts = o.required("net", "ucounts");
+            netnsIds = o.required("net", "netns_ids");
+            ns = o.required("net", "ns");
+            devBaseSeq = o.required("net", "dev_base_seq");
         }
     }
 

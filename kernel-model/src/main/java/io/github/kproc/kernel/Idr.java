@@ -31,8 +31,8 @@ final class Idr {
     private static final int INT_MAX = Integer.MAX_VALUE;
 
     private final AddressSpace m;
-    /** {@code idr_rt}'s tree: {@code lib/radix-tree.c}. */
-    private final RadixTree tree;
+    /** {@code idr_rt}'s tree: {@code lib/radix-tree.c} (an {@link Ida} uses the same). */
+    final RadixTree tree;
 
     // struct idr
     final long idrRt;

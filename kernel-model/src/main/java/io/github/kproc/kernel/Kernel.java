@@ -55,12 +55,13 @@ public final class Kernel implements KernelReader, AutoCloseable {
             mc.strictPreemptCount = b.strictPreemptCount;
             mc.cluster = cluster;
             Preempt preempt = new Preempt(mc);
-            Cred cred = new Cred(mc);
+            UserNs userNs = new UserNs(mc);
+            Cred cred = new Cred(mc, userNs);
             cred.uidCacheInit();
             Mm mm = new Mm(mc);
             Files files = new Files(mc);
-            this.pids = new Pids(mc);
-            Nsproxy nsproxy = new Nsproxy(mc, pids, cred);
+            this.pids = new Pids(mc, userNs);
+            Nsproxy nsproxy = new Nsproxy(mc, pids, cred, userNs);
             this.signals = new Signals(mc);
             TaskAlloc taskAlloc = new TaskAlloc(mc, cred);
             Vfork vfork = new Vfork(mc, taskAlloc, pids);
@@ -72,6 +73,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
             Exec exec = new Exec(mc, core, mm, files, signals, vfork, exit, pids);
             this.sysctl = new Sysctl(mc, cred);
             Sys sys = new Sys(mc, fork, pids);
+            nsproxy.initNamespaces();
             new Boot(mc, core, fork, exec, pids, mm, files, signals, taskAlloc).start();
             b.sysctls.forEach(sysctl::write);
             this.cpuHandles = new Cpu[b.cpus];
@@ -370,8 +372,11 @@ public final class Kernel implements KernelReader, AutoCloseable {
     /**
      * The address of a kernel symbol as System.map has it: {@code init_task}, {@code runqueues} (in the
      * per-CPU section), {@code __per_cpu_offset}, {@code init_pid_ns}, {@code init_struct_pid},
-     * {@code init_mm}, {@code nr_threads}, {@code total_forks}, {@code max_threads}, {@code pid_max}, or a
-     * function of the model's text.
+     * {@code init_mm}, {@code nr_threads}, {@code total_forks}, {@code max_threads}, {@code pid_max}, the
+     * namespaces' {@code init_nsproxy}, {@code init_uts_ns}, {@code init_user_ns}, {@code init_ipc_ns},
+     * {@code init_cgroup_ns}, {@code init_net}, {@code ucounts_hashtable}, {@code proc_inum_ida},
+     * {@code mnt_ns_seq}, {@code net_namespace_list}, the others {@link #symbols()} lists, or a function
+     * (or {@code *ns_operations} table) of the model's text.
      */
     @Override
     public long symbol(String name) {

@@ -93,6 +93,19 @@ final class Machine {
     final SlabCache radixTreeNodeCache;
     /** {@code lib/idr.c} over {@code lib/radix-tree.c}, allocating nodes through fault injection. */
     final Idr idr;
+    /** {@code uts_ns_cache}, {@code user_ns_cachep}, {@code net_cachep} ("net_namespace"). */
+    final SlabCache utsNsCache;
+    final SlabCache userNsCache;
+    final SlabCache netCache;
+    /**
+     * The kmalloc caches the model allocates from ({@code kmalloc-N} by {@code kmalloc_index}, at least
+     * {@code KMALLOC_MIN_SIZE} = {@code ARCH_DMA_MINALIGN}): ipc and mount namespaces, cgroup namespaces,
+     * ucounts and ida_bitmaps. The registry is the allocator's, not kernel memory state.
+     */
+    private final java.util.Map<Long, SlabCache> kmallocCaches = new java.util.HashMap<>();
+    private final int kmallocMinSize;
+    /** {@code proc_inum_ida}'s IDA ({@code fs/proc/generic.c}), its bitmaps from kmalloc-128. */
+    final Ida ida;
     /** {@code PGD_SIZE} as a page order: 16 KiB on ARM32 (LPAE off), one page on arm64. */
     final int pgdOrder;
 
@@ -100,6 +113,22 @@ final class Machine {
     final long initStructPid;
     final long initPidNs;
     final long initNsproxy;
+    /** {@code init_uts_ns}, {@code init_user_ns}, {@code init_ipc_ns}, {@code init_cgroup_ns}, {@code init_net}. */
+    final long initUtsNs;
+    final long initUserNs;
+    final long initIpcNs;
+    final long initCgroupNs;
+    final long initNet;
+    /** The init mount namespace {@code init_mount_tree} allocates at boot. */
+    long initMntNs;
+    /** {@code ucounts_hashtable}: 1 << UCOUNTS_HASHTABLE_BITS hlist_heads ({@code kernel/ucount.c}). */
+    final long ucountsHashtable;
+    /** {@code proc_inum_ida}: a {@code struct ida}. */
+    final long procInumIda;
+    /** {@code mnt_ns_seq}: an atomic64_t, 1 at boot. */
+    final long mntNsSeqVar;
+    /** {@code net_namespace_list}: a list_head of every {@code struct net}. */
+    final long netNamespaceList;
     final long initCred;
     final long rootUser;
     final long initMm;
@@ -163,6 +192,18 @@ final class Machine {
         credCache = mem.createCache("cred_jar", f.cred.size, align("cred"));
         nsproxyCache = mem.createCache("nsproxy", f.nsproxy.size, align("nsproxy"));
         pidNsCache = mem.createCache("pid_namespace", f.pidNs.size, align("pid_namespace"));
+        // uts_ns_cache (SLAB_PANIC), user_ns_cachep (KMEM_CACHE), net_cachep (SMP_CACHE_BYTES aligned)
+        utsNsCache = mem.createCache("uts_namespace", f.utsNs.size, align("uts_namespace"));
+        userNsCache = mem.createCache("user_namespace", f.userNs.size, align("user_namespace"));
+        netCache = mem.createCache("net_namespace", f.net.size, Math.max(l1, align("net")));
+        // KMALLOC_MIN_SIZE: ARCH_DMA_MINALIGN, L1_CACHE_BYTES on ARM, 128 on arm64
+        kmallocMinSize = platform.pointerSize() == 8 ? 128
+                : 1 << platform.profile().config().number("CONFIG_ARM_L1_CACHE_SHIFT", 6);
+        for (long size : new long[] {f.ipcNs.size, f.mntNs.size, f.cgroupNs.size, f.ucounts.size, Ida.IDA_BITMAP_BITS / 8}) {
+            kmallocCaches.computeIfAbsent(kmallocSize(size),
+                    n -> mem.createCache("kmalloc-" + n, n, kmallocMinSize));
+        }
+        ida = new Ida(m, idr.tree, kmalloc(Ida.IDA_BITMAP_BITS / 8), faults::allocation, platform.pointerSize());
         pgdOrder = platform.pgdOrder();
         // uid_cache_init (a subsys_initcall, after fork_init)
         long userSize = platform.profile().sizeOf("user_struct");
@@ -193,6 +234,15 @@ final class Machine {
         initPidNs = staticAlloc(f.pidNs.size, 8);
         initStructPid = staticAlloc(f.pid.baseSize, 8);
         initNsproxy = staticAlloc(f.nsproxy.size, 8);
+        initUtsNs = staticAlloc(f.utsNs.size, 8);
+        initUserNs = staticAlloc(f.userNs.size, 8);
+        initIpcNs = staticAlloc(f.ipcNs.size, 8);
+        initCgroupNs = staticAlloc(f.cgroupNs.size, 8);
+        initNet = staticAlloc(f.net.size, 64);
+        ucountsHashtable = staticAlloc((long) UserNs.UCOUNTS_HASHTABLE_SIZE * ptr, ptr);
+        procInumIda = staticAlloc(platform.profile().sizeOf("ida"), ptr);
+        mntNsSeqVar = staticAlloc(8, 8);
+        netNamespaceList = staticAlloc(2L * ptr, ptr);
         initMm = staticAlloc(f.mm.size, 64);
         initTask = staticAlloc(o.taskSize, 64);
         initFiles = staticAlloc(f.files.size, 64);
@@ -301,6 +351,30 @@ final class Machine {
         return Math.max(platform.pointerSize(), platform.profile().struct(struct).alignment());
     }
 
+    /** {@code kmalloc_index}'s size class for {@code size}: a power of two from KMALLOC_MIN_SIZE, or 96 and 192 where kept. */
+    private long kmallocSize(long size) {
+        if (kmallocMinSize <= 32 && size > 64 && size <= 96) {
+            return 96;
+        }
+        if (kmallocMinSize <= 64 && size > 128 && size <= 192) {
+            return 192;
+        }
+        long n = kmallocMinSize;
+        while (n < size) {
+            n <<= 1;
+        }
+        return n;
+    }
+
+    /** The kmalloc cache an object of {@code size} bytes comes from (one of those made at boot). */
+    SlabCache kmalloc(long size) {
+        SlabCache cache = kmallocCaches.get(kmallocSize(size));
+        if (cache == null) {
+            throw new IllegalStateException("no kmalloc cache for " + size + " bytes");
+        }
+        return cache;
+    }
+
     /** Allocates from the kernel image's static data (zeroed, never freed). */
     long staticAlloc(long size, long alignment) {
         long at = (staticNext + alignment - 1) & -alignment;
@@ -316,7 +390,9 @@ final class Machine {
     static final List<String> DATA_SYMBOLS = List.of("init_task", "init_pid_ns", "init_struct_pid", "init_mm",
             "__per_cpu_offset", "runqueues", "nr_threads", "total_forks", "max_threads", "pid_max", "pid_max_min",
             "uidhash_table", "root_user", "def_root_domain", "sd_llc",
-            "sd_llc_size", "sd_llc_id", "sd_llc_shared");
+            "sd_llc_size", "sd_llc_id", "sd_llc_shared", "init_nsproxy", "init_cred", "init_uts_ns", "init_user_ns",
+            "init_ipc_ns", "init_cgroup_ns", "init_net", "ucounts_hashtable", "proc_inum_ida", "mnt_ns_seq",
+            "net_namespace_list");
 
     /** A data symbol's address, or a function of the model's text ({@link KernelSymbols}). */
     long symbol(String name) {
@@ -339,6 +415,17 @@ final class Machine {
             case "sd_llc_size" -> sdLlcSize;
             case "sd_llc_id" -> sdLlcId;
             case "sd_llc_shared" -> sdLlcShared;
+            case "init_nsproxy" -> initNsproxy;
+            case "init_cred" -> initCred;
+            case "init_uts_ns" -> initUtsNs;
+            case "init_user_ns" -> initUserNs;
+            case "init_ipc_ns" -> initIpcNs;
+            case "init_cgroup_ns" -> initCgroupNs;
+            case "init_net" -> initNet;
+            case "ucounts_hashtable" -> ucountsHashtable;
+            case "proc_inum_ida" -> procInumIda;
+            case "mnt_ns_seq" -> mntNsSeqVar;
+            case "net_namespace_list" -> netNamespaceList;
             default -> symbols.address(name);
         };
     }

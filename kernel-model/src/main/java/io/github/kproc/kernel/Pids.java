@@ -40,8 +40,12 @@ final class Pids {
      */
     final boolean pidNsBuilt;
 
-    Pids(Machine mc) {
+    /** The user namespaces a pid namespace belongs to and is counted in ({@code inc_pid_namespaces}). */
+    private final UserNs userNs;
+
+    Pids(Machine mc, UserNs userNs) {
         this.mc = mc;
+        this.userNs = userNs;
         this.m = mc.m;
         this.f = mc.f;
         this.idr = mc.idr;
@@ -263,27 +267,55 @@ final class Pids {
                 return;
             }
             long parent = m.readPointer(ns + f.pidNs.parent);
-            // free_pid_ns -> delayed_free_pidns: idr_destroy, then the namespace goes back to its cache
+            // destroy_pid_namespace: ns_free_inum, idr_destroy; delayed_free_pidns: dec_pid_namespaces,
+            // put_user_ns, and the namespace goes back to its cache
+            userNs.procFreeInum(m.readInt(ns + f.pidNs.ns + f.nsCommon.inum));
             idr.destroy(idrOf(ns));
+            long ucounts = m.readPointer(ns + f.pidNs.ucounts);
+            long owner = m.readPointer(ns + f.pidNs.userNs);
             mc.pidNsCache.free(ns);
+            userNs.decUcount(ucounts, UserNs.UCOUNT_PID_NAMESPACES);
+            userNs.putUserNs(owner);
             ns = parent;
         }
     }
 
     /**
-     * {@code create_pid_namespace(user_ns, parent)}: a new namespace one level down, accepting pids;
-     * -ENOSPC beyond MAX_PID_NS_LEVEL, -ENOMEM without memory.
+     * {@code create_pid_namespace(user_ns, parent)}: a new namespace one level down, accepting pids,
+     * owned by {@code owner} (a user namespace at or below the parent's, else -EINVAL) and counted in
+     * its ucounts for {@code euid}; -ENOSPC beyond MAX_PID_NS_LEVEL or at the ucount maximum, -ENOMEM
+     * without memory.
      */
-    long createPidNamespace(long parentAddress) {
+    long createPidNamespace(long owner, long parentAddress, int euid) {
         int level = m.readInt(parentAddress + f.pidNs.level) + 1;
+        if (!inUserns(m.readPointer(parentAddress + f.pidNs.userNs), owner)) {
+            return Errno.EINVAL.negative();
+        }
         if (level > MAX_PID_NS_LEVEL) {
+            return Errno.ENOSPC.negative();
+        }
+        long ucounts = userNs.incUcount(owner, euid, UserNs.UCOUNT_PID_NAMESPACES);
+        if (ucounts == 0) {
             return Errno.ENOSPC.negative();
         }
         long ns = mc.kmemCacheZalloc(mc.pidNsCache);
         if (ns == 0) {
+            userNs.decUcount(ucounts, UserNs.UCOUNT_PID_NAMESPACES);
             return Errno.ENOMEM.negative();
         }
         idr.init(idrOf(ns));
+        long inum = userNs.procAllocInum();
+        if (inum < 0) {
+            idr.destroy(idrOf(ns));
+            mc.pidNsCache.free(ns);
+            userNs.decUcount(ucounts, UserNs.UCOUNT_PID_NAMESPACES);
+            return inum;
+        }
+        m.writeInt(ns + f.pidNs.ns + f.nsCommon.inum, (int) inum);
+        m.writePointer(ns + f.pidNs.ns + f.nsCommon.ops, mc.symbol("pidns_operations"));
+        userNs.getUserNs(owner);
+        m.writePointer(ns + f.pidNs.userNs, owner);
+        m.writePointer(ns + f.pidNs.ucounts, ucounts);
         m.writeInt(ns + f.pidNs.kref, 1);
         m.writeInt(ns + f.pidNs.level, level);
         getPidNs(parentAddress);
@@ -291,6 +323,16 @@ final class Pids {
         m.writeInt(ns + f.pidNs.pidAllocated, PIDNS_ADDING);
         cacheFor(level);
         return ns;
+    }
+
+    /** {@code in_userns(ancestor, child)}: {@code child} is {@code ancestor} or below it. */
+    private boolean inUserns(long ancestor, long child) {
+        long ns = child;
+        int level = m.readInt(ancestor + f.userNs.level);
+        while (m.readInt(ns + f.userNs.level) > level) {
+            ns = m.readPointer(ns + f.userNs.parent);
+        }
+        return ns == ancestor;
     }
 
     /** {@code disable_pid_allocation(ns)}: the namespace's init is gone; no new pids. */

@@ -162,7 +162,7 @@ final class RadixTree {
         if (!preload(nodesNeeded(root, index))) {
             return Errno.ENOMEM.negative();
         }
-        insert(root, index, entry);
+        insert(root, index, entry, true);
         boolean allUsed = poolTaken == poolCount;
         poolTaken = 0;
         poolCount = 0;
@@ -305,7 +305,7 @@ final class RadixTree {
      * The modifying half of {@code idr_get_free} for the index {@link #findFree} chose, then
      * {@code radix_tree_iter_replace} and {@code radix_tree_iter_tag_clear(IDR_FREE)}.
      */
-    private void insert(long root, long index, long entry) {
+    private void insert(long root, long index, long entry, boolean clearFree) {
         long rnode = m.readPointer(root + rootRnode);
         int shift = isInternal(rnode) ? shiftOf(rnode & ~INTERNAL_NODE) + mapShift : 0;
         long maxIndex = isInternal(rnode) ? nodeMaxIndex(rnode & ~INTERNAL_NODE) : 0;
@@ -348,9 +348,50 @@ final class RadixTree {
             }
         }
         m.writePointer(slot, entry);
-        nodeTagClear(root, node, offset);
+        if (clearFree) {
+            nodeTagClear(root, node, offset);
+        }
         if (node != 0) {
             deleteNode(root, node);
+        }
+    }
+
+    // ---- the IDA's use of the tree (lib/idr.c ida_get_new_above, ida_remove) ---------------------------
+
+    /**
+     * The first index at or after {@code start} whose slot is tagged IDR_FREE (indices past the tree
+     * are free), or -1 past {@code max}: {@code radix_tree_next_slot(TAGGED)} then {@code idr_get_free}.
+     */
+    long nextFree(long root, long start, long max) {
+        return findFree(root, start, max);
+    }
+
+    /**
+     * {@code idr_get_free} of a free, empty {@code index} then {@code radix_tree_iter_replace} with
+     * {@code entry}, leaving its IDR_FREE tag set (an IDA leaf stays free until its bitmap is full):
+     * false with the tree as before when a node cannot be allocated.
+     */
+    boolean insertKeepingFree(long root, long index, long entry) {
+        if (!preload(nodesNeeded(root, index))) {
+            return false;
+        }
+        insert(root, index, entry, false);
+        boolean allUsed = poolTaken == poolCount;
+        poolTaken = 0;
+        poolCount = 0;
+        if (!allUsed) {
+            throw new IllegalStateException("radix tree: nodes preloaded and used differ");
+        }
+        return true;
+    }
+
+    /** {@code radix_tree_iter_tag_set}/{@code _clear(IDR_FREE)} of the slot {@link #lookup} found with {@code keep}. */
+    void foundTag(long root, boolean free) {
+        int offset = foundNode == 0 ? 0 : (int) ((foundSlot - (foundNode + nodeSlots)) / ptr);
+        if (free) {
+            nodeTagSet(root, foundNode, offset);
+        } else {
+            nodeTagClear(root, foundNode, offset);
         }
     }
 

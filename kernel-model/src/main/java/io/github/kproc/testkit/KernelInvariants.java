@@ -363,6 +363,185 @@ public final class KernelInvariants {
         processes.forEach((u, n) -> expectCount(u, "user_struct", "processes", n));
         checkUsers(creds.keySet(), processes.keySet());
         checkPidNamespaces(all);
+        checkNamespaces(all, creds.keySet());
+    }
+
+    /** A namespace type's nsproxy member, struct, refcount field and the Kconfig option that makes get/put count. */
+    private record NsType(String member, String type, String count, String option, String init, int base, int ucount) {
+    }
+
+    private static final List<NsType> NS_TYPES = List.of(
+            new NsType("uts_ns", "uts_namespace", "kref", "CONFIG_UTS_NS", "init_uts_ns", 2, 2),
+            new NsType("ipc_ns", "ipc_namespace", "count", "CONFIG_IPC_NS", "init_ipc_ns", 1, 3),
+            new NsType("mnt_ns", "mnt_namespace", "count", null, null, 2, 5),
+            new NsType("cgroup_ns", "cgroup_namespace", "count", "CONFIG_CGROUPS", "init_cgroup_ns", 2, 6),
+            new NsType("net_ns", "net", "count", "CONFIG_NET_NS", "init_net", 1, 4));
+
+    /**
+     * The namespaces of every nsproxy ({@code create_new_namespaces}, {@code free_nsproxy}): each
+     * namespace's refcount is its static base plus one per nsproxy other than {@code init_nsproxy}
+     * naming it (the init ones: {@code init_uts_ns} 2, {@code init_ipc_ns} 1, the init mount namespace
+     * 2, {@code init_cgroup_ns} 2, {@code init_net} 1; a build without the namespace does not count);
+     * each user namespace's {@code count} is {@code init_user_ns}'s static 3 or 0, plus one per cred
+     * in it (other than init_cred), per namespace it owns and per child user namespace
+     * ({@code get_user_ns}); each {@code struct ucounts} in {@code ucounts_hashtable} sits in its
+     * (namespace, uid) bucket, has one reference per namespace holding it, and counts in
+     * {@code ucount[type]} the namespaces of that type charged to it or below it ({@code inc_ucount});
+     * {@code net_namespace_list} holds exactly the live network namespaces.
+     */
+    private void checkNamespaces(Set<Long> all, Set<Long> creds) {
+        if (profile.find("user_namespace").isEmpty() || profile.find("ucounts").isEmpty()) {
+            return;
+        }
+        long initNsproxy = kernel.symbol("init_nsproxy");
+        long initUserNs = kernel.symbol("init_user_ns");
+        boolean userNsBuilt = profile.config().enabled("CONFIG_USER_NS");
+        Set<Long> nsproxies = new LinkedHashSet<>();
+        nsproxies.add(initNsproxy);
+        for (long t : all) {
+            long nsproxy = pointer(t, "task_struct", "nsproxy");
+            if (nsproxy != 0) {
+                nsproxies.add(nsproxy);
+            }
+        }
+        Map<Long, Integer> userRefs = new HashMap<>();
+        userRefs.put(initUserNs, 3);
+        Map<Long, Integer> ucountRefs = new HashMap<>();
+        Map<Long, int[]> charged = new HashMap<>();
+        int counts = (int) ((profile.sizeOf("ucounts") - off("ucounts", "ucount")) / 4);
+        java.util.function.BiConsumer<Long, Integer> charge = (ucounts, type) -> {
+            if (ucounts == 0) {
+                return;
+            }
+            ucountRefs.merge(ucounts, 1, Integer::sum);
+            long u = ucounts;
+            for (int depth = 0; u != 0 && depth <= 33; depth++) {
+                charged.computeIfAbsent(u, x -> new int[counts])[type]++;
+                u = pointer(pointer(u, "ucounts", "ns"), "user_namespace", "ucounts");
+            }
+        };
+        Set<Long> nets = new HashSet<>();
+        for (NsType type : NS_TYPES) {
+            boolean counted = type.option() == null || profile.config().enabled(type.option());
+            Map<Long, Integer> refs = new HashMap<>();
+            long initNs = pointer(initNsproxy, "nsproxy", type.member());
+            if (initNs == 0) {
+                continue;
+            }
+            refs.put(initNs, type.base());
+            for (long nsproxy : nsproxies) {
+                long ns = pointer(nsproxy, "nsproxy", type.member());
+                if (nsproxy != initNsproxy && ns != 0) {
+                    refs.merge(ns, counted ? 1 : 0, Integer::sum);
+                }
+            }
+            for (var e : refs.entrySet()) {
+                long ns = e.getKey();
+                expectCount(ns, type.type(), type.count(), e.getValue());
+                if (type.type().equals("net")) {
+                    nets.add(ns);
+                }
+                boolean isStatic = type.init() != null && ns == kernel.symbol(type.init());
+                if (!isStatic && userNsBuilt) {
+                    userRefs.merge(pointer(ns, type.type(), "user_ns"), 1, Integer::sum);
+                }
+                if (!isStatic) {
+                    charge.accept(pointer(ns, type.type(), "ucounts"), type.ucount());
+                }
+            }
+        }
+        // pid namespaces below init_pid_ns: their owners and ucounts
+        if (profile.config().enabled("CONFIG_PID_NS")) {
+            Set<Long> pidNamespaces = new HashSet<>();
+            for (long nsproxy : nsproxies) {
+                for (long ns = pointer(nsproxy, "nsproxy", "pid_ns_for_children"); ns != 0 && ns != initPidNs
+                        && pidNamespaces.size() <= bound && pidNamespaces.add(ns); ns = pointer(ns, "pid_namespace", "parent")) {
+                }
+            }
+            for (long t : all) {
+                long pid = pointer(t, "task_struct", "thread_pid");
+                if (pid != 0) {
+                    long upid = pid + off("pid", "numbers") + int32(pid, "pid", "level") * profile.sizeOf("upid");
+                    for (long ns = m.readPointer(upid + off("upid", "ns")); ns != 0 && ns != initPidNs
+                            && pidNamespaces.size() <= bound && pidNamespaces.add(ns); ns = pointer(ns, "pid_namespace", "parent")) {
+                    }
+                }
+            }
+            for (long ns : pidNamespaces) {
+                if (userNsBuilt) {
+                    userRefs.merge(pointer(ns, "pid_namespace", "user_ns"), 1, Integer::sum);
+                }
+                charge.accept(pointer(ns, "pid_namespace", "ucounts"), 1);
+            }
+        }
+        if (userNsBuilt) {
+            long initCred = pointer(initTask, "task_struct", "cred");
+            for (long c : creds) {
+                if (c != initCred) {
+                    userRefs.merge(pointer(c, "cred", "user_ns"), 1, Integer::sum);
+                }
+            }
+            Set<Long> userNamespaces = new HashSet<>(userRefs.keySet());
+            Set<Long> seen = new HashSet<>();
+            for (long ns : userNamespaces) {
+                for (long child = ns; child != initUserNs && child != 0 && seen.size() <= bound && seen.add(child);
+                        child = pointer(child, "user_namespace", "parent")) {
+                    userRefs.merge(pointer(child, "user_namespace", "parent"), 1, Integer::sum);
+                    charge.accept(pointer(child, "user_namespace", "ucounts"), 0);
+                }
+            }
+            userRefs.forEach((ns, n) -> expectCount(ns, "user_namespace", "count", n));
+        } else {
+            expectCount(initUserNs, "user_namespace", "count", 3);
+        }
+        // ucounts_hashtable
+        long table = kernel.symbol("ucounts_hashtable");
+        Set<Long> hashed = new HashSet<>();
+        for (int bucket = 0; bucket < 1024; bucket++) {
+            long head = table + (long) bucket * ptr;
+            long pprev = head;
+            for (long n = m.readPointer(head); n != 0; n = m.readPointer(n)) {
+                long uc = n - off("ucounts", "node");
+                if (hashed.size() >= bound || !hashed.add(uc) || m.readPointer(n + ptr) != pprev) {
+                    fail(Rule.LIST_CLOSES, "ucounts_hashtable[" + bucket + "] is not a well-formed hlist");
+                    break;
+                }
+                if (ucountsBucket(pointer(uc, "ucounts", "ns"), int32(uc, "ucounts", "uid")) != bucket) {
+                    fail(Rule.NAMESPACES, String.format("ucounts 0x%x is in bucket %d", uc, bucket));
+                }
+                expectCount(uc, "ucounts", "count", ucountRefs.getOrDefault(uc, 0));
+                int[] expected = charged.getOrDefault(uc, new int[counts]);
+                for (int type = 0; type < counts; type++) {
+                    int actual = m.readInt(uc + off("ucounts", "ucount") + 4L * type);
+                    if (actual != expected[type]) {
+                        fail(Rule.NAMESPACES, String.format("ucounts 0x%x ucount[%d] is %d with %d namespaces charged",
+                                uc, type, actual, expected[type]));
+                    }
+                }
+                pprev = n;
+            }
+        }
+        for (long uc : ucountRefs.keySet()) {
+            if (!hashed.contains(uc)) {
+                fail(Rule.NAMESPACES, String.format("ucounts 0x%x is not in ucounts_hashtable", uc));
+            }
+        }
+        // net_namespace_list
+        Set<Long> listed = new HashSet<>();
+        for (long entry : entries(kernel.symbol("net_namespace_list"), "net_namespace_list")) {
+            listed.add(entry - off("net", "list"));
+        }
+        if (!listed.equals(nets)) {
+            fail(Rule.NAMESPACES, "net_namespace_list holds " + listed.size() + " namespaces, nsproxies name " + nets.size());
+        }
+    }
+
+    /** {@code ucounts_hashfn(ns, uid)}: {@code hash_long(uid + ns, 10)}. */
+    private int ucountsBucket(long ns, int uid) {
+        if (ptr == 8) {
+            return (int) ((Integer.toUnsignedLong(uid) + ns) * 0x61C8864680B583EBL >>> 54);
+        }
+        return ((uid + (int) ns) * 0x61C88647) >>> 22;
     }
 
     /**

@@ -31,10 +31,14 @@ public record Violation(Rule rule, String detail) {
         /** Parents and children. */
         FAMILY("each group leader is on exactly one children list, its real_parent's (copy_process, forget_original_parent)"),
         /** Reference counts of the shared structures. */
-        REFCOUNT("files, fs, sighand, nsproxy, signal, mm, cred, user_struct and pid_namespace counts equal their users"
-                + " (copy_files, copy_fs, copy_sighand, copy_signal, copy_mm, copy_creds, alloc_pid, copy_pid_ns, exit paths)"),
+        REFCOUNT("files, fs, sighand, nsproxy, signal, mm, cred, user_struct, pid_namespace and the other namespaces'"
+                + " counts equal their users (copy_files, copy_fs, copy_sighand, copy_signal, copy_mm, copy_creds, alloc_pid,"
+                + " copy_namespaces, get_user_ns, exit paths)"),
         /** Users. */
         USERS("each cred's user_struct is hashed in uidhash_table in its uid's bucket (alloc_uid, find_user)"),
+        /** Namespaces. */
+        NAMESPACES("each ucounts is hashed in its (user namespace, uid) bucket and counts the namespaces charged to it"
+                + " (inc_ucount, dec_ucount); net_namespace_list holds the live network namespaces (setup_net, cleanup_net)"),
         /** Each CPU's current task. */
         CURRENT("current (from the registers) is rq->curr, TASK_RUNNING, on_cpu, task_cpu() is the CPU, sp in its stack"),
         /** Runqueues. */

@@ -76,8 +76,9 @@ public record Workload(List<Op> ops) {
         /** {@code prctl(PR_SET_CHILD_SUBREAPER)} by a user process: on for even {@link Op#flags}, off for odd. */
         SUBREAPER,
         /**
-         * {@code clone()} with one {@code CLONE_NEW*} flag of a namespace the build has ({@link Op#flags}
-         * picks it; the mount and cgroup namespaces always, the others as the build's .config has them).
+         * {@code clone()} with {@code CLONE_NEW*} flags of namespaces the build has (the mount and cgroup
+         * namespaces always, the others as the build's .config has them): with bit 7 of {@link Op#flags}
+         * the low bits pick a set of them, else its remainder picks one.
          */
         NAMESPACE,
         /** A signal ({@link Op#flags}, 1..31, SIGKILL included) to init or a pid namespace's init (SIGNAL_UNKILLABLE). */
@@ -288,8 +289,19 @@ public record Workload(List<Op> ops) {
                 yield 0;
             }
             case NAMESPACE -> {
+                // the flags' bits pick a set of the namespaces the build has (several at once, e.g. a new
+                // user namespace owning a new UTS one); none picked is one flag by the remainder
                 List<CloneFlag> built = namespacesBuilt(kernel);
-                yield as.clone(CloneArgs.of(built.get(op.flags() % built.size()))).nr();
+                Set<CloneFlag> picked = EnumSet.noneOf(CloneFlag.class);
+                for (int i = 0; i < built.size(); i++) {
+                    if ((op.flags() & (1 << i)) != 0 && (op.flags() & 0x80) != 0) {
+                        picked.add(built.get(i));
+                    }
+                }
+                if (picked.isEmpty()) {
+                    picked.add(built.get(op.flags() % built.size()));
+                }
+                yield as.clone(CloneArgs.of(picked.toArray(CloneFlag[]::new))).nr();
             }
             case SLEEP -> {
                 as.sleep();
