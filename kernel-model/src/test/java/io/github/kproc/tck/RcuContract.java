@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.kproc.kernel.Kernel;
+import io.github.kproc.layout.Pahole;
+import io.github.kproc.layout.Profile;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.Tracer;
 import io.github.kproc.mem.MemoryState;
@@ -15,6 +17,7 @@ import io.github.kproc.testkit.Workload;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -354,5 +357,31 @@ public abstract class RcuContract extends KernelContract {
         assertTrue(k.memory().classify(child).kind() != MemoryState.Kind.LIVE_OBJECT);
         assertEquals(gpSeq(k), ulong(k, leaf1, "rcu_node", "gp_seq"));
         KernelInvariants.of(k).assertHolds();
+    }
+
+    @Test
+    @DisplayName("A profile without kernel/rcu/tree.o's dump boots: with no callback lists to lay out, release_task frees at once")
+    void profileWithoutTreeO() throws Exception {
+        Profile full = platform().profile();
+        String config = full.config().asMap().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining("\n", "", "\n"));
+        List<String> dumps = new ArrayList<>();
+        for (int i = 0; i < full.sources().size(); i++) {
+            if (!full.sources().get(i).contains("rcu.pahole")) {
+                dumps.add(Pahole.print(full, i));
+            }
+        }
+        assertEquals(full.sources().size() - 1, dumps.size(), full.sources().toString());
+        Profile noTreeO = Profile.parse("without-tree.o", dumps, config);
+        assertTrue(noTreeO.find("rcu_data").isEmpty());
+        try (Kernel k = Kernel.builder(platform().architecture().bind(noTreeO)).cpus(2).memory(64L << 20).boot()) {
+            assertFalse(k.symbols().containsKey(flavour() + "_state"));
+            long child = forkExitReap(k);
+            assertTrue(k.memory().classify(child).kind() != MemoryState.Kind.LIVE_OBJECT,
+                    "delayed_put_task_struct ran at once");
+            assertEquals(0, Workload.pendingRcuCallbacks(k));
+            assertEquals(List.of(), KernelInvariants.rcuPendingTasks(k));
+            KernelInvariants.of(k).assertHolds();
+        }
     }
 }
