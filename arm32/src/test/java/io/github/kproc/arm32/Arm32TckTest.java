@@ -31,6 +31,7 @@ import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PeltContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
+import io.github.kproc.tck.RcuContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
 import io.github.kproc.tck.LoadBalanceContract;
@@ -258,6 +259,14 @@ class Arm32TckTest {
 
     @Nested
     class Preempt extends PreemptContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Rcu extends RcuContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

@@ -33,6 +33,7 @@ import io.github.kproc.tck.NamespacesContract;
 import io.github.kproc.tck.PeltContract;
 import io.github.kproc.tck.PidsContract;
 import io.github.kproc.tck.PreemptContract;
+import io.github.kproc.tck.RcuContract;
 import io.github.kproc.tck.RunqueuesContract;
 import io.github.kproc.tck.SchedContract;
 import io.github.kproc.tck.LoadBalanceContract;
@@ -259,6 +260,14 @@ class Arm64TckTest {
 
     @Nested
     class Preempt extends PreemptContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class Rcu extends RcuContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

@@ -30,6 +30,14 @@ import org.openjdk.jmh.annotations.TearDown;
  * thread and of kthreadd's children), on a booted 2-CPU kernel. The parent runs on CPU 0; fork
  * balancing puts the child on idle CPU 1.
  *
+ * <p>{@code release_task} frees nothing at once: the task_struct goes to RCU
+ * ({@code call_rcu(&p->rcu, delayed_put_task_struct)}) and is freed in RCU_SOFTIRQ after a grace
+ * period, which needs the scheduling-clock ticks a running kernel takes. Every {@value #TICK_EVERY}
+ * lifetimes each CPU therefore takes a tick (CPU 0 from user mode or from kthreadd, which first passes
+ * through {@code schedule()} as its loop does between creations; CPU 1 from the idle loop), so the
+ * grace periods end and the callbacks run inside the measured operations, their cost amortized over
+ * the operations as the kernel's ticks are.
+ *
  * <p>The {@code baseline*} benchmarks do only the bulk memory work the same lifetime does, on the
  * same sizes from the profile, with {@code MemorySegment.copy}/{@code fill}: the copies fork makes
  * ({@code task_struct}, ARM32 {@code thread_info}, files, fs, sighand actions, cred, mm), its zeroing
@@ -38,6 +46,8 @@ import org.openjdk.jmh.annotations.TearDown;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class ForkBenchmark {
+    /** Lifetimes between two rounds of ticks. */
+    static final int TICK_EVERY = 16;
     private static final CloneArgs THREAD = new CloneArgs(EnumSet.of(CloneFlag.VM, CloneFlag.FS, CloneFlag.FILES,
             CloneFlag.SIGHAND, CloneFlag.THREAD, CloneFlag.SYSVSEM), 0, 0, 0, 0, 0, 0);
     private static final Set<CloneFlag> NONE = EnumSet.noneOf(CloneFlag.class);
@@ -49,6 +59,10 @@ public class ForkBenchmark {
         public String profile;
 
         Kernel kernel;
+        /** Operations since boot, for the ticks every {@link #TICK_EVERY}. */
+        int ops;
+        /** CPU 0 runs a kernel thread (kthreadd). */
+        boolean kernelThread;
 
         @Setup(Level.Trial)
         public void boot() {
@@ -70,7 +84,25 @@ public class ForkBenchmark {
         public void boot() {
             super.boot();
             kernel.cpu(0).run(Pid.KTHREADD);
+            kernelThread = true;
         }
+    }
+
+    /**
+     * Every {@link #TICK_EVERY} operations a tick on each CPU (after {@code schedule()} on a CPU running
+     * a kernel thread, whose ticks are no rcu_sched quiescent state): RCU's grace periods pass and the
+     * reaped tasks are freed.
+     */
+    private static void ticks(Machine s) {
+        if (++s.ops % TICK_EVERY != 0) {
+            return;
+        }
+        Kernel k = s.kernel;
+        if (s.kernelThread) {
+            k.cpu(0).schedule();
+        }
+        k.cpu(0).tick();
+        k.cpu(1).tick();
     }
 
     /** fork() a SIGCHLD child, run it, exit it, reap it with wait4. */
@@ -80,7 +112,9 @@ public class ForkBenchmark {
         Pid child = k.cpu(0).fork();
         k.cpu(1).run(child);
         k.cpu(1).exit(0);
-        return k.cpu(0).wait4(child) ? child.nr() : 0;
+        boolean reaped = k.cpu(0).wait4(child);
+        ticks(s);
+        return reaped ? child.nr() : 0;
     }
 
     /** clone(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM): released at exit. */
@@ -90,6 +124,7 @@ public class ForkBenchmark {
         Pid tid = k.cpu(0).clone(THREAD);
         k.cpu(1).run(tid);
         k.cpu(1).exit(0);
+        ticks(s);
         return tid.nr();
     }
 
@@ -100,6 +135,7 @@ public class ForkBenchmark {
         Pid child = k.cpu(0).kernelThread("kthread", 0, NONE);
         k.cpu(1).run(child);
         k.cpu(1).exit(0);
+        ticks(s);
         return child.nr();
     }
 

@@ -39,6 +39,8 @@ class WorkloadQuickTheoriesTest {
                         assertEquals(List.of(), KernelInvariants.of(kernel).check());
 
                         Workload.reapAll(kernel, 100);
+                        // reapAll let the grace periods pass: every RCU callback (delayed_put_task_struct) ran
+                        assertEquals(0, Workload.pendingRcuCallbacks(kernel));
                         assertEquals(Map.of(), boot.leaksSince(kernel));
                     }
                 });

@@ -412,6 +412,8 @@ final class Core {
 
     /** Set once the softirq layer exists: {@code trigger_load_balance} raises SCHED_SOFTIRQ through it. */
     Softirq softirq;
+    /** Set once RCU exists: {@code __schedule} notes the context switch as a quiescent state. */
+    @org.jspecify.annotations.Nullable Rcu rcu;
 
     /**
      * {@code scheduler_tick()} on {@code cpu}: {@code update_curr}, the class's {@code task_tick},
@@ -580,6 +582,9 @@ final class Core {
         }
         scheduleDebug(prev);
         mc.irqsOff[cpu] = true;
+        if (rcu != null) {
+            rcu.noteContextSwitch(cpu);
+        }
         preempt.preemptDisable(cpu);
         rq.updateRqClock(cpu);
         updateCurr(cpu);

@@ -647,7 +647,13 @@ public final class Cpu {
     /** {@link #tick} without the entry point's bracket. */
     void tickRaw() {
         enter();
+        int interrupted = preempt.count(cpu);
         softirq.irqEnter(cpu);
+        // update_process_times: rcu_check_callbacks(user_tick) before scheduler_tick
+        Rcu rcu = core.rcu;
+        if (rcu != null) {
+            rcu.tick(cpu, interrupted);
+        }
         core.schedulerTick(cpu);
         softirq.irqExit(cpu);
     }

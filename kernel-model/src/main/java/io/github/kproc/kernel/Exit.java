@@ -492,9 +492,9 @@ final class Exit {
 
     /**
      * {@code release_task(p)}: the user's process count, {@code __exit_signal} (unhash the pids and
-     * lists, drop the sighand), the RCU-delayed {@code put_task_struct} with
-     * {@code sched_process_free}; then a zombie leader whose last thread this was is notified and
-     * possibly released too.
+     * lists, drop the sighand), then {@code call_rcu(&p->rcu, delayed_put_task_struct)}: the task is
+     * gone from every list and lookup now, its memory after a grace period ({@link #delayedPutTaskStruct});
+     * then a zombie leader whose last thread this was is notified and possibly released too.
      */
     void releaseTask(int cpu, long task) {
         long p = task;
@@ -514,13 +514,28 @@ final class Exit {
                     m.writeInt(leader + o.taskExitState, (int) TaskStateBits.EXIT_DEAD);
                 }
             }
-            mc.trace.processExit(cpu, p, "sched_process_free");
-            taskAlloc.putTaskStruct(p);
+            Rcu rcu = mc.rcu;
+            if (rcu != null) {
+                rcu.callRcu(cpu, p + rcu.taskRcu(), rcu.delayedPutTaskStructFunc());
+            } else {
+                // a profile without kernel/rcu/tree.o's layout has no callback lists to wait on
+                delayedPutTaskStruct(cpu, p);
+            }
             if (!zapLeader) {
                 return;
             }
             p = leader;
         }
+    }
+
+    /**
+     * {@code delayed_put_task_struct}, the RCU callback of {@code release_task}, run on {@code cpu}
+     * (in RCU_SOFTIRQ, whatever task is current there): {@code sched_process_free} for the task, then
+     * {@code put_task_struct}, the release's reference.
+     */
+    void delayedPutTaskStruct(int cpu, long tsk) {
+        mc.trace.processExit(cpu, tsk, "sched_process_free");
+        taskAlloc.putTaskStruct(tsk);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.github.kproc.kernel;
 
 import io.github.kproc.arch.Offsets;
 import io.github.kproc.layout.Profile;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Offsets and sizes of every struct member the fork, exit and scheduling code touches beyond the
@@ -51,6 +52,8 @@ final class Fields {
     final MntNamespace mntNs;
     final CgroupNamespace cgroupNs;
     final Net net;
+    /** The structs of {@code kernel/rcu/tree.o}, or null for a profile without its dump (rcu.pahole). */
+    final @Nullable RcuStructs rcu;
 
     Fields(Offsets o) {
         Profile p = o.profile();
@@ -78,6 +81,7 @@ final class Fields {
         mntNs = new MntNamespace(o, p);
         cgroupNs = new CgroupNamespace(o, p);
         net = new Net(o, p);
+        rcu = RcuStructs.present(p) ? new RcuStructs(o, p) : null;
     }
 
     /** The resolved members of {@code struct list_head, hlist_head and hlist_node}. */
@@ -1036,6 +1040,156 @@ final class Fields {
             size = p.sizeOf("completion");
             done = o.required("completion", "done");
             waitHead = o.required("completion", "wait.head");
+        }
+    }
+
+    /**
+     * The resolved members of {@code struct rcu_state}, {@code rcu_node}, {@code rcu_data},
+     * {@code rcu_segcblist} and {@code callback_head} ({@code kernel/rcu/tree.h}), and
+     * {@code task_struct.rcu}.
+     */
+    static final class RcuStructs {
+        /** {@code sizeof(struct rcu_state)} and its alignment. */
+        final long stateSize;
+        final long stateAlign;
+        /** {@code rcu_state.node}, {@code level}, {@code rda}, {@code call}, {@code ncpus}. */
+        final long stateNode;
+        final long stateLevel;
+        final long stateRda;
+        final long stateCall;
+        final long stateNcpus;
+        /** {@code rcu_state.gp_seq}, {@code gp_flags} (a short), {@code gp_state} (a short). */
+        final long stateGpSeq;
+        final long stateGpFlags;
+        final long stateGpState;
+        /** {@code rcu_state.n_force_qs}, {@code gp_start}, {@code gp_activity}, {@code gp_req_activity}. */
+        final long stateNForceQs;
+        final long stateGpStart;
+        final long stateGpActivity;
+        final long stateGpReqActivity;
+        /** {@code rcu_state.name} (a string pointer), {@code abbr} (a char), {@code flavors} (a list_head). */
+        final long stateName;
+        final long stateAbbr;
+        final long stateFlavors;
+        /** The capacity of {@code rcu_state.node[]} ({@code NUM_RCU_NODES}). */
+        final int numRcuNodes;
+
+        /** {@code sizeof(struct rcu_node)}. */
+        final long nodeSize;
+        final long nodeGpSeq;
+        final long nodeGpSeqNeeded;
+        final long nodeCompletedqs;
+        final long nodeQsmask;
+        final long nodeQsmaskinit;
+        final long nodeQsmaskinitnext;
+        final long nodeGrpmask;
+        final long nodeGrplo;
+        final long nodeGrphi;
+        /** {@code rcu_node.grpnum} and {@code level}: u8. */
+        final long nodeGrpnum;
+        final long nodeLevel;
+        final long nodeParent;
+        final long nodeBlkdTasks;
+
+        /** {@code sizeof(struct rcu_data)} and its alignment ({@code DEFINE_PER_CPU_SHARED_ALIGNED}). */
+        final long dataSize;
+        final long dataAlign;
+        final long dataGpSeq;
+        final long dataGpSeqNeeded;
+        /** {@code rcu_data.cpu_no_qs.b.norm} (u8) and {@code cpu_no_qs.s} (u16, norm and exp together). */
+        final long dataCpuNoQsNorm;
+        final long dataCpuNoQsS;
+        /** {@code rcu_data.core_needs_qs}, {@code beenonline}, {@code gpwrap}: bools. */
+        final long dataCoreNeedsQs;
+        final long dataBeenonline;
+        final long dataGpwrap;
+        final long dataMynode;
+        final long dataGrpmask;
+        /** {@code rcu_data.cblist}: the callbacks, a {@code struct rcu_segcblist}. */
+        final long dataCblist;
+        final long dataQlenLastFqsCheck;
+        final long dataNForceQsSnap;
+        final long dataBlimit;
+        final long dataCpu;
+        final long dataRsp;
+
+        /** {@code rcu_segcblist.head}, {@code tails[4]}, {@code gp_seq[4]}, {@code len}, {@code len_lazy}. */
+        final long segHead;
+        final long segTails;
+        final long segGpSeq;
+        final long segLen;
+        final long segLenLazy;
+
+        /** {@code callback_head.next} and {@code func}. */
+        final long cbNext;
+        final long cbFunc;
+        /** {@code task_struct.rcu}: the task's callback_head. */
+        final long taskRcu;
+
+        /** Whether the profile has tree.o's structs (the bundled profiles do, from rcu.pahole). */
+        static boolean present(Profile p) {
+            return p.find("rcu_state").isPresent() && p.find("rcu_node").isPresent() && p.find("rcu_data").isPresent()
+                    && p.find("rcu_segcblist").isPresent() && p.has("task_struct", "rcu");
+        }
+
+        RcuStructs(Offsets o, Profile p) {
+            stateSize = p.sizeOf("rcu_state");
+            stateAlign = Math.max(64, p.struct("rcu_state").alignment());
+            stateNode = o.required("rcu_state", "node");
+            stateLevel = o.required("rcu_state", "level");
+            stateRda = o.required("rcu_state", "rda");
+            stateCall = o.required("rcu_state", "call");
+            stateNcpus = o.required("rcu_state", "ncpus");
+            stateGpSeq = o.required("rcu_state", "gp_seq");
+            stateGpFlags = o.required("rcu_state", "gp_flags");
+            stateGpState = o.required("rcu_state", "gp_state");
+            stateNForceQs = o.required("rcu_state", "n_force_qs");
+            stateGpStart = o.required("rcu_state", "gp_start");
+            stateGpActivity = o.required("rcu_state", "gp_activity");
+            stateGpReqActivity = o.required("rcu_state", "gp_req_activity");
+            stateName = o.required("rcu_state", "name");
+            stateAbbr = o.required("rcu_state", "abbr");
+            stateFlavors = o.required("rcu_state", "flavors");
+            nodeSize = p.sizeOf("rcu_node");
+            numRcuNodes = (int) (p.field("rcu_state", "node").size() / nodeSize);
+            nodeGpSeq = o.required("rcu_node", "gp_seq");
+            nodeGpSeqNeeded = o.required("rcu_node", "gp_seq_needed");
+            nodeCompletedqs = o.required("rcu_node", "completedqs");
+            nodeQsmask = o.required("rcu_node", "qsmask");
+            nodeQsmaskinit = o.required("rcu_node", "qsmaskinit");
+            nodeQsmaskinitnext = o.required("rcu_node", "qsmaskinitnext");
+            nodeGrpmask = o.required("rcu_node", "grpmask");
+            nodeGrplo = o.required("rcu_node", "grplo");
+            nodeGrphi = o.required("rcu_node", "grphi");
+            nodeGrpnum = o.required("rcu_node", "grpnum");
+            nodeLevel = o.required("rcu_node", "level");
+            nodeParent = o.required("rcu_node", "parent");
+            nodeBlkdTasks = o.required("rcu_node", "blkd_tasks");
+            dataSize = p.sizeOf("rcu_data");
+            dataAlign = Math.max(64, p.struct("rcu_data").alignment());
+            dataGpSeq = o.required("rcu_data", "gp_seq");
+            dataGpSeqNeeded = o.required("rcu_data", "gp_seq_needed");
+            dataCpuNoQsNorm = o.required("rcu_data", "cpu_no_qs.b.norm");
+            dataCpuNoQsS = o.required("rcu_data", "cpu_no_qs.s");
+            dataCoreNeedsQs = o.required("rcu_data", "core_needs_qs");
+            dataBeenonline = o.required("rcu_data", "beenonline");
+            dataGpwrap = o.required("rcu_data", "gpwrap");
+            dataMynode = o.required("rcu_data", "mynode");
+            dataGrpmask = o.required("rcu_data", "grpmask");
+            dataCblist = o.required("rcu_data", "cblist");
+            dataQlenLastFqsCheck = o.required("rcu_data", "qlen_last_fqs_check");
+            dataNForceQsSnap = o.required("rcu_data", "n_force_qs_snap");
+            dataBlimit = o.required("rcu_data", "blimit");
+            dataCpu = o.required("rcu_data", "cpu");
+            dataRsp = o.required("rcu_data", "rsp");
+            segHead = o.required("rcu_segcblist", "head");
+            segTails = o.required("rcu_segcblist", "tails");
+            segGpSeq = o.required("rcu_segcblist", "gp_seq");
+            segLen = o.required("rcu_segcblist", "len");
+            segLenLazy = o.required("rcu_segcblist", "len_lazy");
+            cbNext = o.required("callback_head", "next");
+            cbFunc = o.required("callback_head", "func");
+            taskRcu = o.required("task_struct", "rcu");
         }
     }
 }

@@ -68,8 +68,16 @@ public final class Kernel implements KernelReader, AutoCloseable {
             this.core = new Core(mc, preempt, mm, taskAlloc, pids, vfork);
             Softirq softirq = new Softirq(mc, preempt, core);
             core.softirq = softirq;
+            // rcu_init (after sched_init in start_kernel), for the flavour call_rcu uses in this build
+            Rcu rcu = mc.f.rcu != null ? new Rcu(mc, core, preempt, softirq) : null;
+            mc.rcu = rcu;
+            core.rcu = rcu;
+            softirq.rcu = rcu;
             Fork fork = new Fork(mc, core, pids, cred, files, signals, mm, nsproxy, taskAlloc, vfork);
             this.exit = new Exit(mc, core, pids, files, nsproxy, mm, signals, cred, taskAlloc, vfork);
+            if (rcu != null) {
+                rcu.exit = exit;
+            }
             Exec exec = new Exec(mc, core, mm, files, signals, vfork, exit, pids);
             this.sysctl = new Sysctl(mc, cred);
             Sys sys = new Sys(mc, fork, pids);
@@ -392,7 +400,7 @@ public final class Kernel implements KernelReader, AutoCloseable {
     public java.util.Map<String, Long> symbols() {
         mc.checkOpen();
         java.util.Map<String, Long> all = new java.util.TreeMap<>();
-        for (String name : Machine.DATA_SYMBOLS) {
+        for (String name : mc.dataSymbols()) {
             all.put(name, mc.symbol(name));
         }
         for (String name : KernelSymbols.names()) {

@@ -17,7 +17,8 @@ final class KernelSymbols {
             "rest_init", "start_kernel", "smpboot_thread_fn", "call_usermodehelper_exec_async", "kernel_thread",
             "sys_exit", "fair_sched_class", "rt_sched_class", "idle_sched_class", "default_wake_function",
             "child_wait_callback", "it_real_fn", "utsns_operations", "userns_operations", "ipcns_operations",
-            "mntns_operations", "cgroupns_operations", "netns_operations", "pidns_operations");
+            "mntns_operations", "cgroupns_operations", "netns_operations", "pidns_operations",
+            "delayed_put_task_struct", "call_rcu_sched", "call_rcu", "rcu_process_callbacks");
 
     private final long base;
 

@@ -394,8 +394,31 @@ final class Machine {
             "init_ipc_ns", "init_cgroup_ns", "init_net", "ucounts_hashtable", "proc_inum_ida", "mnt_ns_seq",
             "net_namespace_list");
 
+    /** The RCU flavour {@code call_rcu} uses, or null for a profile without kernel/rcu/tree.o's layout. */
+    @Nullable Rcu rcu;
+
+    /** {@link #DATA_SYMBOLS} and the RCU flavour's {@code <flavour>_state} and per-CPU {@code <flavour>_data}. */
+    List<String> dataSymbols() {
+        if (rcu == null) {
+            return DATA_SYMBOLS;
+        }
+        List<String> all = new ArrayList<>(DATA_SYMBOLS);
+        all.add(rcu.name + "_state");
+        all.add(rcu.name + "_data");
+        return all;
+    }
+
     /** A data symbol's address, or a function of the model's text ({@link KernelSymbols}). */
     long symbol(String name) {
+        Rcu flavour = rcu;
+        if (flavour != null && name.startsWith(flavour.name + "_")) {
+            if (name.equals(flavour.name + "_state")) {
+                return flavour.state;
+            }
+            if (name.equals(flavour.name + "_data")) {
+                return flavour.data;
+            }
+        }
         return switch (name) {
             case "init_task" -> initTask;
             case "init_pid_ns" -> initPidNs;

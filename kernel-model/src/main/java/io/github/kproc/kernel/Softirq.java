@@ -21,6 +21,8 @@ final class Softirq {
     private final Core core;
     /** {@code SCHED_SOFTIRQ}: load balancing ({@code run_rebalance_domains}). */
     static final int SCHED_SOFTIRQ = 7;
+    /** Set once RCU exists: RCU_SOFTIRQ runs its {@code rcu_process_callbacks}. */
+    @org.jspecify.annotations.Nullable Rcu rcu;
     /** {@code local_softirq_pending()} per CPU (irq_stat's {@code __softirq_pending}): raised vectors. */
     final int[] softirqPending;
 
@@ -84,7 +86,8 @@ final class Softirq {
     /**
      * {@code __do_softirq()}: serving softirqs (+SOFTIRQ_OFFSET) with irqs on, each pending vector's
      * {@code softirq_entry}/{@code softirq_exit} around its handler: SCHED_SOFTIRQ runs
-     * {@code run_rebalance_domains}; the other vectors have no handler work in the model.
+     * {@code run_rebalance_domains}, RCU_SOFTIRQ {@code rcu_process_callbacks}; the other vectors have
+     * no handler work in the model.
      */
     void doSoftirq(int cpu) {
         preempt.add(cpu, PreemptCount.SOFTIRQ_OFFSET, PreemptCount.SOFTIRQ_MASK, "__do_softirq");
@@ -98,6 +101,8 @@ final class Softirq {
                     mc.trace.softirq(cpu, "softirq_entry", vector);
                     if (vector == SCHED_SOFTIRQ) {
                         core.fair.runRebalanceDomains(cpu);
+                    } else if (vector == Rcu.RCU_SOFTIRQ && rcu != null) {
+                        rcu.processCallbacks(cpu);
                     }
                     mc.trace.softirq(cpu, "softirq_exit", vector);
                 }

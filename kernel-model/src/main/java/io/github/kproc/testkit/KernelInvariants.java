@@ -66,6 +66,16 @@ public final class KernelInvariants {
         return new TaskStruct(platform, m, address);
     }
 
+    /**
+     * The task_structs {@code release_task} handed to RCU ({@code call_rcu(&p->rcu,
+     * delayed_put_task_struct)}) whose callbacks have not run: gone from every list, but holding their
+     * references (signal, cred, ...) and their memory until a grace period has passed. Read from each
+     * CPU's callback list in memory; empty for a kernel without RCU's per-CPU data.
+     */
+    public static List<Long> rcuPendingTasks(KernelReader kernel) {
+        return new KernelInvariants(kernel).rcuPendingTasks();
+    }
+
     /** {@code current} of a CPU, from its registers as the architecture derives it. */
     private long current(int cpu) {
         return platform.currentTask(m, kernel.registers(cpu));
@@ -97,6 +107,7 @@ public final class KernelInvariants {
         checkFamilies(listed, live);
         Set<Long> all = new LinkedHashSet<>(live);
         all.addAll(held);
+        all.addAll(rcuPendingTasks());
         checkCounts(live, all);
         checkScheduler(live, idle);
         return List.copyOf(violations);
@@ -164,6 +175,91 @@ public final class KernelInvariants {
     }
 
     // ---- the rules ----
+
+    /**
+     * The per-CPU {@code rcu_data} of the flavour {@code call_rcu} uses ({@code rcu_preempt_data} with
+     * CONFIG_PREEMPT_RCU, else {@code rcu_sched_data}), or 0 if the reader has no such symbol or the
+     * profile no {@code struct rcu_data}.
+     */
+    private long rcuData() {
+        if (profile.find("rcu_data").isEmpty() || profile.find("rcu_segcblist").isEmpty()) {
+            return 0;
+        }
+        try {
+            return kernel.symbol(profile.config().enabled("CONFIG_PREEMPT_RCU") ? "rcu_preempt_data" : "rcu_sched_data");
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Checks each CPU's callback list ({@link Rule#RCU}) and returns the task_structs waiting on them
+     * for {@code delayed_put_task_struct}: released, but holding their references until it runs.
+     */
+    private List<Long> rcuPendingTasks() {
+        long data = rcuData();
+        List<Long> tasks = new ArrayList<>();
+        if (data == 0) {
+            return tasks;
+        }
+        long put;
+        try {
+            put = kernel.symbol("delayed_put_task_struct");
+        } catch (RuntimeException e) {
+            return tasks;
+        }
+        long cblist = off("rcu_data", "cblist");
+        long headOff = off("rcu_segcblist", "head");
+        long tailsOff = off("rcu_segcblist", "tails");
+        long lenOff = off("rcu_segcblist", "len");
+        long next = off("callback_head", "next");
+        long func = off("callback_head", "func");
+        long taskRcu = off("task_struct", "rcu");
+        for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+            long seg = data + m.readPointer(kernel.symbol("__per_cpu_offset") + (long) cpu * ptr) + cblist;
+            if (ptr == 4) {
+                seg &= 0xffff_ffffL;
+            }
+            // positions a tail may hold: &head, then &cb->next of each callback in order
+            List<Long> positions = new ArrayList<>();
+            positions.add(seg + headOff);
+            long cb = m.readPointer(seg + headOff);
+            while (cb != 0) {
+                if (positions.size() > bound || !m.contains(cb, func + ptr)) {
+                    fail(Rule.RCU, "CPU " + cpu + ": the callback list does not end (at 0x" + Long.toHexString(cb) + ")");
+                    break;
+                }
+                long f = m.readPointer(cb + func);
+                if (f == put) {
+                    tasks.add(cb - taskRcu);
+                } else {
+                    fail(Rule.RCU, "CPU " + cpu + ": callback 0x" + Long.toHexString(cb) + " has unknown func 0x"
+                            + Long.toHexString(f));
+                }
+                positions.add(cb + next);
+                cb = m.readPointer(cb + next);
+            }
+            long len = m.readPointer(seg + lenOff);
+            if (len != positions.size() - 1) {
+                fail(Rule.RCU, "CPU " + cpu + ": cblist.len is " + len + " but " + (positions.size() - 1) + " callbacks are queued");
+            }
+            int last = 0;
+            for (int i = 0; i < 4; i++) {
+                long tail = m.readPointer(seg + tailsOff + (long) i * ptr);
+                int at = positions.indexOf(tail);
+                if (at < last) {
+                    fail(Rule.RCU, "CPU " + cpu + ": cblist.tails[" + i + "] 0x" + Long.toHexString(tail)
+                            + (at < 0 ? " is not in the list" : " is before the tail of the segment ahead of it"));
+                } else {
+                    last = at;
+                }
+                if (i == 3 && at != positions.size() - 1) {
+                    fail(Rule.RCU, "CPU " + cpu + ": cblist.tails[RCU_NEXT_TAIL] is not the last callback's next");
+                }
+            }
+        }
+        return tasks;
+    }
 
     private List<Long> taskList() {
         long tasks = off("task_struct", "tasks");

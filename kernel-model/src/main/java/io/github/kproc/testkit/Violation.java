@@ -45,6 +45,10 @@ public record Violation(Rule rule, String detail) {
         RUNQUEUE("every runnable task not running is queued exactly once, on its CPU: in cfs_rq->tasks_timeline (a"
                 + " red-black tree ordered by vruntime with rb_leftmost cached) or rt_rq->active (bitmap set exactly"
                 + " for non-empty lists); rq->nr_running counts the queued and the running (enqueue_task)"),
+        /** RCU callback lists. */
+        RCU("each CPU's rcu_data.cblist is well formed: len counts the callbacks from head, tails[DONE..NEXT] point"
+                + " into the list in segment order with the NEXT tail at its end, and every callback's func is a"
+                + " function the kernel queues (rcu_segcblist_enqueue, rcu_segcblist_advance, rcu_do_batch)"),
         /** Preemption counts. */
         PREEMPT_COUNT("with CONFIG_PREEMPT_COUNT a task off the CPU has FORK_PREEMPT_COUNT: schedule()'s preempt_disable"
                 + " and the rq lock a switched-out task holds, or what sched_fork gives a new one");

@@ -411,6 +411,7 @@ public record Workload(List<Op> ops) {
             throw new AssertionError("left after " + rounds + " rounds: "
                     + kernel.tasks().stream().filter(t -> !t.isIdle() && t.pid() > 2).toList());
         }
+        passGracePeriods(kernel, GRACE_PERIOD_ROUNDS);
         for (int cpu = kernel.cpus() - 1; cpu >= 0; cpu--) {
             for (int other = 0; other < kernel.cpus(); other++) {
                 if (kernel.cpu(other).currentPid().equals(java.util.Optional.of(Pid.INIT))) {
@@ -419,6 +420,63 @@ public record Workload(List<Op> ops) {
             }
             kernel.cpu(cpu).run(Pid.INIT);
         }
+    }
+
+    /** Rounds {@link #reapAll} gives {@link #passGracePeriods}. */
+    private static final int GRACE_PERIOD_ROUNDS = 16;
+
+    /**
+     * The RCU callbacks queued on all CPUs: the sum of each CPU's {@code rcu_data.cblist.len}, read
+     * from memory at the per-CPU data of the flavour {@code call_rcu} uses ({@code rcu_preempt_data}
+     * with CONFIG_PREEMPT_RCU, else {@code rcu_sched_data}); 0 for a kernel without one. Each reaped
+     * task waits there ({@code release_task}'s {@code call_rcu}) until a grace period has passed.
+     */
+    public static long pendingRcuCallbacks(Kernel kernel) {
+        Objects.requireNonNull(kernel, "kernel");
+        String name = kernel.platform().profile().config().enabled("CONFIG_PREEMPT_RCU") ? "rcu_preempt_data"
+                : "rcu_sched_data";
+        Long data = kernel.symbols().get(name);
+        if (data == null) {
+            return 0;
+        }
+        var m = kernel.addressSpace();
+        int ptr = kernel.platform().pointerSize();
+        long len = kernel.platform().profile().offsetOf("rcu_data", "cblist.len");
+        long total = 0;
+        for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+            long at = data + m.readPointer(kernel.symbol("__per_cpu_offset") + (long) cpu * ptr) + len;
+            total += m.readPointer(ptr == 4 ? at & 0xffff_ffffL : at);
+        }
+        return total;
+    }
+
+    /**
+     * Lets RCU grace periods pass through the public API until no callback is queued (what
+     * {@code rcu_barrier()} waits for), so that reaped tasks are freed: each round ticks every CPU (a
+     * tick from user mode or the idle loop is a quiescent state, and the RCU_SOFTIRQ it raises starts
+     * and ends grace periods and runs the callbacks); from the fourth round on each CPU also calls
+     * {@code schedule()}, a context switch being the quiescent state of a CPU that runs a kernel thread.
+     * The ticks and schedules may preempt and balance tasks, as the kernel's would.
+     *
+     * @return the rounds it took (0 if nothing was queued)
+     * @throws AssertionError if {@code rounds} rounds leave callbacks queued
+     */
+    public static int passGracePeriods(Kernel kernel, int rounds) {
+        int round = 0;
+        while (pendingRcuCallbacks(kernel) > 0) {
+            if (round == rounds) {
+                throw new AssertionError(pendingRcuCallbacks(kernel) + " RCU callbacks still queued after " + rounds
+                        + " rounds of ticks");
+            }
+            for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+                kernel.cpu(cpu).tick();
+                if (round >= 3) {
+                    kernel.cpu(cpu).schedule();
+                }
+            }
+            round++;
+        }
+        return round;
     }
 
     /** Each runnable thread of init's thread group runs and exits (a thread reaps itself). */

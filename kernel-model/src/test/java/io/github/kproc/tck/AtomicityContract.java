@@ -14,6 +14,7 @@ import io.github.kproc.kernel.Pid;
 import io.github.kproc.kernel.Tracer;
 import io.github.kproc.testkit.KernelInvariants;
 import io.github.kproc.testkit.KernelSnapshot;
+import io.github.kproc.testkit.Workload;
 import io.github.kproc.view.TaskStruct;
 import java.util.List;
 import java.util.function.Consumer;
@@ -112,7 +113,7 @@ public abstract class AtomicityContract extends KernelContract {
     }
 
     @Test
-    @DisplayName("release_task by wait4: sched_process_free")
+    @DisplayName("release_task's RCU callback: the tick whose RCU_SOFTIRQ runs delayed_put_task_struct (sched_process_free)")
     void reap() {
         atEveryTracePoint(k -> {
             child(k);
@@ -120,7 +121,17 @@ public abstract class AtomicityContract extends KernelContract {
             k.cpu(cpu).run(Pid.of(3));
             k.cpu(cpu).exit(0);
             k.cpu(0).run(Pid.INIT);
-        }, k -> k.cpu(0).wait4(Pid.of(3)));
+            k.cpu(0).wait4(Pid.of(3));
+            // rcu_start_this_gp on CPU 0's tick, the quiescent states of both CPUs on the next round
+            for (int round = 0; round < 2; round++) {
+                k.cpu(0).tick();
+                k.cpu(1).tick();
+            }
+            assertEquals(1, Workload.pendingRcuCallbacks(k), "the grace period has ended, the callback not yet run");
+        }, k -> {
+            k.cpu(0).tick();
+            assertEquals(0, Workload.pendingRcuCallbacks(k), "rcu_do_batch ran the callback");
+        });
     }
 
     @Test

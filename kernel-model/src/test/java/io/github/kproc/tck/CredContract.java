@@ -11,6 +11,7 @@ import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
 import io.github.kproc.testkit.KernelInvariants;
+import io.github.kproc.testkit.Workload;
 import io.github.kproc.view.TaskFlags;
 import java.util.EnumSet;
 import org.junit.jupiter.api.DisplayName;
@@ -107,6 +108,7 @@ public abstract class CredContract extends KernelContract {
         k.cpu(1).exit(0);
         assertTrue(k.cpu(0).wait4(Pid.of(a)));
         KernelInvariants.of(k).assertHolds();
+        Workload.passGracePeriods(k, 16);
         // CPU 1's idle task borrowed a's mm (lazy TLB) until a task with an mm of its own runs there
         k.cpu(0).runIdle();
         k.cpu(1).run(Pid.INIT);

@@ -17,6 +17,7 @@ import io.github.kproc.kernel.WaitOption;
 import io.github.kproc.kernel.WaitStatus;
 import io.github.kproc.mem.MemoryUsage;
 import io.github.kproc.testkit.KernelInvariants;
+import io.github.kproc.testkit.Workload;
 import io.github.kproc.view.TaskState;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -130,8 +131,8 @@ public abstract class ExecContract extends KernelContract {
                 "list_replace_rcu(&leader->tasks, &tsk->tasks)");
         assertTrue(structs(k).entries(parent + structs(k).offset("task_struct", "children"))
                 .contains(threadTask + structs(k).offset("task_struct", "sibling")), "list_replace_init of the sibling");
-        assertTrue(lines.stream().anyMatch(l -> l.endsWith("sched_process_free: comm=init pid=" + leader + " prio=120")),
-                "release_task(leader)");
+        assertTrue(KernelInvariants.rcuPendingTasks(k).contains(leaderTask),
+                "release_task(leader): call_rcu(&leader->rcu, delayed_put_task_struct)");
         assertEquals("newprog", k.task(threadTask).comm());
         KernelInvariants.of(k).assertHolds();
         // sched_exec may have moved the exec'd thread (it runs under the leader's pid now)
@@ -164,6 +165,7 @@ public abstract class ExecContract extends KernelContract {
         assertEquals(SIGKILL, w.termSig());
         assertEquals(0, address(k, leader));
         KernelInvariants.of(k).assertHolds();
+        Workload.passGracePeriods(k, 16);
         // idle tasks lazily hold the dead process's mm until they switch to another
         for (int c = k.cpus() - 1; c >= 0; c--) {
             for (int other = 0; other < k.cpus(); other++) {

@@ -15,6 +15,7 @@ import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.testkit.KernelInvariants;
+import io.github.kproc.testkit.Workload;
 import io.github.kproc.kernel.Tracer;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -59,8 +60,12 @@ public abstract class ExitContract extends KernelContract {
         assertEquals(Optional.of(Pid.of(pid)), k.cpu(0).wait4Any());
         assertEquals(0, address(k, pid));
         assertEquals(threads - 1, k.nrThreads());
-        assertTrue(lines.getLast().endsWith("sched_process_free: comm=init pid=" + pid + " prio=120"), lines.getLast());
+        assertFalse(lines.stream().anyMatch(l -> l.contains("sched_process_free")),
+                "release_task: call_rcu(&p->rcu, delayed_put_task_struct); the free waits for a grace period");
         assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());
+        Workload.passGracePeriods(k, 16);
+        assertTrue(lines.stream().anyMatch(l -> l.endsWith("sched_process_free: comm=init pid=" + pid + " prio=120")
+                && FtraceLine.parse(l).irqInfo().charAt(2) == 's'), () -> String.join("\n", lines));
     }
 
     @Test
@@ -88,6 +93,7 @@ public abstract class ExitContract extends KernelContract {
         k.cpu(1).exit(0);
         assertEquals(0, address(k, tid));
         assertEquals(threads, k.nrThreads());
+        Workload.passGracePeriods(k, 16);
         assertTrue(lines.stream().anyMatch(l -> l.contains("sched_process_free: comm=init pid=" + tid)),
                 () -> String.join("\n", lines));
         assertErrno(Errno.ECHILD, () -> k.cpu(0).wait4Any());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
+import io.github.kproc.testkit.Workload;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
@@ -34,16 +35,20 @@ public abstract class ForkExitSoakContract extends KernelContract {
         k.cpu(0).run(Pid.INIT);
         // after one cycle CPU 1's idle task lazily holds the last child's mm, as it will after every cycle
         cycle(k);
+        Workload.passGracePeriods(k, 16);
         MemoryUsage baseline = usage(k);
         int threads = k.nrThreads();
         long forks = k.totalForks();
         long start = System.nanoTime();
         for (int i = 0; i < CYCLES; i++) {
             cycle(k);
+            // the ticks through which RCU grace periods pass and the reaped children are freed
+            tickEvery(k, i, 64);
         }
         long nanos = System.nanoTime() - start;
         String rate = String.format("%.0f", CYCLES * 1e9 / nanos);
         reporter.publishEntry("fork/exit/wait cycles per second", rate);
+        Workload.passGracePeriods(k, 16);
         System.out.printf("%s: %d fork/exit/wait cycles, %s per second%n", platform(), CYCLES, rate);
         assertSameUsage(baseline, usage(k));
         assertEquals(threads, k.nrThreads());

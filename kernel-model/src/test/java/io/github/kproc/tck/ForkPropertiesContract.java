@@ -1,5 +1,6 @@
 package io.github.kproc.tck;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.lists;
@@ -12,6 +13,7 @@ import io.github.kproc.kernel.ForkStep;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
+import io.github.kproc.testkit.Workload;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -46,7 +48,9 @@ public abstract class ForkPropertiesContract extends KernelContract {
     }
 
     enum Kind {
-        RUN, IDLE, FORK, THREAD, CLONE, KTHREAD, VFORK_EXEC, VFORK, EXEC, EXIT, WAIT, NEWPID
+        RUN, IDLE, FORK, THREAD, CLONE, KTHREAD, VFORK_EXEC, VFORK, EXEC, EXIT, WAIT, NEWPID,
+        /** A scheduling-clock tick: quiescent states, grace periods and RCU callbacks (rcu_check_callbacks). */
+        TICK
     }
 
     /** Clone flags a random CLONE draws from, invalid combinations included on purpose. */
@@ -55,8 +59,8 @@ public abstract class ForkPropertiesContract extends KernelContract {
         CloneFlag.CHILD_CLEARTID, CloneFlag.SYSVSEM, CloneFlag.NEWNS};
 
     private static Gen<Op> ops() {
-        Gen<Kind> kind = integers().between(0, 99).map(i -> {
-            int[] weights = {14, 6, 11, 10, 11, 8, 6, 4, 4, 14, 9, 3};
+        Gen<Kind> kind = integers().between(0, 109).map(i -> {
+            int[] weights = {14, 6, 11, 10, 11, 8, 6, 4, 4, 14, 9, 3, 10};
             int acc = 0;
             for (int w = 0; w < weights.length; w++) {
                 acc += weights[w];
@@ -235,6 +239,10 @@ public abstract class ForkPropertiesContract extends KernelContract {
             }
             case IDLE -> {
                 k.cpu(op.cpu()).runIdle();
+                return;
+            }
+            case TICK -> {
+                k.cpu(op.cpu()).tick();
                 return;
             }
             case KTHREAD -> cpu = actor(run, op, run::kthread);
@@ -444,6 +452,11 @@ public abstract class ForkPropertiesContract extends KernelContract {
                 break;
             }
         }
+        // every RCU callback runs once every CPU passes quiescent states (rcu_do_batch): the reaped
+        // tasks' delayed_put_task_struct frees them
+        Workload.passGracePeriods(k, 32);
+        assertEquals(0, Workload.pendingRcuCallbacks(k), "callbacks left after the grace periods");
+        run.invariants.check(run.held());
         // a vfork parent drops its reference on the child when it runs again (init and kthreadd too)
         for (long t : taskAddresses(k)) {
             if (new Debugger(k).inVforkWait(t) && run.cpuOf(t) < 0) {

@@ -84,6 +84,8 @@ final class Invariants {
         check(live.size() == listed.size() + k.cpus() - 1, "a task is listed twice");
         Set<Long> all = new LinkedHashSet<>(live);
         all.addAll(held);
+        // released tasks whose delayed_put_task_struct has not run still hold their references
+        all.addAll(io.github.kproc.testkit.KernelInvariants.rcuPendingTasks(k));
 
         Set<Integer> pids = new HashSet<>();
         for (long t : live) {

@@ -1,5 +1,6 @@
 package io.github.kproc.tck;
 
+import io.github.kproc.testkit.Workload;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -187,6 +188,19 @@ public abstract class KernelContract {
     protected static void assertErrno(Errno errno, Executable call) {
         KernelException e = assertThrows(KernelException.class, call);
         assertEquals(errno, e.errno(), e.getMessage());
+    }
+
+    /**
+     * Every {@code every}-th {@code i}, a tick on each CPU: the scheduling-clock interrupts a loop of
+     * forks and exits would take, through which RCU's grace periods pass and the reaped tasks'
+     * {@code delayed_put_task_struct} callbacks run (release_task frees nothing at once).
+     */
+    protected static void tickEvery(Kernel k, int i, int every) {
+        if (i % every == 0) {
+            for (int c = 0; c < k.cpus(); c++) {
+                k.cpu(c).tick();
+            }
+        }
     }
 
     /** The accounting after giving back empty slabs, for leak comparisons. */

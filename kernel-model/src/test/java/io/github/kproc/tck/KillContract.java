@@ -19,6 +19,7 @@ import io.github.kproc.kernel.WaitOption;
 import io.github.kproc.kernel.WaitStatus;
 import io.github.kproc.mem.MemoryUsage;
 import io.github.kproc.testkit.KernelInvariants;
+import io.github.kproc.testkit.Workload;
 import io.github.kproc.view.TaskState;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -261,6 +262,7 @@ public abstract class KillContract extends KernelContract {
         assertEquals(0L, k.memory().usage().objectsInUse().getOrDefault("pid_namespace", 0L),
                 "both namespaces freed (" + Long.toHexString(ns) + ", " + Long.toHexString(nestedNs) + ")");
         KernelInvariants.of(k).assertHolds();
+        Workload.passGracePeriods(k, 16);
         // idle tasks lazily hold the dead tasks' mms until they switch to another mm
         for (int c = k.cpus() - 1; c >= 0; c--) {
             for (int other = 0; other < k.cpus(); other++) {

@@ -10,6 +10,7 @@ import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
+import io.github.kproc.testkit.Workload;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -157,6 +158,8 @@ public abstract class NamespacesContract extends KernelContract {
         k.cpu(cpu).exit(0);
         int initCpu = cpuRunning(k, 1, 0);
         assertEquals(pid, reap(k, initCpu, pid), "wait4 reaps " + pid);
+        // release_task's call_rcu: the task, its cred (and the cred's user_ns reference) go after a grace period
+        Workload.passGracePeriods(k, 16);
     }
 
     private long nsproxy(Kernel k, int pid) {

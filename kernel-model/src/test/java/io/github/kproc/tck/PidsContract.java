@@ -14,6 +14,7 @@ import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.MemoryUsage;
+import io.github.kproc.testkit.Workload;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
@@ -57,6 +58,7 @@ public abstract class PidsContract extends KernelContract {
             pid = k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
             k.cpu(1).run(Pid.of(pid));
             k.cpu(1).exit(0);
+            tickEvery(k, pid, 16);
         }
         assertEquals(300, k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr());
         assertEquals(301, k.cpu(0).fork().nr());
@@ -211,6 +213,7 @@ public abstract class PidsContract extends KernelContract {
         k.cpu(1).run(Pid.of(nsInit));
         k.cpu(1).exit(0);
         assertTrue(k.cpu(0).wait4(Pid.of(nsInit)));
+        Workload.passGracePeriods(k, 16);
         // the idle task of CPU 1 lazily holds the dead task's mm until it switches to another mm
         k.cpu(0).runIdle();
         k.cpu(1).run(Pid.INIT);
@@ -230,6 +233,7 @@ public abstract class PidsContract extends KernelContract {
             pid = k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr();
             k.cpu(1).run(Pid.of(pid));
             k.cpu(1).exit(0);
+            tickEvery(k, pid, 16);
         }
         assertEquals(k.pidMax(), new Debugger(k).idrCursor(init), "idr_next past pid_max - 1");
         assertEquals(300, k.cpu(0).clone(new CloneArgs(THREAD_FLAGS, 0, 0, 0, 0, 0, 0)).nr(),

@@ -14,6 +14,7 @@ import io.github.kproc.kernel.CloneArgs;
 import io.github.kproc.kernel.CloneFlag;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.kernel.Pid;
+import io.github.kproc.testkit.Workload;
 import java.util.EnumSet;
 import java.util.Set;
 import org.junit.jupiter.api.DisplayName;
@@ -196,7 +197,10 @@ public abstract class SharingContract extends KernelContract {
         assertEquals(0, address(k, tid), "an exited thread is released at once (EXIT_DEAD)");
         assertEquals(nrThreads, s.i32(signal, "signal_struct", "nr_threads"));
         assertEquals(live, s.i32(signal, "signal_struct", "live"));
-        assertEquals(sigcnt, s.i32(signal, "signal_struct", "sigcnt"));
+        assertEquals(sigcnt + 1, s.i32(signal, "signal_struct", "sigcnt"),
+                "release_task: the task_struct, and its sigcnt reference, wait for a grace period (call_rcu)");
+        Workload.passGracePeriods(k, 16);
+        assertEquals(sigcnt, s.i32(signal, "signal_struct", "sigcnt"), "delayed_put_task_struct -> __put_task_struct");
     }
 
     @Test

@@ -293,6 +293,11 @@ public abstract class TestKitContract extends KernelContract {
         cpu1.as(child).exit(0);
         assertTrue(cpu1.current().isIdle(), "CPU 1 goes idle, borrowing the dead child's mm (context_switch)");
         assertTrue(cpu0.as(Pid.INIT).wait4(child));
+        assertEquals(1L, before.leaksSince(k).get("task_struct"),
+                "release_task: the task_struct waits for a grace period (call_rcu, delayed_put_task_struct)");
+        assertEquals(1, Workload.pendingRcuCallbacks(k));
+        Workload.passGracePeriods(k, 16);
+        assertTrue(cpu1.current().isIdle(), "ticks on an idle CPU with nothing queued leave it idle");
         assertEquals(Map.of(), before.leaksSince(k));
         Pid zombie = cpu0.as(Pid.INIT).fork();
         cpu1.run(zombie);
@@ -316,6 +321,9 @@ public abstract class TestKitContract extends KernelContract {
         k.cpu(1).run(child);
         k.cpu(1).as(child).exit(0);
         cpu0.as(Pid.INIT).wait4(child);
+        assertEquals(MemoryState.Kind.LIVE_OBJECT, k.memory().classify(t).kind(),
+                "reaped, its task_struct waits for delayed_put_task_struct after a grace period");
+        Workload.passGracePeriods(k, 16);
         MemoryState freed = k.memory().classify(t);
         assertTrue(freed.kind() == MemoryState.Kind.FREE_OBJECT || freed.kind() == MemoryState.Kind.FREE_PAGES,
                 freed.toString());

@@ -42,6 +42,11 @@ class ForkExitWaitTest {
             assertTrue(kernel.task(child).isEmpty());
             assertEquals(threads, kernel.nrThreads());
             assertEquals(List.of(), kernel.bugs());
+            // release_task hands the task_struct to RCU: it is freed (sched_process_free) in RCU_SOFTIRQ once
+            // every CPU has passed a quiescent state, which the ticks give (start, report, run)
+            for (int i = 0; i < 3; i++) {
+                kernel.tickAll();
+            }
             assertTrue(trace.stream().anyMatch(line -> line.contains("sched_process_fork: comm=init pid=1 child_comm=init child_pid=" + child.nr())),
                     () -> String.join("\n", trace));
             assertTrue(trace.stream().anyMatch(line -> line.contains("sched_process_free: comm=init pid=" + child.nr())),
