@@ -78,6 +78,7 @@ final class Exit {
         m.writeInt(tsk + o.taskExitCode, code);
         exitMm(tsk);
         mc.trace.processExit(cpu, tsk, "sched_process_exit");
+        mc.sem.exitSem(tsk);
         files.exitFiles(tsk);
         files.exitFs(tsk);
         nsproxy.exitTaskNamespaces(tsk);

@@ -16,7 +16,8 @@ final class KernelSymbols {
             "copy_process", "do_exit", "do_group_exit", "sys_clone", "sys_fork", "sys_vfork", "ret_fast_syscall",
             "rest_init", "start_kernel", "smpboot_thread_fn", "call_usermodehelper_exec_async", "kernel_thread",
             "sys_exit", "fair_sched_class", "rt_sched_class", "idle_sched_class", "default_wake_function",
-            "child_wait_callback", "it_real_fn");
+            "child_wait_callback", "it_real_fn", "dl_task_timer", "inactive_task_timer", "ktime_get",
+            "ktime_get_real", "ktime_get_boottime", "ktime_get_clocktai");
 
     private final long base;
 
