@@ -294,6 +294,18 @@ final class Core {
         setTaskCpuRaw(p, newCpu);
     }
 
+    /**
+     * {@code kick_process(p)} run on {@code thisCpu}: if p is running on another CPU, a reschedule IPI
+     * there ({@code smp_send_reschedule}), so that it enters the kernel and, on its way back to user
+     * mode, sees what was just made pending for it. TIF_NEED_RESCHED is not set.
+     */
+    void kickProcess(int thisCpu, long p) {
+        int c = taskCpu(p);
+        if (c != thisCpu && rq.curr(c) == p) {
+            rq.smpSendReschedule(thisCpu, c);
+        }
+    }
+
     /** The CPUs in {@code p->cpus_allowed}. */
     boolean allowed(long p, int cpu) {
         return fair.allowed(p, cpu);
