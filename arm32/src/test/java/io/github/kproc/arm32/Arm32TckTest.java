@@ -16,6 +16,7 @@ import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
 import io.github.kproc.tck.CredContract;
 import io.github.kproc.tck.DoForkContract;
+import io.github.kproc.tck.ChildTaskStructContract;
 import io.github.kproc.tck.DupTaskStructContract;
 import io.github.kproc.tck.ExitContract;
 import io.github.kproc.tck.FaultInjectionContract;
@@ -147,6 +148,14 @@ class Arm32TckTest {
 
     @Nested
     class DoFork extends DoForkContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
+        }
+    }
+
+    @Nested
+    class ChildTaskStruct extends ChildTaskStructContract {
         @Override
         protected Backend backend() {
             return Arm32TckTest.backend();

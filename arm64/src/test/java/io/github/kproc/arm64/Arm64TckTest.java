@@ -18,6 +18,7 @@ import io.github.kproc.tck.CopyProcessErrorsContract;
 import io.github.kproc.tck.CopyThreadContract;
 import io.github.kproc.tck.CredContract;
 import io.github.kproc.tck.DoForkContract;
+import io.github.kproc.tck.ChildTaskStructContract;
 import io.github.kproc.tck.DupTaskStructContract;
 import io.github.kproc.tck.ExitContract;
 import io.github.kproc.tck.FaultInjectionContract;
@@ -148,6 +149,14 @@ class Arm64TckTest {
 
     @Nested
     class DoFork extends DoForkContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class ChildTaskStruct extends ChildTaskStructContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

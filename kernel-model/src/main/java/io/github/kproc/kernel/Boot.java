@@ -65,6 +65,8 @@ final class Boot {
             m.writePointer(rlim + r * f.signal.rlimitSize, mc.maxThreads() / 2);
             m.writePointer(rlim + r * f.signal.rlimitSize + ptr, mc.maxThreads() / 2);
         }
+        // delayacct_init: delayacct_tsk_init(&init_task)
+        taskAlloc.delayacctTskInit(mc.initTask);
         // rest_init
         int init = kernelThread("kernel_init", CloneFlag.FS.value());
         int kthreadd = kernelThread("kthreadd", CloneFlag.FS.value() | CloneFlag.FILES.value());

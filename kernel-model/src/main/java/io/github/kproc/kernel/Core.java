@@ -51,6 +51,21 @@ final class Core {
     final Idle idle;
     /** The scheduling domains ({@code rq->sd}). */
     final Topology topology;
+    /** {@code hrtimer_bases} and {@code hrtimer_init}, for the deadline entity's timers and copy_signal's real_timer. */
+    final Hrtimer hrtimer;
+    /** The deadline entity of a new task (deadline.c). */
+    private final Deadline deadline;
+    /** The rseq events of switches, migrations, forks and execs. */
+    final Rseq rseq;
+    /** {@code init_numa_balancing} (CONFIG_NUMA_BALANCING). */
+    private final Fair.Numa numa;
+    /** {@code task_struct.rt.timeout}, {@code preempt_notifiers} (-1 without PREEMPT_NOTIFIERS), {@code pushable_dl_tasks}. */
+    private final long rtTimeout;
+    private final long preemptNotifiers;
+    private final long pushableDlTasks;
+    /** {@code task_struct.sched_info} and its size where sched_fork clears it ({@code sched_info_on()}), else -1. */
+    private final long schedInfo;
+    private final long schedInfoSize;
     /** The classes highest first, as {@code for_each_class} walks them. */
     private final SchedClass[] classes;
     private final Mm mm;
@@ -79,6 +94,22 @@ final class Core {
         this.rt = new Rt(mc, rq);
         this.topology = new Topology(mc, rq);
         this.fair = new Fair(mc, rq, topology);
+        this.hrtimer = new Hrtimer(mc);
+        this.deadline = new Deadline(mc, hrtimer);
+        this.rseq = new Rseq(mc);
+        this.numa = new Fair.Numa(mc, rq);
+        var profile = platform.profile();
+        this.rtTimeout = profile.offsetOf("task_struct", "rt.timeout");
+        this.preemptNotifiers = profile.config().enabled("CONFIG_PREEMPT_NOTIFIERS")
+                && profile.has("task_struct", "preempt_notifiers") ? profile.offsetOf("task_struct", "preempt_notifiers") : -1;
+        this.pushableDlTasks = platform.smp() && profile.has("task_struct", "pushable_dl_tasks")
+                ? profile.offsetOf("task_struct", "pushable_dl_tasks") : -1;
+        // sched_info_on(): always with SCHEDSTATS, else delayacct_on (1 by default) with TASK_DELAY_ACCT
+        var config = profile.config();
+        boolean schedInfoOn = config.enabled("CONFIG_SCHEDSTATS") || config.enabled("CONFIG_TASK_DELAY_ACCT");
+        this.schedInfo = schedInfoOn && profile.has("task_struct", "sched_info")
+                ? profile.offsetOf("task_struct", "sched_info") : -1;
+        this.schedInfoSize = schedInfo >= 0 ? profile.field("task_struct", "sched_info").size() : 0;
         this.fair.core = this;
         this.idle = new Idle(mc, rq);
         this.classes = new SchedClass[] {rt, fair, idle};
@@ -149,8 +180,17 @@ final class Core {
 
     // ---- fork ----
 
-    /** {@code __sched_fork()}: a clean scheduling entity. */
+    /** {@code __sched_fork(0, idle)} as {@code init_idle} calls it, on the boot CPU. */
     void schedForkInit(long p) {
+        schedForkInit(0, p, 0, p);
+    }
+
+    /**
+     * {@code __sched_fork(clone_flags, p)} on {@code cpu} (the CPU running {@code current}): a clean
+     * fair entity (no cfs_rq with FAIR_GROUP_SCHED), the deadline entity's cleared node, timers and
+     * parameters, a clean RT entity, no preempt notifiers, and {@code init_numa_balancing}.
+     */
+    void schedForkInit(long cloneFlags, long p, int cpu, long current) {
         m.writeInt(p + o.taskOnRq, 0);
         m.writeInt(p + f.task.seOnRq, 0);
         m.writeLong(p + f.task.seExecStart, 0);
@@ -159,10 +199,17 @@ final class Core {
         m.writeLong(p + f.task.seNrMigrations, 0);
         m.writeLong(p + f.task.seVruntime, 0);
         mc.lists.init(p + f.task.seGroupNode);
+        fair.setTaskRq(p, -1);
+        deadline.schedForkDl(p, cpu);
         mc.lists.init(p + f.task.rtRunList);
+        m.writePointer(p + rtTimeout, 0);
         m.writeInt(p + f.task.rtTimeSlice, rt.rrTimeslice());
         m.writeShort(p + f.task.rtOnRq, (short) 0);
         m.writeShort(p + f.task.rtOnList, (short) 0);
+        if (preemptNotifiers >= 0) {
+            m.writePointer(p + preemptNotifiers, 0);
+        }
+        numa.initNumaBalancing(cloneFlags, p, current);
     }
 
     /**
@@ -170,8 +217,8 @@ final class Core {
      * the class by prio, the current CPU via {@code __set_task_cpu}, the class's {@code task_fork}, and
      * the preempt count a new task starts with. Returns 0 or -EAGAIN (a SCHED_DEADLINE parent).
      */
-    int schedFork(long p, long parent, int cpu) {
-        schedForkInit(p);
+    int schedFork(long cloneFlags, long p, long parent, int cpu) {
+        schedForkInit(cloneFlags, p, cpu, parent);
         m.writePointer(p + o.taskState, TaskStateBits.TASK_NEW);
         m.writeInt(p + o.taskPrio, m.readInt(parent + o.taskNormalPrio));
         long word = m.readInt(p + f.task.resetOnForkWord);
@@ -198,6 +245,9 @@ final class Core {
         fair.initEntityRunnableAverage(p);
         setTaskCpuRaw(p, cpu);
         cls.taskFork(cpu, p);
+        if (schedInfo >= 0) {
+            m.fill(p + schedInfo, schedInfoSize, (byte) 0);
+        }
         if (o.taskOnCpu >= 0) {
             m.writeInt(p + o.taskOnCpu, 0);
         }
@@ -207,6 +257,10 @@ final class Core {
             m.writeInt(p + f.task.pushablePrio, MAX_PRIO);
             mc.lists.init(p + f.task.pushablePrioList);
             mc.lists.init(p + f.task.pushableNodeList);
+        }
+        if (pushableDlTasks >= 0) {
+            // RB_CLEAR_NODE(&p->pushable_dl_tasks)
+            m.writePointer(p + pushableDlTasks, p + pushableDlTasks);
         }
         return 0;
     }
@@ -224,6 +278,7 @@ final class Core {
         if (o.taskWakeCpu >= 0) {
             m.writeInt(p + o.taskWakeCpu, cpu);
         }
+        fair.setTaskRq(p, cpu);
     }
 
     int taskCpu(long p) {
@@ -234,8 +289,21 @@ final class Core {
     void setTaskCpu(long p, int newCpu) {
         if (taskCpu(p) != newCpu) {
             m.writeLong(p + f.task.seNrMigrations, m.readLong(p + f.task.seNrMigrations) + 1);
+            rseq.rseqMigrate(p);
         }
         setTaskCpuRaw(p, newCpu);
+    }
+
+    /**
+     * {@code kick_process(p)} run on {@code thisCpu}: if p is running on another CPU, a reschedule IPI
+     * there ({@code smp_send_reschedule}), so that it enters the kernel and, on its way back to user
+     * mode, sees what was just made pending for it. TIF_NEED_RESCHED is not set.
+     */
+    void kickProcess(int thisCpu, long p) {
+        int c = taskCpu(p);
+        if (c != thisCpu && rq.curr(c) == p) {
+            rq.smpSendReschedule(thisCpu, c);
+        }
     }
 
     /** The CPUs in {@code p->cpus_allowed}. */
@@ -632,6 +700,8 @@ final class Core {
      * {@code schedule_tail} for a new task, the return from {@code __schedule} otherwise.
      */
     private void contextSwitch(int cpu, long prev, long next) {
+        // prepare_task_switch: rseq_preempt(prev)
+        rseq.rseqPreempt(prev);
         if (o.taskOnCpu >= 0) {
             m.writeInt(next + o.taskOnCpu, 1);
         }

@@ -275,6 +275,8 @@ final class Exec {
         m.writeCString(tsk + o.taskComm, o.commLength, comm);
         m.writeInt(tsk + f.task.selfExecId, m.readInt(tsk + f.task.selfExecId) + 1);
         signals.flushSignalHandlers(sighand);
+        // do_execveat_common, once the binary is loaded: rseq_execve(current)
+        core.rseq.rseqExecve(tsk);
         return 0;
     }
 

@@ -78,6 +78,7 @@ final class Exit {
         m.writeInt(tsk + o.taskExitCode, code);
         exitMm(tsk);
         mc.trace.processExit(cpu, tsk, "sched_process_exit");
+        mc.sem.exitSem(tsk);
         files.exitFiles(tsk);
         files.exitFs(tsk);
         nsproxy.exitTaskNamespaces(tsk);
@@ -350,8 +351,9 @@ final class Exit {
 
     /**
      * {@code signal_wake_up(t, resume)}: TIF_SIGPENDING, and {@code wake_up_state(t, TASK_INTERRUPTIBLE
-     * | (resume ? TASK_WAKEKILL : 0))} (a killable vfork parent too). A task running on a CPU meets the
-     * signal on its return to user mode.
+     * | (resume ? TASK_WAKEKILL : 0))} (a killable vfork parent too); a task it does not wake is kicked
+     * ({@code signal_wake_up_state} -> {@code kick_process}): running on another CPU, that CPU gets a
+     * reschedule IPI, and the task meets the signal on its return to user mode from the interrupt.
      */
     void signalWakeUp(int cpu, long t, boolean resume) {
         mc.setTsiFlag(t, Machine.TIF_SIGPENDING);
@@ -361,6 +363,8 @@ final class Exit {
                 removeChildWait(t);
             }
             core.tryToWakeUp(cpu, t);
+        } else {
+            core.kickProcess(cpu, t);
         }
     }
 

@@ -2161,4 +2161,141 @@ final class Fair implements SchedClass {
             core.attachTask(p, envDstCpu);
         }
     }
+
+    /**
+     * {@code set_task_rq(p, cpu)} (FAIR_GROUP_SCHED, from {@code __set_task_cpu}): every task is in the
+     * root task group, so its entity's cfs_rq is the CPU's {@code rq->cfs} and it has no parent
+     * entity; {@code cpu} -1 is {@code __sched_fork}'s {@code p->se.cfs_rq = NULL}.
+     */
+    void setTaskRq(long p, int cpu) {
+        if (seCfsRq >= 0) {
+            m.writePointer(p + seCfsRq, cpu < 0 ? 0 : rq.cpuRq(cpu) + rq.cfs);
+        }
+    }
+
+    /**
+     * NUMA balancing's part of a new task ({@code init_numa_balancing}, fair.c, CONFIG_NUMA_BALANCING),
+     * called from {@code __sched_fork} before {@code copy_mm}: {@code p->mm} is still the parent's.
+     * Scanning itself ({@code task_numa_work}) is not modelled; every task's RSS counters stay 0.
+     */
+    static final class Numa {
+        /** {@code sysctl_numa_balancing_scan_delay} (ms). */
+        static final int SCAN_DELAY = 1000;
+        /** {@code sysctl_numa_balancing_scan_period_min}, {@code _max} (ms) and {@code _scan_size} (MB). */
+        static final int SCAN_PERIOD_MIN = 1000;
+        static final int SCAN_PERIOD_MAX = 60000;
+        static final int SCAN_SIZE = 256;
+        /** {@code MAX_SCAN_WINDOW} (MB/s). */
+        static final int MAX_SCAN_WINDOW = 2560;
+
+        private final Machine mc;
+        private final AddressSpace m;
+        private final Rq rq;
+        private final boolean built;
+        private final long nodeStamp;
+        private final long numaScanSeq;
+        private final long numaScanPeriod;
+        private final long numaWorkNext;
+        private final long numaFaults;
+        private final long numaGroup;
+        private final long lastTaskNumaPlacement;
+        private final long lastSumExecRuntime;
+        private final long numaPreferredNid;
+        private final long mmNumaNextScan;
+        private final long mmNumaScanSeq;
+        private final long mmRssStat;
+
+        Numa(Machine mc, Rq rq) {
+            this.mc = mc;
+            this.m = mc.m;
+            this.rq = rq;
+            var p = mc.platform.profile();
+            this.built = p.config().enabled("CONFIG_NUMA_BALANCING") && p.has("task_struct", "numa_work")
+                    && p.has("mm_struct", "numa_next_scan");
+            this.nodeStamp = built ? p.offsetOf("task_struct", "node_stamp") : -1;
+            this.numaScanSeq = built ? p.offsetOf("task_struct", "numa_scan_seq") : -1;
+            this.numaScanPeriod = built ? p.offsetOf("task_struct", "numa_scan_period") : -1;
+            this.numaWorkNext = built ? p.offsetOf("task_struct", "numa_work.next") : -1;
+            this.numaFaults = built ? p.offsetOf("task_struct", "numa_faults") : -1;
+            this.numaGroup = built ? p.offsetOf("task_struct", "numa_group") : -1;
+            this.lastTaskNumaPlacement = built ? p.offsetOf("task_struct", "last_task_numa_placement") : -1;
+            this.lastSumExecRuntime = built ? p.offsetOf("task_struct", "last_sum_exec_runtime") : -1;
+            this.numaPreferredNid = built ? p.offsetOf("task_struct", "numa_preferred_nid") : -1;
+            this.mmNumaNextScan = built ? p.offsetOf("mm_struct", "numa_next_scan") : -1;
+            this.mmNumaScanSeq = built ? p.offsetOf("mm_struct", "numa_scan_seq") : -1;
+            this.mmRssStat = built ? p.offsetOf("mm_struct", "rss_stat") : -1;
+        }
+
+        /**
+         * {@code init_numa_balancing(clone_flags, p)}: the scan state of a new task (period
+         * {@code sysctl_numa_balancing_scan_delay}, its {@code numa_work} unqueued, no faults or group);
+         * the first user of an mm restarts the mm's scan; a new address space forgets the preferred
+         * node, a new thread staggers its first scan ({@code node_stamp}).
+         */
+        void initNumaBalancing(long cloneFlags, long p, long current) {
+            if (!built) {
+                return;
+            }
+            long mm = m.readPointer(p + mc.o.taskMm);
+            int mmUsers = 0;
+            if (mm != 0) {
+                mmUsers = m.readInt(mm + mc.f.mm.users);
+                if (mmUsers == 1) {
+                    long delay = ((long) SCAN_DELAY * mc.hz + 999) / 1000;
+                    m.writePointer(mm + mmNumaNextScan, rq.jiffies() + delay);
+                    m.writeInt(mm + mmNumaScanSeq, 0);
+                }
+            }
+            m.writeLong(p + nodeStamp, 0);
+            m.writeInt(p + numaScanSeq, mm != 0 ? m.readInt(mm + mmNumaScanSeq) : 0);
+            m.writeInt(p + numaScanPeriod, SCAN_DELAY);
+            m.writePointer(p + numaWorkNext, p + numaWorkNext);
+            m.writePointer(p + numaFaults, 0);
+            m.writePointer(p + numaGroup, 0);
+            m.writeLong(p + lastTaskNumaPlacement, 0);
+            m.writeLong(p + lastSumExecRuntime, 0);
+            if ((cloneFlags & CloneFlag.VM.value()) == 0) {
+                m.writeInt(p + numaPreferredNid, -1);
+                return;
+            }
+            if (mm != 0) {
+                // min_t(unsigned int, task_scan_max(current), current->numa_scan_period * mm_users * NSEC_PER_MSEC)
+                long perUsers = Integer.toUnsignedLong(m.readInt(current + numaScanPeriod) * mmUsers);
+                long stagger = (perUsers * 1_000_000L) & 0xffffffffL;
+                long delay = Math.min(taskScanMax(current), stagger);
+                // + 2 * TICK_NSEC
+                m.writeLong(p + nodeStamp, delay + 2 * ((1_000_000_000L + mc.hz / 2) / mc.hz));
+            }
+        }
+
+        /** {@code task_nr_scan_windows(p)}: the task's RSS in scan-size windows, at least one. */
+        private long taskNrScanWindows(long p) {
+            long nrScanPages = (long) SCAN_SIZE << (20 - Integer.numberOfTrailingZeros(mc.platform.pageSize()));
+            long mm = m.readPointer(p + mc.o.taskMm);
+            long rss = 0;
+            if (mm != 0) {
+                // get_mm_rss: MM_FILEPAGES + MM_ANONPAGES + MM_SHMEMPAGES
+                for (int i = 0; i < 3; i++) {
+                    rss += m.readPointer(mm + mmRssStat + (long) i * mc.platform.pointerSize());
+                }
+            }
+            if (rss == 0) {
+                rss = nrScanPages;
+            }
+            rss = (rss + nrScanPages - 1) / nrScanPages * nrScanPages;
+            return rss / nrScanPages;
+        }
+
+        /** {@code task_scan_min(p)}. */
+        private long taskScanMin(long p) {
+            int windows = SCAN_SIZE < MAX_SCAN_WINDOW ? MAX_SCAN_WINDOW / SCAN_SIZE : 1;
+            long floor = 1000 / windows;
+            return Math.max(floor, SCAN_PERIOD_MIN / taskNrScanWindows(p));
+        }
+
+        /** {@code task_scan_max(p)} for a task in no numa_group. */
+        private long taskScanMax(long p) {
+            return Math.max(taskScanMin(p), SCAN_PERIOD_MAX / taskNrScanWindows(p));
+        }
+    }
 }

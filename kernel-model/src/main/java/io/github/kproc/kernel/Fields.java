@@ -536,6 +536,8 @@ final class Fields {
         final long leader;
         /** {@code signal_struct.real_timer.function} (-1 without CONFIG_POSIX_TIMERS). */
         final long realTimerFunction;
+        /** {@code signal_struct.real_timer} (-1 where the build lacks it). */
+        final long realTimer;
         /** {@code signal_struct.cred_guard_mutex.wait_list}. */
         final long credGuardMutexWaitList;
         /** {@code sizeof(struct rlimit)}. */
@@ -572,6 +574,7 @@ final class Fields {
             oomScoreAdj = o.required("signal_struct", "oom_score_adj");
             leader = o.required("signal_struct", "leader");
             realTimerFunction = o.optional("signal_struct", "real_timer.function");
+            realTimer = o.optional("signal_struct", "real_timer");
             credGuardMutexWaitList = o.required("signal_struct", "cred_guard_mutex.wait_list");
             rlimitSize = p.sizeOf("rlimit");
         }

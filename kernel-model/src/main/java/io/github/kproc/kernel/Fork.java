@@ -32,6 +32,8 @@ final class Fork {
     private final Nsproxy nsproxy;
     private final TaskAlloc taskAlloc;
     private final Vfork vfork;
+    /** The members {@code dup_task_struct} and {@code copy_process} reset that nothing else of the model keeps. */
+    private final Resets resets;
 
     Fork(Machine mc, Core core, Pids pids, Cred cred, Files files, Signals signals, Mm mm, Nsproxy nsproxy,
             TaskAlloc taskAlloc, Vfork vfork) {
@@ -53,6 +55,114 @@ final class Fork {
         this.nsproxy = nsproxy;
         this.taskAlloc = taskAlloc;
         this.vfork = vfork;
+        this.resets = new Resets(platform.profile(), platform);
+    }
+
+    /**
+     * Offsets (-1 where the build lacks the member or its Kconfig option) of the task_struct members
+     * dup_task_struct and copy_process clear for no other purpose of the model.
+     */
+    private static final class Resets {
+        // dup_task_struct
+        final long seccompFilter;
+        final long splicePipe;
+        final long taskFragPage;
+        final long wakeQNext;
+        final long throttleQueue;
+        final long useMemdelay;
+        final int useMemdelayBit;
+        final long activeMemcg;
+        // rt_mutex_init_task
+        final long piLock;
+        final long piWaiters;
+        final long piWaitersSize;
+        final long piTopTask;
+        final long piBlockedOn;
+        // copy_process
+        final long allocLock;
+        final long prevCputime;
+        final long prevCputimeSize;
+        final long ioac;
+        final long ioacSize;
+        final long acctRssMem1;
+        final long acctVmMem1;
+        final long acctTimexpd;
+        final long ioContext;
+        final long auditContext;
+        final long plug;
+        final long taskWorks;
+        final long jobctl;
+        final long utask;
+        final int tifSyscallAudit;
+        // ptrace_init_task, copy_mm (DETECT_HUNG_TASK, vmacache_flush), SPLIT_RSS_COUNTING
+        final long ptracerCred;
+        final long lastSwitchCount;
+        final long lastSwitchTime;
+        final long vmacacheVmas;
+        final long vmacacheVmasSize;
+        final long rssStat;
+        final long rssStatSize;
+
+        Resets(io.github.kproc.layout.Profile p, Platform platform) {
+            tifSyscallAudit = platform.tifBit("TIF_SYSCALL_AUDIT");
+            var c = p.config();
+            seccompFilter = opt(p, c.enabled("CONFIG_SECCOMP"), "seccomp.filter");
+            splicePipe = opt(p, true, "splice_pipe");
+            taskFragPage = opt(p, true, "task_frag.page");
+            wakeQNext = opt(p, true, "wake_q.next");
+            boolean blkcg = c.enabled("CONFIG_BLK_CGROUP");
+            throttleQueue = opt(p, blkcg, "throttle_queue");
+            useMemdelay = opt(p, blkcg, "use_memdelay");
+            useMemdelayBit = useMemdelay >= 0 ? p.field("task_struct", "use_memdelay").bitOffset() : 0;
+            activeMemcg = opt(p, c.enabled("CONFIG_MEMCG"), "active_memcg");
+            piLock = opt(p, true, "pi_lock");
+            piWaiters = opt(p, c.enabled("CONFIG_RT_MUTEXES"), "pi_waiters");
+            piWaitersSize = piWaiters >= 0 ? p.field("task_struct", "pi_waiters").size() : 0;
+            piTopTask = opt(p, c.enabled("CONFIG_RT_MUTEXES"), "pi_top_task");
+            piBlockedOn = opt(p, c.enabled("CONFIG_RT_MUTEXES"), "pi_blocked_on");
+            allocLock = opt(p, true, "alloc_lock");
+            prevCputime = opt(p, true, "prev_cputime");
+            prevCputimeSize = prevCputime >= 0 ? p.field("task_struct", "prev_cputime").size() : 0;
+            ioac = opt(p, true, "ioac");
+            ioacSize = ioac >= 0 ? p.field("task_struct", "ioac").size() : 0;
+            boolean xacct = c.enabled("CONFIG_TASK_XACCT");
+            acctRssMem1 = opt(p, xacct, "acct_rss_mem1");
+            acctVmMem1 = opt(p, xacct, "acct_vm_mem1");
+            acctTimexpd = opt(p, xacct, "acct_timexpd");
+            ioContext = opt(p, true, "io_context");
+            auditContext = opt(p, c.enabled("CONFIG_AUDITSYSCALL"), "audit_context");
+            plug = opt(p, c.enabled("CONFIG_BLOCK"), "plug");
+            taskWorks = opt(p, true, "task_works");
+            jobctl = opt(p, true, "jobctl");
+            utask = opt(p, c.enabled("CONFIG_UPROBES"), "utask");
+            ptracerCred = opt(p, true, "ptracer_cred");
+            boolean hung = c.enabled("CONFIG_DETECT_HUNG_TASK");
+            lastSwitchCount = opt(p, hung, "last_switch_count");
+            lastSwitchTime = opt(p, hung, "last_switch_time");
+            vmacacheVmas = opt(p, true, "vmacache.vmas");
+            vmacacheVmasSize = vmacacheVmas >= 0 ? p.field("task_struct", "vmacache.vmas").size() : 0;
+            // SPLIT_RSS_COUNTING: NR_CPUS >= SPLIT_PTLOCK_CPUS on an MMU
+            boolean split = c.enabled("CONFIG_MMU")
+                    && c.number("CONFIG_NR_CPUS", 1) >= c.number("CONFIG_SPLIT_PTLOCK_CPUS", 4);
+            rssStat = opt(p, split, "rss_stat");
+            rssStatSize = rssStat >= 0 ? p.field("task_struct", "rss_stat").size() : 0;
+        }
+
+        private static long opt(io.github.kproc.layout.Profile p, boolean built, String member) {
+            return built && p.has("task_struct", member) ? p.offsetOf("task_struct", member) : -1;
+        }
+    }
+
+    private void clearPointer(long p, long offset) {
+        if (offset >= 0) {
+            m.writePointer(p + offset, 0);
+        }
+    }
+
+    private void clearBytes(long p, long offset, long size) {
+        if (offset >= 0) {
+            m.fill(p + offset, size, (byte) 0);
+        }
     }
 
     /**
@@ -122,6 +232,7 @@ final class Fork {
         }
         m.writePointer(p + f.task.setChildTid, (flags & CloneFlag.CHILD_SETTID.value()) != 0 ? childTidptr : 0);
         m.writePointer(p + f.task.clearChildTid, (flags & CloneFlag.CHILD_CLEARTID.value()) != 0 ? childTidptr : 0);
+        rtMutexInitTask(p);
 
         long user = cred.user(p);
         long nproc = m.readPointer(m.readPointer(p + f.task.signal) + f.signal.rlim + Rlimit.RLIMIT_NPROC * f.signal.rlimitSize);
@@ -137,6 +248,7 @@ final class Fork {
         if (mc.nrThreads() >= mc.maxThreads()) {
             return badForkCleanupCount(p, flags, delayedNode, Errno.EAGAIN.negative());
         }
+        taskAlloc.delayacctTskInit(p);
         int pflags = m.readInt(p + o.taskFlags);
         m.writeInt(p + o.taskFlags, (pflags & ~(TaskFlags.PF_SUPERPRIV | TaskFlags.PF_WQ_WORKER | TaskFlags.PF_IDLE))
                 | TaskFlags.PF_FORKNOEXEC);
@@ -144,14 +256,30 @@ final class Fork {
         lists.init(p + o.taskSibling);
         rcuCopyProcess(p);
         m.writePointer(p + f.task.vforkDone, 0);
+        if (resets.allocLock >= 0) {
+            m.writeInt(p + resets.allocLock, 0); // spin_lock_init(&p->alloc_lock)
+        }
         signals.initSigpending(p);
         m.writeLong(p + f.task.utime, 0);
         m.writeLong(p + f.task.stime, 0);
         m.writeLong(p + f.task.gtime, 0);
+        clearBytes(p, resets.rssStat, resets.rssStatSize);
+        // prev_cputime_init: utime, stime 0 and an unlocked lock
+        clearBytes(p, resets.prevCputime, resets.prevCputimeSize);
         m.writeLong(p + f.task.defaultTimerSlackNs, m.readLong(current + f.task.timerSlackNs));
+        // task_io_accounting_init(&p->ioac); acct_clear_integrals(p) (CONFIG_TASK_XACCT)
+        clearBytes(p, resets.ioac, resets.ioacSize);
+        if (resets.acctTimexpd >= 0) {
+            m.writeLong(p + resets.acctTimexpd, 0);
+            m.writeLong(p + resets.acctRssMem1, 0);
+            m.writeLong(p + resets.acctVmMem1, 0);
+        }
         posixCpuTimersInit(p);
         m.writeLong(p + f.task.startTime, mc.clock);
         m.writeLong(p + f.task.realStartTime, mc.clock);
+        clearPointer(p, resets.ioContext);
+        // audit_set_context(p, NULL) (CONFIG_AUDITSYSCALL)
+        clearPointer(p, resets.auditContext);
         // cgroup_fork(p)
         initListHead(p, f.task.cgList);
         if (f.task.cpusetMemSpreadRotor >= 0) {
@@ -162,12 +290,19 @@ final class Fork {
         }
         m.writeInt(p + f.task.pagefaultDisabled, 0);
 
-        if ((retval = schedFork(cpu, p, current)) < 0) {
+        if ((retval = schedFork(cpu, flags, p, current)) < 0) {
             return badForkCleanupPolicy(p, flags, delayedNode, retval);
         }
         perfEventInitTask(p);
+        // audit_alloc(p): auditing is off (audit_enabled 0), so AUDIT_DISABLED clears TIF_SYSCALL_AUDIT
+        if (resets.auditContext >= 0) {
+            mc.clearTsiFlag(p, resets.tifSyscallAudit);
+        }
         // shm_init_task(p)
         initListHead(p, f.task.shmClist);
+        if ((retval = mc.sem.copySemundo(flags, p, current)) < 0) {
+            return badForkCleanupPolicy(p, flags, delayedNode, retval);
+        }
         if ((retval = copyFiles(flags, p, current)) < 0) {
             return badForkCleanupSemundo(p, flags, delayedNode, retval);
         }
@@ -177,7 +312,7 @@ final class Fork {
         if ((retval = copySighand(flags, p, current)) < 0) {
             return badForkCleanupFs(p, flags, delayedNode, retval);
         }
-        if ((retval = copySignal(flags, p, current)) < 0) {
+        if ((retval = copySignal(cpu, flags, p, current)) < 0) {
             return badForkCleanupSighand(p, flags, delayedNode, retval);
         }
         if ((retval = copyMm(flags, p, current)) < 0) {
@@ -196,6 +331,7 @@ final class Fork {
         if (!idle && Machine.isErr(pid = allocPid(cpu, p))) {
             return badForkCleanupThread(p, flags, delayedNode, pid);
         }
+        clearPointer(p, resets.plug);
         // CONFIG_FUTEX
         writePointer(p, f.task.robustList, 0);
         writePointer(p, f.task.compatRobustList, 0);
@@ -226,6 +362,7 @@ final class Fork {
         m.writeInt(p + f.task.nrDirtiedPause, 128 >> (Integer.numberOfTrailingZeros(platform.pageSize()) - 10));
         m.writePointer(p + f.task.dirtyPausedWhen, 0);
         lists.init(p + f.task.threadGroup);
+        clearPointer(p, resets.taskWorks);
         if ((retval = fault(ForkStep.CGROUP_CAN_FORK)) < 0) {
             return badForkFreePid(p, flags, delayedNode, pid, retval);
         }
@@ -237,6 +374,7 @@ final class Fork {
             m.writePointer(p + o.taskRealParent, current);
             m.writeInt(p + f.task.parentExecId, m.readInt(current + f.task.selfExecId));
         }
+        core.rseq.rseqFork(p, flags);
         if (!idle && (m.readInt(pids.nsOf(pid) + f.pidNs.pidAllocated) & Pids.PIDNS_ADDING) == 0) {
             return badForkCancelCgroup(p, flags, delayedNode, pid, Errno.ENOMEM.negative());
         }
@@ -246,6 +384,8 @@ final class Fork {
         if (!idle) {
             linkTask(p, flags, current, pid);
         }
+        // uprobe_copy_process (CONFIG_UPROBES): no uprobe_task of its own
+        clearPointer(p, resets.utask);
         mc.incTotalForks();
         lists.hlistDelInit(delayedNode);
         mc.trace.newTask(cpu, p, flags);
@@ -288,13 +428,13 @@ final class Fork {
     }
 
     /** {@code sched_fork} behind its fault hook. */
-    private long schedFork(int cpu, long p, long current) {
+    private long schedFork(int cpu, long flags, long p, long current) {
         long err = fault(ForkStep.SCHED_FORK);
         if (err != 0) {
             return err;
         }
         mc.trace.function(cpu, "sched_fork", "copy_process");
-        return core.schedFork(p, current, cpu);
+        return core.schedFork(flags, p, current, cpu);
     }
 
     /** {@code copy_namespaces} behind its fault hook. */
@@ -348,6 +488,8 @@ final class Fork {
         lists.init(p + f.task.ptraceEntry);
         lists.init(p + f.task.ptraced);
         m.writeInt(p + f.task.ptrace, 0);
+        clearPointer(p, resets.jobctl);
+        clearPointer(p, resets.ptracerCred);
         m.writePointer(p + o.taskParent, m.readPointer(p + o.taskRealParent));
         m.writePointer(p + f.task.threadPid, pid);
         long signal = m.readPointer(p + f.task.signal);
@@ -456,6 +598,19 @@ final class Fork {
         }
     }
 
+    /**
+     * {@code rt_mutex_init_task(p)}: an unlocked pi_lock and, with CONFIG_RT_MUTEXES, no PI waiters,
+     * top task or blocking waiter.
+     */
+    private void rtMutexInitTask(long p) {
+        if (resets.piLock >= 0) {
+            m.writeInt(p + resets.piLock, 0);
+        }
+        clearBytes(p, resets.piWaiters, resets.piWaitersSize);
+        clearPointer(p, resets.piTopTask);
+        clearPointer(p, resets.piBlockedOn);
+    }
+
     /** {@code posix_cpu_timers_init(p)}: no expiry set, three empty timer lists. */
     private void posixCpuTimersInit(long p) {
         if (f.task.cpuTimers >= 0) {
@@ -515,12 +670,23 @@ final class Fork {
             m.copy(platform.taskThreadInfo(m, orig), ti, o.threadInfoSize);
             m.writePointer(ti + o.tiTask, tsk);
         }
+        // CONFIG_SECCOMP: tsk->seccomp.filter = NULL (copy_seccomp takes the parent's later)
+        clearPointer(tsk, resets.seccompFilter);
         mc.clearTsiFlag(tsk, Machine.TIF_NEED_RESCHED);
         m.writePointer(platform.endOfStack(m, tsk), Platform.STACK_END_MAGIC);
         if (o.taskStackCanary >= 0) {
             m.writePointer(tsk + o.taskStackCanary, randomCanary());
         }
         m.writeInt(tsk + o.taskUsage, 2);
+        clearPointer(tsk, resets.splicePipe);
+        clearPointer(tsk, resets.taskFragPage);
+        clearPointer(tsk, resets.wakeQNext);
+        // CONFIG_BLK_CGROUP: no throttle queue, use_memdelay 0; CONFIG_MEMCG: no active memcg
+        clearPointer(tsk, resets.throttleQueue);
+        if (resets.useMemdelay >= 0) {
+            m.writeInt(tsk + resets.useMemdelay, m.readInt(tsk + resets.useMemdelay) & ~(1 << resets.useMemdelayBit));
+        }
+        clearPointer(tsk, resets.activeMemcg);
         return tsk;
     }
 
@@ -585,7 +751,7 @@ final class Fork {
     }
 
     /** {@code copy_signal()}: nothing for a thread; otherwise a zeroed signal_struct for a new group of one. */
-    private long copySignal(long flags, long p, long current) {
+    private long copySignal(int cpu, long flags, long p, long current) {
         long err = fault(ForkStep.COPY_SIGNAL);
         if (err != 0 || (flags & CloneFlag.THREAD.value()) != 0) {
             return err;
@@ -612,8 +778,8 @@ final class Fork {
             lists.init(sig + f.signal.cpuTimers + i * 2L * ptr);
         }
         if (f.signal.realTimerFunction >= 0) {
-            // hrtimer_init(&sig->real_timer, ...) and its expiry function; the clock base is not modelled
-            m.writePointer(sig + f.signal.realTimerFunction, itRealFn);
+            // hrtimer_init(&sig->real_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL) on this CPU, then it_real_fn
+            core.hrtimer.hrtimerInit(sig + f.signal.realTimer, cpu, itRealFn);
         }
         long parentSig = m.readPointer(current + f.task.signal);
         m.copy(parentSig + f.signal.rlim, sig + f.signal.rlim, f.signal.rlimSize);
@@ -636,12 +802,17 @@ final class Fork {
         m.writePointer(p + f.task.majFlt, 0);
         m.writePointer(p + f.task.nvcsw, 0);
         m.writePointer(p + f.task.nivcsw, 0);
+        // CONFIG_DETECT_HUNG_TASK: last_switch_count = nvcsw + nivcsw (0), last_switch_time = 0
+        clearPointer(p, resets.lastSwitchCount);
+        clearPointer(p, resets.lastSwitchTime);
         m.writePointer(p + o.taskMm, 0);
         m.writePointer(p + o.taskActiveMm, 0);
         long oldmm = m.readPointer(current + o.taskMm);
         if (oldmm == 0) {
             return 0;
         }
+        // vmacache_flush(tsk)
+        clearBytes(p, resets.vmacacheVmas, resets.vmacacheVmasSize);
         long newMm;
         if ((flags & CloneFlag.VM.value()) != 0) {
             mm.mmget(oldmm);
@@ -715,11 +886,13 @@ final class Fork {
     }
 
     private long badForkCleanupSemundo(long p, long flags, long delayed, long retval) {
-        // exit_sem, security_task_free, audit_free, perf_event_free_task: nothing the model keeps
+        mc.sem.exitSem(p);
+        // security_task_free, audit_free, perf_event_free_task: nothing the model keeps
         return badForkCleanupPolicy(p, flags, delayed, retval);
     }
 
     private long badForkCleanupPolicy(long p, long flags, long delayed, long retval) {
+        taskAlloc.delayacctTskFree(p);
         return badForkCleanupCount(p, flags, delayed, retval);
     }
 

@@ -18,7 +18,8 @@ final class KernelSymbols {
             "sys_exit", "fair_sched_class", "rt_sched_class", "idle_sched_class", "default_wake_function",
             "child_wait_callback", "it_real_fn", "utsns_operations", "userns_operations", "ipcns_operations",
             "mntns_operations", "cgroupns_operations", "netns_operations", "pidns_operations",
-            "delayed_put_task_struct", "call_rcu_sched", "call_rcu", "rcu_process_callbacks");
+            "delayed_put_task_struct", "call_rcu_sched", "call_rcu", "rcu_process_callbacks", "dl_task_timer",
+            "inactive_task_timer", "ktime_get", "ktime_get_real", "ktime_get_boottime", "ktime_get_clocktai");
 
     private final long base;
 

@@ -63,6 +63,8 @@ final class Machine {
     final PerCpu perCpu;
     /** {@code &runqueues}, set when the scheduler lays out its runqueues. */
     long runqueues;
+    /** The per-CPU {@code hrtimer_bases} (0 where the build's dump lacks its structs). */
+    long hrtimerBases;
     @Nullable Tracer tracer;
     long clock;
     /** The cluster of each CPU ({@code cpu_topology[cpu]}'s package): consecutive CPUs, cluster 0 first. */
@@ -89,6 +91,15 @@ final class Machine {
     final SlabCache pidNsCache;
     /** {@code uid_cachep} ("uid_cache", SLAB_HWCACHE_ALIGN): the user_structs {@code alloc_uid} makes. */
     final SlabCache uidCache;
+    /**
+     * {@code delayacct_cache} (CONFIG_TASK_DELAY_ACCT, {@code delayacct_init}): a task_delay_info per
+     * task while {@code delayacct_on} (1 unless booted with nodelayacct); null without the option.
+     */
+    final @org.jspecify.annotations.Nullable SlabCache delayacctCache;
+    /** {@code task_struct.delays}, or -1 without CONFIG_TASK_DELAY_ACCT. */
+    final long taskDelays;
+    /** {@code ipc/sem.c}: the undo lists CLONE_SYSVSEM shares ({@code copy_semundo}, {@code exit_sem}). */
+    final Sem sem;
     /** {@code radix_tree_node_cachep}: the nodes of every radix tree, each pid namespace's IDR among them. */
     final SlabCache radixTreeNodeCache;
     /** {@code lib/idr.c} over {@code lib/radix-tree.c}, allocating nodes through fault injection. */
@@ -212,6 +223,13 @@ final class Machine {
             hwcache /= 2;
         }
         uidCache = mem.createCache("uid_cache", userSize, Math.max(hwcache, align("user_struct")));
+        // delayacct_init (start_kernel, after fork_init)
+        boolean delayacct = platform.profile().config().enabled("CONFIG_TASK_DELAY_ACCT")
+                && platform.profile().has("task_struct", "delays") && platform.profile().find("task_delay_info").isPresent();
+        taskDelays = delayacct ? platform.profile().offsetOf("task_struct", "delays") : -1;
+        delayacctCache = delayacct ? mem.createCache("task_delay_info", platform.profile().sizeOf("task_delay_info"),
+                align("task_delay_info")) : null;
+        sem = new Sem(this);
 
         // the kernel image's data: init_task, init_thread_union and the other static objects
         staticNext = mem.pages().allocPages(6);
@@ -392,7 +410,7 @@ final class Machine {
             "uidhash_table", "root_user", "def_root_domain", "sd_llc",
             "sd_llc_size", "sd_llc_id", "sd_llc_shared", "init_nsproxy", "init_cred", "init_uts_ns", "init_user_ns",
             "init_ipc_ns", "init_cgroup_ns", "init_net", "ucounts_hashtable", "proc_inum_ida", "mnt_ns_seq",
-            "net_namespace_list");
+            "net_namespace_list", "hrtimer_bases");
 
     /** The RCU flavour {@code call_rcu} uses, or null for a profile without kernel/rcu/tree.o's layout. */
     @Nullable Rcu rcu;
@@ -449,6 +467,7 @@ final class Machine {
             case "proc_inum_ida" -> procInumIda;
             case "mnt_ns_seq" -> mntNsSeqVar;
             case "net_namespace_list" -> netNamespaceList;
+            case "hrtimer_bases" -> hrtimerBases;
             default -> symbols.address(name);
         };
     }
@@ -545,6 +564,22 @@ final class Machine {
     /** {@code kmem_cache_alloc}: 0 when the allocation fails (injected). */
     long kmemCacheAlloc(SlabCache cache) {
         return faults.allocation() ? 0 : cache.alloc();
+    }
+
+    /** The {@code kmalloc-N} cache an object of {@code size} comes from (KMALLOC_MIN_SIZE: the DMA alignment). */
+    SlabCache kmallocCache(long size) {
+        int min = platform.pointerSize() == 8 ? 128 : 64;
+        long n = min;
+        while (n < size) {
+            n = n == 128 && min <= 64 && size <= 192 ? 192 : n * 2;
+        }
+        String name = "kmalloc-" + n;
+        for (SlabCache c : mem.caches()) {
+            if (c.name().equals(name)) {
+                return c;
+            }
+        }
+        return mem.createCache(name, n, (int) Math.min(n, min));
     }
 
     /** {@code kmem_cache_zalloc}. */

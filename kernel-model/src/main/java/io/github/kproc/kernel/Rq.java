@@ -297,9 +297,17 @@ final class Rq {
         }
         m.writePointer(ti + o.tiFlags, flags | (1L << Machine.TIF_NEED_RESCHED));
         if (c != thisCpu) {
-            mc.ipis[c]++;
-            mc.ipiPending[c] = true;
-            mc.trace.ipi(thisCpu, "ipi_raise", c);
+            smpSendReschedule(thisCpu, c);
         }
+    }
+
+    /**
+     * {@code smp_send_reschedule(c)} from {@code thisCpu}: IPI_RESCHEDULE raised for {@code c}
+     * ({@code ipi_raise}), taken there at its next step, tick or operation.
+     */
+    void smpSendReschedule(int thisCpu, int c) {
+        mc.ipis[c]++;
+        mc.ipiPending[c] = true;
+        mc.trace.ipi(thisCpu, "ipi_raise", c);
     }
 }

@@ -75,6 +75,27 @@ final class TaskAlloc {
         mc.taskCache.free(p);
     }
 
+    /**
+     * {@code delayacct_tsk_init(tsk)} (copy_process): a zeroed task_delay_info, its lock unlocked. Its
+     * failure is no error (the task runs without delay accounting), so it is not a fault-injection point.
+     */
+    void delayacctTskInit(long tsk) {
+        if (mc.delayacctCache != null) {
+            m.writePointer(tsk + mc.taskDelays, mc.delayacctCache.zalloc());
+        }
+    }
+
+    /** {@code delayacct_tsk_free(tsk)}: the task_delay_info back to its cache. */
+    void delayacctTskFree(long tsk) {
+        if (mc.delayacctCache != null) {
+            long delays = m.readPointer(tsk + mc.taskDelays);
+            if (delays != 0) {
+                mc.delayacctCache.free(delays);
+            }
+            m.writePointer(tsk + mc.taskDelays, 0);
+        }
+    }
+
     /** {@code get_task_struct}. */
     void getTaskStruct(long p) {
         m.writeInt(p + mc.o.taskUsage, m.readInt(p + mc.o.taskUsage) + 1);
@@ -95,6 +116,7 @@ final class TaskAlloc {
      */
     private void putTaskStructFinal(long tsk) {
         cred.exitCreds(tsk);
+        delayacctTskFree(tsk);
         long sig = m.readPointer(tsk + f.task.signal);
         int sigcnt = m.readInt(sig + f.signal.sigcnt) - 1;
         m.writeInt(sig + f.signal.sigcnt, sigcnt);

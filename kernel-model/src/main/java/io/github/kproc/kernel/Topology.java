@@ -897,17 +897,6 @@ final class Topology {
 
     /** The {@code kmalloc-N} cache an object of {@code size} comes from (KMALLOC_MIN_SIZE: the DMA alignment). */
     private SlabCache kmallocCache(long size) {
-        int min = ptr == 8 ? 128 : 64;
-        long n = min;
-        while (n < size) {
-            n = n == 128 && min <= 64 && size <= 192 ? 192 : n * 2;
-        }
-        String name = "kmalloc-" + n;
-        for (SlabCache c : mc.mem.caches()) {
-            if (c.name().equals(name)) {
-                return c;
-            }
-        }
-        return mc.mem.createCache(name, n, (int) Math.min(n, min));
+        return mc.kmallocCache(size);
     }
 }

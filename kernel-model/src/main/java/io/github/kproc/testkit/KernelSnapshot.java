@@ -30,7 +30,9 @@ import java.util.zip.CRC32C;
  *
  * <p>{@link #leaksSince} answers the leak question instead: which caches and how many pages hold more
  * than before, with the {@code mm_struct}s that live on only as a lazy-TLB kernel thread's
- * {@code active_mm} (freed at its next switch, {@code finish_task_switch}) not counted as leaked.
+ * {@code active_mm} (freed at its next switch, {@code finish_task_switch}) not counted as leaked, nor
+ * the {@code sem_undo_list}s live tasks hold (a task that made a CLONE_SYSVSEM thread keeps its list
+ * until its own {@code exit_sem}, as init does for good).
  */
 public final class KernelSnapshot {
     private final MemoryUsage usage;
@@ -42,9 +44,13 @@ public final class KernelSnapshot {
     private final int lazyMms;
     /** Slab pages kept only because a lazy-TLB mm_struct is the last live object in them. */
     private final long lazyPages;
+    /** The {@code sem_undo_list}s live tasks hold, their cache, and the slab pages only they keep. */
+    private final int undoLists;
+    private final String undoCache;
+    private final long undoPages;
 
     private KernelSnapshot(MemoryUsage usage, int nrThreads, long totalForks, List<Integer> tasks, List<String> cpus,
-            Map<Long, Long> checksums, int lazyMms, long lazyPages) {
+            Map<Long, Long> checksums, int lazyMms, long lazyPages, int undoLists, String undoCache, long undoPages) {
         this.usage = usage;
         this.nrThreads = nrThreads;
         this.totalForks = totalForks;
@@ -53,6 +59,9 @@ public final class KernelSnapshot {
         this.checksums = checksums;
         this.lazyMms = lazyMms;
         this.lazyPages = lazyPages;
+        this.undoLists = undoLists;
+        this.undoCache = undoCache;
+        this.undoPages = undoPages;
     }
 
     /** Takes a snapshot (shrinking the slab caches first, which changes no live object). */
@@ -80,8 +89,21 @@ public final class KernelSnapshot {
                 lazyPages += slabPagesHeldBy(kernel, current.activeMm());
             }
         }
+        Set<Long> undo = new HashSet<>();
         for (TaskStruct t : kernel.tasks()) {
             pids.add(t.pid());
+            if (profile.has("task_struct", "sysvsem.undo_list")) {
+                long list = m.readPointer(t.address() + profile.offsetOf("task_struct", "sysvsem.undo_list"));
+                if (list != 0) {
+                    undo.add(list);
+                }
+            }
+        }
+        String undoCache = "";
+        long undoPages = 0;
+        for (long list : undo) {
+            undoCache = kernel.memory().classify(list).cache();
+            undoPages += slabPagesHeldBy(kernel, list);
         }
         for (TaskStruct t : all) {
             if (t.stack() != 0) {
@@ -121,7 +143,7 @@ public final class KernelSnapshot {
             }
         }
         return new KernelSnapshot(kernel.memory().usage(), kernel.nrThreads(), kernel.totalForks(), List.copyOf(pids),
-                List.copyOf(cpus), sums, lazy, lazyPages);
+                List.copyOf(cpus), sums, lazy, lazyPages, undo.size(), undoCache, undoPages);
     }
 
     /**
@@ -222,11 +244,15 @@ public final class KernelSnapshot {
             if ("mm_struct".equals(e.getKey())) {
                 extra -= now.lazyMms - lazyMms;
             }
+            if (e.getKey().equals(now.undoCache)) {
+                extra -= now.undoLists - undoLists;
+            }
             if (extra > 0) {
                 out.put(e.getKey(), extra);
             }
         }
-        long pages = usage.freePages() - now.usage.freePages() - (now.lazyPages - lazyPages);
+        long pages = usage.freePages() - now.usage.freePages() - (now.lazyPages - lazyPages)
+                - (now.undoPages - undoPages);
         if (pages > 0) {
             out.put("pages", pages);
         }

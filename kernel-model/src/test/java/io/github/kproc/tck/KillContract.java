@@ -64,6 +64,51 @@ public abstract class KillContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("signal_wake_up_state -> kick_process: SIGKILL to a task running on another CPU sends that CPU a reschedule IPI, taken as ipi_entry/ipi_exit, and the task dies on the interrupt's return to user mode")
+    void kickProcessSendsARescheduleIpiToTheRunningTasksCpu() {
+        List<String> lines = new ArrayList<>();
+        Kernel k = boot(b -> b.cpus(2).memory(64L << 20).tracer(Tracer.events(lines::add)));
+        k.cpu(0).run(Pid.INIT);
+        int pid = k.cpu(0).fork().nr();
+        long child = runAs(k, 1, pid);
+        k.stepAll();
+        long ipisBefore = k.cpu(1).reschedIpis();
+        lines.clear();
+        assertTrue(k.kill(Pid.of(pid), SIGKILL));
+        // smp_send_reschedule(1) from the sender's CPU 0; no TIF_NEED_RESCHED (kick_process only interrupts)
+        assertEquals(ipisBefore + 1, k.cpu(1).reschedIpis());
+        List<String> raises = lines.stream().filter(l -> l.contains("ipi_raise:")).toList();
+        assertEquals(1, raises.size(), () -> String.join("\n", lines));
+        assertTrue(raises.getFirst().contains("[000]"), raises.getFirst());
+        assertTrue(raises.getFirst().contains("ipi_raise: target_mask="), raises.getFirst());
+        assertFalse(k.task(child).threadInfo().testFlag(TIF_NEED_RESCHED));
+        assertEquals(pid, currentPid(k, 1), "still running until CPU 1 takes the interrupt");
+        lines.clear();
+        k.cpu(1).step();
+        // handle_IPI on CPU 1, then ret_to_user -> do_work_pending -> get_signal -> do_group_exit
+        assertTrue(lines.stream().anyMatch(l -> l.contains("[001]") && l.contains("ipi_entry:")), () -> String.join("\n", lines));
+        assertTrue(lines.stream().anyMatch(l -> l.contains("[001]") && l.contains("ipi_exit:")));
+        assertTrue(lines.stream().anyMatch(l -> l.contains("sched_process_exit:") && l.contains("pid=" + pid)));
+        assertEquals(EXIT_ZOMBIE, k.task(child).exitState());
+    }
+
+    @Test
+    @DisplayName("kick_process: no IPI for a task current on the sending CPU itself (cpu == smp_processor_id())")
+    void kickProcessSendsNoIpiToTheSendersOwnCpu() {
+        Kernel k = boot(2);
+        k.cpu(0).run(Pid.INIT);
+        int here = k.cpu(0).fork().nr();
+        migrateAndRun(k, here, 0);
+        k.stepAll();
+        long[] before = {k.cpu(0).reschedIpis(), k.cpu(1).reschedIpis()};
+        assertTrue(k.kill(Pid.of(here), SIGKILL));
+        assertEquals(before[0], k.cpu(0).reschedIpis(), "task_curr on smp_processor_id(): no IPI");
+        assertEquals(before[1], k.cpu(1).reschedIpis());
+        k.cpu(0).step();
+        assertEquals(EXIT_ZOMBIE, k.task(address(k, here)).exitState(), "it dies on CPU 0's own way back to user mode");
+    }
+
+    @Test
     @DisplayName("get_signal -> do_group_exit: a killed process dies before its CPU's next operation; its parent reaps WIFSIGNALED, WTERMSIG 9")
     void killedTaskDiesOnItsWayToUserMode() {
         List<String> lines = new ArrayList<>();
