@@ -474,6 +474,7 @@ final class Core {
         m.writeInt(p + o.taskNormalPrio, normalPrio);
         m.writeInt(p + o.taskPrio, normalPrio);
         setLoadWeight(p, true);
+        SchedClass prevClass = classOf(p);
         m.writePointer(p + f.task.schedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
         if (running) {
             // enqueue_task, then set_curr_task: counted again, and off the queue while it runs
@@ -483,6 +484,16 @@ final class Core {
         }
         if (queuedNow) {
             enqueue(cpu, p, 0);
+        }
+        // check_class_changed: the old class's switched_from, the new one's switched_to
+        if (prevClass != classOf(p)) {
+            if (prevClass == fair) {
+                fair.switchedFromFair(cpu, p);
+            } else if (classOf(p) == fair) {
+                fair.switchedToFair(cpu, p);
+            }
+        }
+        if (queuedNow) {
             checkPreemptCurr(cpu, p, thisCpu);
         } else if (running && normalPrio > oldPrio) {
             rq.reschedCurr(cpu, thisCpu);

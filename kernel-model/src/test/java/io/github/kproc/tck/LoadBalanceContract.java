@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
  * {@code find_busiest_queue}, {@code detach_tasks}/{@code can_migrate_task}/{@code task_hot} and
  * {@code attach_tasks}. Intervals and loads are worked out by hand from the kernel's formulas.
  *
- * <p>Every machine here boots with init running on CPU 0 and kthreadd queued behind it: CPU 0 has two
- * runnable tasks, which marks the root domain overloaded ({@code add_nr_running}).
+ * <p>Every machine here boots with kthreadd queued on CPU 0 and init queued on CPU 1, where its exec's
+ * {@code sched_exec} sent it (CPU 0 had init and kthreadd runnable); at its exec CPU 0 had two runnable
+ * tasks, which marked the root domain overloaded ({@code add_nr_running}).
  */
 public abstract class LoadBalanceContract extends KernelContract {
     private static final int SCHED_SOFTIRQ = 7;
@@ -165,7 +166,9 @@ public abstract class LoadBalanceContract extends KernelContract {
         k.advanceClock(1_000_000_000L);
         k.cpu(0).run(Pid.of(KTHREADD));
         k.cpu(0).sleep();
-        assertEquals(1, k.cpu(0).nrRunning(), "init alone on CPU 0");
+        int home = k.task(Pid.INIT).orElseThrow().cpu();
+        assertEquals(1, k.cpu(home).nrRunning(), "init alone on its CPU");
+        assertEquals(0, k.cpu(1 - home).nrRunning(), "the other CPU idle");
         TraceLog log = TraceLog.attach(k);
 
         for (int i = 0; i < 20; i++) {
@@ -173,7 +176,7 @@ public abstract class LoadBalanceContract extends KernelContract {
         }
 
         assertEquals(0, log.events("sched_migrate_task").size());
-        assertEquals(0, k.task(Pid.INIT).orElseThrow().cpu());
+        assertEquals(home, k.task(Pid.INIT).orElseThrow().cpu());
         assertTrue(schedSoftirqs(log, "softirq_entry") > 0, "the balancer ran");
     }
 
