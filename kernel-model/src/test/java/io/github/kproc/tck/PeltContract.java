@@ -203,6 +203,7 @@ public abstract class PeltContract extends KernelContract {
     @DisplayName("post_init_entity_util_avg -> attach_entity_cfs_rq, then enqueue_entity(DO_ATTACH): the tasks rest_init forks are attached once, as the clock (sched_clock) has moved from 0 by then")
     void theBootThreadsAreAttachedOnce() {
         Kernel k = boot(2);
+        assertEquals(150_000_000L, k.clock(), "sched_clock when rest_init forks (sched_clock_init ran earlier)");
         // the first update of CPU 0's cfs_rq at 150 ms: 150000000 >> 10 = 146484 units, kept whole
         assertEquals(146484L * 1024, cfs(k, 0).lastUpdateTime(), "___update_load_sum moves last_update_time in 1024 ns units");
         assertEquals(146484L % 1024, cfs(k, 0).periodContrib());
