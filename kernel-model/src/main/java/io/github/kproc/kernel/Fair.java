@@ -893,8 +893,12 @@ final class Fair implements SchedClass {
             placeWaking(cpu, p);
             m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - minVruntime(cpu));
         }
-        updateLoadAvg(cpu, p, 0);
-        detachEntityLoadAvg(cpu, p);
+        // Kernel.migrate of a sleeper leaves it detached (last_update_time 0) until its wakeup's
+        // DO_ATTACH, a state no kernel path leaves a task in: it has nothing on this queue to detach
+        if (pelt.lastUpdateTime(p + seAvg) != 0) {
+            updateLoadAvg(cpu, p, 0);
+            detachEntityLoadAvg(cpu, p);
+        }
     }
 
     /**

@@ -665,7 +665,11 @@ public final class KernelInvariants {
      * changed since its own last update; then the sums must match within {@link #peltSlack}.
      * {@code attach_entity_load_avg}, {@code detach_entity_load_avg}, {@code remove_entity_load_avg}
      * and {@code enqueue/dequeue_runnable_load_avg} keep it; an entity attached twice breaks it.
-     * {@code load_avg} is not checked: 4.19's {@code reweight_entity} of a sleeping task (a nice change,
+     * A zombie is the one exception 4.19 itself makes: {@code task_dead_fair} removed its util, but
+     * {@code sched_setscheduler} still works on it, and {@code check_class_changed} detaches it again
+     * when it leaves CFS (the queue ends below the sum by its util) or attaches it when it joins
+     * (above); so a zombie's util is allowed below the sum if it is in another class now, above if it
+     * is fair. {@code load_avg} is not checked: 4.19's {@code reweight_entity} of a sleeping task (a nice change,
      * {@code set_user_nice} does not dequeue it, so its average is not brought up to date) swaps its
      * stale average in the queue's, a drift the kernel has too and that decays away with the sums.
      */
@@ -686,13 +690,27 @@ public final class KernelInvariants {
             long util = 0;
             long weights = 0;
             int entities = 0;
+            // a dead task's util, which a policy change of the zombie moves (see below): above, below
+            long deadAbove = 0;
+            long deadBelow = 0;
             for (long t : live) {
-                if (task(t).cpu() != cpu || pointer(t, "task_struct", "sched_class") != fair || isIdle(t)
-                        || (task(t).rawState() & TaskStateBits.TASK_DEAD) != 0
-                        || m.readLong(t + seAvg + off("sched_avg", "last_update_time")) == 0) {
+                if (task(t).cpu() != cpu || isIdle(t) || m.readLong(t + seAvg + off("sched_avg", "last_update_time")) == 0) {
                     continue;
                 }
+                boolean isFair = pointer(t, "task_struct", "sched_class") == fair;
                 long weight = pointer(t, "task_struct", "se.load.weight") >>> shift;
+                if ((task(t).rawState() & TaskStateBits.TASK_DEAD) != 0) {
+                    long deadUtil = syncedAverages(t + seAvg, now, false, false, weight)[1];
+                    if (isFair) {
+                        deadAbove += deadUtil;
+                    } else {
+                        deadBelow += deadUtil;
+                    }
+                    continue;
+                }
+                if (!isFair) {
+                    continue;
+                }
                 boolean onRq = int32(t, "task_struct", "se.on_rq") != 0;
                 long[] avg = syncedAverages(t + seAvg, now, onRq, curr == t + se, weight);
                 if (onRq) {
@@ -706,7 +724,8 @@ public final class KernelInvariants {
             // what update_cfs_rq_load_avg will leave: sub_positive, never below 0
             long queueUtil = Math.max(0, pointer(sa, "sched_avg", "util_avg") - pointer(cfs, "cfs_rq", "removed.util_avg"));
             long slack = peltSlack(weights, entities);
-            if (Math.abs(queueUtil - util) > slack || Math.abs(queueRunnable - runnable) > slack) {
+            if (queueUtil - util > slack + deadAbove || util - queueUtil > slack + deadBelow
+                    || Math.abs(queueRunnable - runnable) > slack) {
                 fail(Rule.PELT, String.format("CPU %d: cfs_rq util_avg %d (less removed) and runnable_load_avg %d, its %d"
                         + " attached entities' %d and %d (slack %d)", cpu, queueUtil, queueRunnable, entities, util,
                         runnable, slack));

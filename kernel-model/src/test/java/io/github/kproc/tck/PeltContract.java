@@ -246,4 +246,25 @@ public abstract class PeltContract extends KernelContract {
         assertEquals(load, cfs(k, 1).loadAvg());
         io.github.kproc.testkit.KernelInvariants.of(k).assertHolds();
     }
+
+    @Test
+    @DisplayName("switched_from_fair of a sleeper Kernel.migrate moved (remove_entity_load_avg left it detached, last_update_time 0, until its wakeup's DO_ATTACH): nothing is detached from the new CPU's cfs_rq")
+    void aMigratedSleeperHasNothingToDetach() {
+        Kernel k = boot(2);
+        long p = childOnCpu1(k);
+        Pid pid = Pid.of(pidOf(k, p));
+        k.cpu(1).step();
+        k.advanceClock(2_000_000L);
+        k.cpu(1).sleep();
+        k.migrate(pid, 0);
+        assertEquals(0, se(k, p).lastUpdateTime(), "migrate_task_rq_fair: detached until enqueued");
+        long util = cfs(k, 0).utilAvg();
+        long load = cfs(k, 0).loadAvg();
+
+        k.setScheduler(pid, io.github.kproc.kernel.Policy.FIFO, 10);
+
+        assertEquals(util, cfs(k, 0).utilAvg());
+        assertEquals(load, cfs(k, 0).loadAvg());
+        io.github.kproc.testkit.KernelInvariants.of(k).assertHolds();
+    }
 }
