@@ -42,8 +42,8 @@ public record Violation(Rule rule, String detail) {
                 + " red-black tree ordered by vruntime with rb_leftmost cached) or rt_rq->active (bitmap set exactly"
                 + " for non-empty lists); rq->nr_running counts the queued and the running (enqueue_task)"),
         /** Per-entity load tracking. */
-        PELT("each cfs_rq's avg.util_avg, less what cfs_rq->removed holds, is the sum of the util of the fair"
-                + " tasks attached to it, and its runnable_load_avg that of those queued, each brought to the queue's"
+        PELT("each cfs_rq's avg.util_avg, less what cfs_rq->removed holds, is no more than the sum of the util of"
+                + " the fair tasks attached to it, and its runnable_load_avg that of those queued, each brought to the queue's"
                 + " last_update_time, within PELT's rounding (attach_entity_load_avg once per attach,"
                 + " detach_entity_load_avg, remove_entity_load_avg, enqueue/dequeue_runnable_load_avg)"),
         /** Preemption counts. */
