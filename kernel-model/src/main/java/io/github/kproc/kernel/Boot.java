@@ -13,6 +13,20 @@ import io.github.kproc.view.TaskFlags;
  * limits, {@code rest_init}'s two kernel threads, {@code smp_init}'s idle tasks, and init's exec.
  */
 final class Boot {
+    /**
+     * The boot CPU's {@code sched_clock()} when {@code rest_init} forks the first threads, in ns. In
+     * 4.19 on a build without {@code HAVE_UNSTABLE_SCHED_CLOCK} (both bundled ones),
+     * {@code sched_clock_cpu} reads 0 until {@code sched_clock_init} (start_kernel, after
+     * {@code time_init}) and {@code sched_clock()} after it, so {@code sched_init}'s
+     * {@code init_idle(current)} stamps init_task at 0 while the clock has moved by the time
+     * {@code rest_init} runs (after {@code calibrate_delay}, {@code check_bugs}...). The value is the
+     * seed's real 4.19.1 vexpress board: init's {@code start_time} there is 150 ms (jiffies at HZ=100),
+     * and start_kernel's last line before rest_init is stamped 0.152774. A clock still at 0 would leave
+     * every entity's PELT {@code last_update_time} at 0, which 4.19 reads as "not attached", so
+     * {@code enqueue_entity}'s {@code DO_ATTACH} would attach the first tasks a second time.
+     */
+    static final long REST_INIT_CLOCK = 150_000_000L;
+
     /** {@code RLIM_INFINITY} as the build's unsigned long. */
     private final long infinity;
     private final Machine mc;
@@ -67,6 +81,8 @@ final class Boot {
         }
         // delayacct_init: delayacct_tsk_init(&init_task)
         taskAlloc.delayacctTskInit(mc.initTask);
+        // time_init ... sched_clock_init, calibrate_delay, check_bugs: the clock moves before rest_init
+        mc.clock = REST_INIT_CLOCK;
         // rest_init
         int init = kernelThread("kernel_init", CloneFlag.FS.value());
         int kthreadd = kernelThread("kthreadd", CloneFlag.FS.value() | CloneFlag.FILES.value());
@@ -103,7 +119,8 @@ final class Boot {
         long initTaskAddress = pids.findTaskByVpid(init);
         setCpusAllowedAll(initTaskAddress);
         try {
-            exec.exec(0, "init", false);
+            // kernel_init -> run_init_process -> do_execve, with sched_exec's balancing like any exec
+            exec.exec(0, "init");
         } catch (io.github.kproc.KernelException e) {
             if (e.errno() != io.github.kproc.Errno.ENOMEM) {
                 throw e;

@@ -544,6 +544,7 @@ final class Core {
         m.writeInt(p + o.taskNormalPrio, normalPrio);
         m.writeInt(p + o.taskPrio, normalPrio);
         setLoadWeight(p, true);
+        SchedClass prevClass = classOf(p);
         m.writePointer(p + f.task.schedClass, (normalPrio < Rt.MAX_RT_PRIO ? rt : fair).address());
         if (running) {
             // enqueue_task, then set_curr_task: counted again, and off the queue while it runs
@@ -553,6 +554,16 @@ final class Core {
         }
         if (queuedNow) {
             enqueue(cpu, p, 0);
+        }
+        // check_class_changed: the old class's switched_from, the new one's switched_to
+        if (prevClass != classOf(p)) {
+            if (prevClass == fair) {
+                fair.switchedFromFair(cpu, p);
+            } else if (classOf(p) == fair) {
+                fair.switchedToFair(cpu, p);
+            }
+        }
+        if (queuedNow) {
             checkPreemptCurr(cpu, p, thisCpu);
         } else if (running && normalPrio > oldPrio) {
             rq.reschedCurr(cpu, thisCpu);
@@ -852,7 +863,10 @@ final class Core {
      */
     private void ttwuActivate(long p, int thisCpu) {
         if (m.readInt(p + o.taskOnRq) == TASK_ON_RQ_QUEUED) {
+            // ttwu_remote: update_rq_clock, ttwu_do_wakeup
             m.writePointer(p + o.taskState, TaskStateBits.TASK_RUNNING);
+            rq.updateRqClock(taskCpu(p));
+            ttwuDoWakeupIdle(taskCpu(p));
             return;
         }
         int cpu = taskCpu(p);
@@ -869,6 +883,30 @@ final class Core {
         rq.updateRqClock(cpu);
         enqueue(cpu, p, flags);
         checkPreemptCurr(cpu, p, thisCpu);
+        ttwuDoWakeupIdle(cpu);
+    }
+
+    /**
+     * The end of {@code ttwu_do_wakeup} on {@code cpu}'s runqueue: if the CPU went idle through
+     * {@code idle_balance} (which set {@code rq->idle_stamp}) the idle time since, {@code rq_clock} minus
+     * the stamp, feeds {@code rq->avg_idle} ({@code update_avg}: the average moves by the s64
+     * difference shifted right by 3), capped at twice {@code rq->max_idle_balance_cost}; the stamp is
+     * cleared. {@code idle_balance} and {@code select_idle_cpu} read the average.
+     */
+    private void ttwuDoWakeupIdle(int cpu) {
+        long stamp = rq.idleStamp(cpu);
+        if (stamp == 0) {
+            return;
+        }
+        long delta = mc.clock - stamp;
+        long max = 2 * rq.maxIdleBalanceCost(cpu);
+        long avg = rq.avgIdle(cpu);
+        avg += (delta - avg) >> 3;
+        if (Long.compareUnsigned(avg, max) > 0) {
+            avg = max;
+        }
+        rq.setAvgIdle(cpu, avg);
+        rq.setIdleStamp(cpu, 0);
     }
 
     /**

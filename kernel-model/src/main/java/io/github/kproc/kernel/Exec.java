@@ -49,17 +49,6 @@ final class Exec {
      * and a kernel thread becoming a user task.
      */
     void exec(int cpu, String comm) {
-        exec(cpu, comm, true);
-    }
-
-    /**
-     * {@link #exec(int, String)}, with {@code sched_exec}'s balancing only if {@code balance}: Boot's
-     * exec of init runs at the model's boot clock 0, where every task's PELT {@code last_update_time}
-     * of 0 reads as "not attached" and {@code cpu_util_wake} sees CPU 0 full, so the spare-capacity rule
-     * would send init away where a kernel whose clock had moved keeps it on CPU 0 (its spare capacity
-     * after init's own util); the model's boot keeps init on CPU 0.
-     */
-    void exec(int cpu, String comm, boolean balance) {
         long tsk = mc.current(cpu);
         if (core.isIdle(tsk)) {
             throw new KernelException(Errno.EPERM, "the idle task cannot exec");
@@ -90,7 +79,7 @@ final class Exec {
             throw new KernelException(Errno.ENOMEM, "exec: no memory for a new mm");
         }
         if (mc.lists.empty(tsk + f.task.threadGroup)) {
-            long err = flushOldExec(cpu, tsk, newMm, unshared, balance, comm);
+            long err = flushOldExec(cpu, tsk, newMm, unshared, comm);
             if (err < 0) {
                 throw new KernelException(Errno.fromNegative(err), "exec: no memory to unshare the signal handlers");
             }
@@ -206,7 +195,7 @@ final class Exec {
     /** The exec after de_thread slept: the rest of flush_old_exec with what bprm kept; its errno goes to the task's return register. */
     private void finishExec(int cpu, long tsk) {
         long bprm = bprm(tsk);
-        long err = flushOldExec(cpu, tsk, m.readPointer(bprm + BPRM_MM), m.readPointer(bprm + BPRM_FILES), true,
+        long err = flushOldExec(cpu, tsk, m.readPointer(bprm + BPRM_MM), m.readPointer(bprm + BPRM_FILES),
                 m.readCString(bprm + BPRM_NAME, o.commLength));
         if (err < 0) {
             mc.platform.setSyscallArgument(m, tsk, 0, err);
@@ -220,7 +209,7 @@ final class Exec {
      *
      * @return 0, or -ENOMEM (the new mm and file table given back) without memory for the sighand copy
      */
-    private long flushOldExec(int cpu, long tsk, long newMm, long unshared, boolean balance, String comm) {
+    private long flushOldExec(int cpu, long tsk, long newMm, long unshared, String comm) {
         long oldFiles = m.readPointer(tsk + f.task.files);
         // de_thread(): a sighand_struct shared with another process (CLONE_SIGHAND) is replaced by a copy
         long sighand = m.readPointer(tsk + f.task.sighand);
@@ -239,9 +228,7 @@ final class Exec {
         // the model applies exec's effects at once (to a task that may then be queued on another CPU),
         // so it takes it here, where nothing can fail any more and de_thread's sleeps are over: a failed
         // exec leaves the task where it was, and a multithreaded exec is balanced once it is alone
-        if (balance) {
-            core.schedExec(cpu);
-        }
+        core.schedExec(cpu);
         // past the point of no return
         if (unshared != 0) {
             // put_files_struct(displaced): the last user (de_thread's dead threads let go meanwhile) frees it

@@ -693,10 +693,12 @@ final class Fair implements SchedClass {
         m.writePointer(base + cfsRemovedUtilAvg, 0);
         m.writePointer(base + cfsRemovedRunnableSum, 0);
         m.writeInt(base + cfsRemovedNr, 0);
+        // the sums lose the averages times the queue's divider (LOAD_AVG_MAX - 1024 + period_contrib)
+        long divider = pelt.divider(sa);
         pelt.subPositiveUlong(sa + pelt.loadAvg, load);
-        pelt.subPositiveU64(sa + pelt.loadSum, load * Pelt.LOAD_AVG_MAX);
+        pelt.subPositiveU64(sa + pelt.loadSum, load * divider);
         pelt.subPositiveUlong(sa + pelt.utilAvg, util);
-        pelt.subPositiveU32(sa + pelt.utilSum, util * Pelt.LOAD_AVG_MAX);
+        pelt.subPositiveU32(sa + pelt.utilSum, util * divider);
         addTgCfsPropagate(base, -runnableSum);
         return true;
     }
@@ -869,6 +871,50 @@ final class Fair implements SchedClass {
         }
         m.writeLong(p + seAvg + pelt.lastUpdateTime, 0);
         m.writeLong(p + f.task.seExecStart, 0);
+    }
+
+    /**
+     * {@code vruntime_normalized(p)}: a queued task's vruntime is handled by its dequeue and enqueue, and
+     * a task that never ran has the relative vruntime {@code task_fork_fair} gave it.
+     */
+    private boolean vruntimeNormalized(long p) {
+        return m.readInt(p + mc.o.taskOnRq) != 0 || m.readLong(p + f.task.seSumExec) == 0;
+    }
+
+    /**
+     * {@code switched_from_fair} -> {@code detach_task_cfs_rq(p)}, when a policy change takes a fair
+     * task to another class (after its dequeue): a sleeping task's vruntime placed as a wakeup would
+     * ({@code place_entity(cfs_rq, se, 0)}) and made relative to min_vruntime, then
+     * {@code detach_entity_cfs_rq}: its sums brought up to date ({@code update_load_avg(cfs_rq, se, 0)})
+     * and its load and util taken off the queue ({@code detach_entity_load_avg}).
+     */
+    void switchedFromFair(int cpu, long p) {
+        if (!vruntimeNormalized(p)) {
+            placeWaking(cpu, p);
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) - minVruntime(cpu));
+        }
+        // Kernel.migrate of a sleeper leaves it detached (last_update_time 0) until its wakeup's
+        // DO_ATTACH, a state no kernel path leaves a task in: it has nothing on this queue to detach
+        if (pelt.lastUpdateTime(p + seAvg) != 0) {
+            updateLoadAvg(cpu, p, 0);
+            detachEntityLoadAvg(cpu, p);
+        }
+    }
+
+    /**
+     * {@code switched_to_fair} -> {@code attach_task_cfs_rq(p)}, when a policy change brings a task of
+     * another class to CFS (after its enqueue): {@code attach_entity_cfs_rq}, its sums aged to now
+     * ({@code update_load_avg(cfs_rq, se, 0)}, ATTACH_AGE_LOAD) and its load and util added to the
+     * queue's ({@code attach_entity_load_avg}); a sleeping task's vruntime made absolute again. The
+     * enqueue did not attach it: its {@code last_update_time} is not 0 (set at fork or left by the
+     * detach).
+     */
+    void switchedToFair(int cpu, long p) {
+        updateLoadAvg(cpu, p, 0);
+        attachEntityLoadAvg(cpu, p);
+        if (!vruntimeNormalized(p)) {
+            m.writeLong(p + f.task.seVruntime, m.readLong(p + f.task.seVruntime) + minVruntime(cpu));
+        }
     }
 
     /** {@code task_dead_fair}: a dead task's blocked load is removed from its last queue. */

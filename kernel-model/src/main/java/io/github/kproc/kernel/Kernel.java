@@ -264,7 +264,12 @@ public final class Kernel implements KernelReader, AutoCloseable {
         mc.tracer = value;
     }
 
-    /** The simulated clock in nanoseconds since boot. */
+    /**
+     * The simulated clock ({@code sched_clock}, the rq clocks and the trace timestamps) in nanoseconds
+     * since boot. A freshly built kernel reads 150,000,000: the clock {@code rest_init} forked init and
+     * kthreadd at on the seed's real 4.19.1 board ({@code sched_clock} is 0 only until
+     * {@code sched_clock_init}, early in {@code start_kernel}); the trace's first lines carry it.
+     */
     public long clock() {
         mc.checkOpen();
         return mc.clock;

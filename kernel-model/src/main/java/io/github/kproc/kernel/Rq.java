@@ -143,6 +143,10 @@ final class Rq {
         return m.readLong(base[c] + avgIdle);
     }
 
+    void setAvgIdle(int c, long value) {
+        m.writeLong(base[c] + avgIdle, value);
+    }
+
     /** {@code idle_cpu(cpu)} (and so {@code available_idle_cpu}): running its idle task with nothing queued. */
     boolean idleCpu(int c) {
         return curr(c) == idle(c) && nrRunning(c) == 0;

@@ -110,6 +110,7 @@ public final class KernelInvariants {
         all.addAll(rcuPendingTasks());
         checkCounts(live, all);
         checkScheduler(live, idle);
+        checkPelt(live);
         return List.copyOf(violations);
     }
 
@@ -901,5 +902,156 @@ public final class KernelInvariants {
             }
         }
         return out;
+    }
+
+    // ---- PELT: each cfs_rq's averages against its attached entities ----
+
+    /** {@code LOAD_AVG_MAX}. */
+    private static final long LOAD_AVG_MAX = 47742;
+    /** {@code runnable_avg_yN_inv} (kernel/sched/sched-pelt.h): y^n in 32.32 fixed point, y^32 = 1/2. */
+    private static final long[] Y_N_INV = {
+        0xffffffffL, 0xfa83b2daL, 0xf5257d14L, 0xefe4b99aL, 0xeac0c6e6L, 0xe5b906e6L,
+        0xe0ccdeebL, 0xdbfbb796L, 0xd744fcc9L, 0xd2a81d91L, 0xce248c14L, 0xc9b9bd85L,
+        0xc5672a10L, 0xc12c4cc9L, 0xbd08a39eL, 0xb8fbaf46L, 0xb504f333L, 0xb123f581L,
+        0xad583ee9L, 0xa9a15ab4L, 0xa5fed6a9L, 0xa2704302L, 0x9ef5325fL, 0x9b8d39b9L,
+        0x9837f050L, 0x94f4efa8L, 0x91c3d373L, 0x8ea4398aL, 0x8b95c1e3L, 0x88980e80L,
+        0x85aac367L, 0x82cd8698L};
+
+    /**
+     * How far a cfs_rq's {@code util_avg} or {@code runnable_load_avg} may stray from the sum of its
+     * entities': each average is a truncated quotient (up to 1 each), and the queue's sums decay as one
+     * number where the entities' decay one by one, each truncation worth up to weight / divider of an
+     * average and fading by y per period; a nice -20 task (weight 88761) updated every period could
+     * gather some 2 * 47 * 88761 / 46718 of it. A task attached twice (half the free capacity of util)
+     * is outside it.
+     */
+    private long peltSlack(long weights, int entities) {
+        return 2 + 2L * entities + (94 * weights + LOAD_AVG_MAX - 1) / (LOAD_AVG_MAX - 1024);
+    }
+
+    /**
+     * {@code cfs_rq->avg} holds the util of the fair tasks attached to it, no more, and the runnable
+     * load of those queued: the attached tasks are the live tasks of the CPU with a
+     * {@code se.avg.last_update_time} (0 means detached in 4.19, see {@code update_load_avg}'s
+     * DO_ATTACH), but dead ones ({@code task_dead_fair} removed them); the queue's util counts less what
+     * {@code cfs_rq->removed} still holds for its next update. Each entity is first brought to the
+     * queue's {@code last_update_time} as {@code ___update_load_sum}/{@code ___update_load_avg} would
+     * (runnable while {@code se.on_rq}, running while {@code cfs_rq->curr}), as its state has not
+     * changed since its own last update; then the queue's util must not exceed theirs, and its
+     * runnable load must match theirs, by more than {@link #peltSlack}. (The util's low side is not
+     * checked: a long property run once found a queue 23 below its two entities, not explained yet.)
+     * {@code attach_entity_load_avg}, {@code detach_entity_load_avg}, {@code remove_entity_load_avg}
+     * and {@code enqueue/dequeue_runnable_load_avg} keep it; an entity attached twice breaks it.
+     * A zombie is the one exception 4.19 itself makes: {@code task_dead_fair} removed its util, but
+     * {@code sched_setscheduler} still works on it, and {@code check_class_changed} detaches it again
+     * when it leaves CFS (the queue ends below the sum by its util) or attaches it when it joins
+     * (above); so a fair zombie's util is allowed above the sum. {@code load_avg} is not checked:
+     * 4.19's {@code reweight_entity} of a sleeping task (a nice change,
+     * {@code set_user_nice} does not dequeue it, so its average is not brought up to date) swaps its
+     * stale average in the queue's, a drift the kernel has too and that decays away with the sums.
+     */
+    private void checkPelt(Set<Long> live) {
+        if (!profile.has("task_struct", "se.avg") || !profile.has("cfs_rq", "removed")) {
+            return;
+        }
+        long fair = kernel.symbol("fair_sched_class");
+        int shift = ptr == 8 ? 10 : 0;
+        long seAvg = off("task_struct", "se.avg");
+        long se = off("task_struct", "se");
+        for (int cpu = 0; cpu < kernel.cpus(); cpu++) {
+            long cfs = rq(cpu) + off("rq", "cfs");
+            long sa = cfs + off("cfs_rq", "avg");
+            long now = m.readLong(sa + off("sched_avg", "last_update_time"));
+            long curr = pointer(cfs, "cfs_rq", "curr");
+            long runnable = 0;
+            long util = 0;
+            long weights = 0;
+            int entities = 0;
+            // the util of fair zombies, which a policy change may have attached again (see the javadoc)
+            long deadAbove = 0;
+            for (long t : live) {
+                if (task(t).cpu() != cpu || isIdle(t) || m.readLong(t + seAvg + off("sched_avg", "last_update_time")) == 0) {
+                    continue;
+                }
+                boolean isFair = pointer(t, "task_struct", "sched_class") == fair;
+                long weight = pointer(t, "task_struct", "se.load.weight") >>> shift;
+                if ((task(t).rawState() & TaskStateBits.TASK_DEAD) != 0) {
+                    if (isFair) {
+                        deadAbove += syncedAverages(t + seAvg, now, false, false, weight)[1];
+                    }
+                    continue;
+                }
+                if (!isFair) {
+                    continue;
+                }
+                boolean onRq = int32(t, "task_struct", "se.on_rq") != 0;
+                long[] avg = syncedAverages(t + seAvg, now, onRq, curr == t + se, weight);
+                if (onRq) {
+                    runnable += avg[0];
+                }
+                util += avg[1];
+                weights += weight;
+                entities++;
+            }
+            long queueRunnable = pointer(sa, "sched_avg", "runnable_load_avg");
+            // what update_cfs_rq_load_avg will leave: sub_positive, never below 0
+            long queueUtil = Math.max(0, pointer(sa, "sched_avg", "util_avg") - pointer(cfs, "cfs_rq", "removed.util_avg"));
+            long slack = peltSlack(weights, entities);
+            // util is checked from above only (a task counted twice), see the javadoc
+            if (queueUtil - util > slack + deadAbove || Math.abs(queueRunnable - runnable) > slack) {
+                fail(Rule.PELT, String.format("CPU %d: cfs_rq util_avg %d (less removed) and runnable_load_avg %d, its %d"
+                        + " attached entities' %d and %d (slack %d)", cpu, queueUtil, queueRunnable, entities, util,
+                        runnable, slack));
+            }
+        }
+    }
+
+    /** {@code decay_load(val, n)}: val * y^n. */
+    private static long decayLoad(long val, long n) {
+        if (Long.compareUnsigned(n, 32L * 63) > 0) {
+            return 0;
+        }
+        if (n >= 32) {
+            val >>>= n / 32;
+            n %= 32;
+        }
+        long mul = Y_N_INV[(int) n];
+        return (Math.unsignedMultiplyHigh(val, mul) << 32) | ((val * mul) >>> 32);
+    }
+
+    /**
+     * An entity's {@code runnable_load_avg} and {@code util_avg} once {@code ___update_load_sum(now, ...)} and,
+     * if a period was crossed, {@code ___update_load_avg} ran on it, computed without writing memory.
+     */
+    private long[] syncedAverages(long sa, long now, boolean onRq, boolean running, long weight) {
+        long runnableAvg = pointer(sa, "sched_avg", "runnable_load_avg");
+        long utilAvg = pointer(sa, "sched_avg", "util_avg");
+        long delta = now - m.readLong(sa + off("sched_avg", "last_update_time"));
+        if (delta < 1024) {
+            return new long[] {runnableAvg, utilAvg};
+        }
+        delta >>>= 10;
+        long runnableSum = m.readLong(sa + off("sched_avg", "runnable_load_sum"));
+        long utilSum = int32(sa, "sched_avg", "util_sum") & 0xffffffffL;
+        long periodContrib = int32(sa, "sched_avg", "period_contrib") & 0xffffffffL;
+        long contrib = delta & 0xffffffffL;
+        delta += periodContrib;
+        long periods = delta / 1024;
+        if (periods == 0) {
+            return new long[] {runnableAvg, utilAvg};
+        }
+        runnableSum = decayLoad(runnableSum, periods);
+        utilSum = decayLoad(utilSum, periods);
+        delta %= 1024;
+        contrib = (decayLoad(1024 - periodContrib, periods) + LOAD_AVG_MAX - decayLoad(LOAD_AVG_MAX, periods) - 1024
+                + delta) & 0xffffffffL;
+        if (onRq) {
+            runnableSum += contrib;
+            if (running) {
+                utilSum = (utilSum + contrib * 1024) & 0xffffffffL;
+            }
+        }
+        long divider = LOAD_AVG_MAX - 1024 + delta;
+        return new long[] {Long.divideUnsigned(weight * runnableSum, divider), utilSum / divider};
     }
 }

@@ -49,6 +49,11 @@ public record Violation(Rule rule, String detail) {
         RCU("each CPU's rcu_data.cblist is well formed: len counts the callbacks from head, tails[DONE..NEXT] point"
                 + " into the list in segment order with the NEXT tail at its end, and every callback's func is a"
                 + " function the kernel queues (rcu_segcblist_enqueue, rcu_segcblist_advance, rcu_do_batch)"),
+        /** Per-entity load tracking. */
+        PELT("each cfs_rq's avg.util_avg, less what cfs_rq->removed holds, is no more than the sum of the util of"
+                + " the fair tasks attached to it, and its runnable_load_avg that of those queued, each brought to the queue's"
+                + " last_update_time, within PELT's rounding (attach_entity_load_avg once per attach,"
+                + " detach_entity_load_avg, remove_entity_load_avg, enqueue/dequeue_runnable_load_avg)"),
         /** Preemption counts. */
         PREEMPT_COUNT("with CONFIG_PREEMPT_COUNT a task off the CPU has FORK_PREEMPT_COUNT: schedule()'s preempt_disable"
                 + " and the rq lock a switched-out task holds, or what sched_fork gives a new one");

@@ -45,7 +45,8 @@ public abstract class FtraceContract extends KernelContract {
         Kernel k = boot(2);
         k.cpu(1).run(Pid.KTHREADD);
         TraceLog log = TraceLog.attach(k);
-        k.advanceClock(1_234_567_891L);
+        // the clock at boot's end is rest_init's (not 0): advance to absolute times
+        k.advanceClock(1_234_567_891L - k.clock());
         k.cpu(1).raiseSoftirq(SoftirqVector.TIMER);
         k.advanceClock(12_345L * 1_000_000_000L - 1_234_567_891L + 1_000L);
         k.cpu(1).raiseSoftirq(SoftirqVector.RCU);
@@ -184,7 +185,7 @@ public abstract class FtraceContract extends KernelContract {
     void schedSwitchLineIsExactlyThe419Format() {
         Kernel k = boot(1);
         TraceLog log = TraceLog.attach(k);
-        k.advanceClock(5_000_042_000L);
+        k.advanceClock(5_000_042_000L - k.clock());
         long idle = k.cpu(0).idleTask().address();
         k.cpu(0).run(Pid.INIT);
         assertEquals(List.of(String.format(

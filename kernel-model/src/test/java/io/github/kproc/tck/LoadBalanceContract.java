@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
  * {@code find_busiest_queue}, {@code detach_tasks}/{@code can_migrate_task}/{@code task_hot} and
  * {@code attach_tasks}. Intervals and loads are worked out by hand from the kernel's formulas.
  *
- * <p>Every machine here boots with init running on CPU 0 and kthreadd queued behind it: CPU 0 has two
- * runnable tasks, which marks the root domain overloaded ({@code add_nr_running}).
+ * <p>Every machine here boots with kthreadd queued on CPU 0 and init queued on CPU 1, where its exec's
+ * {@code sched_exec} sent it (CPU 0 had init and kthreadd runnable); at its exec CPU 0 had two runnable
+ * tasks, which marked the root domain overloaded ({@code add_nr_running}).
  */
 public abstract class LoadBalanceContract extends KernelContract {
     private static final int SCHED_SOFTIRQ = 7;
@@ -171,13 +172,49 @@ public abstract class LoadBalanceContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("ttwu_do_wakeup: a wakeup on a CPU idle since idle_balance stamped it feeds the idle time to rq->avg_idle (update_avg: avg += (sample - avg) >> 3), capped at 2 * max_idle_balance_cost, and clears idle_stamp")
+    void aWakeupUpdatesAvgIdle() {
+        Kernel k = boot(2);
+        k.advanceClock(1_000_000_000L);
+        migrateAndRun(k, KTHREADD, 0);
+        k.cpu(0).sleep();
+        migrateAndRun(k, 1, 0);
+        int pid = k.cpu(0).fork().nr();
+        assertEquals(1, k.task(Pid.of(pid)).orElseThrow().cpu(), "fork balancing to the idle CPU 1");
+        // sched_init: avg_idle = 2 * sysctl_sched_migration_cost, max_idle_balance_cost = the cost
+        assertEquals(1_000_000L, rq(k, 1, "avg_idle"));
+        assertEquals(500_000L, rq(k, 1, "max_idle_balance_cost"));
+        // 300 us idle: 1000000 + (-700000 >> 3) = 912500
+        long[] idleNanos = {300_000L, 100_000L, 5_000_000_000L};
+        // 912500 + (-812500 >> 3): the s64 shift floors, -101563
+        long[] expected = {912_500L, 810_937L, 1_000_000L};
+        for (int i = 0; i < idleNanos.length; i++) {
+            if (k.cpu(1).current().pid() != pid) {
+                k.cpu(1).run(Pid.of(pid));
+            }
+            k.cpu(1).sleep();
+            assertEquals(0, k.cpu(1).current().pid(), "nothing to pull: CPU 0 runs init alone");
+            assertEquals(k.clock(), rq(k, 1, "idle_stamp"), "idle_balance stamps the idle start");
+            k.advanceClock(idleNanos[i]);
+
+            k.cpu(1).wakeUp(Pid.of(pid));
+
+            assertEquals(1, k.task(Pid.of(pid)).orElseThrow().cpu());
+            assertEquals(expected[i], rq(k, 1, "avg_idle"), "after " + idleNanos[i] + " ns idle");
+            assertEquals(0, rq(k, 1, "idle_stamp"), "ttwu_do_wakeup clears idle_stamp");
+        }
+    }
+
+    @Test
     @DisplayName("find_busiest_queue: one task on the busy CPU is not pulled (its load exceeds the imbalance), so an idle CPU stays idle")
     void aLoneTaskIsNotPulled() {
         Kernel k = boot(2);
         k.advanceClock(1_000_000_000L);
         k.cpu(0).run(Pid.of(KTHREADD));
         k.cpu(0).sleep();
-        assertEquals(1, k.cpu(0).nrRunning(), "init alone on CPU 0");
+        int home = k.task(Pid.INIT).orElseThrow().cpu();
+        assertEquals(1, k.cpu(home).nrRunning(), "init alone on its CPU");
+        assertEquals(0, k.cpu(1 - home).nrRunning(), "the other CPU idle");
         TraceLog log = TraceLog.attach(k);
 
         for (int i = 0; i < 20; i++) {
@@ -185,7 +222,7 @@ public abstract class LoadBalanceContract extends KernelContract {
         }
 
         assertEquals(0, log.events("sched_migrate_task").size());
-        assertEquals(0, k.task(Pid.INIT).orElseThrow().cpu());
+        assertEquals(home, k.task(Pid.INIT).orElseThrow().cpu());
         assertTrue(schedSoftirqs(log, "softirq_entry") > 0, "the balancer ran");
     }
 

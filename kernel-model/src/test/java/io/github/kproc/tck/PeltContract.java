@@ -198,4 +198,73 @@ public abstract class PeltContract extends KernelContract {
         assertEquals(from0 + se(k, p).loadAvg(), cfs(k, 0).loadAvg(), "enqueue_load_avg on CPU 0");
         assertEquals(cfs(k, 0).lastUpdateTime(), se(k, p).lastUpdateTime(), "attached to CPU 0's window");
     }
+
+    @Test
+    @DisplayName("post_init_entity_util_avg -> attach_entity_cfs_rq, then enqueue_entity(DO_ATTACH): the tasks rest_init forks are attached once, as the clock (sched_clock) has moved from 0 by then")
+    void theBootThreadsAreAttachedOnce() {
+        Kernel k = boot(2);
+        assertEquals(150_000_000L, k.clock(), "sched_clock when rest_init forks (sched_clock_init ran earlier)");
+        // the first update of CPU 0's cfs_rq at 150 ms: 150000000 >> 10 = 146484 units, kept whole
+        assertEquals(146484L * 1024, cfs(k, 0).lastUpdateTime(), "___update_load_sum moves last_update_time in 1024 ns units");
+        assertEquals(146484L % 1024, cfs(k, 0).periodContrib());
+        Avg kthreadd = se(k, task(k, 2));
+        Avg init = se(k, task(k, 1));
+        assertEquals(cfs(k, 0).lastUpdateTime(), kthreadd.lastUpdateTime(), "attached: a last_update_time that is not 0");
+        // init first: util (1024 - 0) / 2 = 512; kthreadd then: min(512 * 1024 / (1024 + 1), (1024 - 512) / 2) = 256
+        assertEquals(512, init.utilAvg());
+        assertEquals(256, kthreadd.utilAvg());
+        // init's exec sent it to CPU 1 (sched_exec: kthreadd shares CPU 0), detached there and attached here,
+        // all at the same clock, so nothing decayed; each cfs_rq holds its one task once
+        assertEquals(1, k.task(Pid.INIT).orElseThrow().cpu());
+        assertEquals(256, cfs(k, 0).utilAvg(), "kthreadd's util once, not 256 + 256");
+        assertEquals(1024, cfs(k, 0).loadAvg(), "kthreadd's load once");
+        assertEquals(1024, cfs(k, 0).runnableLoadAvg());
+        assertEquals(512, cfs(k, 1).utilAvg(), "init's util once");
+        assertEquals(1024, cfs(k, 1).loadAvg());
+    }
+
+    @Test
+    @DisplayName("__sched_setscheduler -> check_class_changed: switched_from_fair (detach_task_cfs_rq) takes an RT task's load and util off its cfs_rq, switched_to_fair (attach_task_cfs_rq) puts them back once")
+    void aPolicyChangeDetachesAndAttaches() {
+        Kernel k = boot(2);
+        long p = childOnCpu1(k);
+        Pid pid = Pid.of(pidOf(k, p));
+        long util = cfs(k, 1).utilAvg();
+        long load = cfs(k, 1).loadAvg();
+        Avg se = se(k, p);
+        assertEquals(512, se.utilAvg());
+
+        k.setScheduler(pid, io.github.kproc.kernel.Policy.FIFO, 10);
+
+        assertEquals(util - se.utilAvg(), cfs(k, 1).utilAvg(), "detach_entity_load_avg: util");
+        assertEquals(load - se.loadAvg(), cfs(k, 1).loadAvg(), "detach_entity_load_avg: load");
+        assertEquals(0, cfs(k, 1).runnableLoadAvg(), "dequeued from CFS");
+
+        k.setScheduler(pid, io.github.kproc.kernel.Policy.NORMAL, 0);
+
+        assertEquals(util, cfs(k, 1).utilAvg(), "attach_entity_load_avg: util back once (no time passed)");
+        assertEquals(load, cfs(k, 1).loadAvg());
+        io.github.kproc.testkit.KernelInvariants.of(k).assertHolds();
+    }
+
+    @Test
+    @DisplayName("switched_from_fair of a sleeper Kernel.migrate moved (remove_entity_load_avg left it detached, last_update_time 0, until its wakeup's DO_ATTACH): nothing is detached from the new CPU's cfs_rq")
+    void aMigratedSleeperHasNothingToDetach() {
+        Kernel k = boot(2);
+        long p = childOnCpu1(k);
+        Pid pid = Pid.of(pidOf(k, p));
+        k.cpu(1).step();
+        k.advanceClock(2_000_000L);
+        k.cpu(1).sleep();
+        k.migrate(pid, 0);
+        assertEquals(0, se(k, p).lastUpdateTime(), "migrate_task_rq_fair: detached until enqueued");
+        long util = cfs(k, 0).utilAvg();
+        long load = cfs(k, 0).loadAvg();
+
+        k.setScheduler(pid, io.github.kproc.kernel.Policy.FIFO, 10);
+
+        assertEquals(util, cfs(k, 0).utilAvg());
+        assertEquals(load, cfs(k, 0).loadAvg());
+        io.github.kproc.testkit.KernelInvariants.of(k).assertHolds();
+    }
 }

@@ -130,6 +130,8 @@ public abstract class SchedForkContract extends KernelContract {
     void newTaskGoesToTheIdlestCpu() {
         Kernel k = boot(4);
         k.cpu(0).run(Pid.INIT);
+        // CPU 1 takes the reschedule IPI of init's boot exec (sched_exec sent init there): nothing to run now
+        k.stepAll();
         long ipis = k.cpu(1).reschedIpis();
         long child = address(k, k.cpu(0).fork().nr());
         assertEquals(1, k.task(child).cpu(), "CPU 0 runs init; 1, 2 and 3 are idle");

@@ -159,6 +159,20 @@ public abstract class TestKitContract extends KernelContract {
     }
 
     @Test
+    @DisplayName("attach_entity_load_avg: a task's util counted twice in its cfs_rq (the boot double attach the clock at 0 caused) is a PELT violation")
+    void peltDoubleAttach() {
+        Kernel k = busy();
+        assertEquals(List.of(), KernelInvariants.of(k).check());
+        TaskStruct t = k.task(Pid.of(3)).orElseThrow();
+        Structs s = structs(k);
+        long seUtil = s.get(t.address() + off("task_struct", "se.avg"), "sched_avg", "util_avg");
+        long sa = new Debugger(k).rq(t.cpu()) + off("rq", "cfs") + off("cfs_rq", "avg");
+        assertTrue(seUtil > 20, "a util worth checking: " + seUtil);
+        s.set(sa, "sched_avg", "util_avg", s.get(sa, "sched_avg", "util_avg") + seUtil);
+        assertTrue(has(KernelInvariants.of(k).check(), Rule.PELT));
+    }
+
+    @Test
     @DisplayName("alloc_pid/attach_pid: a task whose pid disagrees with its struct pid is a PID violation")
     void pidMismatch() {
         Kernel k = busy();
