@@ -381,4 +381,17 @@ public abstract class KernelContract {
         }
         return i;
     }
+
+    /**
+     * The CPU is overloaded for load balancing as its lowest domain sees it ({@code group_is_overloaded}
+     * of its one-CPU group): more than one fair task and {@code cpu_util * imbalance_pct > 1024 * 100}.
+     */
+    protected final boolean overloaded(Kernel k, int cpu) {
+        Structs s = structs(k);
+        long rq = new Debugger(k).rq(cpu);
+        long cfs = rq + s.offset("rq", "cfs");
+        long util = Math.min(s.get(cfs + s.offset("cfs_rq", "avg"), "sched_avg", "util_avg"), 1024);
+        long sd = s.ptr(rq, "rq", "sd");
+        return s.i32(cfs, "cfs_rq", "nr_running") > 1 && util * s.i32(sd, "sched_domain", "imbalance_pct") > 1024 * 100;
+    }
 }

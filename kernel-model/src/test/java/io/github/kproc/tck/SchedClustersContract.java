@@ -498,18 +498,6 @@ public abstract class SchedClustersContract extends KernelContract {
         }
     }
 
-    /**
-     * The CPU is overloaded for load balancing as its lowest domain sees it ({@code group_is_overloaded}
-     * of its one-CPU group): more than one fair task and {@code cpu_util * imbalance_pct > 1024 * 100}.
-     */
-    private boolean overloaded(Kernel k, int cpu) {
-        Structs s = structs(k);
-        long rq = new Debugger(k).rq(cpu);
-        long cfs = rq + s.offset("rq", "cfs");
-        long util = Math.min(s.get(cfs + s.offset("cfs_rq", "avg"), "sched_avg", "util_avg"), 1024);
-        long sd = s.ptr(rq, "rq", "sd");
-        return s.i32(cfs, "cfs_rq", "nr_running") > 1 && util * s.i32(sd, "sched_domain", "imbalance_pct") > 1024 * 100;
-    }
 
     @Test
     @DisplayName("rebalance_domains and idle_balance across clusters (find_busiest_group over multi-CPU groups at DIE, then inside the cluster at MC): with always-runnable tasks started on CPU 0, no CPU stays idle for longer than one balance interval next to an overloaded one, and in the end no CPU is idle while another has two")
