@@ -49,6 +49,11 @@ public record Violation(Rule rule, String detail) {
         RCU("each CPU's rcu_data.cblist is well formed: len counts the callbacks from head, tails[DONE..NEXT] point"
                 + " into the list in segment order with the NEXT tail at its end, and every callback's func is a"
                 + " function the kernel queues (rcu_segcblist_enqueue, rcu_segcblist_advance, rcu_do_batch)"),
+        /** The vmalloc area's bookkeeping and VMAP_STACK stacks. */
+        VMALLOC("vmap_area_list is address-sorted without overlaps and lists exactly the vmap_area_root tree in order;"
+                + " with VMAP_STACK each task's stack_vm_area is the VM_ALLOC vm_struct of its stack (THREAD_SIZE and"
+                + " the guard page, THREAD_SIZE / PAGE_SIZE pages) and its vmap_area points back at it"
+                + " (__insert_vmap_area, setup_vmalloc_vm, alloc_thread_stack_node, release_task_stack)"),
         /** Preemption counts. */
         PREEMPT_COUNT("with CONFIG_PREEMPT_COUNT a task off the CPU has FORK_PREEMPT_COUNT: schedule()'s preempt_disable"
                 + " and the rq lock a switched-out task holds, or what sched_fork gives a new one");
