@@ -26,7 +26,8 @@ final class TaskAlloc {
                 - Integer.numberOfTrailingZeros(mc.platform.pageSize());
         VmallocArea area = mc.mem.vmalloc();
         this.vmalloc = mc.platform.vmapStack() && area != null && f.task.stackVmArea >= 0
-                && mc.platform.profile().find("vmap_area").isPresent() ? new Vmalloc(mc, area) : null;
+                && mc.platform.profile().find("vmap_area").isPresent() && mc.platform.profile().find("vm_struct").isPresent()
+                ? new Vmalloc(mc, area) : null;
     }
 
     /**

@@ -33,7 +33,10 @@ final class Vmalloc {
     private final VmallocArea area;
     private final Rbtree rb;
     private final Lists lists;
-    private final SlabCache kmalloc;
+    /** The kmalloc caches of a vmap_area, a vm_struct and a stack's pages array. */
+    private final SlabCache vaCache;
+    private final SlabCache vmCache;
+    private final SlabCache pagesCache;
     private final int pageSize;
     private final int ptr;
     /** {@code &vmap_area_root} (a {@code struct rb_root}) and {@code &vmap_area_list}. */
@@ -80,12 +83,10 @@ final class Vmalloc {
         vmNrPages = p.offsetOf("vm_struct", "nr_pages");
         vmCaller = p.offsetOf("vm_struct", "caller");
         vmStructSize = p.sizeOf("vm_struct");
-        long pagesArray = (mc.platform.threadSize() / pageSize) * ptr;
-        this.kmalloc = mc.kmallocCache(Math.max(Math.max(vaSize, vmStructSize), pagesArray));
-        if (mc.kmallocCache(vaSize) != kmalloc || mc.kmallocCache(vmStructSize) != kmalloc
-                || mc.kmallocCache(pagesArray) != kmalloc) {
-            throw new IllegalStateException("vmap_area, vm_struct and the stack's pages array in different kmalloc caches");
-        }
+        // kmalloc-N by size: all three are kmalloc-128 on arm64 (KMALLOC_MIN_SIZE 128)
+        this.vaCache = mc.kmallocCache(vaSize);
+        this.vmCache = mc.kmallocCache(vmStructSize);
+        this.pagesCache = mc.kmallocCache((mc.platform.threadSize() / pageSize) * ptr);
         // static struct rb_root vmap_area_root = RB_ROOT; LIST_HEAD(vmap_area_list);
         this.vmapAreaRoot = mc.staticAlloc(p.sizeOf("rb_root"), ptr);
         this.vmapAreaList = mc.staticAlloc(2L * ptr, ptr);
@@ -103,28 +104,28 @@ final class Vmalloc {
      */
     long vmallocNodeRange(long size) {
         // __get_vm_area_node: the vm_struct first, then alloc_vmap_area's vmap_area
-        long vm = kmalloc.zalloc();
+        long vm = vmCache.zalloc();
         if (vm == 0) {
             return 0;
         }
-        long va = kmalloc.alloc();
+        long va = vaCache.alloc();
         if (va == 0) {
-            kmalloc.free(vm);
+            vmCache.free(vm);
             return 0;
         }
         // __vmalloc_area_node: the pages array (nested_gfp has __GFP_ZERO), then the pages
         int nrPages = (int) (size / pageSize);
-        long pages = kmalloc.zalloc();
+        long pages = pagesCache.zalloc();
         if (pages == 0) {
-            kmalloc.free(va);
-            kmalloc.free(vm);
+            vaCache.free(va);
+            vmCache.free(vm);
             return 0;
         }
         long addr = area.vmalloc(size);
         if (addr == 0) {
-            kmalloc.free(pages);
-            kmalloc.free(va);
-            kmalloc.free(vm);
+            pagesCache.free(pages);
+            vaCache.free(va);
+            vmCache.free(vm);
             return 0;
         }
         // alloc_vmap_area: size + the guard page (no VM_NO_GUARD), flags 0, into the tree and list
@@ -206,8 +207,8 @@ final class Vmalloc {
         rb.erase(va + vaRbNode, vmapAreaRoot);
         lists.del(va + vaList);
         area.vfree(addr);
-        kmalloc.free(pages);
-        kmalloc.free(vm);
-        kmalloc.free(va);
+        pagesCache.free(pages);
+        vmCache.free(vm);
+        vaCache.free(va);
     }
 }
