@@ -8,6 +8,7 @@ import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
 import io.github.kproc.tck.AtomicityContract;
+import io.github.kproc.tck.VmapStackContract;
 import io.github.kproc.tck.BadInputContract;
 import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.CfsContract;
@@ -447,6 +448,14 @@ class Arm32TckTest {
             protected Backend backend() {
                 return Arm32WithNamespaces.backend();
             }
+        }
+    }
+
+    @Nested
+    class VmapStack extends VmapStackContract {
+        @Override
+        protected Backend backend() {
+            return Arm32TckTest.backend();
         }
     }
 }

@@ -174,6 +174,17 @@ public final class Arm64Platform extends Platform {
         return -(1L << (vaBits - 1));
     }
 
+    /**
+     * {@code virt_to_page} with SPARSEMEM_VMEMMAP (arch/arm64/include/asm/memory.h): the page's index
+     * in the linear map times {@code sizeof(struct page)} (64, {@code STRUCT_PAGE_MAX_SHIFT}) or'ed
+     * into {@code VMEMMAP_START} = PAGE_OFFSET - 2^(VA_BITS - PAGE_SHIFT - 1 + 6).
+     */
+    @Override
+    public long virtToPage(long kaddr) {
+        long vmemmapStart = pageOffset() - (1L << (vaBits - pageShift - 1 + 6));
+        return ((kaddr & ~pageOffset()) >>> pageShift) * 64 | vmemmapStart;
+    }
+
     /** {@code VMALLOC_START} = MODULES_END = VA_START + KASAN shadow (none) + 128 MiB. */
     public long vmallocStart() {
         return -(1L << vaBits) + MODULES_VSIZE;

@@ -10,6 +10,7 @@ import io.github.kproc.kernel.Pid;
 import io.github.kproc.mem.AddressSpace;
 import io.github.kproc.tck.ArchFacts;
 import io.github.kproc.tck.AtomicityContract;
+import io.github.kproc.tck.VmapStackContract;
 import io.github.kproc.tck.BadInputContract;
 import io.github.kproc.tck.BundledProfileContract;
 import io.github.kproc.tck.CfsContract;
@@ -373,6 +374,14 @@ class Arm64TckTest {
 
     @Nested
     class Wait extends WaitContract {
+        @Override
+        protected Backend backend() {
+            return Arm64TckTest.backend();
+        }
+    }
+
+    @Nested
+    class VmapStack extends VmapStackContract {
         @Override
         protected Backend backend() {
             return Arm64TckTest.backend();

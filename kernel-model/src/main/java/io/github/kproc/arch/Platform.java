@@ -118,6 +118,17 @@ public abstract class Platform {
     /** {@code sizeof(struct pt_regs)}. */
     public abstract long ptRegsSize();
 
+    /**
+     * {@code virt_to_page(kaddr)}: the {@code struct page *} of a linear-map address, as a kernel
+     * address. Only a backend whose build has {@link #vmapStack()} needs it (the pages array of a
+     * vmalloc'ed stack's {@code vm_struct}); the default refuses.
+     *
+     * @throws UnsupportedOperationException where the backend does not model the memory map
+     */
+    public long virtToPage(long kaddr) {
+        throw new UnsupportedOperationException("virt_to_page is not modelled on this platform");
+    }
+
     /** {@code KERNEL_DS}, the addr_limit of kernel threads. */
     public abstract long kernelDs();
 

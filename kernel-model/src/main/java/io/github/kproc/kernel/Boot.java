@@ -270,7 +270,7 @@ final class Boot {
     /** {@code INIT_TASK(init_task)} and its stack, {@code init_thread_union}. */
     private void initTask() {
         long t = mc.initTask;
-        long stack = taskAlloc.allocThreadStack();
+        long stack = taskAlloc.allocThreadStack(0);
         if (stack == 0) {
             throw Machine.tooLittleRam(mc.ramBytes, "init_thread_union");
         }

@@ -652,15 +652,18 @@ final class Fork {
         if (tsk == 0) {
             return Errno.ENOMEM.negative();
         }
-        long stack = taskAlloc.allocThreadStack();
+        long stack = taskAlloc.allocThreadStack(tsk);
         if (stack == 0) {
             mc.taskCache.free(tsk);
             return Errno.ENOMEM.negative();
         }
+        // stack_vm_area = task_stack_vm_area(tsk) survives the struct copy (NULL without the vm_struct)
+        long stackVmArea = f.task.stackVmArea >= 0 && taskAlloc.vmalloc != null
+                ? m.readPointer(tsk + f.task.stackVmArea) : 0;
         m.copy(orig, tsk, o.taskSize);
         m.writePointer(tsk + o.taskStack, stack);
         if (f.task.stackVmArea >= 0) {
-            m.writePointer(tsk + f.task.stackVmArea, 0);
+            m.writePointer(tsk + f.task.stackVmArea, stackVmArea);
         }
         if (f.task.stackRefcount >= 0) {
             m.writeInt(tsk + f.task.stackRefcount, 1);

@@ -388,7 +388,8 @@ public final class Kernel implements KernelReader, AutoCloseable {
      * {@code init_mm}, {@code nr_threads}, {@code total_forks}, {@code max_threads}, {@code pid_max}, the
      * namespaces' {@code init_nsproxy}, {@code init_uts_ns}, {@code init_user_ns}, {@code init_ipc_ns},
      * {@code init_cgroup_ns}, {@code init_net}, {@code ucounts_hashtable}, {@code proc_inum_ida},
-     * {@code mnt_ns_seq}, {@code net_namespace_list}, the others {@link #symbols()} lists, or a function
+     * {@code mnt_ns_seq}, {@code net_namespace_list}, with CONFIG_VMAP_STACK {@code vmap_area_root} and
+     * {@code vmap_area_list} (the stacks' vmalloc areas), the others {@link #symbols()} lists, or a function
      * (or {@code *ns_operations} table) of the model's text.
      */
     @Override

@@ -65,6 +65,9 @@ final class Machine {
     long runqueues;
     /** The per-CPU {@code hrtimer_bases} (0 where the build's dump lacks its structs). */
     long hrtimerBases;
+    /** {@code &vmap_area_root} and {@code &vmap_area_list} (mm/vmalloc.c), set by {@link Vmalloc}; 0 without VMAP_STACK. */
+    long vmapAreaRoot;
+    long vmapAreaList;
     @Nullable Tracer tracer;
     long clock;
     /** The cluster of each CPU ({@code cpu_topology[cpu]}'s package): consecutive CPUs, cluster 0 first. */
@@ -417,12 +420,18 @@ final class Machine {
 
     /** {@link #DATA_SYMBOLS} and the RCU flavour's {@code <flavour>_state} and per-CPU {@code <flavour>_data}. */
     List<String> dataSymbols() {
-        if (rcu == null) {
+        if (rcu == null && vmapAreaRoot == 0) {
             return DATA_SYMBOLS;
         }
         List<String> all = new ArrayList<>(DATA_SYMBOLS);
-        all.add(rcu.name + "_state");
-        all.add(rcu.name + "_data");
+        if (rcu != null) {
+            all.add(rcu.name + "_state");
+            all.add(rcu.name + "_data");
+        }
+        if (vmapAreaRoot != 0) {
+            all.add("vmap_area_root");
+            all.add("vmap_area_list");
+        }
         return all;
     }
 
@@ -468,6 +477,8 @@ final class Machine {
             case "mnt_ns_seq" -> mntNsSeqVar;
             case "net_namespace_list" -> netNamespaceList;
             case "hrtimer_bases" -> hrtimerBases;
+            case "vmap_area_root" -> vmapAreaRoot != 0 ? vmapAreaRoot : symbols.address(name);
+            case "vmap_area_list" -> vmapAreaList != 0 ? vmapAreaList : symbols.address(name);
             default -> symbols.address(name);
         };
     }

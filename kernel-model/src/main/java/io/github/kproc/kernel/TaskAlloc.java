@@ -14,6 +14,8 @@ final class TaskAlloc {
     private final Fields f;
     private final Cred cred;
     private final int stackOrder;
+    /** {@code mm/vmalloc.c}'s stack areas with CONFIG_VMAP_STACK, else null. */
+    final @org.jspecify.annotations.Nullable Vmalloc vmalloc;
 
     TaskAlloc(Machine mc, Cred cred) {
         this.mc = mc;
@@ -22,17 +24,35 @@ final class TaskAlloc {
         this.cred = cred;
         this.stackOrder = Long.numberOfTrailingZeros(mc.platform.threadSize())
                 - Integer.numberOfTrailingZeros(mc.platform.pageSize());
+        VmallocArea area = mc.mem.vmalloc();
+        this.vmalloc = mc.platform.vmapStack() && area != null && f.task.stackVmArea >= 0
+                && mc.platform.profile().find("vmap_area").isPresent() && mc.platform.profile().find("vm_struct").isPresent()
+                ? new Vmalloc(mc, area) : null;
     }
 
-    /** {@code alloc_thread_stack_node}: a zeroed THREAD_SIZE stack (THREADINFO_GFP has __GFP_ZERO), or 0. */
-    long allocThreadStack() {
+    /**
+     * {@code alloc_thread_stack_node(tsk)}: a zeroed THREAD_SIZE stack (THREADINFO_GFP has __GFP_ZERO),
+     * or 0. With VMAP_STACK it is {@code __vmalloc_node_range}'s and {@code tsk->stack_vm_area} is set
+     * to its {@code vm_struct} ({@code find_vm_area}); {@code tsk} 0 is init_thread_union's stack, whose
+     * task has no stack_vm_area.
+     */
+    long allocThreadStack(long tsk) {
         long stack;
         if (mc.platform.vmapStack()) {
             VmallocArea area = mc.mem.vmalloc();
             if (mc.faults.allocation() || area == null) {
                 return 0;
             }
-            stack = area.vmalloc(mc.platform.threadSize());
+            Vmalloc v = vmalloc;
+            if (v != null) {
+                long vm = v.vmallocNodeRange(mc.platform.threadSize());
+                stack = vm == 0 ? 0 : m.readPointer(vm + v.vmAddr);
+                if (vm != 0 && tsk != 0) {
+                    m.writePointer(tsk + f.task.stackVmArea, vm);
+                }
+            } else {
+                stack = area.vmalloc(mc.platform.threadSize());
+            }
         } else {
             stack = mc.allocPages(stackOrder);
         }
@@ -42,10 +62,15 @@ final class TaskAlloc {
         return stack;
     }
 
-    /** {@code free_thread_stack}. */
+    /** {@code free_thread_stack}: {@code vfree_atomic} of a vmalloc'ed stack, else its pages. */
     private void freeThreadStack(long stack) {
         if (mc.platform.vmapStack()) {
-            mc.mem.vmalloc().vfree(stack);
+            Vmalloc v = vmalloc;
+            if (v != null) {
+                v.vfree(stack);
+            } else {
+                mc.mem.vmalloc().vfree(stack);
+            }
         } else {
             mc.mem.pages().freePages(stack, stackOrder);
         }
@@ -62,8 +87,12 @@ final class TaskAlloc {
         int ref = m.readInt(p + f.task.stackRefcount) - 1;
         m.writeInt(p + f.task.stackRefcount, ref);
         if (ref == 0) {
+            // release_task_stack: free_thread_stack, then stack and stack_vm_area NULL
             freeThreadStack(m.readPointer(p + mc.o.taskStack));
             m.writePointer(p + mc.o.taskStack, 0);
+            if (vmalloc != null) {
+                m.writePointer(p + f.task.stackVmArea, 0);
+            }
         }
     }
 

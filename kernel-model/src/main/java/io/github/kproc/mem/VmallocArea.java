@@ -140,6 +140,18 @@ public final class VmallocArea {
         return backing[slot];
     }
 
+    /**
+     * The linear-map address of the pages backing the live area that starts at {@code address}.
+     *
+     * @throws IllegalStateException if no live area starts there
+     */
+    public long backingOf(long address) {
+        if (!isMapped(address)) {
+            throw new IllegalStateException(String.format("0x%x: not a vmalloc area", address));
+        }
+        return backing[(int) ((address - base) / slotSize)];
+    }
+
     /** True if {@code address} starts a live vmalloc area. */
     public boolean isMapped(long address) {
         long off = address - base;

@@ -105,6 +105,7 @@ public final class KernelInvariants {
             checkTask(t, isIdle(t), pids);
         }
         checkFamilies(listed, live);
+        checkVmalloc(live);
         Set<Long> all = new LinkedHashSet<>(live);
         all.addAll(held);
         all.addAll(rcuPendingTasks());
@@ -286,6 +287,111 @@ public final class KernelInvariants {
             fail(Rule.TASK_LIST, "a task is on the task list twice");
         }
         return listed;
+    }
+
+    /** A data symbol's address, or 0 where the reader has none. */
+    private long symbolOrZero(String name) {
+        try {
+            return kernel.symbol(name);
+        } catch (IllegalArgumentException | java.util.NoSuchElementException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * {@link Rule#VMALLOC}: {@code vmap_area_list} against an in-order walk of {@code vmap_area_root}
+     * ({@code __insert_vmap_area} keeps them the same order), and with VMAP_STACK each task's
+     * {@code stack_vm_area} against its stack ({@code alloc_thread_stack_node}, {@code setup_vmalloc_vm}).
+     */
+    private void checkVmalloc(Set<Long> live) {
+        long root = symbolOrZero("vmap_area_root");
+        long head = symbolOrZero("vmap_area_list");
+        if (root == 0 || head == 0 || profile.find("vmap_area").isEmpty()) {
+            return;
+        }
+        long rbOff = off("vmap_area", "rb_node");
+        long listOff = off("vmap_area", "list");
+        java.util.Map<Long, Long> byStart = new java.util.HashMap<>();
+        List<Long> inList = new ArrayList<>();
+        long prevEnd = 0;
+        long limit = 4L * bound + 4096;
+        for (long e = m.readPointer(head + off("list_head", "next")); e != head; e = m.readPointer(e + off("list_head", "next"))) {
+            if (e == 0 || inList.size() > limit) {
+                fail(Rule.LIST_CLOSES, "vmap_area_list does not return to its head");
+                return;
+            }
+            long va = e - listOff;
+            long start = pointer(va, "vmap_area", "va_start");
+            long end = pointer(va, "vmap_area", "va_end");
+            if (Long.compareUnsigned(start, end) >= 0 || (!inList.isEmpty() && Long.compareUnsigned(start, prevEnd) < 0)) {
+                fail(Rule.VMALLOC, String.format("vmap_area 0x%x [0x%x, 0x%x) is out of order or overlaps", va, start, end));
+            }
+            prevEnd = end;
+            inList.add(va);
+            byStart.put(start, va);
+        }
+        // rb_first, rb_next over __rb_parent_color (colour in bit 0)
+        long left = off("rb_node", "rb_left");
+        long right = off("rb_node", "rb_right");
+        long parentColor = off("rb_node", "__rb_parent_color");
+        List<Long> inTree = new ArrayList<>();
+        long n = m.readPointer(root + off("rb_root", "rb_node"));
+        if (n != 0) {
+            while (m.readPointer(n + left) != 0) {
+                n = m.readPointer(n + left);
+            }
+        }
+        while (n != 0 && inTree.size() <= limit) {
+            inTree.add(n - rbOff);
+            if (m.readPointer(n + right) != 0) {
+                n = m.readPointer(n + right);
+                while (m.readPointer(n + left) != 0) {
+                    n = m.readPointer(n + left);
+                }
+            } else {
+                long parent = m.readPointer(n + parentColor) & ~3L;
+                while (parent != 0 && n == m.readPointer(parent + right)) {
+                    n = parent;
+                    parent = m.readPointer(n + parentColor) & ~3L;
+                }
+                n = parent;
+            }
+        }
+        if (!inTree.equals(inList)) {
+            fail(Rule.VMALLOC, "vmap_area_list (" + inList.size() + " areas) is not the vmap_area_root tree in order ("
+                    + inTree.size() + " areas)");
+        }
+        if (!profile.config().enabled("CONFIG_VMAP_STACK") || !profile.has("task_struct", "stack_vm_area")) {
+            return;
+        }
+        long initTask = kernel.symbol("init_task");
+        int pageSize = platform.pageSize();
+        for (long t : live) {
+            long stack = task(t).stack();
+            long vm = pointer(t, "task_struct", "stack_vm_area");
+            if (stack == 0) {
+                if (vm != 0) {
+                    fail(Rule.VMALLOC, name(t) + ": stack released but stack_vm_area is 0x" + Long.toHexString(vm));
+                }
+                continue;
+            }
+            if (vm == 0) {
+                if (t != initTask) {
+                    fail(Rule.VMALLOC, name(t) + ": no stack_vm_area for its vmalloc'ed stack");
+                }
+                continue;
+            }
+            long va = byStart.getOrDefault(stack, 0L);
+            if (pointer(vm, "vm_struct", "addr") != stack
+                    || pointer(vm, "vm_struct", "size") != platform.threadSize() + pageSize
+                    || (pointer(vm, "vm_struct", "flags") & 0x22) != 0x2
+                    || int32(vm, "vm_struct", "nr_pages") != platform.threadSize() / pageSize
+                    || va == 0 || pointer(va, "vmap_area", "vm") != vm
+                    || pointer(va, "vmap_area", "va_end") != stack + platform.threadSize() + pageSize
+                    || (pointer(va, "vmap_area", "flags") & 0x4) == 0) {
+                fail(Rule.VMALLOC, String.format("%s: stack_vm_area 0x%x does not describe its stack 0x%x", name(t), vm, stack));
+            }
+        }
     }
 
     private void checkTask(long t, boolean idle, Set<Integer> pids) {

@@ -110,6 +110,11 @@ public final class KernelSnapshot {
                 stacks.add(t.stack());
             }
         }
+        // the vmap_areas (VMAP_STACK): their rb_node links are checked aside, since an insert and erase
+        // (a failed fork's stack) may leave the tree rebalanced into another shape, as __free_vmap_area does
+        Set<Long> vmapAreas = vmapAreas(kernel);
+        long vaRb = vmapAreas.isEmpty() ? -1 : profile.offsetOf("vmap_area", "rb_node");
+        long vaRbSize = vmapAreas.isEmpty() ? 0 : profile.sizeOf("rb_node");
         long idrNext = profile.offsetOf("pid_namespace", "idr.idr_next");
         long threadInfoBytes = platform.threadInfoInTask() ? 0 : profile.sizeOf("thread_info");
         Map<Long, Long> sums = new LinkedHashMap<>();
@@ -121,8 +126,12 @@ public final class KernelSnapshot {
             MemoryState s = kernel.memory().classify(a);
             switch (s.kind()) {
                 case LIVE_OBJECT -> {
-                    long skip = "pid_namespace".equals(s.cache()) ? idrNext : -1;
-                    sums.put(s.start(), checksum(crc, m, s.start(), s.size(), skip));
+                    if (vmapAreas.contains(s.start())) {
+                        sums.put(s.start(), checksum(crc, m, s.start(), s.size(), vaRb, vaRbSize));
+                    } else {
+                        long skip = "pid_namespace".equals(s.cache()) ? idrNext : -1;
+                        sums.put(s.start(), checksum(crc, m, s.start(), s.size(), skip));
+                    }
                     a = s.start() + s.size();
                 }
                 case FREE_OBJECT -> a = s.start() + s.size();
@@ -173,12 +182,34 @@ public final class KernelSnapshot {
         return ns >= page && ns < page + pageSize;
     }
 
+    /** The live vmap_areas on {@code vmap_area_list}, none where the kernel has no such symbol. */
+    private static Set<Long> vmapAreas(Kernel kernel) {
+        Set<Long> out = new HashSet<>();
+        if (!kernel.symbols().containsKey("vmap_area_list")) {
+            return out;
+        }
+        AddressSpace m = kernel.addressSpace();
+        long head = kernel.symbol("vmap_area_list");
+        long list = kernel.platform().profile().offsetOf("vmap_area", "list");
+        for (long e = m.readPointer(head); e != head && e != 0; e = m.readPointer(e)) {
+            if (!out.add(e - list)) {
+                break;
+            }
+        }
+        return out;
+    }
+
     /** CRC32C of {@code length} bytes, with the 4 bytes at offset {@code skip} (if >= 0) read as zero. */
     private static long checksum(CRC32C crc, AddressSpace m, long address, long length, long skip) {
+        return checksum(crc, m, address, length, skip, 4);
+    }
+
+    /** CRC32C of {@code length} bytes, with the {@code skipSize} bytes at offset {@code skip} (if >= 0) read as zero. */
+    private static long checksum(CRC32C crc, AddressSpace m, long address, long length, long skip, long skipSize) {
         crc.reset();
         byte[] bytes = m.readBytes(address, (int) length);
-        if (skip >= 0 && skip + 4 <= length) {
-            for (int i = 0; i < 4; i++) {
+        if (skip >= 0 && skip + skipSize <= length) {
+            for (int i = 0; i < skipSize; i++) {
                 bytes[(int) skip + i] = 0;
             }
         }

@@ -54,6 +54,11 @@ public record Violation(Rule rule, String detail) {
                 + " the fair tasks attached to it, and its runnable_load_avg that of those queued, each brought to the queue's"
                 + " last_update_time, within PELT's rounding (attach_entity_load_avg once per attach,"
                 + " detach_entity_load_avg, remove_entity_load_avg, enqueue/dequeue_runnable_load_avg)"),
+        /** The vmalloc area's bookkeeping and VMAP_STACK stacks. */
+        VMALLOC("vmap_area_list is address-sorted without overlaps and lists exactly the vmap_area_root tree in order;"
+                + " with VMAP_STACK each task's stack_vm_area is the VM_ALLOC vm_struct of its stack (THREAD_SIZE and"
+                + " the guard page, THREAD_SIZE / PAGE_SIZE pages) and its vmap_area points back at it"
+                + " (__insert_vmap_area, setup_vmalloc_vm, alloc_thread_stack_node, release_task_stack)"),
         /** Preemption counts. */
         PREEMPT_COUNT("with CONFIG_PREEMPT_COUNT a task off the CPU has FORK_PREEMPT_COUNT: schedule()'s preempt_disable"
                 + " and the rq lock a switched-out task holds, or what sched_fork gives a new one");

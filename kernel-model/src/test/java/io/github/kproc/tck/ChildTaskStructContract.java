@@ -308,10 +308,19 @@ public abstract class ChildTaskStructContract extends KernelContract {
                 v -> v != e.parent("stack") && v % platform().threadAlign() == 0);
         e.set("stack_refcount", 1);
         if (built("CONFIG_VMAP_STACK")) {
-            // NOT_MODELLED: dup_task_struct sets tsk->stack_vm_area = task_stack_vm_area(tsk), the
-            // vm_struct of the vmalloc'ed stack; the model has no vm_struct for it yet (NOTES-child.md),
-            // so the member is NULL. The one member this contract takes as the model leaves it.
-            e.taken("stack_vm_area", "dup_task_struct (not modelled: no vm_struct)", v -> v == 0);
+            // alloc_thread_stack_node: tsk->stack_vm_area = find_vm_area(stack), kept by dup_task_struct
+            // across arch_dup_task_struct: the vm_struct setup_vmalloc_vm filled for this very stack
+            // (VM_ALLOC once clear_vm_uninitialized_flag ran, THREAD_SIZE plus the guard page)
+            Profile lp = platform().profile();
+            long stack = e.actual("stack");
+            e.taken("stack_vm_area", "alloc_thread_stack_node (find_vm_area)", v -> v != 0
+                    && v != e.parent("stack_vm_area")
+                    && k(e).addressSpace().readPointer(v + lp.offsetOf("vm_struct", "addr")) == stack
+                    && k(e).addressSpace().readPointer(v + lp.offsetOf("vm_struct", "size"))
+                            == platform().threadSize() + platform().pageSize()
+                    && k(e).addressSpace().readPointer(v + lp.offsetOf("vm_struct", "flags")) == 0x2
+                    && k(e).addressSpace().readInt(v + lp.offsetOf("vm_struct", "nr_pages"))
+                            == platform().threadSize() / platform().pageSize());
         }
         e.set("usage.counter", 2);
         e.taken("stack_canary", "get_random_canary", v -> ptrSize() == 4 || (v & 0xff) == 0);

@@ -95,7 +95,31 @@ record KernelState(MemoryUsage usage, int nrThreads, long totalForks, List<Long>
         }
         Map<String, Long> objects = new java.util.HashMap<>(u.objectsInUse());
         objects.merge(kmallocName(k, s), (long) -lists.size(), Long::sum);
-        return new MemoryUsage(u.freePages(), u.freeVmallocSlots(), objects);
+        // and the slab pages only they keep (with VMAP_STACK the stacks' vmap_areas share kmalloc-128,
+        // so a list can land in a slab of short-lived areas and alone keep it after they are freed)
+        long pages = 0;
+        for (long list : lists) {
+            pages += slabPagesHeldBy(k, list);
+        }
+        return new MemoryUsage(u.freePages() + pages, u.freeVmallocSlots(), objects);
+    }
+
+    /** The pages of the slab holding {@code object} if it is the slab's only live object, else 0. */
+    private static long slabPagesHeldBy(Kernel k, long object) {
+        var state = k.memory().classify(object);
+        var cache = k.memory().caches().stream().filter(c -> c.name().equals(state.cache())).findFirst().orElse(null);
+        if (cache == null) {
+            return 0;
+        }
+        long slabBytes = (long) k.platform().pageSize() << cache.order();
+        long base = object & -slabBytes;
+        for (int i = 0; i < cache.objectsPerSlab(); i++) {
+            long o = base + i * cache.size();
+            if (o != state.start() && k.memory().classify(o).kind() == io.github.kproc.mem.MemoryState.Kind.LIVE_OBJECT) {
+                return 0;
+            }
+        }
+        return 1L << cache.order();
     }
 
     /** The kmalloc cache of a {@code struct sem_undo_list} (KMALLOC_MIN_SIZE 128 on arm64, 64 on ARM32). */
@@ -149,7 +173,9 @@ record KernelState(MemoryUsage usage, int nrThreads, long totalForks, List<Long>
             // get_undo_list's list stays with the caller
             Map<String, Long> objects = new java.util.HashMap<>(afterUsage.objectsInUse());
             objects.merge(undoCache, -1L, Long::sum);
-            afterUsage = new MemoryUsage(afterUsage.freePages(), afterUsage.freeVmallocSlots(), objects);
+            // and the slab page it alone keeps (the failed fork's vmap_area and vm_struct came first)
+            afterUsage = new MemoryUsage(afterUsage.freePages() + slabPagesHeldBy(k, after.undoList),
+                    afterUsage.freeVmallocSlots(), objects);
         }
         KernelContract.assertSameUsage(usage, afterUsage);
         assertEquals(nrThreads, after.nrThreads, "nr_threads");
