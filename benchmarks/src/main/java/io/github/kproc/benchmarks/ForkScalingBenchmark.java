@@ -43,6 +43,8 @@ public class ForkScalingBenchmark {
         Pid a;
         Pid b;
         boolean toB = true;
+        /** Lifetimes since boot, for the ticks every {@link ForkBenchmark#TICK_EVERY}. */
+        int ops;
 
         @Setup(Level.Trial)
         public void boot() {
@@ -72,14 +74,23 @@ public class ForkScalingBenchmark {
         }
     }
 
-    /** fork() by init, the child's first run on CPU 1, its exit, and init's wait4. */
+    /**
+     * fork() by init, the child's first run on CPU 1, its exit, and init's wait4; every
+     * {@link ForkBenchmark#TICK_EVERY} lifetimes a tick on each CPU, so that RCU's grace periods end and
+     * the reaped tasks are freed (as in {@link ForkBenchmark}).
+     */
     @Benchmark
     public int forkExitReap(Population s) {
         Kernel k = s.kernel;
         Pid child = k.cpu(0).fork();
         k.cpu(1).run(child);
         k.cpu(1).exit(0);
-        return k.cpu(0).wait4(child) ? child.nr() : 0;
+        boolean reaped = k.cpu(0).wait4(child);
+        if (++s.ops % ForkBenchmark.TICK_EVERY == 0) {
+            k.cpu(0).tick();
+            k.cpu(1).tick();
+        }
+        return reaped ? child.nr() : 0;
     }
 
     /** A preemptive switch between two runnable tasks on CPU 1, whose timeline holds the runnable half. */
