@@ -418,7 +418,10 @@ final class Machine {
     /** The RCU flavour {@code call_rcu} uses, or null for a profile without kernel/rcu/tree.o's layout. */
     @Nullable Rcu rcu;
 
-    /** {@link #DATA_SYMBOLS} and the RCU flavour's {@code <flavour>_state} and per-CPU {@code <flavour>_data}. */
+    /**
+     * {@link #DATA_SYMBOLS}, the RCU flavour's {@code <flavour>_state} and per-CPU {@code <flavour>_data},
+     * and with CONFIG_VMAP_STACK {@code vmap_area_root} and {@code vmap_area_list}.
+     */
     List<String> dataSymbols() {
         if (rcu == null && vmapAreaRoot == 0) {
             return DATA_SYMBOLS;
