@@ -10,11 +10,11 @@ import io.github.kproc.arch.Platforms;
 import io.github.kproc.image.Crash;
 import io.github.kproc.image.KernelImage;
 import io.github.kproc.image.SymbolTable;
-import io.github.kproc.mem.AddressSpace;
-import io.github.kproc.testkit.KernelInvariants;
 import io.github.kproc.kernel.Kernel;
 import io.github.kproc.layout.Profile;
 import io.github.kproc.mem.AddressSpace;
+import io.github.kproc.tck.VmapAreas;
+import io.github.kproc.testkit.KernelInvariants;
 import io.github.kproc.testkit.Violation;
 import io.github.kproc.view.KernelReader;
 import java.io.IOException;
@@ -394,43 +394,13 @@ class QemuDumpTest {
 
     /**
      * The layout of {@code mm/vmalloc.o} reads the real kernel's vmalloc areas: {@code vmap_area_list}
-     * is sorted, page-aligned and as long as an in-order walk of the {@code vmap_area_root} red-black
-     * tree, and each area with {@code VM_VM_AREA} points at a {@code vm_struct} of its address and size.
+     * is sorted, page-aligned and as long as an in-order walk of the {@code vmap_area_root}
+     * red-black tree, and each area with {@code VM_VM_AREA} points at a {@code vm_struct} of its
+     * address and size ({@link VmapAreas}, which VmapStackContract runs on the model).
      */
     @Test
     void vmallocLayoutReadsTheRealKernelsVmapAreas() {
-        AddressSpace m = image().addressSpace();
-        long head = image().symbol("vmap_area_list");
-        long listOff = off("vmap_area", "list");
-        long previousEnd = 0;
-        int areas = 0;
-        int withVm = 0;
-        for (long n = m.readPointer(head); n != head && areas < 100_000; n = m.readPointer(n)) {
-            long va = n - listOff;
-            long start = m.readPointer(va + off("vmap_area", "va_start"));
-            long end = m.readPointer(va + off("vmap_area", "va_end"));
-            assertTrue(Long.compareUnsigned(previousEnd, start) <= 0 && Long.compareUnsigned(start, end) < 0,
-                    Long.toHexString(start));
-            assertEquals(0, start & 0xfff);
-            if ((m.readPointer(va + off("vmap_area", "flags")) & 0x04) != 0) {
-                long vm = m.readPointer(va + off("vmap_area", "vm"));
-                assertEquals(start, m.readPointer(vm + off("vm_struct", "addr")));
-                assertEquals(end - start, m.readPointer(vm + off("vm_struct", "size")));
-                withVm++;
-            }
-            previousEnd = end;
-            areas++;
-        }
-        assertTrue(withVm > 0, "some vmalloc areas");
-        assertEquals(areas, inOrder(m, m.readPointer(image().symbol("vmap_area_root"))));
-    }
-
-    /** The nodes of the red-black tree under {@code node}, counted. */
-    private static int inOrder(AddressSpace m, long node) {
-        if (node == 0) {
-            return 0;
-        }
-        return inOrder(m, m.readPointer(node + off("rb_node", "rb_left"))) + 1
-                + inOrder(m, m.readPointer(node + off("rb_node", "rb_right")));
+        List<Long> areas = VmapAreas.walk(image(), false);
+        assertTrue(VmapAreas.withVm(image(), areas) > 0, "some vmalloc areas");
     }
 }

@@ -28,44 +28,14 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class VmapStackContract extends KernelContract {
     private static final long VM_ALLOC = 0x2;
-    private static final long VM_VM_AREA = 0x4;
 
     private long off(String type, String member) {
         return platform().profile().offsetOf(type, member);
     }
 
-    /** The vmap_areas on vmap_area_list, in list order, asserting the QemuDumpTest checks on each. */
+    /** The vmap_areas on vmap_area_list, in list order, with QemuDumpTest's checks ({@link VmapAreas}); each the model's has its vm_struct. */
     private List<Long> areas(Kernel k) {
-        AddressSpace m = k.addressSpace();
-        long head = k.symbol("vmap_area_list");
-        List<Long> out = new ArrayList<>();
-        long previousEnd = 0;
-        for (long n = m.readPointer(head); n != head; n = m.readPointer(n)) {
-            long va = n - off("vmap_area", "list");
-            long start = m.readPointer(va + off("vmap_area", "va_start"));
-            long end = m.readPointer(va + off("vmap_area", "va_end"));
-            assertTrue(Long.compareUnsigned(previousEnd, start) <= 0 && Long.compareUnsigned(start, end) < 0,
-                    "vmap_area_list is address-sorted without overlaps at 0x" + Long.toHexString(start));
-            assertEquals(0, start % platform().pageSize(), "va_start is page-aligned");
-            assertTrue((m.readPointer(va + off("vmap_area", "flags")) & VM_VM_AREA) != 0, "VM_VM_AREA (setup_vmalloc_vm)");
-            long vm = m.readPointer(va + off("vmap_area", "vm"));
-            assertEquals(start, m.readPointer(vm + off("vm_struct", "addr")), "vm->addr = va->va_start");
-            assertEquals(end - start, m.readPointer(vm + off("vm_struct", "size")), "vm->size = va_end - va_start");
-            previousEnd = end;
-            out.add(va);
-            assertTrue(out.size() < 1_000_000, "vmap_area_list closes");
-        }
-        assertEquals(out.size(), inOrder(m, m.readPointer(k.symbol("vmap_area_root"))),
-                "the vmap_area_root tree holds the listed areas");
-        return out;
-    }
-
-    private int inOrder(AddressSpace m, long node) {
-        if (node == 0) {
-            return 0;
-        }
-        return inOrder(m, m.readPointer(node + off("rb_node", "rb_left"))) + 1
-                + inOrder(m, m.readPointer(node + off("rb_node", "rb_right")));
+        return VmapAreas.walk(k, true);
     }
 
     @Test
